@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds every Go binary a kind node needs from the Go module proxy, one cached folder per
+# component version: $CACHE/bin/<component>-<version>/. Nothing is built twice.
+# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kindnetd kind)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache=$1; shift
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns kindnetd)
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOPATH=${GOPATH:-$cache/gopath} GOCACHE=${GOCACHE:-$cache/gocache}
+mkdir -p "$cache/bin"
+log() { printf '[skiff images] %s\n' "$*" >&2; }
+command -v go >/dev/null || { echo "skiff images: Go is needed to build the cluster binaries offline (apt-get install golang or https://go.dev/dl)" >&2; exit 3; }
+
+# Runs "$@" in a fresh wrapper module; the output folder appears only when everything succeeded.
+build_into() {
+  local out=$1; shift
+  if [ -e "$out/.done" ]; then log "cached: $out"; return; fi
+  rm -rf "$out" "$out.tmp"; mkdir -p "$out.tmp"
+  local mod; mod=$(mktemp -d)
+  ( cd "$mod" && go mod init skiff.local/build >/dev/null 2>&1 && "$@" "$out.tmp" )
+  rm -rf "$mod"; touch "$out.tmp/.done"; mv "$out.tmp" "$out"
+}
+
+kubernetes_build() {
+  local out=$1 v=$KUBERNETES_VERSION
+  go mod edit -require "k8s.io/kubernetes@$v"
+  # k8s.io/kubernetes points its staging modules at ./staging, which the module zip lacks:
+  # pin each of them to its published release instead.
+  local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$v" | jq -r .GoMod)
+  local staging
+  staging=$(awk '$2=="=>" && $3 ~ /^\.\/staging\// {print $1}' "$gomod")
+  for m in $staging; do go mod edit -replace "$m=$m@$KUBERNETES_STAGING_VERSION"; done
+  local cmds=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+  for c in "${cmds[@]}"; do go get -tool "k8s.io/kubernetes/cmd/$c@$v" >/dev/null; done
+  local minor=${v#v1.}; minor=${minor%%.*}
+  local ld="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    ld+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  for c in "${cmds[@]}"; do
+    log "building $c $v"
+    go build -trimpath -ldflags "$ld" -o "$out/$c" "k8s.io/kubernetes/cmd/$c"
+  done
+}
+
+etcd_build() {
+  local out=$1
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null
+  log "building etcd $ETCD_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+}
+
+coredns_build() {
+  local out=$1
+  # Only the plugins kubeadm's Corefile uses: the full plugin set drags in every cloud SDK
+  # and triples the build time.
+  local p imports=""
+  for p in errors health ready kubernetes metrics forward cache loop reload loadbalance log; do
+    imports+="	_ \"github.com/coredns/coredns/plugin/$p\""$'\n'
+  done
+  cat > main.go <<GO
+package main
+
+import (
+	"github.com/coredns/coredns/coremain"
+$imports)
+
+func main() { coremain.Run() }
+GO
+  go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null
+  go mod tidy >/dev/null
+  log "building coredns $COREDNS_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$out/coredns" .
+}
+
+kindnetd_build() {
+  local out=$1
+  go get "sigs.k8s.io/kind/images/kindnetd@$KINDNETD_COMMIT" >/dev/null
+  log "building kindnetd ${KINDNETD_COMMIT:0:8}"
+  go build -trimpath -ldflags "-s -w" -o "$out/kindnetd" sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd
+}
+
+kind_build() {
+  local out=$1
+  go get "sigs.k8s.io/kind@$KIND_VERSION" >/dev/null
+  log "building kind $KIND_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$out/kind" sigs.k8s.io/kind
+}
+
+for c in "${components[@]}"; do
+  case $c in
+    kubernetes) build_into "$cache/bin/kubernetes-$KUBERNETES_VERSION" kubernetes_build ;;
+    etcd) build_into "$cache/bin/etcd-$ETCD_VERSION" etcd_build ;;
+    coredns) build_into "$cache/bin/coredns-$COREDNS_VERSION" coredns_build ;;
+    kindnetd) build_into "$cache/bin/kindnetd-${KINDNETD_COMMIT:0:12}" kindnetd_build ;;
+    kind) build_into "$cache/bin/kind-$KIND_VERSION" kind_build ;;
+    *) echo "unknown component $c" >&2; exit 2 ;;
+  esac
+done

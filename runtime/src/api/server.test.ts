@@ -1,0 +1,245 @@
+// A real server on port 0 with a fake backend: auth, routing, JSON errors and SSE framing.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobStatus, LogLine, MetricsSample } from '../types.js';
+import { SkiffError } from '../errors.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import type { CodeSource } from '../session.js';
+import { sleep } from '../k8s/streams.js';
+import { errorBody, httpStatusFor, startApiServer, submitRequest, type ApiBackend, type ApiServer } from './server.js';
+import { sseFrame } from './sse.js';
+
+const TOKEN = 'test-token';
+
+const status = (name: string): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'train.py', pods: [] });
+
+class FakeBackend implements ApiBackend {
+  clusterName = 'skiff';
+  namespace = 'skiff';
+  submitted: { spec: JobSpec; code: CodeSource }[] = [];
+  logSignal?: AbortSignal;
+  logLines: LogLine[] = [
+    { pod: 'p0', rank: 0, time: 't1', text: 'hello' },
+    { pod: 'p1', rank: 1, time: 't2', text: 'world\nwith newline' },
+  ];
+  async listClusters() {
+    return [{ name: 'skiff', context: 'kind-skiff', profile: 'cpu' as const, nodes: [] }];
+  }
+  async up(_request: unknown, onProgress?: (msg: string) => void) {
+    onProgress?.('creating cluster');
+    onProgress?.('waiting for nodes');
+    return { cluster: { name: 'skiff', context: 'kind-skiff', profile: 'cpu' as const, nodes: [] }, reused: false, seconds: 1 };
+  }
+  async down() {
+    return true;
+  }
+  async listJobs() {
+    return [status('a'), status('b')];
+  }
+  async describeJob(name: string) {
+    if (name !== 'a') throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace 'skiff'`, { hint: 'see `skiff jobs`' });
+    return { ...status('a'), pods: [], events: [] };
+  }
+  async submit(spec: JobSpec, code: CodeSource) {
+    this.submitted.push({ spec, code });
+    return status(spec.name);
+  }
+  async cancelJob() {}
+  async *logs(_name: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
+    this.logSignal = opts.signal;
+    yield* this.logLines;
+    if (!opts.follow) return;
+    while (!opts.signal?.aborted) await sleep(5, opts.signal);
+  }
+  async *metrics(): AsyncGenerator<MetricsSample> {
+    yield { type: 'training', metric: { rank: 0, time: 't', values: { loss: 0.5 } } };
+    throw new SkiffError('CLUSTER_GONE', 'cluster went away');
+  }
+  async call(_name: string, opts: { path?: string; data?: string }) {
+    return { status: 200, body: `${opts.path} ${opts.data}` };
+  }
+}
+
+let server: ApiServer | undefined;
+let backend: FakeBackend;
+
+async function start(): Promise<ApiServer> {
+  backend = new FakeBackend();
+  server = await startApiServer({ token: TOKEN, backend });
+  return server;
+}
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const api = (path: string, init: RequestInit = {}) => fetch(server!.url + path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+
+/** Parses an SSE body into [event, data] pairs. */
+function parseSse(text: string): [string, unknown][] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() && !block.startsWith(':'))
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? 'null';
+      return [event, JSON.parse(data)];
+    });
+}
+
+describe('API server', () => {
+  it('listens on loopback with the given token and refuses other hosts', async () => {
+    const s = await start();
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(s.token).toBe(TOKEN);
+    await expect(startApiServer({ host: '0.0.0.0', backend: new FakeBackend() })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
+  it('makes up a token when none is given', async () => {
+    server = await startApiServer({ backend: new FakeBackend() });
+    expect(server.token.length).toBeGreaterThanOrEqual(24);
+  });
+
+  it('requires the bearer token', async () => {
+    await start();
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }] as Record<string, string>[]) {
+      const res = await fetch(server!.url + '/api/health', { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    }
+    const ok = await api('/api/health');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true, cluster: 'skiff', namespace: 'skiff' });
+  });
+
+  it('rejects requests addressed to a non-loopback Host (DNS rebinding)', async () => {
+    await start();
+    const { request } = await import('node:http');
+    const url = new URL(server!.url);
+    const statusCode = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/api/health', headers: { ...auth, Host: 'evil.example:80' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(statusCode).toBe(403);
+  });
+
+  it('routes, with 404 for unknown paths and 405 for wrong methods', async () => {
+    await start();
+    expect(await (await api('/api/jobs')).json()).toEqual([status('a'), status('b')]);
+    expect(await (await api('/api/clusters')).json()).toMatchObject([{ name: 'skiff' }]);
+    const missing = await api('/api/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const wrong = await api('/api/jobs', { method: 'PUT' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET, POST');
+    expect((await api('/api/jobs/a', { method: 'DELETE' })).status).toBe(200);
+    expect(await (await api('/api/clusters/down', { method: 'POST', body: '{}' })).json()).toEqual({ name: 'skiff', deleted: true });
+  });
+
+  it('turns Skiff errors into JSON with code, message and hint', async () => {
+    await start();
+    const res = await api('/api/jobs/zzz');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: 'JOB_NOT_FOUND', message: "no job named 'zzz' in namespace 'skiff'", hint: 'see `skiff jobs`' } });
+    expect((await (await api('/api/jobs/a')).json()).name).toBe('a');
+  });
+
+  it('submits code sent as files, validating the spec', async () => {
+    await start();
+    const res = await api('/api/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'training', script: 'cell.py', workers: 2, name: 'nb-cell', code: { files: [{ path: 'cell.py', content: Buffer.from('print(1)\n').toString('base64') }] } }),
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ name: 'nb-cell' });
+    const [{ spec, code }] = backend.submitted;
+    expect(spec).toMatchObject({ kind: 'training', name: 'nb-cell', namespace: 'skiff', workers: 2, script: 'cell.py' });
+    expect(code).toEqual({ files: [{ path: 'cell.py', content: Buffer.from('print(1)\n') }] });
+
+    const bad = await api('/api/jobs', { method: 'POST', body: JSON.stringify({ kind: 'training', script: 'x.py', workers: 0, codeRoot: '/tmp' }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'BAD_INPUT', message: expect.stringMatching(/^--workers must be .*between 1 and 64/) } });
+    const notJson = await api('/api/jobs', { method: 'POST', body: '{' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('streams logs as SSE and ends with event: end', async () => {
+    await start();
+    const res = await api('/api/jobs/a/logs');
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = parseSse(await res.text());
+    expect(events).toEqual([
+      ['log', backend.logLines[0]],
+      ['log', backend.logLines[1]],
+      ['end', {}],
+    ]);
+  });
+
+  it('aborts a followed stream when the client disconnects', async () => {
+    await start();
+    const controller = new AbortController();
+    const res = await api('/api/jobs/a/logs?follow=1', { signal: controller.signal });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('event: log');
+    controller.abort();
+    for (let i = 0; i < 100 && !backend.logSignal?.aborted; i++) await sleep(10);
+    expect(backend.logSignal?.aborted).toBe(true);
+  });
+
+  it('reports a stream error as event: error before the end', async () => {
+    await start();
+    const events = parseSse(await (await api('/api/jobs/a/metrics')).text());
+    expect(events).toEqual([
+      ['metrics', { type: 'training', metric: { rank: 0, time: 't', values: { loss: 0.5 } } }],
+      ['error', { error: { code: 'CLUSTER_GONE', message: 'cluster went away' } }],
+      ['end', {}],
+    ]);
+  });
+
+  it('brings a cluster up with progress events when asked for a stream, JSON otherwise', async () => {
+    await start();
+    const streamed = parseSse(await (await api('/api/clusters/up', { method: 'POST', body: '{"workers":1}', headers: { Accept: 'text/event-stream' } })).text());
+    expect(streamed.map(([e]) => e)).toEqual(['progress', 'progress', 'result', 'end']);
+    expect(streamed[0][1]).toEqual({ message: 'creating cluster' });
+    const plain = await api('/api/clusters/up', { method: 'POST', body: '{}' });
+    expect(await plain.json()).toMatchObject({ reused: false });
+    const bad = await api('/api/clusters/up', { method: 'POST', body: '{"workers":-1}' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('calls a serving job', async () => {
+    await start();
+    const res = await api('/api/jobs/a/call', { method: 'POST', body: JSON.stringify({ path: '/predict', data: { x: 1 } }) });
+    expect(await res.json()).toEqual({ status: 200, body: '/predict {"x":1}' });
+  });
+});
+
+describe('pure pieces', () => {
+  it('frames SSE events on one data line', () => {
+    expect(sseFrame('log', { text: 'a\nb' })).toBe('event: log\ndata: {"text":"a\\nb"}\n\n');
+  });
+
+  it('maps error codes to HTTP statuses', () => {
+    expect(httpStatusFor(new SkiffError('BAD_INPUT', 'x'))).toBe(400);
+    expect(httpStatusFor(new SkiffError('JOB_NOT_FOUND', 'x'))).toBe(404);
+    expect(httpStatusFor(new SkiffError('TIMEOUT', 'x'))).toBe(504);
+    expect(httpStatusFor(new Error('x'))).toBe(500);
+    expect(errorBody(new Error('plain'))).toEqual({ error: { code: 'INTERNAL', message: 'plain' } });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    expect(errorBody(refused).error.code).toBe('CLUSTER_GONE');
+  });
+
+  it('needs code with a submission', () => {
+    expect(() => submitRequest({ kind: 'serving', script: 's.py' }, 'skiff')).toThrow(/code.files/);
+    expect(() => submitRequest({ kind: 'serving', script: 's.py', code: { files: [{ path: 's.py', content: '***' }] } }, 'skiff')).toThrow(/base64/);
+    expect(submitRequest({ kind: 'serving', script: 's.py', codeRoot: '/src' }, 'ns')).toMatchObject({ spec: { kind: 'serving', namespace: 'ns', port: 8000 }, code: { codeRoot: '/src' } });
+  });
+});

@@ -1,0 +1,378 @@
+// A loopback HTTP API for editor extensions: the same operations as the CLI, JSON in and out, logs
+// and metrics as server-sent events. Every request needs the bearer token the server was started with.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CodeFile } from '../types.js';
+import { SkiffError, describeError, errorCodeOf, type ErrorCode } from '../errors.js';
+import type { Clusters, UpRequest } from '../cluster/cluster.js';
+import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
+import { explainKubeError } from '../k8s/client.js';
+import { SkiffSession, type CodeSource } from '../session.js';
+import { SseStream } from './sse.js';
+
+/** What the API needs from a session; tests pass a fake. */
+export type ApiBackend = Pick<
+  SkiffSession,
+  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'logs' | 'metrics' | 'call'
+>;
+
+export interface ApiServerOptions {
+  port?: number;
+  host?: string;
+  /** Random when absent. */
+  token?: string;
+  clusters?: Clusters;
+  clusterName?: string;
+  namespace?: string;
+  /** Replaces the session built from clusters/clusterName/namespace. */
+  backend?: ApiBackend;
+}
+
+export interface ApiServer {
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+/** Request bodies carry code as base64; a full 900 KiB bundle fits with room to spare. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) {
+    throw new SkiffError('BAD_INPUT', `the API only listens on loopback addresses, not ${host}`, { hint: 'use 127.0.0.1 (the default)' });
+  }
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const backend = opts.backend ?? new SkiffSession({ clusters: opts.clusters, clusterName: opts.clusterName, namespace: opts.namespace });
+  const server = createServer(apiHandler(backend, token));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // open event streams would otherwise keep close() waiting
+      }),
+  };
+}
+
+type Handler = (ctx: RequestContext) => Promise<void>;
+
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  backend: ApiBackend;
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+const NAME = '([a-z0-9][-a-z0-9.]*)';
+
+const routes: Route[] = [
+  { method: 'GET', pattern: /^\/api\/health$/, handler: async ({ res, backend }) => sendJson(res, 200, { ok: true, cluster: backend.clusterName, namespace: backend.namespace }) },
+  { method: 'GET', pattern: /^\/api\/clusters$/, handler: async ({ res, backend }) => sendJson(res, 200, await backend.listClusters()) },
+  { method: 'POST', pattern: /^\/api\/clusters\/up$/, handler: clusterUp },
+  {
+    method: 'POST',
+    pattern: /^\/api\/clusters\/down$/,
+    handler: async ({ req, res, backend }) => {
+      const body = objectBody(await readJson(req));
+      const name = optionalString(body, 'name') ?? backend.clusterName;
+      sendJson(res, 200, { name, deleted: await backend.down(name) });
+    },
+  },
+  { method: 'GET', pattern: /^\/api\/jobs$/, handler: async ({ res, query, backend }) => sendJson(res, 200, await backend.listJobs(namespaceOf(query))) },
+  {
+    method: 'POST',
+    pattern: /^\/api\/jobs$/,
+    handler: async ({ req, res, query, backend }) => {
+      const { spec, code } = submitRequest(await readJson(req), namespaceOf(query) ?? backend.namespace);
+      sendJson(res, 201, await backend.submit(spec, code));
+    },
+  },
+  { method: 'GET', pattern: new RegExp(`^/api/jobs/${NAME}$`), handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))) },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/api/jobs/${NAME}$`),
+    handler: async ({ res, params, query, backend }) => {
+      await backend.cancelJob(params.name, namespaceOf(query));
+      sendJson(res, 200, { name: params.name, cancelled: true });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/jobs/${NAME}/logs$`),
+    handler: ({ res, params, query, backend }) =>
+      streamEvents(res, 'log', (signal) => backend.logs(params.name, { follow: flag(query, 'follow'), sinceTime: query.get('since') ?? undefined, signal, namespace: namespaceOf(query) })),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/jobs/${NAME}/metrics$`),
+    handler: ({ res, params, query, backend }) =>
+      streamEvents(res, 'metrics', (signal) => {
+        const interval = Number(query.get('intervalMs') ?? '');
+        return backend.metrics(params.name, { follow: flag(query, 'follow'), intervalMs: interval > 0 ? interval : undefined, signal, namespace: namespaceOf(query) });
+      }),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/api/jobs/${NAME}/call$`),
+    handler: async ({ req, res, params, query, backend }) => {
+      const body = objectBody(await readJson(req));
+      const data = body.data === undefined ? undefined : typeof body.data === 'string' ? body.data : JSON.stringify(body.data);
+      const headers = body.headers === undefined ? undefined : stringRecord(body.headers, 'headers');
+      const result = await backend.call(params.name, {
+        path: optionalString(body, 'path'),
+        method: optionalString(body, 'method'),
+        data,
+        headers,
+        namespace: namespaceOf(query),
+      });
+      sendJson(res, 200, result);
+    },
+  },
+];
+
+/** The request handler, exported so tests can mount it on their own server. */
+export function apiHandler(backend: ApiBackend, token: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const expected = digest(token);
+  return (req, res) => {
+    void handle(req, res, backend, expected).catch((err) => sendError(res, err));
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, expectedToken: Buffer): Promise<void> {
+  // A web page on another origin could point a hostname at 127.0.0.1 (DNS rebinding); the Host header gives it away.
+  const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  if (!isLoopbackHost(hostHeader)) return sendProblem(res, 403, 'FORBIDDEN', `requests must be addressed to a loopback host, not '${req.headers.host}'`);
+  if (!authorized(req, expectedToken)) {
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    return sendProblem(res, 401, 'UNAUTHORIZED', 'missing or wrong bearer token', 'send the token `skiff api` printed as "Authorization: Bearer <token>"');
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const matching = routes.filter((r) => r.pattern.test(url.pathname));
+  if (matching.length === 0) return sendProblem(res, 404, 'NOT_FOUND', `no such endpoint: ${url.pathname}`);
+  const route = matching.find((r) => r.method === req.method);
+  if (!route) {
+    res.setHeader('Allow', matching.map((r) => r.method).join(', '));
+    return sendProblem(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}`);
+  }
+  const match = route.pattern.exec(url.pathname)!;
+  await route.handler({ req, res, params: { name: match[1] ?? '' }, query: url.searchParams, backend });
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function authorized(req: IncomingMessage, expected: Buffer): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  // Comparing digests keeps the comparison constant-time whatever the length sent.
+  return m !== null && timingSafeEqual(digest(m[1].trim()), expected);
+}
+
+// ---- cluster up: JSON or a progress stream ------------------------------------------------------
+
+async function clusterUp({ req, res, backend }: RequestContext): Promise<void> {
+  const request = upRequest(await readJson(req));
+  if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+    sendJson(res, 200, await backend.up(request));
+    return;
+  }
+  const stream = new SseStream(res);
+  try {
+    const result = await backend.up(request, (message) => stream.send('progress', { message }));
+    stream.send('result', result);
+  } catch (err) {
+    stream.send('error', errorBody(err));
+  }
+  stream.end();
+}
+
+export function upRequest(input: unknown): UpRequest {
+  const body = objectBody(input);
+  const request: UpRequest = {};
+  const name = optionalString(body, 'name');
+  if (name !== undefined) request.name = name;
+  const profile = optionalString(body, 'profile');
+  if (profile !== undefined) request.profile = profile as UpRequest['profile'];
+  const nodeImage = optionalString(body, 'nodeImage');
+  if (nodeImage !== undefined) request.nodeImage = nodeImage;
+  for (const key of ['workers', 'gpusPerNode'] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SkiffError('BAD_INPUT', `${key} must be a whole number ≥ 0`);
+    request[key] = v;
+  }
+  return request;
+}
+
+// ---- job submission -----------------------------------------------------------------------------
+
+/**
+ * POST /api/jobs: spec fields plus either `code.files` ({path, content: base64}[], e.g. a notebook
+ * cell as one file) or `codeRoot` (a folder on this machine).
+ */
+export function submitRequest(input: unknown, namespace: string): { spec: JobSpec; code: CodeSource } {
+  const { code, codeRoot, ...fields } = objectBody(input);
+  const spec = parseJobSpec({ namespace, ...fields });
+  if (code !== undefined) {
+    const files = (code as { files?: unknown } | null)?.files;
+    if (!Array.isArray(files)) throw new SkiffError('BAD_INPUT', 'code.files must be a list of {path, content} with base64 content');
+    return { spec, code: { files: files.map(codeFile) } };
+  }
+  if (typeof codeRoot === 'string' && codeRoot) return { spec, code: { codeRoot } };
+  throw new SkiffError('BAD_INPUT', 'send the code as code.files or name a folder on this machine as codeRoot');
+}
+
+function codeFile(entry: unknown, index: number): CodeFile {
+  const { path, content } = (entry ?? {}) as { path?: unknown; content?: unknown };
+  if (typeof path !== 'string' || !path || typeof content !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(content)) {
+    throw new SkiffError('BAD_INPUT', `code.files[${index}] must be {path: string, content: base64 string}`);
+  }
+  return { path, content: Buffer.from(content, 'base64') };
+}
+
+// ---- event streams ------------------------------------------------------------------------------
+
+/** Streams items as `event: <name>`; errors become `event: error`; always finishes with `event: end`. */
+async function streamEvents(res: ServerResponse, event: string, open: (signal: AbortSignal) => AsyncIterable<unknown>): Promise<void> {
+  const stream = new SseStream(res);
+  try {
+    for await (const item of open(stream.signal)) {
+      if (stream.signal.aborted) break;
+      stream.send(event, item);
+    }
+  } catch (err) {
+    stream.send('error', errorBody(err));
+  }
+  stream.end();
+}
+
+// ---- JSON helpers -------------------------------------------------------------------------------
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpProblem(413, 'BAD_INPUT', `request body over ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SkiffError('BAD_INPUT', 'the request body is not valid JSON');
+  }
+}
+
+function objectBody(input: unknown): Record<string, unknown> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new SkiffError('BAD_INPUT', 'the request body must be a JSON object');
+  return input as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new SkiffError('BAD_INPUT', `${key} must be a string`);
+  return v;
+}
+
+function stringRecord(v: unknown, key: string): Record<string, string> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    throw new SkiffError('BAD_INPUT', `${key} must be an object of strings`);
+  }
+  return v as Record<string, string>;
+}
+
+const flag = (query: URLSearchParams, key: string) => ['1', 'true', 'yes', ''].includes(query.get(key) ?? 'absent');
+const namespaceOf = (query: URLSearchParams) => query.get('namespace') || undefined;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? null);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+// ---- errors -------------------------------------------------------------------------------------
+
+/** Codes of the HTTP layer itself, beside SkiffError's. */
+export type ApiErrorCode = ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'INTERNAL';
+
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode; message: string; hint?: string };
+}
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  SCRIPT_NOT_FOUND: 400,
+  JOB_NOT_FOUND: 404,
+  NO_GPU: 409,
+  IMAGE_MISSING: 409,
+  JOB_FAILED: 409,
+  NO_CLUSTER: 503,
+  NO_DOCKER: 503,
+  NO_KIND: 503,
+  CLUSTER_GONE: 503,
+  UNREACHABLE: 503,
+  COMMAND_FAILED: 500,
+  TIMEOUT: 504,
+};
+
+export function httpStatusFor(err: unknown): number {
+  if (err instanceof HttpProblem) return err.status;
+  const code = errorCodeOf(err);
+  return code ? STATUS_BY_CODE[code] : 500;
+}
+
+export function errorBody(err: unknown): ApiErrorBody {
+  const explained = explainKubeError(err);
+  const code: ApiErrorCode = explained instanceof HttpProblem ? explained.code : (errorCodeOf(explained) ?? 'INTERNAL');
+  const hint = explained instanceof SkiffError ? explained.hint : undefined;
+  // describeError knows how to read Kubernetes API errors; keep its message, drop its prefixes.
+  let message = describeError(explained).replace(/^error: /, '');
+  if (hint) message = message.slice(0, message.length - `\nhint: ${hint}`.length);
+  return { error: hint ? { code, message, hint } : { code, message } };
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, httpStatusFor(explainKubeError(err)), errorBody(err));
+}
+
+function sendProblem(res: ServerResponse, status: number, code: ApiErrorCode, message: string, hint?: string): void {
+  sendJson(res, status, { error: hint ? { code, message, hint } : { code, message } });
+}

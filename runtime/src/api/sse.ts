@@ -1,0 +1,53 @@
+// Server-sent events: `event: <name>\ndata: <json>\n\n`. JSON.stringify never emits a raw newline,
+// so every payload fits on one data line.
+import type { ServerResponse } from 'node:http';
+
+export function sseFrame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data ?? null)}\n\n`;
+}
+
+/** Comment lines keep proxies and idle timers from closing a quiet stream. */
+export const SSE_KEEPALIVE = ': keepalive\n\n';
+const KEEPALIVE_MS = 15_000;
+
+/** An event stream on a response; `signal` aborts when the client goes away. */
+export class SseStream {
+  private readonly controller = new AbortController();
+  private readonly keepalive: NodeJS.Timeout;
+
+  constructor(private readonly res: ServerResponse) {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.on('close', () => {
+      clearInterval(this.keepalive);
+      this.controller.abort();
+    });
+    this.keepalive = setInterval(() => this.write(SSE_KEEPALIVE), KEEPALIVE_MS);
+    this.keepalive.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  send(event: string, data: unknown): void {
+    this.write(sseFrame(event, data));
+  }
+
+  /** Nothing is written once the client has gone. */
+  private write(text: string): void {
+    if (!this.res.writableEnded && !this.signal.aborted) this.res.write(text);
+  }
+
+  /** Sends `event: end` and closes the response. */
+  end(data: unknown = {}): void {
+    clearInterval(this.keepalive);
+    this.send('end', data);
+    if (!this.res.writableEnded) this.res.end();
+  }
+}

@@ -1,0 +1,128 @@
+// The long-running commands: `skiff run` (submit, stream logs, end with the job's outcome) and
+// `skiff serve` (submit, wait for a ready replica). Library calls plus printing, nothing more.
+import type { JobPhase, JobStatus } from '../types.js';
+import { EXIT_JOB_FAILED, EXIT_OK, describeError } from '../errors.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import type { CodeSource, SkiffSession } from '../session.js';
+import { childController, sleep } from '../k8s/streams.js';
+import { formatDuration, logLineText, statusLine } from './format.js';
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Conventional exit status of a command stopped with Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+const FINISHED: JobPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
+const SERVE_OUTCOMES: JobPhase[] = ['Running', 'Failed', 'Cancelled'];
+/** After the job ends, how long its last lines may take to arrive. */
+const LOG_DRAIN_MS = 10_000;
+const SERVE_READY_TIMEOUT_MS = 10 * 60_000;
+
+/** Prints a status line whenever the phase or its reason changes; the outcome itself is printed by the caller. */
+function statusPrinter(io: Output, outcomes: JobPhase[]): (s: JobStatus) => void {
+  let last = '';
+  return (s) => {
+    if (outcomes.includes(s.phase)) return;
+    const line = statusLine(s);
+    if (line !== last) io.err(line + '\n');
+    last = line;
+  };
+}
+
+function submittedText(s: JobStatus, session: SkiffSession): string {
+  const unit = s.kind === 'training' ? 'worker' : 'replica';
+  return `submitted ${s.kind} job ${s.name} (${s.workers} ${unit}${s.workers === 1 ? '' : 's'}) to cluster '${session.clusterName}', namespace ${s.namespace}\n`;
+}
+
+export async function runAndFollow(
+  session: SkiffSession,
+  spec: JobSpec,
+  code: CodeSource,
+  io: Output,
+  opts: { detach?: boolean; signal?: AbortSignal; drainMs?: number },
+): Promise<number> {
+  const submitted = await session.submit(spec, code);
+  io.err(submittedText(submitted, session));
+  if (opts.detach) {
+    io.err(`follow it with \`skiff logs ${submitted.name} -f\`, stop it with \`skiff cancel ${submitted.name}\`\n`);
+    io.out(`${submitted.name}\n`);
+    return EXIT_OK;
+  }
+  const started = Date.now();
+  const following = childController(opts.signal);
+  const logs = printLogs(session, submitted, io, following.signal);
+  let final: JobStatus;
+  try {
+    final = await session.waitForJob(submitted.name, FINISHED, { namespace: submitted.namespace, signal: opts.signal, onStatus: statusPrinter(io, FINISHED) });
+  } catch (err) {
+    following.abort();
+    await logs;
+    if (opts.signal?.aborted) {
+      io.err(`\nstopped following; job ${submitted.name} keeps running (\`skiff cancel ${submitted.name}\` stops it)\n`);
+      return EXIT_INTERRUPTED;
+    }
+    throw err;
+  }
+  // The pods are done; their streams end once drained. Wait a little for that, not forever.
+  await Promise.race([logs, sleep(opts.drainMs ?? LOG_DRAIN_MS, following.signal)]);
+  following.abort();
+  await logs;
+  const took = formatDuration((Date.now() - started) / 1000);
+  if (final.phase === 'Succeeded') {
+    io.err(`job ${final.name} Succeeded after ${took}\n`);
+    return EXIT_OK;
+  }
+  io.err(`job ${final.name} ${final.phase} after ${took}${final.reason ? `: ${final.reason}` : ''}\n`);
+  io.err(`details: \`skiff describe ${final.name}\`\n`);
+  return EXIT_JOB_FAILED;
+}
+
+/** Log lines to stdout until the stream ends or the signal aborts; a broken stream is reported, not fatal. */
+async function printLogs(session: SkiffSession, job: JobStatus, io: Output, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const line of session.logs(job.name, { follow: true, signal, namespace: job.namespace })) io.out(logLineText(line) + '\n');
+  } catch (err) {
+    if (!signal.aborted) io.err(`log stream stopped: ${describeError(err)}\n`);
+  }
+}
+
+export async function serveAndWait(
+  session: SkiffSession,
+  spec: JobSpec,
+  code: CodeSource,
+  io: Output,
+  opts: { detach?: boolean; signal?: AbortSignal },
+): Promise<number> {
+  const submitted = await session.submit(spec, code);
+  io.err(submittedText(submitted, session));
+  const howToCall = `call it with \`skiff call ${submitted.name} /\` (add a path and --data '{...}' for POST)\n`;
+  if (opts.detach) {
+    io.err(howToCall);
+    io.out(`${submitted.name}\n`);
+    return EXIT_OK;
+  }
+  let final: JobStatus;
+  try {
+    final = await session.waitForJob(submitted.name, SERVE_OUTCOMES, {
+      namespace: submitted.namespace,
+      timeoutMs: SERVE_READY_TIMEOUT_MS,
+      signal: opts.signal,
+      onStatus: statusPrinter(io, SERVE_OUTCOMES),
+    });
+  } catch (err) {
+    if (opts.signal?.aborted) {
+      io.err(`\nstopped waiting; job ${submitted.name} keeps starting (\`skiff cancel ${submitted.name}\` stops it)\n`);
+      return EXIT_INTERRUPTED;
+    }
+    throw err;
+  }
+  if (final.phase !== 'Running') {
+    io.err(`job ${final.name} ${final.phase}${final.reason ? `: ${final.reason}` : ''}\nlogs: \`skiff logs ${final.name}\`\n`);
+    return EXIT_JOB_FAILED;
+  }
+  io.err(`serving job ${final.name} is ready; ${howToCall}`);
+  io.out(`${final.name}\n`);
+  return EXIT_OK;
+}

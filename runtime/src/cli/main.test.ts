@@ -1,0 +1,87 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ClusterInfo } from '../types.js';
+import type { Clusters } from '../cluster/cluster.js';
+import { SkiffError } from '../errors.js';
+import { main } from './main.js';
+
+function capture() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  return { stdout, stderr, out: () => out, err: () => err };
+}
+
+/** A Clusters stand-in; any method not given fails the test if called. */
+function fakeClusters(methods: Partial<Record<keyof Clusters, (...args: never[]) => unknown>> = {}): Clusters {
+  return new Proxy(methods, {
+    get: (target, key) => target[key as keyof Clusters] ?? (() => Promise.reject(new Error(`unexpected call: ${String(key)}`))),
+  }) as unknown as Clusters;
+}
+
+const cluster: ClusterInfo = { name: 'skiff', context: 'kind-skiff', profile: 'cpu', nodes: [{ name: 'skiff-control-plane', role: 'control-plane', ready: true, gpus: 0 }] };
+
+describe('skiff CLI', () => {
+  it('prints help for the program and for commands', async () => {
+    const io = capture();
+    expect(await main(['--help'], io)).toBe(0);
+    for (const cmd of ['up', 'run', 'serve', 'call', 'jobs', 'logs', 'metrics', 'describe', 'cancel', 'images', 'api']) expect(io.out()).toContain(cmd);
+    const run = capture();
+    expect(await main(['run', '--help'], run)).toBe(0);
+    expect(run.out()).toContain('--gpus-per-worker');
+    expect(run.out()).not.toContain('--gpus <g>');
+  });
+
+  it('rejects bad flags through the spec parser before touching a cluster', async () => {
+    const io = capture();
+    expect(await main(['run', 'train.py', '--workers', '0'], { ...io, clusters: fakeClusters() })).toBe(2);
+    expect(io.err()).toMatch(/^error: --workers must be .*between 1 and 64/);
+  });
+
+  it('turns usage mistakes into BAD_INPUT with a hint', async () => {
+    const io = capture();
+    expect(await main(['frobnicate'], io)).toBe(2);
+    expect(io.err()).toMatch(/^error: unknown command 'frobnicate'/);
+    expect(io.err()).toContain('hint: see `skiff --help`');
+    const missing = capture();
+    expect(await main(['run'], missing)).toBe(2);
+    expect(missing.err()).toContain("missing required argument 'script'");
+    const choice = capture();
+    expect(await main(['up', '--profile', 'tpu'], choice)).toBe(2);
+  });
+
+  it('prints cluster status as text or JSON', async () => {
+    const calls: string[] = [];
+    const clusters = fakeClusters({ status: (async (name: string) => (calls.push(name), cluster)) as never });
+    const io = capture();
+    expect(await main(['status', '-o', 'json', '--cluster', 'other'], { ...io, clusters })).toBe(0);
+    expect(JSON.parse(io.out())).toEqual(cluster);
+    expect(calls).toEqual(['other']);
+    const text = capture();
+    expect(await main(['status', '--name', 'skiff'], { ...text, clusters })).toBe(0);
+    expect(text.out()).toContain("cluster 'skiff'");
+  });
+
+  it('prints errors with their hint and exits with the error’s code', async () => {
+    const clusters = fakeClusters({ kubeConfig: (async () => Promise.reject(new SkiffError('NO_CLUSTER', "no cluster named 'skiff'", { hint: 'run `skiff up`' }))) as never });
+    const io = capture();
+    expect(await main(['jobs'], { ...io, clusters })).toBe(3);
+    expect(io.err()).toBe("error: no cluster named 'skiff'\nhint: run `skiff up`\n");
+  });
+
+  it('`skiff api` prints {url, token} and serves until stopped', async () => {
+    const io = capture();
+    const stop = new AbortController();
+    const running = main(['api', '--token', 'tok'], { ...io, clusters: fakeClusters(), signal: stop.signal });
+    while (!io.out().includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    const { url, token } = JSON.parse(io.out());
+    expect(token).toBe('tok');
+    const res = await fetch(`${url}/api/health`, { headers: { Authorization: 'Bearer tok' } });
+    expect(await res.json()).toMatchObject({ ok: true, cluster: 'skiff' });
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+});

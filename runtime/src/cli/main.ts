@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// The `skiff` command. Handlers parse flags, call the library and print; nothing else lives here.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
+import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
+import { cacheDir } from '../cluster/tools.js';
+import { buildImages, clearCache, type ImageSet } from '../images/images.js';
+import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
+import { SkiffSession } from '../session.js';
+import { startApiServer } from '../api/server.js';
+import { clusterText, describeText, jobsTable, logLineText, metricsSampleText, upText } from './format.js';
+import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
+import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
+
+export interface CliDeps {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  clusters?: Clusters;
+  cwd?: string;
+  /** Stops following commands and `skiff api`; when absent, SIGINT/SIGTERM do (only while they run). */
+  signal?: AbortSignal;
+}
+
+interface GlobalFlags {
+  cluster: string;
+  namespace: string;
+}
+
+type OutputFlag = { output: 'text' | 'json' };
+
+const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
+
+/** Runs the CLI on user arguments (no node/script prefix) and resolves with the exit code. */
+export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const stdout = deps.stdout ?? process.stdout;
+  const stderr = deps.stderr ?? process.stderr;
+  const io: Output = { out: (t) => void stdout.write(t), err: (t) => void stderr.write(t) };
+  let exitCode = EXIT_OK;
+  let clusters: Clusters | undefined;
+  const getClusters = () => (clusters ??= deps.clusters ?? new Clusters());
+  const cwd = deps.cwd ?? process.cwd();
+
+  const program = new Command('skiff')
+    .description('From a notebook or a script to a distributed PyTorch job on a local kind cluster, without YAML or image builds.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} })
+    .option('--cluster <name>', 'kind cluster to use', DEFAULT_CLUSTER)
+    .option('-n, --namespace <namespace>', 'namespace of the jobs', DEFAULT_NAMESPACE)
+    .showSuggestionAfterError();
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalFlags;
+  const session = (cmd: Command) => {
+    const g = globals(cmd);
+    return new SkiffSession({ clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
+  };
+  const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
+  const json = (value: unknown) => io.out(JSON.stringify(value, null, 2) + '\n');
+  /** Wraps an action: its number becomes the exit code. */
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
+    async (...args: A) => {
+      exitCode = (await fn(...args)) ?? EXIT_OK;
+    };
+
+  // ---- clusters ----
+  program
+    .command('up')
+    .description('create (or reuse) the local kind cluster')
+    .addOption(new Option('--profile <profile>', 'cpu, gpu (NVIDIA passthrough) or fake-gpu (advertised GPUs)').choices(['cpu', 'gpu', 'fake-gpu']))
+    .option('--workers <n>', 'worker nodes besides the control plane')
+    .option('--gpus-per-node <g>', 'GPUs per worker node (gpu and fake-gpu profiles)')
+    .option('--name <name>', 'cluster name (default: --cluster)')
+    .option('--image <node-image>', 'kind node image')
+    .addOption(outputOption())
+    .action(
+      act(async (flags: UpFlags & OutputFlag, cmd: Command) => {
+        const request = upRequestFromFlags(flags, globals(cmd).cluster);
+        const result = await getClusters().up(request, (msg) => io.err(`${msg}\n`));
+        if (flags.output === 'json') json(result);
+        else io.out(upText(result));
+      }),
+    );
+
+  program
+    .command('down')
+    .description('delete the cluster')
+    .option('--name <name>', 'cluster name (default: --cluster)')
+    .action(
+      act(async (flags: { name?: string }, cmd: Command) => {
+        const name = flags.name ?? globals(cmd).cluster;
+        const existed = await getClusters().down(name);
+        io.err(existed ? `deleted cluster '${name}'\n` : `there was no cluster named '${name}'\n`);
+      }),
+    );
+
+  program
+    .command('status')
+    .description('show the cluster and its nodes')
+    .option('--name <name>', 'cluster name (default: --cluster)')
+    .addOption(outputOption())
+    .action(
+      act(async (flags: { name?: string } & OutputFlag, cmd: Command) => {
+        const info = await getClusters().status(flags.name ?? globals(cmd).cluster);
+        if (flags.output === 'json') json(info);
+        else io.out(clusterText(info));
+      }),
+    );
+
+  // ---- jobs ----
+  const resourceOptions = (cmd: Command) =>
+    cmd
+      .option('--gpus-per-worker <g>', 'GPUs per worker/replica')
+      .addOption(new Option('--gpus <g>').hideHelp())
+      .option('--cpu <cpu>', 'CPU per worker/replica, e.g. 2 or 500m')
+      .option('--memory <mem>', 'memory per worker/replica, e.g. 4Gi')
+      .option('--image <image>', 'container image (default: Skiff’s Python + torch image)')
+      .option('--env <K=V>', 'environment variable (repeatable)', collect)
+      .option('--name <job>', 'job name (default: from the script name)')
+      .option('--code-dir <dir>', 'folder shipped with the job (default: the script’s folder)')
+      .option('-d, --detach', 'submit and return');
+
+  resourceOptions(
+    program
+      .command('run')
+      .description('run a script as a distributed (DDP) training job and follow its logs')
+      .argument('<script>', 'Python script')
+      .argument('[args...]', 'script arguments (after --)')
+      .option('--workers <n>', 'number of workers (one process each)')
+      .option('--retries <n>', 'times failed workers are retried before the job fails (default 0)')
+      .option('--master-port <port>', 'rendezvous port'),
+  ).action(
+    act(async (script: string, args: string[], flags: RunFlags & { detach?: boolean }, cmd: Command) => {
+      const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
+      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
+    }),
+  );
+
+  resourceOptions(
+    program
+      .command('serve')
+      .description('serve a script (it must listen on $PORT) and wait until it is ready')
+      .argument('<script>', 'Python script')
+      .argument('[args...]', 'script arguments (after --)')
+      .option('--port <port>', 'port the script listens on', '8000')
+      .option('--replicas <r>', 'number of replicas'),
+  ).action(
+    act(async (script: string, args: string[], flags: ServeFlags & { detach?: boolean }, cmd: Command) => {
+      const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
+      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
+    }),
+  );
+
+  program
+    .command('call')
+    .description('send an HTTP request to a serving job and print the answer')
+    .argument('<job>', 'serving job')
+    .argument('[path]', 'path and query', '/')
+    .option('--data <body>', 'request body (POST unless --method says otherwise)')
+    .option('--method <method>', 'HTTP method')
+    .option('-H, --header <header>', "'Name: value' (repeatable)", collect)
+    .action(
+      act(async (job: string, path: string, flags: { data?: string; method?: string; header?: string[] }, cmd: Command) => {
+        const result = await session(cmd).call(job, { path, data: flags.data, method: flags.method, headers: parseHeaders(flags.header ?? []) });
+        io.out(result.body.endsWith('\n') || result.body === '' ? result.body : result.body + '\n');
+        if (result.status >= 200 && result.status < 300) return EXIT_OK;
+        io.err(`HTTP ${result.status}\n`);
+        return EXIT_JOB_FAILED;
+      }),
+    );
+
+  program
+    .command('jobs')
+    .description('list jobs')
+    .addOption(outputOption())
+    .action(
+      act(async (flags: OutputFlag, cmd: Command) => {
+        const jobs = await session(cmd).listJobs();
+        if (flags.output === 'json') json(jobs);
+        else io.out(jobsTable(jobs));
+      }),
+    );
+
+  program
+    .command('logs')
+    .description('print the logs of every worker, tagged with its rank')
+    .argument('<job>')
+    .option('-f, --follow', 'keep streaming until the job ends')
+    .option('--since <time>', 'only lines after this RFC 3339 time')
+    .addOption(outputOption())
+    .action(
+      act(async (job: string, flags: { follow?: boolean; since?: string } & OutputFlag, cmd: Command) =>
+        withInterrupt(deps, async (signal) => {
+          for await (const line of session(cmd).logs(job, { follow: !!flags.follow, sinceTime: flags.since, signal })) {
+            io.out(flags.output === 'json' ? JSON.stringify(line) + '\n' : logLineText(line) + '\n');
+          }
+          return signal.aborted ? EXIT_INTERRUPTED : EXIT_OK;
+        }),
+      ),
+    );
+
+  program
+    .command('metrics')
+    .description('CPU, memory and GPU use per worker, plus the metrics the script logs with skiff.log()')
+    .argument('<job>')
+    .option('-f, --follow', 'keep sampling until the job ends')
+    .option('--interval <seconds>', 'seconds between samples', '5')
+    .addOption(outputOption())
+    .action(
+      act(async (job: string, flags: { follow?: boolean; interval: string } & OutputFlag, cmd: Command) =>
+        withInterrupt(deps, async (signal) => {
+          const intervalMs = Math.max(1, Number(flags.interval) || 5) * 1000;
+          for await (const sample of session(cmd).metrics(job, { follow: !!flags.follow, intervalMs, signal })) {
+            io.out(flags.output === 'json' ? JSON.stringify(sample) + '\n' : metricsSampleText(sample));
+          }
+          return signal.aborted ? EXIT_INTERRUPTED : EXIT_OK;
+        }),
+      ),
+    );
+
+  program
+    .command('describe')
+    .description('status, pods, events and the reason a job is stuck or failed')
+    .argument('<job>')
+    .addOption(outputOption())
+    .action(
+      act(async (job: string, flags: OutputFlag, cmd: Command) => {
+        const description = await session(cmd).describeJob(job);
+        if (flags.output === 'json') json(description);
+        else io.out(describeText(description));
+      }),
+    );
+
+  program
+    .command('cancel')
+    .description('stop a job and delete everything it created')
+    .argument('<job>')
+    .action(
+      act(async (job: string, _flags: unknown, cmd: Command) => {
+        await session(cmd).cancelJob(job);
+        io.err(`cancelled job ${job}\n`);
+      }),
+    );
+
+  // ---- images ----
+  const images = program.command('images').description('build and load the images Skiff runs offline');
+  images
+    .command('build')
+    .description('build the pinned kind binary, the node image and/or the job image')
+    .addArgument(new Argument('[what]', 'what to build').choices(IMAGE_SETS).default('all'))
+    .action(
+      act(async (what: ImageSet) => {
+        await buildImages(what, (msg) => io.err(`${msg}\n`));
+        io.err(`built ${what}\n`);
+      }),
+    );
+  images
+    .command('load')
+    .description('copy an image from the local Docker engine into the cluster nodes')
+    .argument('<image>')
+    .option('--name <name>', 'cluster name (default: --cluster)')
+    .action(
+      act(async (image: string, flags: { name?: string }, cmd: Command) => {
+        const name = flags.name ?? globals(cmd).cluster;
+        await getClusters().loadImage(name, image, (msg) => io.err(`${msg}\n`));
+        io.err(`loaded ${image} into cluster '${name}'\n`);
+      }),
+    );
+  images
+    .command('clear-cache')
+    .description("delete Skiff's build cache (images stay in Docker)")
+    .action(
+      act(async () => {
+        await clearCache();
+        io.err(`cleared ${cacheDir()}\n`);
+      }),
+    );
+
+  // ---- api ----
+  program
+    .command('api')
+    .description('serve the HTTP API for editor extensions on 127.0.0.1 (prints {url, token})')
+    .option('--port <port>', 'port (default: any free one)', '0')
+    .option('--token <token>', 'bearer token (default: random)')
+    .action(
+      act(async (flags: { port: string; token?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        const port = Number(flags.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SkiffError('BAD_INPUT', `--port must be 0..65535 (got '${flags.port}')`);
+        return withInterrupt(deps, async (signal) => {
+          const server = await startApiServer({ port, token: flags.token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
+          io.out(JSON.stringify({ url: server.url, token: server.token }) + '\n');
+          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+          await server.close();
+          return EXIT_OK;
+        });
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+      if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+      err = new SkiffError('BAD_INPUT', err.message.replace(/^error: /, ''), { hint: 'see `skiff --help` or `skiff <command> --help`' });
+    }
+    io.err(describeError(err) + '\n');
+    return exitCodeFor(err);
+  }
+}
+
+/** Commander's collector for repeatable options. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/**
+ * Runs a command that can be stopped: with deps.signal, or else SIGINT/SIGTERM while it runs (other
+ * commands keep Node's default, so Ctrl-C always works).
+ */
+async function withInterrupt(deps: CliDeps, fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  if (deps.signal) return fn(deps.signal);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2));
+  // Flush before exiting: client-node keeps sockets alive that would otherwise hold the process open.
+  process.stdout.write('', () => process.exit(code));
+}

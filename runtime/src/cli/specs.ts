@@ -1,0 +1,126 @@
+// Command-line flags to validated specs. Everything goes through the spec parsers so that
+// `--workers 0` fails with the same words from the CLI, the API and an editor.
+import path from 'node:path';
+import type { ClusterProfile } from '../types.js';
+import { SkiffError } from '../errors.js';
+import type { UpRequest } from '../cluster/cluster.js';
+import { parseEnvPairs, parseServingSpec, parseTrainingSpec, type ServingJobSpec, type TrainingJobSpec } from '../spec/job-spec.js';
+
+/** Flags shared by `skiff run` and `skiff serve` (commander hands them over as strings). */
+export interface ResourceFlags {
+  name?: string;
+  gpusPerWorker?: string;
+  gpus?: string;
+  cpu?: string;
+  memory?: string;
+  image?: string;
+  env?: string[];
+  codeDir?: string;
+}
+
+export interface RunFlags extends ResourceFlags {
+  workers?: string;
+  retries?: string;
+  masterPort?: string;
+}
+
+export interface ServeFlags extends ResourceFlags {
+  port?: string;
+  replicas?: string;
+}
+
+/**
+ * Where the code comes from: --code-dir, else the script's own folder. The spec's script is the
+ * path relative to that folder (posix), which the spec parser rejects if it climbs out of it.
+ */
+export function codeLocation(script: string, codeDir: string | undefined, cwd: string): { codeRoot: string; script: string } {
+  const absScript = path.resolve(cwd, script);
+  const codeRoot = codeDir ? path.resolve(cwd, codeDir) : path.dirname(absScript);
+  return { codeRoot, script: path.relative(codeRoot, absScript).split(path.sep).join('/') };
+}
+
+function commonFields(flags: ResourceFlags, namespace: string | undefined) {
+  const fields: Record<string, unknown> = {};
+  if (flags.name !== undefined) fields.name = flags.name;
+  if (namespace !== undefined) fields.namespace = namespace;
+  const gpus = flags.gpusPerWorker ?? flags.gpus;
+  if (gpus !== undefined) fields.gpusPerWorker = gpus;
+  const resources: Record<string, string> = {};
+  if (flags.cpu !== undefined) resources.cpu = flags.cpu;
+  if (flags.memory !== undefined) resources.memory = flags.memory;
+  fields.resources = resources;
+  if (flags.image !== undefined) fields.image = flags.image;
+  fields.env = parseEnvPairs(flags.env ?? []);
+  return fields;
+}
+
+export function trainingSpecFromFlags(
+  script: string,
+  args: string[],
+  flags: RunFlags,
+  ctx: { namespace?: string; cwd: string },
+): { spec: TrainingJobSpec; codeRoot: string } {
+  const where = codeLocation(script, flags.codeDir, ctx.cwd);
+  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace), script: where.script, args };
+  if (flags.workers !== undefined) input.workers = flags.workers;
+  if (flags.retries !== undefined) input.backoffLimit = flags.retries;
+  if (flags.masterPort !== undefined) input.masterPort = flags.masterPort;
+  return { spec: parseTrainingSpec(input), codeRoot: where.codeRoot };
+}
+
+export function servingSpecFromFlags(
+  script: string,
+  args: string[],
+  flags: ServeFlags,
+  ctx: { namespace?: string; cwd: string },
+): { spec: ServingJobSpec; codeRoot: string } {
+  const where = codeLocation(script, flags.codeDir, ctx.cwd);
+  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace), script: where.script, args };
+  if (flags.port !== undefined) input.port = flags.port;
+  if (flags.replicas !== undefined) input.replicas = flags.replicas;
+  return { spec: parseServingSpec(input), codeRoot: where.codeRoot };
+}
+
+export interface UpFlags {
+  profile?: string;
+  workers?: string;
+  gpusPerNode?: string;
+  name?: string;
+  image?: string;
+}
+
+const PROFILES: ClusterProfile[] = ['cpu', 'gpu', 'fake-gpu'];
+
+export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpRequest {
+  const request: UpRequest = { name: flags.name ?? clusterName };
+  if (flags.profile !== undefined) {
+    if (!PROFILES.includes(flags.profile as ClusterProfile)) {
+      throw new SkiffError('BAD_INPUT', `--profile must be one of ${PROFILES.join(', ')} (got '${flags.profile}')`);
+    }
+    request.profile = flags.profile as ClusterProfile;
+  }
+  if (flags.workers !== undefined) request.workers = wholeNumber('--workers', flags.workers);
+  if (flags.gpusPerNode !== undefined) request.gpusPerNode = wholeNumber('--gpus-per-node', flags.gpusPerNode);
+  if (flags.image !== undefined) request.nodeImage = flags.image;
+  return request;
+}
+
+/** A non-negative integer flag; anything else is BAD_INPUT naming the flag. */
+export function wholeNumber(flag: string, value: string, min = 0): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new SkiffError('BAD_INPUT', `${flag} must be a whole number ≥ ${min} (got '${value}')`);
+  }
+  return n;
+}
+
+/** `-H 'Name: value'` pairs for `skiff call`. */
+export function parseHeaders(pairs: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    if (colon <= 0) throw new SkiffError('BAD_INPUT', `--header expects 'Name: value' (got '${pair}')`);
+    headers[pair.slice(0, colon).trim()] = pair.slice(colon + 1).trim();
+  }
+  return headers;
+}

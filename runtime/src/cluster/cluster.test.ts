@@ -1,0 +1,379 @@
+import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import type Docker from 'dockerode';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { SkiffError } from '../errors.js';
+import type { ClusterOptions, ClusterProfile } from '../types.js';
+import { clusterOptions, Clusters, type ClustersDeps } from './cluster.js';
+import type { ClusterApi } from './kube-api.js';
+import type { PreflightReport } from './preflight.js';
+import type { ClusterProvider } from './provider.js';
+
+const OFFLINE = 'skiff.local/node:v1.34.1-1';
+const JOB = 'skiff.local/job-python:bookworm-1';
+
+function kubeconfigYaml(clusters: string[]): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: clusters.map((name) => ({ name: `kind-${name}`, cluster: { server: 'https://127.0.0.1:6443' } })),
+    users: clusters.map((name) => ({ name: `kind-${name}`, user: { token: 't' } })),
+    contexts: clusters.map((name) => ({ name: `kind-${name}`, context: { cluster: `kind-${name}`, user: `kind-${name}` } })),
+    'current-context': clusters[0] ? `kind-${clusters[0]}` : '',
+  });
+}
+
+function node(name: string, labels: Record<string, string>, controlPlane = false, gpus = 0): V1Node {
+  return {
+    metadata: { name, labels: controlPlane ? { ...labels, 'node-role.kubernetes.io/control-plane': '' } : labels },
+    status: { conditions: [{ type: 'Ready', status: 'True' }], allocatable: gpus ? { 'nvidia.com/gpu': String(gpus) } : {} },
+  };
+}
+
+/** A pretend machine: Docker containers and images, kind, and the clusters' API servers. */
+class World {
+  log: string[] = [];
+  containers = new Map<string, { name: string; state: string }[]>();
+  nodes = new Map<string, V1Node[]>();
+  images = new Set<string>([OFFLINE, JOB]);
+  apiReady = true;
+  dockerUp = true;
+  unreachable = new Set<string>();
+  report: PreflightReport = {
+    docker: { ok: true, runtimes: ['nvidia', 'runc'], defaultRuntime: 'nvidia' },
+    kind: { ok: true, path: '/bin/kind' },
+    gpus: { count: 1, nvidiaRuntime: true },
+  };
+  kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'skiff-clusters-')), 'config');
+  contexts = new Set<string>();
+
+  constructor() {
+    this.writeKubeconfig();
+  }
+
+  writeKubeconfig() {
+    writeFileSync(this.kubeconfigPath, kubeconfigYaml([...this.contexts]));
+  }
+
+  /** What kind's create would leave behind. */
+  addCluster(opts: Pick<ClusterOptions, 'name' | 'profile' | 'workers'>, gpus = 0) {
+    const profile = { 'skiff.dev/profile': opts.profile };
+    // As Skiff's kind config does: workers run jobs, or the control plane when it is alone.
+    const jobNode = opts.profile === 'fake-gpu' ? { ...profile, 'skiff.dev/fake-gpu': 'true' } : profile;
+    const names = [`${opts.name}-control-plane`, ...Array.from({ length: opts.workers }, (_, i) => `${opts.name}-worker${i ? i + 1 : ''}`)];
+    this.containers.set(opts.name, names.map((name) => ({ name, state: 'running' })));
+    this.nodes.set(
+      opts.name,
+      names.map((name, i) => (i === 0 && opts.workers > 0 ? node(name, profile, true) : node(name, jobNode, i === 0, gpus))),
+    );
+    this.contexts.add(opts.name);
+    this.writeKubeconfig();
+  }
+
+  removeCluster(name: string) {
+    this.containers.delete(name);
+    this.nodes.delete(name);
+    this.contexts.delete(name);
+    this.writeKubeconfig();
+  }
+
+  provider(): ClusterProvider {
+    return {
+      name: 'fake',
+      create: async (opts) => {
+        this.log.push(`create ${opts.name} ${opts.profile} ${opts.workers} ${opts.nodeImage}`);
+        this.addCluster(opts);
+      },
+      delete: async (name) => {
+        this.log.push(`delete ${name}`);
+        this.removeCluster(name);
+      },
+      list: async () => [...this.containers.keys()],
+      kubeconfig: async (name) => {
+        this.log.push(`kubeconfig ${name}`);
+        return kubeconfigYaml([name]);
+      },
+      loadImage: async (name, image) => void this.log.push(`load ${name} ${image}`),
+      nodeContainers: async (name) => (this.containers.get(name) ?? []).map((c) => c.name),
+    };
+  }
+
+  docker(): Docker {
+    return {
+      listContainers: async (opts: { filters: { label: string[] } }) => {
+        if (!this.dockerUp) throw new Error('connect ENOENT /var/run/docker.sock');
+        const [key, value] = opts.filters.label[0].split('=');
+        expect(key).toBe('io.x-k8s.kind.cluster');
+        return [...this.containers]
+          .filter(([cluster]) => value === undefined || cluster === value)
+          .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster } })));
+      },
+      getImage: (ref: string) => ({
+        inspect: async () => {
+          if (this.images.has(ref)) return {};
+          throw Object.assign(new Error('no such image'), { statusCode: 404 });
+        },
+      }),
+    } as unknown as Docker;
+  }
+
+  api(kc: KubeConfig): ClusterApi {
+    const name = kc.getCurrentContext().replace(/^kind-/, '');
+    return {
+      ready: async () => this.apiReady,
+      listNodes: async () => {
+        if (!this.apiReady || this.unreachable.has(name)) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+        return structuredClone(this.nodes.get(name) ?? []);
+      },
+      mergePatchNodeStatus: async (nodeName, patch) => {
+        this.log.push(`patch ${nodeName} ${JSON.stringify(patch)}`);
+        const target = this.nodes.get(name)?.find((n) => n.metadata?.name === nodeName);
+        Object.assign(target!.status!.allocatable!, (patch as { status: { allocatable: object } }).status.allocatable);
+      },
+      ensureNamespace: async (ns) => void this.log.push(`namespace ${ns}`),
+      ensureRuntimeClass: async (obj) => void this.log.push(`runtimeclass ${obj.metadata?.name}`),
+      ensureDaemonSet: async (obj) => void this.log.push(`daemonset ${obj.metadata?.name}`),
+    };
+  }
+
+  clusters(): Clusters {
+    return new Clusters(this.clustersDeps());
+  }
+
+  clustersDeps(): ClustersDeps {
+    return {
+      provider: this.provider(),
+      docker: this.docker(),
+      kubeconfigPath: this.kubeconfigPath,
+      api: (kc) => this.api(kc),
+      preflight: async (profile: ClusterProfile) => {
+        this.log.push(`preflight ${profile}`);
+        return this.report;
+      },
+      buildImages: async (what) => void this.log.push(`build ${what}`),
+      pullImage: async () => {
+        throw new Error('offline');
+      },
+      pollIntervalMs: 1,
+      unresponsiveGraceMs: 5,
+    };
+  }
+}
+
+let world: World;
+beforeEach(() => {
+  world = new World();
+});
+
+describe('Clusters.up', () => {
+  it('creates a cluster in order: preflight, node image, create, namespace, job image', async () => {
+    const progress: string[] = [];
+    const result = await world.clusters().up({}, (m) => progress.push(m));
+    expect(result.reused).toBe(false);
+    expect(result.cluster).toMatchObject({ name: 'skiff', context: 'kind-skiff', profile: 'cpu' });
+    expect(result.cluster.nodes.map((n) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
+    expect(world.log).toEqual(['preflight cpu', `create skiff cpu 2 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
+    expect(progress).toContain(`loading ${JOB} onto the nodes`);
+  });
+
+  it('reuses a healthy cluster without creating anything', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 2 });
+    const started = performance.now();
+    const result = await world.clusters().up({});
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(result.reused).toBe(true);
+    expect(result.cluster.nodes).toHaveLength(3);
+    expect(world.log).toEqual(['preflight cpu', 'namespace skiff']);
+  });
+
+  it('deletes a cluster whose nodes never become Ready', async () => {
+    const clusters = new Clusters({ ...world.clustersDeps(), nodesReadyTimeoutMs: 20 });
+    world.apiReady = false;
+    const err = (await clusters.up({ workers: 1 }).catch((e: unknown) => e)) as SkiffError;
+    expect(err.code).toBe('TIMEOUT');
+    expect(world.log).toEqual(['preflight cpu', `create skiff cpu 1 ${OFFLINE}`, 'delete skiff']);
+  });
+
+  it('warns when a reused cluster differs from what was explicitly asked for', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 2 });
+    const progress: string[] = [];
+    await world.clusters().up({ profile: 'fake-gpu', workers: 1 }, (m) => progress.push(m));
+    expect(progress.join('\n')).toMatch(/warning: cluster 'skiff' has profile cpu, not fake-gpu/);
+    expect(progress.join('\n')).toMatch(/warning: cluster 'skiff' has 2 workers, not 1/);
+    const quiet: string[] = [];
+    await world.clusters().up({}, (m) => quiet.push(m));
+    expect(quiet).toEqual([]);
+  });
+
+  it('recreates a cluster whose containers stopped', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    world.containers.get('skiff')![1].state = 'exited';
+    const progress: string[] = [];
+    const result = await world.clusters().up({ workers: 1 }, (m) => progress.push(m));
+    expect(result.reused).toBe(false);
+    expect(world.log).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
+    expect(progress[0]).toContain('skiff-worker');
+  });
+
+  it('recreates a cluster whose API server stays silent', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
+    world.apiReady = false;
+    const clusters = world.clusters();
+    const up = clusters.up({ workers: 0 });
+    // The recreated cluster's API server answers.
+    setTimeout(() => (world.apiReady = true), 30);
+    const result = await up;
+    expect(result.reused).toBe(false);
+    expect(world.log.slice(0, 3)).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 0 ${OFFLINE}`]);
+  });
+
+  it('advertises fake GPUs on the marked nodes', async () => {
+    const result = await world.clusters().up({ profile: 'fake-gpu', workers: 2, gpusPerNode: 2 });
+    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
+    expect(world.log.filter((l) => l.startsWith('patch'))).toEqual([
+      'patch skiff-worker {"status":{"capacity":{"nvidia.com/gpu":"2"},"allocatable":{"nvidia.com/gpu":"2"}}}',
+      'patch skiff-worker2 {"status":{"capacity":{"nvidia.com/gpu":"2"},"allocatable":{"nvidia.com/gpu":"2"}}}',
+    ]);
+  });
+
+  it('puts back fake GPUs a reused cluster lost, keeping the count it had', async () => {
+    world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 2 }, 4);
+    world.nodes.get('skiff')![2].status!.allocatable = {};
+    const result = await world.clusters().up({});
+    expect(result.reused).toBe(true);
+    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 4, 1]);
+    expect(world.log.filter((l) => l.startsWith('patch'))).toHaveLength(1);
+    expect(world.log.at(-1)).toBe('namespace skiff');
+  });
+
+  it('installs the NVIDIA runtime class and device plugin for the gpu profile', async () => {
+    await world.clusters().up({ profile: 'gpu', workers: 1 });
+    expect(world.log).toEqual([
+      'preflight gpu',
+      `create skiff gpu 1 ${OFFLINE}`,
+      'runtimeclass nvidia',
+      'daemonset nvidia-device-plugin-daemonset',
+      'namespace skiff',
+      `load skiff ${JOB}`,
+    ]);
+  });
+
+  it('builds the node image when neither image is there nor pullable, and skips a missing job image', async () => {
+    world.images.clear();
+    const progress: string[] = [];
+    await world.clusters().up({ nodeImage: undefined }, (m) => progress.push(m));
+    expect(world.log).toEqual(['preflight cpu', 'build node', `create skiff cpu 2 ${OFFLINE}`, 'namespace skiff']);
+    expect(progress.at(-1)).toContain('skiff images build job');
+  });
+
+  it('stops at preflight on an unready machine', async () => {
+    world.report = { ...world.report, docker: { ok: false, runtimes: [], endpoint: '/var/run/docker.sock', error: 'connect ENOENT' } };
+    const err = await world.clusters().up({}).catch((e: unknown) => e);
+    expect((err as SkiffError).code).toBe('NO_DOCKER');
+    expect(world.log).toEqual(['preflight cpu']);
+  });
+
+  it('rejects bad options before touching anything', async () => {
+    const err = await world.clusters().up({ name: 'Bad_Name' }).catch((e: unknown) => e);
+    expect((err as SkiffError).code).toBe('BAD_INPUT');
+    expect(world.log).toEqual([]);
+  });
+});
+
+describe('Clusters.status and friends', () => {
+  it('describes a running cluster', async () => {
+    world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 1 }, 1);
+    expect(await world.clusters().status('skiff')).toEqual({
+      name: 'skiff',
+      context: 'kind-skiff',
+      profile: 'fake-gpu',
+      nodes: [
+        { name: 'skiff-control-plane', role: 'control-plane', ready: true, gpus: 0 },
+        { name: 'skiff-worker', role: 'worker', ready: true, gpus: 1 },
+      ],
+    });
+  });
+
+  it('tells a missing cluster from one whose containers vanished', async () => {
+    const missing = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    expect(missing.code).toBe('NO_CLUSTER');
+    expect(missing.hint).toBe('run `skiff up`');
+
+    world.contexts.add('skiff');
+    world.writeKubeconfig();
+    const gone = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    expect(gone.code).toBe('CLUSTER_GONE');
+    expect(gone.message).toBe("cluster 'skiff' no longer exists (its Docker containers are gone)");
+    expect(gone.hint).toBe('run `skiff up` to create it again');
+  });
+
+  it('reports a cluster that does not answer as UNREACHABLE', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
+    world.apiReady = false;
+    const err = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    expect(err.code).toBe('UNREACHABLE');
+    expect(err.message).toContain('ECONNREFUSED');
+  });
+
+  it('lists clusters, unreachable ones without nodes', async () => {
+    world.addCluster({ name: 'a', profile: 'cpu', workers: 0 });
+    world.addCluster({ name: 'b', profile: 'cpu', workers: 1 });
+    world.unreachable.add('b');
+    const list = await world.clusters().list();
+    expect(list.map((c) => [c.name, c.nodes.length])).toEqual([
+      ['a', 1],
+      ['b', 0],
+    ]);
+  });
+
+  it('reports an unreachable Docker engine as NO_DOCKER', async () => {
+    world.dockerUp = false;
+    for (const call of [(c: Clusters) => c.status('skiff'), (c: Clusters) => c.list(), (c: Clusters) => c.down('skiff')]) {
+      const err = (await call(world.clusters()).catch((e: unknown) => e)) as SkiffError;
+      expect(err.code).toBe('NO_DOCKER');
+      expect(err.hint).toBe('start Docker (sudo systemctl start docker) or set DOCKER_HOST');
+    }
+  });
+
+  it('gets a kubeconfig from kind when the file lacks the context', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
+    world.contexts.clear();
+    world.writeKubeconfig();
+    const kc = await world.clusters().kubeConfig('skiff');
+    expect(kc.getCurrentContext()).toBe('kind-skiff');
+    expect(world.log).toEqual(['kubeconfig skiff']);
+  });
+
+  it('deletes a cluster and says whether it existed', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
+    const clusters = world.clusters();
+    expect(await clusters.down('skiff')).toBe(true);
+    expect(await clusters.down('skiff')).toBe(false);
+    expect(world.log).toEqual(['delete skiff', 'delete skiff']);
+  });
+
+  it('loads only images that exist into clusters that exist', async () => {
+    const clusters = world.clusters();
+    expect(((await clusters.loadImage('skiff', JOB).catch((e: unknown) => e)) as SkiffError).code).toBe('NO_CLUSTER');
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
+    expect(((await clusters.loadImage('skiff', 'nope:1').catch((e: unknown) => e)) as SkiffError).code).toBe('IMAGE_MISSING');
+    await clusters.loadImage('skiff', JOB);
+    expect(world.log).toEqual([`load skiff ${JOB}`]);
+  });
+});
+
+describe('clusterOptions', () => {
+  it("fills in Skiff's defaults", () => {
+    expect(clusterOptions({})).toEqual({ name: 'skiff', profile: 'cpu', workers: 2, gpusPerNode: 1 });
+    expect(clusterOptions({ name: 'dev.1', workers: 0, nodeImage: 'n:1' })).toEqual({ name: 'dev.1', profile: 'cpu', workers: 0, gpusPerNode: 1, nodeImage: 'n:1' });
+  });
+
+  it('rejects what kind would reject', () => {
+    for (const bad of [{ name: 'UPPER' }, { name: '-x' }, { name: 'a'.repeat(51) }, { workers: -1 }, { workers: 1.5 }, { gpusPerNode: -2 }, { profile: 'tpu' as ClusterProfile }]) {
+      expect(() => clusterOptions(bad)).toThrow(SkiffError);
+    }
+  });
+});

@@ -1,0 +1,354 @@
+// The cluster facade the CLI and editors use. `up` is kind's create flow in small ordered steps:
+// check the machine, reuse a healthy cluster, pick a node image, create, wait for Ready nodes,
+// add the profile's GPU pieces, create Skiff's namespace, load the job image.
+import { KubeConfig, type V1Node } from '@kubernetes/client-node';
+import Docker from 'dockerode';
+import { SkiffError } from '../errors.js';
+import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
+import { buildImages, imageExists, JOB_IMAGE } from '../images/images.js';
+import type { ClusterInfo, ClusterOptions, ClusterProfile } from '../types.js';
+import { clusterApi, type ClusterApi } from './kube-api.js';
+import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
+import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady } from './nodes.js';
+import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type PreflightReport } from './preflight.js';
+import type { ClusterProvider } from './provider.js';
+import { KindProvider } from './providers/kind.js';
+import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from './tools.js';
+
+export const DEFAULT_CLUSTER = 'skiff';
+/** Where Skiff's jobs run. */
+export const SKIFF_NAMESPACE = 'skiff';
+/** kind labels every node container with its cluster's name. */
+export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
+
+export const DEFAULT_OPTIONS: Omit<ClusterOptions, 'name'> = { profile: 'cpu', workers: 2, gpusPerNode: 1 };
+
+const READYZ_TIMEOUT_MS = 2_000;
+/** How long a cluster whose API server does not answer gets before `up` recreates it. */
+const UNRESPONSIVE_GRACE_MS = 30_000;
+const NODES_READY_TIMEOUT_MS = 5 * 60_000;
+const POLL_INTERVAL_MS = 1_000;
+
+export interface UpResult {
+  cluster: ClusterInfo;
+  reused: boolean;
+  seconds: number;
+}
+
+export type UpRequest = Partial<ClusterOptions> & { name?: string };
+
+export interface ClustersDeps {
+  provider?: ClusterProvider;
+  docker?: Docker;
+  /** The kubeconfig kind writes contexts into; default $KUBECONFIG's first file or ~/.kube/config. */
+  kubeconfigPath?: string;
+  // Seams for tests.
+  api?: (kc: KubeConfig) => ClusterApi;
+  preflight?: (profile: ClusterProfile) => Promise<PreflightReport>;
+  buildImages?: typeof buildImages;
+  pullImage?: NodeImageDeps['pullImage'];
+  pollIntervalMs?: number;
+  nodesReadyTimeoutMs?: number;
+  unresponsiveGraceMs?: number;
+}
+
+type Progress = (msg: string) => void;
+
+/** What a cluster's containers and API server say about it. */
+type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string } | { state: 'healthy'; api: ClusterApi };
+
+export class Clusters {
+  private readonly docker: Docker;
+  private readonly kubeconfigPath: string;
+  private readonly deps: ClustersDeps;
+  private provider?: Promise<ClusterProvider>;
+
+  constructor(deps: ClustersDeps = {}) {
+    this.deps = deps;
+    this.docker = deps.docker ?? new Docker();
+    this.kubeconfigPath = deps.kubeconfigPath ?? defaultKubeconfigPath();
+    if (deps.provider) this.provider = Promise.resolve(deps.provider);
+  }
+
+  async up(request: UpRequest = {}, onProgress: Progress = () => {}): Promise<UpResult> {
+    const started = performance.now();
+    const opts = clusterOptions(request);
+    const provider = await this.checkMachine(opts.profile);
+    const health = await this.health(opts.name, onProgress);
+    if (health.state === 'healthy') {
+      const cluster = await this.reuse(opts, request, health.api, onProgress);
+      return { cluster, reused: true, seconds: secondsSince(started) };
+    }
+    if (health.state === 'unhealthy') {
+      onProgress(`cluster '${opts.name}' exists but ${health.problem}; recreating it`);
+      await provider.delete(opts.name);
+    }
+    const cluster = await this.create(provider, opts, onProgress);
+    return { cluster, reused: false, seconds: secondsSince(started) };
+  }
+
+  /** Deletes the cluster (and a context it left behind); false when there was no such cluster. */
+  async down(name: string): Promise<boolean> {
+    const existed = (await this.listNodeContainers(name)).length > 0;
+    // kind also removes a context whose containers are already gone.
+    await (await this.resolveProvider()).delete(name);
+    return existed;
+  }
+
+  async list(): Promise<ClusterInfo[]> {
+    const containers = await this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [KIND_CLUSTER_LABEL] } }));
+    const names = [...new Set(containers.map((c) => c.Labels[KIND_CLUSTER_LABEL]).filter(Boolean))].sort();
+    return Promise.all(
+      names.map((name) =>
+        // A cluster that does not answer is still listed, without nodes.
+        this.status(name).catch((): ClusterInfo => ({ name, context: kindContext(name), profile: 'cpu', nodes: [] })),
+      ),
+    );
+  }
+
+  async status(name: string): Promise<ClusterInfo> {
+    const api = this.apiFor(await this.kubeConfig(name));
+    let nodes: V1Node[];
+    try {
+      nodes = await api.listNodes();
+    } catch (err) {
+      throw new SkiffError('UNREACHABLE', `cluster '${name}' does not answer: ${err instanceof Error ? err.message : String(err)}`, {
+        hint: 'run `skiff up` to repair it',
+        cause: err,
+      });
+    }
+    return clusterInfoFromNodes(name, nodes);
+  }
+
+  /** A KubeConfig whose current context is the cluster's; throws when the cluster does not exist. */
+  async kubeConfig(name: string): Promise<KubeConfig> {
+    if ((await this.nodeContainers(name)).length === 0) throw this.missing(name);
+    return this.loadKubeConfig(name);
+  }
+
+  async loadImage(name: string, image: string, onProgress?: Progress): Promise<void> {
+    if ((await this.nodeContainers(name)).length === 0) throw this.missing(name);
+    if (!(await imageExists(this.docker, image))) {
+      throw new SkiffError('IMAGE_MISSING', `image ${image} is not in the local Docker engine`, { hint: 'run `skiff images build`' });
+    }
+    await (await this.resolveProvider()).loadImage(name, image, onProgress);
+  }
+
+  // --- steps of up ---
+
+  private async checkMachine(profile: ClusterProfile): Promise<ClusterProvider> {
+    const report = await (this.deps.preflight ?? ((p: ClusterProfile) => preflight(p, { docker: this.docker })))(profile);
+    assertReady(report, profile);
+    if (!this.provider && report.kind.path) this.provider = Promise.resolve(this.kindProvider(report.kind.path));
+    return this.resolveProvider();
+  }
+
+  /**
+   * Cheap on purpose (one Docker API call, one /readyz): `skiff up` on a running cluster should
+   * answer in well under a second.
+   */
+  private async health(name: string, onProgress: Progress): Promise<Health> {
+    const containers = await this.listNodeContainers(name);
+    if (containers.length === 0) return { state: 'absent' };
+    const stopped = containers.filter((c) => c.State !== 'running').map(containerName);
+    if (stopped.length > 0) return { state: 'unhealthy', problem: `its node containers are not running (${stopped.join(', ')})` };
+    let api: ClusterApi;
+    try {
+      api = this.apiFor(await this.loadKubeConfig(name));
+    } catch (err) {
+      return { state: 'unhealthy', problem: `its kubeconfig cannot be read (${err instanceof Error ? err.message : String(err)})` };
+    }
+    if (await api.ready(READYZ_TIMEOUT_MS)) return { state: 'healthy', api };
+    // A busy machine can make the API server slow: give it a while before recreating anything.
+    onProgress(`waiting for the API server of cluster '${name}'`);
+    const deadline = Date.now() + (this.deps.unresponsiveGraceMs ?? UNRESPONSIVE_GRACE_MS);
+    while (Date.now() < deadline) {
+      await sleep(this.deps.pollIntervalMs ?? POLL_INTERVAL_MS);
+      if (await api.ready(READYZ_TIMEOUT_MS)) return { state: 'healthy', api };
+    }
+    return { state: 'unhealthy', problem: 'its API server does not answer' };
+  }
+
+  private async reuse(opts: ClusterOptions, request: UpRequest, api: ClusterApi, onProgress: Progress): Promise<ClusterInfo> {
+    let nodes = await api.listNodes();
+    let cluster = clusterInfoFromNodes(opts.name, nodes);
+    for (const difference of differences(cluster, request)) {
+      onProgress(`warning: cluster '${opts.name}' ${difference}; reusing it as it is (run \`skiff down\` first to change it)`);
+    }
+    if (cluster.profile === 'fake-gpu') {
+      const gpusPerNode = request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode;
+      const patched = await advertiseFakeGpus(api, nodes, gpusPerNode, { onlyWhereMissing: request.gpusPerNode === undefined });
+      if (patched.length > 0) {
+        nodes = await api.listNodes();
+        cluster = clusterInfoFromNodes(opts.name, nodes);
+      }
+    }
+    // Someone may have deleted it; one GET when it is there.
+    await api.ensureNamespace(SKIFF_NAMESPACE);
+    return cluster;
+  }
+
+  /** Like `kind create cluster`, a cluster that fails to come up is deleted rather than left half made. */
+  private async create(provider: ClusterProvider, opts: ClusterOptions, onProgress: Progress): Promise<ClusterInfo> {
+    const nodeImage = await chooseNodeImage(opts.nodeImage, { docker: this.docker, buildImages: this.deps.buildImages, pullImage: this.deps.pullImage }, onProgress);
+    onProgress(`creating cluster '${opts.name}' (profile ${opts.profile}, ${opts.workers} workers, ${nodeImage})`);
+    await provider.create({ ...opts, nodeImage }, onProgress);
+    try {
+      const api = this.apiFor(await this.loadKubeConfig(opts.name));
+      const nodes = await waitForNodesReady(api, opts.name, opts.workers + 1, {
+        timeoutMs: this.deps.nodesReadyTimeoutMs ?? NODES_READY_TIMEOUT_MS,
+        intervalMs: this.deps.pollIntervalMs ?? POLL_INTERVAL_MS,
+        onProgress,
+      });
+      await addProfileExtras(api, nodes, opts, onProgress);
+      await api.ensureNamespace(SKIFF_NAMESPACE);
+      await this.loadJobImage(provider, opts.name, onProgress);
+      return clusterInfoFromNodes(opts.name, await api.listNodes());
+    } catch (err) {
+      onProgress(`deleting cluster '${opts.name}', which did not come up`);
+      await provider.delete(opts.name).catch(() => {});
+      throw err;
+    }
+  }
+
+  private async loadJobImage(provider: ClusterProvider, name: string, onProgress: Progress): Promise<void> {
+    if (!(await imageExists(this.docker, JOB_IMAGE))) {
+      onProgress(`${JOB_IMAGE} is not built yet; \`skiff images build job\` builds it`);
+      return;
+    }
+    onProgress(`loading ${JOB_IMAGE} onto the nodes`);
+    await provider.loadImage(name, JOB_IMAGE, onProgress);
+  }
+
+  // --- plumbing ---
+
+  private async resolveProvider(): Promise<ClusterProvider> {
+    this.provider ??= findKind().then((kindPath) => {
+      if (!kindPath) {
+        throw new SkiffError('NO_KIND', 'kind not found', { hint: `run \`skiff images build binaries\` or install kind ${KIND_VERSION}` });
+      }
+      return this.kindProvider(kindPath);
+    });
+    // A failed lookup is not remembered: the user may install kind and retry in the same process.
+    return this.provider.catch((err: unknown) => {
+      this.provider = undefined;
+      throw err;
+    });
+  }
+
+  private kindProvider(kindPath: string): ClusterProvider {
+    return new KindProvider({ kindPath, kubeconfigPath: this.kubeconfigPath });
+  }
+
+  private apiFor(kc: KubeConfig): ClusterApi {
+    return (this.deps.api ?? clusterApi)(kc);
+  }
+
+  private async listNodeContainers(name: string): Promise<Docker.ContainerInfo[]> {
+    return this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [`${KIND_CLUSTER_LABEL}=${name}`] } }));
+  }
+
+  /** Engine failures as NO_DOCKER, with the same words as preflight. */
+  private async dockerCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw new SkiffError('NO_DOCKER', `Docker engine not reachable at ${dockerEndpoint()}: ${err instanceof Error ? err.message : String(err)}`, {
+        hint: DOCKER_HINT,
+        cause: err,
+      });
+    }
+  }
+
+  private async nodeContainers(name: string): Promise<string[]> {
+    return (await this.listNodeContainers(name)).map(containerName);
+  }
+
+  /** The context from the kubeconfig file, else (e.g. another $KUBECONFIG) straight from kind. */
+  private async loadKubeConfig(name: string): Promise<KubeConfig> {
+    const context = kindContext(name);
+    const fromFile = this.kubeconfigFromFile();
+    if (fromFile?.getContextObject(context)) {
+      fromFile.setCurrentContext(context);
+      return fromFile;
+    }
+    const kc = new KubeConfig();
+    kc.loadFromString(await (await this.resolveProvider()).kubeconfig(name));
+    kc.setCurrentContext(context);
+    return kc;
+  }
+
+  private kubeconfigFromFile(): KubeConfig | undefined {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(this.kubeconfigPath);
+      return kc;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** NO_CLUSTER, or CLUSTER_GONE when its context outlived its containers. */
+  private missing(name: string): SkiffError {
+    if (this.kubeconfigFromFile()?.getContextObject(kindContext(name))) {
+      return new SkiffError('CLUSTER_GONE', `cluster '${name}' no longer exists (its Docker containers are gone)`, {
+        hint: 'run `skiff up` to create it again',
+      });
+    }
+    return new SkiffError('NO_CLUSTER', `no cluster named '${name}'`, { hint: 'run `skiff up`' });
+  }
+}
+
+/** The request with Skiff's defaults, validated. */
+export function clusterOptions(request: UpRequest): ClusterOptions {
+  const opts: ClusterOptions = {
+    name: request.name ?? DEFAULT_CLUSTER,
+    profile: request.profile ?? DEFAULT_OPTIONS.profile,
+    workers: request.workers ?? DEFAULT_OPTIONS.workers,
+    gpusPerNode: request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode,
+  };
+  if (request.nodeImage) opts.nodeImage = request.nodeImage;
+  // kind's own rule for cluster names (they become container and context names).
+  if (!/^[a-z0-9]([a-z0-9.-]{0,48}[a-z0-9])?$/.test(opts.name)) {
+    throw new SkiffError('BAD_INPUT', `invalid cluster name '${opts.name}'`, { hint: 'use lowercase letters, digits, "-" and "." (at most 50 characters)' });
+  }
+  if (!['cpu', 'gpu', 'fake-gpu'].includes(opts.profile)) {
+    throw new SkiffError('BAD_INPUT', `unknown profile '${opts.profile}'`, { hint: 'use cpu, gpu or fake-gpu' });
+  }
+  if (!Number.isInteger(opts.workers) || opts.workers < 0) {
+    throw new SkiffError('BAD_INPUT', `workers must be a whole number ≥ 0, not ${opts.workers}`);
+  }
+  if (!Number.isInteger(opts.gpusPerNode) || opts.gpusPerNode < 0) {
+    throw new SkiffError('BAD_INPUT', `GPUs per node must be a whole number ≥ 0, not ${opts.gpusPerNode}`);
+  }
+  return opts;
+}
+
+/** How a running cluster differs from what was explicitly asked for (defaults never warn). */
+export function differences(cluster: ClusterInfo, request: UpRequest): string[] {
+  const found: string[] = [];
+  if (request.profile && request.profile !== cluster.profile) found.push(`has profile ${cluster.profile}, not ${request.profile}`);
+  const workers = cluster.nodes.filter((n) => n.role === 'worker').length;
+  if (request.workers !== undefined && request.workers !== workers) found.push(`has ${workers} workers, not ${request.workers}`);
+  return found;
+}
+
+/** fake-gpu: advertise GPUs; gpu: the NVIDIA RuntimeClass and device plugin (nvkind's setup). */
+async function addProfileExtras(api: ClusterApi, nodes: V1Node[], opts: ClusterOptions, onProgress: Progress): Promise<void> {
+  if (opts.profile === 'fake-gpu') {
+    const patched = await advertiseFakeGpus(api, nodes, opts.gpusPerNode);
+    if (patched.length > 0) onProgress(`advertising ${opts.gpusPerNode} fake GPU(s) on ${patched.join(', ')}`);
+  } else if (opts.profile === 'gpu') {
+    onProgress('installing the NVIDIA device plugin');
+    await api.ensureRuntimeClass(nvidiaRuntimeClass());
+    await api.ensureDaemonSet(nvidiaDevicePluginDaemonSet());
+  }
+}
+
+function containerName(container: Docker.ContainerInfo): string {
+  return (container.Names[0] ?? container.Id).replace(/^\//, '');
+}
+
+function secondsSince(started: number): number {
+  return Math.round(performance.now() - started) / 1000;
+}

@@ -1,0 +1,79 @@
+// The few Kubernetes API calls cluster setup makes, behind an interface so the setup steps can
+// be tested against a fake cluster.
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  Health,
+  type KubeConfig,
+  NodeV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1DaemonSet,
+  type V1Node,
+  type V1RuntimeClass,
+} from '@kubernetes/client-node';
+
+export interface ClusterApi {
+  /** Whether the API server answers /readyz within the timeout. */
+  ready(timeoutMs: number): Promise<boolean>;
+  listNodes(): Promise<V1Node[]>;
+  /** JSON merge patch of a node's status subresource. */
+  mergePatchNodeStatus(node: string, patch: object): Promise<void>;
+  ensureNamespace(name: string): Promise<void>;
+  /** Creates the objects unless they exist (Skiff never changes them after creation). */
+  ensureRuntimeClass(obj: V1RuntimeClass): Promise<void>;
+  ensureDaemonSet(obj: V1DaemonSet): Promise<void>;
+}
+
+export function clusterApi(kc: KubeConfig): ClusterApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async ready(timeoutMs) {
+      try {
+        return await new Health(kc).readyz({ signal: AbortSignal.timeout(timeoutMs) });
+      } catch {
+        return false;
+      }
+    },
+    async listNodes() {
+      return (await core.listNode()).items;
+    },
+    async mergePatchNodeStatus(node, patch) {
+      await core.patchNodeStatus({ name: node, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    },
+    async ensureNamespace(name) {
+      if (await exists(() => core.readNamespace({ name }))) return;
+      await ignoreConflict(() => core.createNamespace({ body: { metadata: { name } } }));
+    },
+    async ensureRuntimeClass(obj) {
+      await ignoreConflict(() => kc.makeApiClient(NodeV1Api).createRuntimeClass({ body: obj }));
+    },
+    async ensureDaemonSet(obj) {
+      const namespace = obj.metadata?.namespace ?? 'default';
+      await ignoreConflict(() => kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({ namespace, body: obj }));
+    },
+  };
+}
+
+export function isApiStatus(err: unknown, code: number): boolean {
+  return err instanceof ApiException && err.code === code;
+}
+
+async function exists(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return true;
+  } catch (err) {
+    if (isApiStatus(err, 404)) return false;
+    throw err;
+  }
+}
+
+async function ignoreConflict(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (!isApiStatus(err, 409)) throw err;
+  }
+}

@@ -1,0 +1,18 @@
+// What Skiff needs from a local cluster tool, kept as small as kind's own provider interface so
+// another tool (k3d, minikube) could stand in without touching the rest.
+import type { ClusterOptions } from '../types.js';
+
+export interface ClusterProvider {
+  readonly name: string;
+  /** Creates the cluster and returns once its containers run (nodes may not be Ready yet). */
+  create(opts: ClusterOptions, onProgress?: (msg: string) => void): Promise<void>;
+  /** Deletes the cluster and its kube context; succeeds when there is nothing to delete. */
+  delete(name: string): Promise<void>;
+  list(): Promise<string[]>;
+  /** The cluster's kubeconfig as YAML. */
+  kubeconfig(name: string): Promise<string>;
+  /** Copies an image from the local Docker engine onto every node. */
+  loadImage(name: string, image: string, onProgress?: (msg: string) => void): Promise<void>;
+  /** Docker container names of the cluster's nodes. */
+  nodeContainers(name: string): Promise<string[]>;
+}

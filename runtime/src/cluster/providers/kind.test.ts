@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SkiffError } from '../../errors.js';
+import { RunError, type RunOptions, type Runner } from '../../exec/run.js';
+import { createClusterArgs, KindProvider, kindProgressMessage, parseNames } from './kind.js';
+
+interface Call {
+  cmd: string;
+  args: string[];
+  opts?: RunOptions;
+}
+
+function fakeRunner(respond: (call: Call) => { stdout?: string; stderr?: string; lines?: string[] } = () => ({})) {
+  const calls: Call[] = [];
+  const runner: Runner = async (cmd, args, opts) => {
+    const call = { cmd, args, opts };
+    calls.push(call);
+    const { stdout = '', stderr = '', lines = [] } = respond(call);
+    for (const line of lines) opts?.onLine?.(line, 'stderr');
+    return { stdout, stderr };
+  };
+  return { runner, calls };
+}
+
+describe('KindProvider', () => {
+  it('creates a cluster from a temporary kind config, with its node image and kubeconfig', async () => {
+    let config: unknown;
+    let configPath = '';
+    const { runner, calls } = fakeRunner((call) => {
+      configPath = call.args[call.args.indexOf('--config') + 1];
+      config = parse(readFileSync(configPath, 'utf8'));
+      return { lines: [' • Ensuring node image (skiff.local/node:v1.34.1-1) 🖼  ...', ' ✓ Ensuring node image (skiff.local/node:v1.34.1-1) 🖼', 'Thanks for using kind! 😊'] };
+    });
+    const progress: string[] = [];
+    const kind = new KindProvider({ kindPath: '/k/kind', runner, kubeconfigPath: '/home/u/.kube/config' });
+    await kind.create({ name: 'skiff', profile: 'fake-gpu', workers: 2, gpusPerNode: 1, nodeImage: 'skiff.local/node:v1.34.1-1' }, (m) => progress.push(m));
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0].cmd).toBe('/k/kind');
+    expect(calls[0].args).toEqual([
+      'create', 'cluster', '--name', 'skiff', '--config', configPath,
+      '--image', 'skiff.local/node:v1.34.1-1', '--wait', '0s', '--kubeconfig', '/home/u/.kube/config',
+    ]);
+    expect(config).toMatchObject({ kind: 'Cluster', name: 'skiff', nodes: [{ role: 'control-plane' }, { role: 'worker' }, { role: 'worker' }] });
+    expect(existsSync(configPath)).toBe(false);
+    expect(progress).toEqual(['Ensuring node image (skiff.local/node:v1.34.1-1)']);
+  });
+
+  it('removes the temporary config when kind fails', async () => {
+    let configPath = '';
+    const runner: Runner = async (cmd, args) => {
+      configPath = args[args.indexOf('--config') + 1];
+      throw new RunError({ argv: [cmd, ...args], problem: 'failed with exit code 1', exitCode: 1, stderr: 'ERROR: failed to create cluster' });
+    };
+    const kind = new KindProvider({ kindPath: 'kind', runner, kubeconfigPath: '/kc' });
+    await expect(kind.create({ name: 'x', profile: 'cpu', workers: 0, gpusPerNode: 0 })).rejects.toThrow(/failed to create cluster/);
+    expect(configPath).not.toBe('');
+    expect(existsSync(configPath)).toBe(false);
+  });
+
+  it('builds the other kind commands', async () => {
+    const { runner, calls } = fakeRunner((call) => (call.args[1] === 'clusters' ? { stdout: 'skiff\nother' } : { stdout: 'skiff-control-plane\nskiff-worker' }));
+    const kind = new KindProvider({ kindPath: 'kind', runner, kubeconfigPath: '/kc' });
+    expect(await kind.list()).toEqual(['skiff', 'other']);
+    expect(await kind.nodeContainers('skiff')).toEqual(['skiff-control-plane', 'skiff-worker']);
+    await kind.delete('skiff');
+    await kind.kubeconfig('skiff');
+    await kind.loadImage('skiff', 'skiff.local/job-python:bookworm-1');
+    expect(calls.map((c) => c.args)).toEqual([
+      ['get', 'clusters'],
+      ['get', 'nodes', '--name', 'skiff'],
+      ['delete', 'cluster', '--name', 'skiff', '--kubeconfig', '/kc'],
+      ['get', 'kubeconfig', '--name', 'skiff'],
+      ['load', 'docker-image', 'skiff.local/job-python:bookworm-1', '--name', 'skiff'],
+    ]);
+  });
+
+  it('reports a missing kind binary as NO_KIND', async () => {
+    const runner: Runner = async (cmd, args) => {
+      throw new RunError({ argv: [cmd, ...args], problem: `command not found: ${cmd}`, notFound: true });
+    };
+    const err = await new KindProvider({ kindPath: '/nope/kind', runner }).list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SkiffError);
+    expect((err as SkiffError).code).toBe('NO_KIND');
+    expect((err as SkiffError).hint).toContain('skiff images build binaries');
+  });
+});
+
+describe('createClusterArgs', () => {
+  it('leaves the image to the config when none is given', () => {
+    expect(createClusterArgs({ name: 'a', profile: 'cpu', workers: 1, gpusPerNode: 0 }, '/c.yaml', '/kc')).toEqual([
+      'create', 'cluster', '--name', 'a', '--config', '/c.yaml', '--wait', '0s', '--kubeconfig', '/kc',
+    ]);
+  });
+});
+
+describe('parseNames', () => {
+  it('reads one name per line and ignores the "none found" notice', () => {
+    expect(parseNames('skiff\nkind\n')).toEqual(['skiff', 'kind']);
+    expect(parseNames('')).toEqual([]);
+    expect(parseNames('No kind clusters found.\n')).toEqual([]);
+    expect(parseNames('No kind nodes found for cluster "x".')).toEqual([]);
+  });
+});
+
+describe('kindProgressMessage', () => {
+  it("keeps kind's step names without decoration", () => {
+    expect(kindProgressMessage('Creating cluster "skiff" ...')).toBe('Creating cluster "skiff"');
+    expect(kindProgressMessage(' • Preparing nodes 📦 📦 📦   ...')).toBe('Preparing nodes');
+    expect(kindProgressMessage(' • Starting control-plane 🕹️  ...')).toBe('Starting control-plane');
+    expect(kindProgressMessage(' ✗ Starting control-plane 🕹️')).toBe('failed: Starting control-plane');
+    expect(kindProgressMessage('\u001b[32m • Installing CNI 🔌  ...\u001b[0m')).toBe('Installing CNI');
+    expect(kindProgressMessage('Set kubectl context to "kind-skiff"')).toBe('Set kubectl context to "kind-skiff"');
+  });
+
+  it('drops finished steps, blank lines and closing advice', () => {
+    for (const line of [' ✓ Preparing nodes 📦', '', '   ', 'You can now use your cluster with:', 'kubectl cluster-info --context kind-skiff', 'Have a nice day! 👋']) {
+      expect(kindProgressMessage(line)).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,131 @@
+// The kind CLI as a ClusterProvider. Only argument building and output parsing live here; the
+// process itself goes through the exec seam, so tests pass a fake Runner.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SkiffError } from '../../errors.js';
+import { run, RunError, type RunOptions, type Runner } from '../../exec/run.js';
+import { kindClusterConfigYaml } from '../../manifests/kind-config.js';
+import type { ClusterOptions } from '../../types.js';
+import type { ClusterProvider } from '../provider.js';
+import { defaultKubeconfigPath, KIND_VERSION } from '../tools.js';
+
+export interface KindProviderOptions {
+  kindPath: string;
+  runner?: Runner;
+  /** Where kind writes the cluster's context; default: kind's own default ($KUBECONFIG or ~/.kube/config). */
+  kubeconfigPath?: string;
+}
+
+/** Pulling the node image and booting nodes on a slow machine; kind has no timeout of its own. */
+const CREATE_TIMEOUT_MS = 20 * 60_000;
+const QUICK_TIMEOUT_MS = 2 * 60_000;
+
+export class KindProvider implements ClusterProvider {
+  readonly name = 'kind';
+  readonly kindPath: string;
+  private readonly runner: Runner;
+  private readonly kubeconfigPath: string;
+
+  constructor(opts: KindProviderOptions) {
+    this.kindPath = opts.kindPath;
+    this.runner = opts.runner ?? run;
+    this.kubeconfigPath = opts.kubeconfigPath ?? defaultKubeconfigPath();
+  }
+
+  async create(opts: ClusterOptions, onProgress?: (msg: string) => void): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'skiff-kind-'));
+    try {
+      const configPath = join(dir, 'kind-config.yaml');
+      await writeFile(configPath, kindClusterConfigYaml(opts));
+      await this.kind(createClusterArgs(opts, configPath, this.kubeconfigPath), {
+        timeoutMs: CREATE_TIMEOUT_MS,
+        onLine: progressReporter(onProgress),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.kind(['delete', 'cluster', '--name', name, '--kubeconfig', this.kubeconfigPath], { timeoutMs: QUICK_TIMEOUT_MS });
+  }
+
+  async list(): Promise<string[]> {
+    return parseNames((await this.kind(['get', 'clusters'], { timeoutMs: QUICK_TIMEOUT_MS })).stdout);
+  }
+
+  async kubeconfig(name: string): Promise<string> {
+    return (await this.kind(['get', 'kubeconfig', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout;
+  }
+
+  async loadImage(name: string, image: string, onProgress?: (msg: string) => void): Promise<void> {
+    await this.kind(['load', 'docker-image', image, '--name', name], { timeoutMs: CREATE_TIMEOUT_MS, onLine: progressReporter(onProgress) });
+  }
+
+  async nodeContainers(name: string): Promise<string[]> {
+    return parseNames((await this.kind(['get', 'nodes', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout);
+  }
+
+  private async kind(args: string[], opts: RunOptions) {
+    try {
+      return await this.runner(this.kindPath, args, opts);
+    } catch (err) {
+      if (err instanceof RunError && err.notFound) {
+        throw new SkiffError('NO_KIND', `kind not found at ${this.kindPath}`, {
+          hint: `run \`skiff images build binaries\` or install kind ${KIND_VERSION}`,
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+export function createClusterArgs(opts: ClusterOptions, configPath: string, kubeconfigPath: string): string[] {
+  const args = ['create', 'cluster', '--name', opts.name, '--config', configPath];
+  if (opts.nodeImage) args.push('--image', opts.nodeImage);
+  // Skiff waits for Ready nodes itself, with progress and its own timeout.
+  args.push('--wait', '0s', '--kubeconfig', kubeconfigPath);
+  return args;
+}
+
+/**
+ * One name per line (`kind get clusters`, `kind get nodes`). kind says "No kind clusters found."
+ * on stderr, but older releases printed it on stdout, hence the filter.
+ */
+export function parseNames(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^No kind (clusters|nodes) found/.test(line));
+}
+
+// kind's closing advice on how to use kubectl; Skiff prints its own next steps.
+const KIND_CHATTER = /^(You can now use your cluster|kubectl cluster-info|Thanks for using kind|Have a nice day|Have a question|Not sure what to do next|Delete the cluster)/;
+
+/**
+ * kind's status line without decoration, or undefined for lines not worth showing. Without a
+ * terminal kind prints " • Step ..." when a step starts and " ✓ Step" when it ends.
+ */
+export function kindProgressMessage(line: string): string | undefined {
+  const plain = line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').trim();
+  if (!plain || plain.startsWith('✓') || KIND_CHATTER.test(plain)) return undefined;
+  const failed = plain.startsWith('✗');
+  const text = plain
+    .replace(/^[•✗]\s*/, '')
+    .replace(/[\p{Extended_Pictographic}\u{FE0F}]/gu, '')
+    .replace(/\s*\.\.\.$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (!text) return undefined;
+  return failed ? `failed: ${text}` : text;
+}
+
+function progressReporter(onProgress?: (msg: string) => void): RunOptions['onLine'] {
+  if (!onProgress) return undefined;
+  return (line) => {
+    const message = kindProgressMessage(line);
+    if (message) onProgress(message);
+  };
+}

@@ -1,0 +1,39 @@
+// The public face of @skiff/runtime: what editor extensions (and scripts) import.
+export type * from './types.js';
+
+export { SkiffError, describeError, exitCodeFor, errorCodeOf, type ErrorCode } from './errors.js';
+
+// Clusters and images
+export { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
+export { cacheDir } from './cluster/tools.js';
+export { buildImages, clearCache, JOB_IMAGE, type ImageSet } from './images/images.js';
+
+// Specs
+export {
+  parseTrainingSpec,
+  parseServingSpec,
+  parseJobSpec,
+  parseEnvPairs,
+  jobNameFor,
+  SpecError,
+  DEFAULT_JOB_IMAGE,
+  DEFAULT_NAMESPACE,
+  type JobSpec,
+  type TrainingJobSpec,
+  type ServingJobSpec,
+  type Resources,
+} from './spec/job-spec.js';
+
+// Jobs
+export { SkiffSession, type SessionOptions, type CodeSource, type LogOptions, type MetricOptions } from './session.js';
+export { Jobs, type JobDescription, type JobEvent, type PodDescription, type WaitOptions } from './jobs/jobs.js';
+export { submitJob, submitJobFiles } from './jobs/submit.js';
+export { callService, type CallOptions, type CallResult } from './jobs/call.js';
+
+// Streams
+export { streamJobLogs } from './k8s/logs.js';
+export { streamJobMetrics, collectTrainingMetrics } from './k8s/metrics.js';
+export { formatLogLine, parseMetricLine, METRIC_PREFIX } from './logs/parse.js';
+
+// API server
+export { startApiServer, type ApiServer, type ApiServerOptions, type ApiBackend, type ApiErrorBody } from './api/server.js';

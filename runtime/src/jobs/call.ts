@@ -1,0 +1,76 @@
+// Calling a serving job over HTTP through the API server's service proxy: no port-forward, no
+// ingress, and it works from any machine that can reach the cluster.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { SkiffError } from '../errors.js';
+import { HTTP_PORT_NAME } from '../manifests/serving.js';
+import { kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
+import { sleep } from '../k8s/streams.js';
+import { Jobs, jobNotFound } from './jobs.js';
+
+export interface CallOptions {
+  /** Path and query on the service, default '/'. */
+  path?: string;
+  /** Default GET, or POST when there is data. */
+  method?: string;
+  data?: string | Buffer;
+  headers?: Record<string, string>;
+  /** How long to wait for a ready replica (default 120 s). */
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface CallResult {
+  status: number;
+  body: string;
+}
+
+const READY_TIMEOUT_MS = 120_000;
+
+/** /api/v1/namespaces/NS/services/NAME:http/proxy/PATH, keeping PATH's query string. */
+export function serviceProxyPath(namespace: string, name: string, path = '/'): string {
+  const rest = path.startsWith('/') ? path : `/${path}`;
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}:${HTTP_PORT_NAME}/proxy${rest}`;
+}
+
+export async function callService(kc: KubeConfig, namespace: string, job: string, opts: CallOptions = {}): Promise<CallResult> {
+  await waitForReadyReplica(kc, namespace, job, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, opts.signal);
+  const method = (opts.method ?? (opts.data !== undefined ? 'POST' : 'GET')).toUpperCase();
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.data !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['Content-Type'] = looksLikeJson(opts.data) ? 'application/json' : 'text/plain; charset=utf-8';
+  }
+  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, job, opts.path), body: opts.data, headers, signal: opts.signal });
+  return { status: res.status, body: res.body.toString('utf8') };
+}
+
+function looksLikeJson(data: string | Buffer): boolean {
+  try {
+    JSON.parse(data.toString());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForReadyReplica(kc: KubeConfig, namespace: string, job: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const { apps, batch } = kubeClients(kc);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const deployment = await orUndefined(apps.readNamespacedDeployment({ name: job, namespace }));
+    if (!deployment) {
+      if (await orUndefined(batch.readNamespacedJob({ name: job, namespace }))) {
+        throw new SkiffError('BAD_INPUT', `'${job}' is a training job; only serving jobs (skiff serve) answer calls`);
+      }
+      throw jobNotFound(job, namespace);
+    }
+    if ((deployment.status?.readyReplicas ?? 0) > 0) return;
+    signal?.throwIfAborted();
+    if (Date.now() >= deadline) {
+      const status = await new Jobs(kc, namespace).get(job).catch(() => undefined);
+      throw new SkiffError('TIMEOUT', `serving job '${job}' has no ready replica after ${Math.round(timeoutMs / 1000)} s`, {
+        hint: status?.reason ?? `the script must listen on $PORT; see \`skiff logs ${job}\` and \`skiff describe ${job}\``,
+      });
+    }
+    await sleep(1000, signal);
+  }
+}

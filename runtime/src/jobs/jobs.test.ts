@@ -1,0 +1,207 @@
+// Jobs against a small stand-in API server: real client-node requests (lists, deletes, log tails,
+// watches), so the wiring is exercised without a cluster.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseTrainingSpec } from '../spec/job-spec.js';
+import { Jobs } from './jobs.js';
+
+const NS = 'skiff';
+const spec = parseTrainingSpec({ name: 'train', script: 'train.py', workers: 1 });
+
+function jobObject(conditions: { type: string; status: string; message?: string }[] = []) {
+  return {
+    metadata: {
+      name: 'train',
+      namespace: NS,
+      uid: 'job-uid',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      labels: { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train', 'skiff.dev/kind': 'training' },
+      annotations: { 'skiff.dev/spec': JSON.stringify(spec) },
+    },
+    spec: { completions: 1, backoffLimit: 0, template: { spec: { containers: [] } } },
+    status: { conditions },
+  };
+}
+
+function podObject(phase: string, terminated?: { exitCode: number; reason: string }) {
+  return {
+    metadata: {
+      name: 'train-0-abcde',
+      namespace: NS,
+      uid: 'pod-uid',
+      labels: { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train', 'skiff.dev/kind': 'training' },
+      annotations: { 'batch.kubernetes.io/job-completion-index': '0' },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'job-uid' }],
+    },
+    spec: { nodeName: 'n1', containers: [{ name: 'worker', image: 'img' }] },
+    status: {
+      phase,
+      containerStatuses: terminated ? [{ name: 'worker', image: 'img', imageID: '', ready: false, restartCount: 0, state: { terminated } }] : [],
+    },
+  };
+}
+
+class FakeApi {
+  jobs: ReturnType<typeof jobObject>[] = [jobObject()];
+  pods: ReturnType<typeof podObject>[] = [podObject('Running')];
+  log = 'line 1\nTraceback (most recent call last):\nValueError: bad\n';
+  readonly requests: string[] = [];
+  private readonly watches: ServerResponse[] = [];
+  private server?: Server;
+
+  async start(): Promise<KubeConfig> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
+      currentContext: 'kind-fake',
+    });
+    return kc;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => r());
+    });
+  }
+
+  /** Sends an event to every open watch. */
+  notify(type: string, object: unknown): void {
+    for (const res of this.watches.splice(0)) res.end(JSON.stringify({ type, object }) + '\n');
+  }
+
+  get openWatches(): number {
+    return this.watches.length;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const json = (body: unknown, status = 200) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const notFound = () => json({ kind: 'Status', apiVersion: 'v1', code: 404, message: 'not found', reason: 'NotFound' }, 404);
+    const list = (kind: string, items: unknown[]) => json({ kind, apiVersion: 'v1', metadata: { resourceVersion: '7' }, items });
+    if (url.searchParams.get('watch') === 'true') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      this.watches.push(res);
+      return;
+    }
+    const p = url.pathname;
+    if (req.method === 'DELETE') {
+      if (p === `/apis/batch/v1/namespaces/${NS}/jobs/train` && this.jobs.length > 0) {
+        this.jobs = [];
+        return json({ kind: 'Status', apiVersion: 'v1', status: 'Success' });
+      }
+      return notFound();
+    }
+    if (p === `/apis/batch/v1/namespaces/${NS}/jobs`) return list('JobList', this.jobs);
+    if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return list('DeploymentList', []);
+    if (p === `/api/v1/namespaces/${NS}/pods`) return list('PodList', this.jobs.length ? this.pods : []);
+    if (p === `/api/v1/namespaces/${NS}/events`) {
+      return list('EventList', [{ metadata: {}, involvedObject: { kind: 'Pod', name: 'train-0-abcde' }, reason: 'Started', message: 'Started container worker', type: 'Normal', count: 1 }]);
+    }
+    if (p === `/api/v1/namespaces/${NS}/pods/train-0-abcde/log`) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(this.log);
+      return;
+    }
+    return notFound();
+  }
+}
+
+let api: FakeApi | undefined;
+afterEach(async () => {
+  await api?.stop();
+  api = undefined;
+});
+
+describe('Jobs', () => {
+  it('lists and gets jobs from labels and annotations', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    const [listed] = await jobs.list();
+    expect(listed).toMatchObject({ name: 'train', kind: 'training', phase: 'Running', workers: 1, script: 'train.py' });
+    expect(await jobs.get('train')).toEqual(listed);
+    expect(api.requests.some((r) => r.includes('labelSelector=app.kubernetes.io%2Fmanaged-by%3Dskiff'))).toBe(true);
+  });
+
+  it('says JOB_NOT_FOUND with a hint for unknown names', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    await expect(jobs.get('nope')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', hint: 'see `skiff jobs`' });
+  });
+
+  it('describes a failed job with the reason built from the pod’s last log lines', async () => {
+    api = new FakeApi();
+    api.jobs = [jobObject([{ type: 'Failed', status: 'True' }])];
+    api.pods = [podObject('Failed', { exitCode: 1, reason: 'Error' })];
+    const d = await new Jobs(await api.start(), NS).describe('train');
+    expect(d.phase).toBe('Failed');
+    expect(d.reason).toContain('script exited 1');
+    expect(d.reason).toContain('ValueError: bad');
+    expect(d.events.map((e) => e.reason)).toEqual(['Started']);
+    expect(api.requests.some((r) => r.includes('/log?') && r.includes('tailLines=10'))).toBe(true);
+  });
+
+  it('cancels by deleting everything, in the background, and fails for unknown jobs', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    await jobs.cancel('train');
+    const deletes = api.requests.filter((r) => r.startsWith('DELETE'));
+    expect(deletes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/jobs\/train\?.*propagationPolicy=Background/),
+        expect.stringContaining('/deployments/train'),
+        expect.stringContaining('/services/train'),
+        expect.stringContaining('/configmaps/train-code'),
+        expect.stringContaining('/configmaps/train-lib'),
+      ]),
+    );
+    await expect(jobs.cancel('train')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+
+  it('waits on watches and re-reads when something changes', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    const seen: string[] = [];
+    const waiting = jobs.waitFor('train', ['Succeeded', 'Failed'], { timeoutMs: 10_000, onStatus: (s) => seen.push(s.phase) });
+    while (api.openWatches < 3) await new Promise((r) => setTimeout(r, 10));
+    expect(api.requests.filter((r) => r.includes('watch=true')).every((r) => r.includes('resourceVersion=7'))).toBe(true);
+    api.jobs = [jobObject([{ type: 'Complete', status: 'True' }])];
+    api.pods = [podObject('Succeeded', { exitCode: 0, reason: 'Completed' })];
+    api.notify('MODIFIED', api.jobs[0]);
+    const final = await waiting;
+    expect(final.phase).toBe('Succeeded');
+    expect(seen).toEqual(['Running', 'Succeeded']);
+  });
+
+  it('reports a job deleted while waiting as Cancelled, and times out with the phase', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    const waiting = jobs.waitFor('train', ['Succeeded', 'Cancelled'], { timeoutMs: 10_000 });
+    while (api.openWatches < 3) await new Promise((r) => setTimeout(r, 10));
+    api.jobs = [];
+    api.notify('DELETED', jobObject());
+    expect(await waiting).toMatchObject({ phase: 'Cancelled' });
+
+    api.jobs = [jobObject()];
+    await expect(jobs.waitFor('train', ['Succeeded'], { timeoutMs: 50 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('stops waiting when aborted', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await expect(jobs.waitFor('train', ['Succeeded'], { signal: controller.signal })).rejects.toThrow();
+  });
+});

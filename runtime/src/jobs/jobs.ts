@@ -1,0 +1,241 @@
+// List, inspect, cancel and wait for jobs. Everything is read back from the cluster (labels and the
+// spec annotation), never from local state, so a second terminal or an editor sees the same jobs.
+import type { KubeConfig, V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { JobPhase, JobStatus } from '../types.js';
+import { SkiffError } from '../errors.js';
+import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
+import { jobSelector, managedSelector } from '../manifests/labels.js';
+import { deleteIfPresent, kubeClients, type KubeClients } from '../k8s/client.js';
+import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
+import { sleep } from '../k8s/streams.js';
+import { explainFailure, explainPending, primaryFailedPod, rankOf } from './reasons.js';
+import { jobDescriptionOf, jobStatusOf, ownedPods, phaseOf, podsByJob, type JobDescription, type JobObjects } from './status.js';
+
+export type { JobDescription, JobEvent, PodDescription } from './status.js';
+
+const TAIL_LINES = 10;
+/** Longest single watch; the loop re-reads and watches again, which also covers silent drops. */
+const MAX_WATCH_MS = 60_000;
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with every status read while waiting (e.g. to print why a job is still Pending). */
+  onStatus?: (status: JobStatus) => void;
+}
+
+export function jobNotFound(name: string, namespace: string): SkiffError {
+  return new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace '${namespace}'`, { hint: 'see `skiff jobs`' });
+}
+
+/** A job's objects plus the list resourceVersions a watch can start from. */
+export interface Snapshot {
+  objects: JobObjects;
+  versions: { jobs?: string; deployments?: string; pods?: string };
+}
+
+export class Jobs {
+  readonly namespace: string;
+  private readonly k: KubeClients;
+  private readonly changes: ChangeWatch;
+
+  constructor(kc: KubeConfig, namespace: string = DEFAULT_NAMESPACE) {
+    this.namespace = namespace;
+    this.k = kubeClients(kc);
+    this.changes = new ChangeWatch(kc);
+  }
+
+  /** Every Skiff job in the namespace, newest first. */
+  async list(): Promise<JobStatus[]> {
+    const namespace = this.namespace;
+    const labelSelector = managedSelector();
+    const [jobs, deployments, pods] = await Promise.all([
+      this.k.batch.listNamespacedJob({ namespace, labelSelector }),
+      this.k.apps.listNamespacedDeployment({ namespace, labelSelector }),
+      this.k.core.listNamespacedPod({ namespace, labelSelector }),
+    ]);
+    const grouped = podsByJob(pods.items);
+    const all: JobObjects[] = [
+      ...jobs.items.map((owner): JobObjects => ({ kind: 'training', owner, pods: [] })),
+      ...deployments.items.map((owner): JobObjects => ({ kind: 'serving', owner, pods: [] })),
+    ].map((o) => ({ ...o, pods: ownedPods(o, grouped.get(o.owner.metadata?.name ?? '') ?? []) }) as JobObjects);
+    const context = this.reasonContext();
+    const statuses = await Promise.all(all.map(async (o) => jobStatusOf(o, await this.reasonFor(o, context))));
+    return statuses.sort((a, b) => ((b.createdAt ?? '') < (a.createdAt ?? '') ? -1 : (b.createdAt ?? '') > (a.createdAt ?? '') ? 1 : 0));
+  }
+
+  async get(name: string): Promise<JobStatus> {
+    const snapshot = await this.snapshot(name);
+    if (!snapshot) throw jobNotFound(name, this.namespace);
+    return this.statusOf(snapshot.objects);
+  }
+
+  /** Status plus per-pod details, recent events and (for Pending/Failed) the plain-words reason. */
+  async describe(name: string): Promise<JobDescription> {
+    const snapshot = await this.snapshot(name);
+    if (!snapshot) throw jobNotFound(name, this.namespace);
+    const [events, reason] = await Promise.all([
+      this.k.core.listNamespacedEvent({ namespace: this.namespace }),
+      this.reasonFor(snapshot.objects, this.reasonContext()),
+    ]);
+    return jobDescriptionOf(snapshot.objects, events.items, reason);
+  }
+
+  /** Deletes the job and everything submitted with it; pods go in the background. */
+  async cancel(name: string): Promise<void> {
+    const namespace = this.namespace;
+    const propagationPolicy = 'Background';
+    const [job, deployment] = await Promise.all([
+      deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),
+      deleteIfPresent(this.k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy })),
+      deleteIfPresent(this.k.core.deleteNamespacedService({ name, namespace })),
+      deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-code`, namespace })),
+      deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-lib`, namespace })),
+    ]);
+    if (!job && !deployment) throw jobNotFound(name, namespace);
+  }
+
+  /**
+   * Resolves with the first status whose phase is in `phases`. Waits on watches of the job's objects
+   * and pods; each change (or dropped watch) triggers one fresh read, so nothing is missed. A job
+   * deleted while waiting counts as Cancelled.
+   */
+  async waitFor(name: string, phases: JobPhase[], opts: WaitOptions = {}): Promise<JobStatus> {
+    const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
+    let last: JobStatus | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const snapshot = await this.snapshot(name);
+      if (!snapshot) {
+        if (!last) throw jobNotFound(name, this.namespace);
+        const cancelled: JobStatus = { ...last, phase: 'Cancelled', reason: 'the job was deleted' };
+        opts.onStatus?.(cancelled);
+        if (phases.includes('Cancelled')) return cancelled;
+        throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
+      }
+      last = await this.statusOf(snapshot.objects);
+      opts.onStatus?.(last);
+      if (phases.includes(last.phase)) return last;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new SkiffError('TIMEOUT', `job '${name}' is still ${last.phase} after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`, {
+          hint: last.reason ?? `see \`skiff describe ${name}\``,
+        });
+      }
+      const started = Date.now();
+      const outcome = await this.changes.next(this.watchTargets(name, snapshot), { signal: opts.signal, maxWaitMs: Math.min(remaining, MAX_WATCH_MS) });
+      opts.signal?.throwIfAborted();
+      // A watch that fails at once (API server restarting) must not turn this into a busy loop.
+      if (outcome === 'dropped' && Date.now() - started < 1000) await sleep(1000, opts.signal);
+    }
+  }
+
+  private watchTargets(name: string, snapshot: Snapshot): WatchTarget[] {
+    const ns = encodeURIComponent(this.namespace);
+    const labelSelector = jobSelector(name);
+    const { versions } = snapshot;
+    return [
+      { path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector, resourceVersion: versions.jobs },
+      { path: `/apis/apps/v1/namespaces/${ns}/deployments`, labelSelector, resourceVersion: versions.deployments },
+      { path: `/api/v1/namespaces/${ns}/pods`, labelSelector, resourceVersion: versions.pods },
+    ];
+  }
+
+  private snapshot(name: string): Promise<Snapshot | undefined> {
+    return readJobObjects(this.k, this.namespace, name);
+  }
+
+  private statusOf(objects: JobObjects): Promise<JobStatus> {
+    return this.reasonFor(objects, this.reasonContext()).then((reason) => jobStatusOf(objects, reason));
+  }
+
+  /** Node capacity and every pod's requests, read at most once per call and only when a pod is unschedulable. */
+  private reasonContext(): ReasonContext {
+    let cluster: Promise<{ nodes: V1Node[]; pods: V1Pod[] }> | undefined;
+    return {
+      cluster: () =>
+        (cluster ??= Promise.all([this.k.core.listNode(), this.k.core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })]).then(
+          ([nodes, pods]) => ({ nodes: nodes.items, pods: pods.items }),
+        )),
+      tail: (pod) => this.tailLog(pod),
+    };
+  }
+
+  /** One plain sentence for Pending and Failed jobs (see reasons.ts); undefined otherwise. */
+  private async reasonFor(objects: JobObjects, context: ReasonContext): Promise<string | undefined> {
+    const phase = phaseOf(objects);
+    const multi = objects.pods.length > 1;
+    const prefix = (pod: V1Pod) => (multi ? `${objects.kind === 'training' ? 'rank' : 'replica'} ${rankOf(pod, objects.pods)}: ` : '');
+    if (phase === 'Failed') {
+      const pod = primaryFailedPod(objects.pods);
+      if (!pod) return ownerFailureMessage(objects);
+      const reason = explainFailure(pod, await context.tail(pod));
+      return reason ? prefix(pod) + reason : ownerFailureMessage(objects);
+    }
+    if (phase === 'Pending') {
+      const pending = objects.pods.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending' && !p.metadata?.deletionTimestamp);
+      for (const pod of pending.sort((a, b) => rankOf(a, objects.pods) - rankOf(b, objects.pods))) {
+        const unschedulable = pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False');
+        const { nodes, pods } = unschedulable ? await context.cluster() : { nodes: [], pods: [] };
+        const reason = explainPending(pod, nodes, pods);
+        if (reason) return prefix(pod) + reason;
+      }
+    }
+    return undefined;
+  }
+
+  /** The last lines the pod printed; the crashed instance's for a container that restarted. */
+  private async tailLog(pod: V1Pod): Promise<string[]> {
+    const status = pod.status?.containerStatuses?.[0];
+    const previous = !status?.state?.terminated && status?.lastState?.terminated !== undefined;
+    try {
+      const text = await this.k.core.readNamespacedPodLog({
+        name: pod.metadata?.name ?? '',
+        namespace: this.namespace,
+        container: pod.spec?.containers?.[0]?.name,
+        tailLines: TAIL_LINES,
+        previous,
+      });
+      return String(text ?? '').split('\n');
+    } catch {
+      return []; // the kubelet may already have removed them; the exit code still explains a lot
+    }
+  }
+}
+
+interface ReasonContext {
+  cluster(): Promise<{ nodes: V1Node[]; pods: V1Pod[] }>;
+  tail(pod: V1Pod): Promise<string[]>;
+}
+
+/** The job's owner and pods, or undefined when no Job or Deployment has that name. */
+export async function readJobObjects(k: KubeClients, namespace: string, name: string): Promise<Snapshot | undefined> {
+  const labelSelector = jobSelector(name);
+  const [jobs, deployments, pods] = await Promise.all([
+    k.batch.listNamespacedJob({ namespace, labelSelector }),
+    k.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    k.core.listNamespacedPod({ namespace, labelSelector }),
+  ]);
+  const versions = { jobs: jobs.metadata?.resourceVersion, deployments: deployments.metadata?.resourceVersion, pods: pods.metadata?.resourceVersion };
+  const job = jobs.items.find((j) => j.metadata?.name === name);
+  const deployment = deployments.items.find((d) => d.metadata?.name === name);
+  const owner = newest(job, deployment);
+  if (!owner) return undefined;
+  const base = owner === job ? { kind: 'training' as const, owner: job } : { kind: 'serving' as const, owner: deployment! };
+  return { objects: { ...base, pods: ownedPods(base, pods.items) } as JobObjects, versions };
+}
+
+function newest(job: V1Job | undefined, deployment: V1Deployment | undefined): V1Job | V1Deployment | undefined {
+  if (!job || !deployment) return job ?? deployment;
+  const t = (o: V1Job | V1Deployment) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();
+  return t(deployment) > t(job) ? deployment : job;
+}
+
+/** When no pod is left to explain it, the controller's own condition message. */
+function ownerFailureMessage(objects: JobObjects): string | undefined {
+  const conditions: { type: string; status: string; message?: string; reason?: string }[] = objects.owner.status?.conditions ?? [];
+  const failed =
+    conditions.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True') ??
+    conditions.find((c) => c.type === 'Progressing' && c.status === 'False');
+  return failed ? failed.message || failed.reason : undefined;
+}

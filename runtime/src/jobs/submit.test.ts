@@ -1,0 +1,185 @@
+// Submission against a stand-in API server: which requests go out, in which order, with which
+// server-side-apply parameters.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
+import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
+import { trainingManifests } from '../manifests/training.js';
+import { servingManifests } from '../manifests/serving.js';
+import { allocatableGpus, CODE_HASH_ANNOTATION, stampCodeHash, submitJob, submitJobFiles } from './submit.js';
+
+const RESOURCES: Record<string, { name: string; kind: string; namespaced: boolean }[]> = {
+  '/api/v1': [
+    { name: 'namespaces', kind: 'Namespace', namespaced: false },
+    { name: 'configmaps', kind: 'ConfigMap', namespaced: true },
+    { name: 'services', kind: 'Service', namespaced: true },
+  ],
+  '/apis/batch/v1': [{ name: 'jobs', kind: 'Job', namespaced: true }],
+  '/apis/apps/v1': [{ name: 'deployments', kind: 'Deployment', namespaced: true }],
+};
+
+interface Applied {
+  path: string;
+  query: string;
+  contentType: string;
+  body: { kind: string; metadata: { name: string } };
+}
+
+class FakeApi {
+  readonly applied: Applied[] = [];
+  readonly requests: string[] = [];
+  gpus = 0;
+  existingJob = false;
+  private server?: Server;
+
+  async start(): Promise<KubeConfig> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'kind-skiff', cluster: 'fake', user: 'u' }],
+      currentContext: 'kind-skiff',
+    });
+    return kc;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server?.close(() => r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const p = url.pathname;
+    this.requests.push(`${req.method} ${p}`);
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const json = (b: unknown, status = 200) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(b));
+    };
+    const notFound = () => json({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not found' }, 404);
+    if (RESOURCES[p]) return json({ kind: 'APIResourceList', groupVersion: p.replace(/^\/apis?\//, ''), resources: RESOURCES[p] });
+    if (req.method === 'PATCH') {
+      this.applied.push({ path: p, query: url.search, contentType: String(req.headers['content-type']), body: JSON.parse(body) });
+      return json(JSON.parse(body));
+    }
+    if (req.method === 'DELETE') {
+      if (p.endsWith('/jobs/train') && this.existingJob) {
+        this.existingJob = false;
+        return json({ kind: 'Status', status: 'Success' });
+      }
+      return notFound();
+    }
+    if (p === '/api/v1/nodes') {
+      const node: V1Node = { metadata: { name: 'w1' }, status: { allocatable: this.gpus ? { 'nvidia.com/gpu': String(this.gpus) } : {} } };
+      return json({ kind: 'NodeList', apiVersion: 'v1', items: [node] });
+    }
+    if (p.endsWith('/jobs') || p.endsWith('/deployments') || p.endsWith('/pods')) {
+      const items = this.applied.filter((a) => p.endsWith(`/${a.body.kind.toLowerCase()}s`)).map((a) => a.body);
+      return json({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items });
+    }
+    return notFound();
+  }
+}
+
+let api: FakeApi | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await api?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  api = undefined;
+  dir = undefined;
+});
+
+describe('submitJob', () => {
+  it('applies namespace, ConfigMaps, Service and Job in that order with server-side apply', async () => {
+    api = new FakeApi();
+    const kc = await api.start();
+    dir = await mkdtemp(path.join(tmpdir(), 'skiff-submit-'));
+    await writeFile(path.join(dir, 'train.py'), 'print("hi")\n');
+    await writeFile(path.join(dir, 'model.py'), 'X = 1\n');
+    const spec = parseTrainingSpec({ name: 'train', script: 'train.py', workers: 2, gpusPerWorker: 1, resources: { cpu: '1', memory: '1Gi' } });
+    api.gpus = 2;
+    const status = await submitJob(kc, spec, dir);
+
+    expect(api.applied.map((a) => `${a.body.kind}/${a.body.metadata.name}`)).toEqual(['Namespace/skiff', 'ConfigMap/train-code', 'ConfigMap/train-lib', 'Service/train', 'Job/train']);
+    for (const a of api.applied) {
+      expect(a.contentType).toBe('application/apply-patch+yaml');
+      expect(a.query).toContain('fieldManager=skiff');
+      expect(a.query).toContain('force=true');
+    }
+    expect(api.applied[1].path).toBe('/api/v1/namespaces/skiff/configmaps/train-code');
+    // client-node serializes through its models; nothing of the rendered manifests may get lost.
+    const files = await collectCodeFiles(dir, 'train.py');
+    const libFiles = await pythonLibFiles();
+    const rendered = trainingManifests(spec, files, libFiles);
+    stampCodeHash(rendered.job, [...files, ...libFiles]);
+    expect(rendered.job.spec?.template.metadata?.annotations?.[CODE_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{16}$/);
+    const sent = (kind: string) => api!.applied.filter((a) => a.body.kind === kind).map((a) => a.body);
+    expect(sent('Job')).toEqual([JSON.parse(JSON.stringify(rendered.job))]);
+    expect(sent('Service')).toEqual([JSON.parse(JSON.stringify(rendered.service))]);
+    expect(sent('ConfigMap')).toEqual(JSON.parse(JSON.stringify(rendered.configMaps)));
+    expect(status).toMatchObject({ name: 'train', kind: 'training', workers: 2, script: 'train.py', phase: 'Pending' });
+  });
+
+  it('replaces a previous Job with the same name by deleting it first', async () => {
+    api = new FakeApi();
+    api.existingJob = true;
+    const kc = await api.start();
+    await submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'a.py' }), [{ path: 'a.py', content: Buffer.from('pass\n') }]);
+    const deleteAt = api.requests.indexOf('DELETE /apis/batch/v1/namespaces/skiff/jobs/train');
+    const applyJobAt = api.requests.indexOf('PATCH /apis/batch/v1/namespaces/skiff/jobs/train');
+    expect(deleteAt).toBeGreaterThanOrEqual(0);
+    expect(applyJobAt).toBeGreaterThan(deleteAt);
+  });
+
+  it('refuses GPU jobs on a cluster without GPUs before changing anything', async () => {
+    api = new FakeApi();
+    const kc = await api.start();
+    const spec = parseServingSpec({ name: 'web', script: 's.py', gpusPerWorker: 1 });
+    const err = await submitJobFiles(kc, spec, [{ path: 's.py', content: Buffer.from('') }]).catch((e) => e);
+    expect(err).toMatchObject({ code: 'NO_GPU', message: "this job asks for 1 GPU per worker but cluster 'skiff' has no GPUs" });
+    expect(err.hint).toContain('skiff up --profile fake-gpu');
+    expect(api.applied).toEqual([]);
+  });
+
+  it('says SCRIPT_NOT_FOUND for a missing script', async () => {
+    api = new FakeApi();
+    const kc = await api.start();
+    dir = await mkdtemp(path.join(tmpdir(), 'skiff-submit-'));
+    await expect(submitJob(kc, parseTrainingSpec({ name: 'train', script: 'missing.py' }), dir)).rejects.toMatchObject({ code: 'SCRIPT_NOT_FOUND' });
+    await expect(submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'cell.py' }), [{ path: 'other.py', content: Buffer.from('') }])).rejects.toMatchObject({
+      code: 'SCRIPT_NOT_FOUND',
+    });
+  });
+});
+
+describe('stampCodeHash', () => {
+  it('changes with the code, not with the order of the files', () => {
+    const spec = parseServingSpec({ name: 'web', script: 'a.py' });
+    const hashOf = (files: { path: string; content: Buffer }[]) => {
+      const { deployment } = servingManifests(spec, files, []);
+      stampCodeHash(deployment, files);
+      return deployment.spec?.template.metadata?.annotations?.[CODE_HASH_ANNOTATION];
+    };
+    const a = { path: 'a.py', content: Buffer.from('v1') };
+    const b = { path: 'b.py', content: Buffer.from('x') };
+    expect(hashOf([a, b])).toBe(hashOf([b, a]));
+    expect(hashOf([a, b])).not.toBe(hashOf([{ ...a, content: Buffer.from('v2') }, b]));
+  });
+});
+
+describe('allocatableGpus', () => {
+  it('adds allocatable nvidia.com/gpu over nodes', () => {
+    const node = (gpus?: string): V1Node => ({ status: { allocatable: gpus === undefined ? {} : { 'nvidia.com/gpu': gpus } } });
+    expect(allocatableGpus([node('2'), node(), node('1')])).toBe(3);
+    expect(allocatableGpus([node('0')])).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+// API clients for one KubeConfig, server-side apply, and raw requests for the paths the typed
+// clients cannot express (node and service proxies with arbitrary bodies).
+import http from 'node:http';
+import https from 'node:https';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { SkiffError } from '../errors.js';
+
+/** Owner of every field Skiff applies; a resubmit takes over its own fields and nobody else's. */
+export const FIELD_MANAGER = 'skiff';
+
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+  apps: AppsV1Api;
+  objects: KubernetesObjectApi;
+}
+
+export function kubeClients(kc: KubeConfig): KubeClients {
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+  };
+}
+
+/** Server-side apply: creates or updates the object, forcing ownership of the fields Skiff sets. */
+export function applyObject<T extends KubernetesObject>(objects: KubernetesObjectApi, obj: T): Promise<T> {
+  return objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+}
+
+/** HTTP status of a client-node ApiException (undefined for network errors). */
+export function apiStatusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export const isNotFound = (err: unknown) => apiStatusOf(err) === 404;
+
+/** Runs a read and turns 404 into undefined. */
+export async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Runs a delete and ignores 404; true when something was deleted. */
+export async function deleteIfPresent(remove: Promise<unknown>): Promise<boolean> {
+  return (await orUndefined(remove.then(() => true))) ?? false;
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
+
+/** Network failures reaching the API server mean the kind cluster (its container) is gone or stopped. */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
+    if (typeof e.errno === 'string' && CONNECTION_ERRORS.has(e.errno)) return true;
+  }
+  return false;
+}
+
+/** Unclassified errors from talking to the cluster, in the words `describeError` prints. */
+export function explainKubeError(err: unknown, clusterName?: string): unknown {
+  if (err instanceof SkiffError || !isConnectionError(err)) return err;
+  const which = clusterName ? `cluster '${clusterName}'` : 'the cluster';
+  return new SkiffError('CLUSTER_GONE', `cannot reach the API server of ${which}: ${(err as Error).message}`, {
+    hint: `is it still running? check with \`skiff status\`, or recreate it with \`skiff up${clusterName ? ` --name ${clusterName}` : ''}\``,
+    cause: err,
+  });
+}
+
+/** The kind cluster name behind a kubeconfig context ('kind-skiff' -> 'skiff'). */
+export function clusterNameOf(kc: KubeConfig): string {
+  return kc.getCurrentContext().replace(/^kind-/, '');
+}
+
+export interface KubeRequest {
+  method?: string;
+  /** Path and query below the API server root, e.g. /api/v1/nodes/n1/proxy/stats/summary. */
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface KubeResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request with the KubeConfig's TLS material and credentials (client-node puts both on the agent/headers). */
+export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<KubeResponse> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new SkiffError('NO_CLUSTER', 'the kubeconfig has no current cluster', { hint: 'run `skiff up`' });
+  const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
+  const options: https.RequestOptions = { method: req.method ?? 'GET', headers: { Accept: '*/*', ...req.headers } };
+  await kc.applyToHTTPSOptions(options);
+  const send = url.protocol === 'http:' ? http.request : https.request;
+  return new Promise<KubeResponse>((resolve, reject) => {
+    const request = send(url, { ...options, signal: req.signal, timeout: req.timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    request.on('timeout', () => request.destroy(new SkiffError('TIMEOUT', `no answer from the API server for ${req.path} within ${req.timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(req.body);
+  });
+}

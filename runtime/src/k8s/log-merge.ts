@@ -1,0 +1,200 @@
+// The pure half of job logs: resuming a pod's stream without losing or doubling a line, following
+// one pod through reconnects, discovering pods, and interleaving ranks. The cluster half
+// (k8s/logs.ts) plugs in as PodLogSource and JobPodSource, so all of this runs against fakes in tests.
+import type { LogLine } from '../types.js';
+import { isAfter, splitTimestamp } from '../logs/parse.js';
+import { childController, mergeStreams, sleep } from './streams.js';
+
+/** One pod of a job, as the log and metric streams need it. */
+export interface PodRef {
+  name: string;
+  uid: string;
+  rank: number;
+  container: string;
+  node?: string;
+}
+
+/** waiting: not started yet; running; terminated: Succeeded or Failed; gone: deleted. */
+export type PodRunState = 'waiting' | 'running' | 'terminated' | 'gone';
+
+export interface PodLogSource {
+  state(pod: PodRef): Promise<PodRunState>;
+  /** Raw kubelet lines ("<RFC3339Nano> text"), ending when the server closes the stream or the signal aborts. */
+  lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; signal: AbortSignal }): AsyncIterable<string>;
+}
+
+export interface JobPodSource {
+  /** The job's current pods; finished once no new pod can appear (the Job ended or was deleted). */
+  list(): Promise<{ pods: PodRef[]; finished: boolean }>;
+}
+
+export interface LogStreamOptions {
+  follow: boolean;
+  signal?: AbortSignal;
+  /** RFC 3339 time; earlier lines are skipped. */
+  sinceTime?: string;
+  /** How often to look for new pods and for pods that have not started (default 1 s). */
+  pollMs?: number;
+  /** Pause before reopening a stream the server closed while the pod still runs (default 500 ms). */
+  reconnectMs?: number;
+}
+
+/**
+ * Where a pod's log was read up to. A reopened stream starts at `since` (the last timestamp seen);
+ * the server may resend lines from that time on (it even truncates sinceTime to whole seconds), so
+ * lines before it are dropped, and so are as many lines *at* it as were already delivered. Lines at
+ * the same timestamp therefore survive, and no line is lost or doubled.
+ */
+export class LogCursor {
+  private last: string;
+  /** Lines delivered with timestamp === last. */
+  private deliveredAtLast = 0;
+  /** Lines with timestamp === last seen in the current stream. */
+  private seenAtLast = 0;
+
+  constructor(sinceTime?: string) {
+    this.last = sinceTime ?? '';
+  }
+
+  /** The sinceTime to reopen with, or undefined before any line. */
+  get since(): string | undefined {
+    return this.last || undefined;
+  }
+
+  /** Call before reading a new stream. */
+  startStream(): void {
+    this.seenAtLast = 0;
+  }
+
+  /** The parsed line when it is new, undefined when it was delivered before. */
+  accept(raw: string): { time: string; text: string } | undefined {
+    const line = splitTimestamp(raw);
+    if (!line.time || !this.last) {
+      if (line.time) this.moveTo(line.time);
+      return line;
+    }
+    if (isAfter(line.time, this.last)) {
+      this.moveTo(line.time);
+      return line;
+    }
+    if (isAfter(this.last, line.time)) return undefined;
+    this.seenAtLast += 1; // same timestamp as the last delivered line
+    if (this.seenAtLast <= this.deliveredAtLast) return undefined;
+    this.deliveredAtLast += 1;
+    return line;
+  }
+
+  private moveTo(time: string): void {
+    this.last = time;
+    this.deliveredAtLast = 1;
+    this.seenAtLast = 1;
+  }
+}
+
+const DEFAULT_POLL_MS = 1000;
+const DEFAULT_RECONNECT_MS = 500;
+/** Reads of a finished pod that may fail before giving up on it (its logs may be gone). */
+const TERMINATED_READ_ATTEMPTS = 3;
+
+/**
+ * One pod's lines, tagged with its rank. Waits for the pod to start; with follow, reopens a stream
+ * that ends while the pod still runs, and after the pod terminates does one last plain read from the
+ * cursor so that lines the follow stream missed are delivered too. Ends when the pod is done (or gone).
+ */
+export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogStreamOptions): AsyncGenerator<LogLine> {
+  const signal = opts.signal ?? new AbortController().signal;
+  const cursor = new LogCursor(opts.sinceTime);
+  let failedTerminatedReads = 0;
+  while (!signal.aborted) {
+    const state = await source.state(pod);
+    if (state === 'gone') return;
+    if (state === 'waiting') {
+      if (!opts.follow) return;
+      await sleep(opts.pollMs ?? DEFAULT_POLL_MS, signal);
+      continue;
+    }
+    const follow = opts.follow && state === 'running';
+    let failed = false;
+    cursor.startStream();
+    try {
+      for await (const raw of source.lines(pod, { follow, sinceTime: cursor.since, signal })) {
+        const line = cursor.accept(raw);
+        if (line) yield { pod: pod.name, rank: pod.rank, ...line };
+      }
+    } catch {
+      // e.g. "container is waiting to start": the pod looked ready a moment too early.
+      failed = true;
+    }
+    if (signal.aborted || !opts.follow) return;
+    if (state === 'terminated' && (!failed || ++failedTerminatedReads >= TERMINATED_READ_ATTEMPTS)) return;
+    await sleep(failed ? (opts.pollMs ?? DEFAULT_POLL_MS) : (opts.reconnectMs ?? DEFAULT_RECONNECT_MS), signal);
+  }
+}
+
+/** Each pod once (by uid); without follow one listing, with follow until the source says finished. */
+export async function* discoverPods(source: JobPodSource, opts: LogStreamOptions): AsyncGenerator<PodRef> {
+  const signal = opts.signal ?? new AbortController().signal;
+  const seen = new Set<string>();
+  while (!signal.aborted) {
+    const { pods, finished } = await source.list();
+    for (const pod of pods) {
+      if (seen.has(pod.uid)) continue;
+      seen.add(pod.uid);
+      yield pod;
+    }
+    if (!opts.follow || finished) return;
+    await sleep(opts.pollMs ?? DEFAULT_POLL_MS, signal);
+  }
+}
+
+/**
+ * All lines of a job. Following, lines appear as they arrive (ranks interleave, each in order) and
+ * the stream ends when every pod has terminated and been drained; without follow, one read of every
+ * started pod, merged by timestamp. Aborting the signal ends the stream quietly.
+ */
+export async function* jobLogLines(pods: JobPodSource, logs: PodLogSource, opts: LogStreamOptions): AsyncGenerator<LogLine> {
+  const controller = childController(opts.signal);
+  const inner = { ...opts, signal: controller.signal };
+  try {
+    const discovered = discoverPods(pods, inner);
+    if (opts.follow) {
+      yield* mergeStreams(mapStream(discovered, (pod) => podLogLines(logs, pod, inner)));
+      return;
+    }
+    const reads: Promise<LogLine[]>[] = [];
+    for await (const pod of discovered) reads.push(collect(podLogLines(logs, pod, inner)));
+    yield* mergeByTime(await Promise.all(reads));
+  } finally {
+    controller.abort();
+  }
+}
+
+async function* mapStream<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
+  for await (const a of source) yield fn(a);
+}
+
+export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of source) out.push(item);
+  return out;
+}
+
+/**
+ * K-way merge of per-pod line lists by timestamp. Only list heads are compared, so each pod's order
+ * is kept even where clocks disagree; ties go to the lower rank.
+ */
+export function mergeByTime(perPod: LogLine[][]): LogLine[] {
+  const heads = perPod.map(() => 0);
+  const out: LogLine[] = [];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < perPod.length; i++) {
+      const line = perPod[i][heads[i]];
+      if (!line) continue;
+      const current = best === -1 ? undefined : perPod[best][heads[best]];
+      if (!current || isAfter(current.time, line.time) || (!isAfter(line.time, current.time) && line.rank < current.rank)) best = i;
+    }
+    if (best === -1) return out;
+    out.push(perPod[best][heads[best]++]);
+  }
+}

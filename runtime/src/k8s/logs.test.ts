@@ -1,0 +1,183 @@
+// The cluster half of job logs against a tiny stand-in API server (plain HTTP): real client-node
+// requests, real streams, and a connection that drops mid-stream.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { LogLine } from '../types.js';
+import { streamJobLogs } from './logs.js';
+import { kubeRequest } from './client.js';
+
+const NS = 'skiff';
+const T = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, '0')}.000000001Z`;
+
+interface FakePod {
+  name: string;
+  index: number;
+  phase: string;
+  /** The container's whole log, timestamped. */
+  log: string[];
+  /** Lines sent before the connection is cut, for the first follow request only. */
+  cutAfter?: number;
+}
+
+class FakeApiServer {
+  readonly requests: string[] = [];
+  private server?: Server;
+  constructor(
+    public pods: FakePod[],
+    public jobConditions: { type: string; status: string }[] = [],
+  ) {}
+
+  async start(): Promise<KubeConfig> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const { port } = this.server.address() as AddressInfo;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'secret' }],
+      contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
+      currentContext: 'kind-fake',
+    });
+    return kc;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => r());
+    });
+  }
+
+  private podObject(p: FakePod) {
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: p.name,
+        namespace: NS,
+        uid: `uid-${p.name}`,
+        labels: { 'skiff.dev/job': 'train', 'skiff.dev/kind': 'training' },
+        annotations: { 'batch.kubernetes.io/job-completion-index': String(p.index) },
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'job-uid' }],
+      },
+      spec: { containers: [{ name: 'worker', image: 'img' }], nodeName: 'n1' },
+      status: { phase: p.phase },
+    };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const json = (body: unknown, status = 200) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== 'Bearer secret') return json({ kind: 'Status', code: 401, message: 'no' }, 401);
+    const p = url.pathname;
+    if (p === `/apis/batch/v1/namespaces/${NS}/jobs`) {
+      return json({
+        kind: 'JobList',
+        apiVersion: 'batch/v1',
+        metadata: { resourceVersion: '1' },
+        items: [
+          {
+            metadata: { name: 'train', namespace: NS, uid: 'job-uid', labels: { 'skiff.dev/job': 'train' } },
+            spec: { completions: this.pods.length, backoffLimit: 0 },
+            status: { conditions: this.jobConditions },
+          },
+        ],
+      });
+    }
+    if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return json({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: { resourceVersion: '1' }, items: [] });
+    if (p === `/api/v1/namespaces/${NS}/pods`) return json({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: this.pods.map((x) => this.podObject(x)) });
+    const podMatch = /^\/api\/v1\/namespaces\/skiff\/pods\/([^/]+)(\/log)?$/.exec(p);
+    const pod = podMatch && this.pods.find((x) => x.name === podMatch[1]);
+    if (!pod) return json({ kind: 'Status', code: 404, message: 'not found' }, 404);
+    if (!podMatch![2]) return json(this.podObject(pod));
+    // Log: the kubelet gets sinceTime truncated to whole seconds, so it resends a little.
+    const since = url.searchParams.get('sinceTime')?.slice(0, 19);
+    const lines = pod.log.filter((l) => !since || l.slice(0, 19) >= since);
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    if (url.searchParams.get('follow') === 'true' && pod.cutAfter !== undefined) {
+      const sent = lines.slice(0, pod.cutAfter);
+      pod.cutAfter = undefined;
+      res.write(sent.map((l) => l + '\n').join(''));
+      // The connection drops (kubelet or API server restart) while the pod keeps running.
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    res.end(lines.map((l) => l + '\n').join(''));
+  }
+}
+
+let fake: FakeApiServer | undefined;
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+async function collect(it: AsyncIterable<LogLine>): Promise<LogLine[]> {
+  const out: LogLine[] = [];
+  for await (const l of it) out.push(l);
+  return out;
+}
+
+describe('streamJobLogs against a stand-in API server', () => {
+  it('reads every pod once without follow, tagged with ranks and merged by time', async () => {
+    fake = new FakeApiServer([
+      { name: 'train-0-aaaaa', index: 0, phase: 'Succeeded', log: [`${T(1)} zero-a`, `${T(3)} zero-b`] },
+      { name: 'train-1-bbbbb', index: 1, phase: 'Succeeded', log: [`${T(2)} one-a`] },
+    ]);
+    const kc = await fake.start();
+    const lines = await collect(streamJobLogs(kc, NS, 'train', { follow: false }));
+    expect(lines.map((l) => `${l.rank} ${l.text}`)).toEqual(['0 zero-a', '1 one-a', '0 zero-b']);
+    expect(lines[0]).toEqual({ pod: 'train-0-aaaaa', rank: 0, time: T(1), text: 'zero-a' });
+    expect(fake.requests.some((r) => r.includes('/log?') && r.includes('timestamps=true'))).toBe(true);
+  });
+
+  it('follows through a dropped connection without losing or doubling lines', async () => {
+    const log = [`${T(1)} a`, `${T(1).replace('.000000001', '.5')} b`, `${T(2)} c`, `${T(4)} d`];
+    const running: FakePod = { name: 'train-0-aaaaa', index: 0, phase: 'Running', log, cutAfter: 2 };
+    fake = new FakeApiServer([running]);
+    const kc = await fake.start();
+    const seen: string[] = [];
+    for await (const line of streamJobLogs(kc, NS, 'train', { follow: true, pollMs: 20, reconnectMs: 20 })) {
+      seen.push(line.text);
+      // Once the reconnect delivered the rest, the job finishes.
+      if (line.text === 'd') {
+        running.phase = 'Succeeded';
+        fake.jobConditions = [{ type: 'Complete', status: 'True' }];
+      }
+    }
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+    const logRequests = fake.requests.filter((r) => r.includes('/log?'));
+    expect(logRequests.length).toBeGreaterThanOrEqual(2);
+    expect(logRequests[1]).toContain(`sinceTime=${encodeURIComponent(T(1).replace('.000000001', '.5'))}`);
+  });
+
+  it('stops a follow when aborted', async () => {
+    fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Pending', log: [] }]);
+    const kc = await fake.start();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect(await collect(streamJobLogs(kc, NS, 'train', { follow: true, signal: controller.signal, pollMs: 10 }))).toEqual([]);
+  });
+
+  it('names a job that does not exist', async () => {
+    fake = new FakeApiServer([]);
+    const kc = await fake.start();
+    await expect(collect(streamJobLogs(kc, NS, 'nope', { follow: false }))).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+});
+
+describe('kubeRequest', () => {
+  it('sends the credentials of the kubeconfig', async () => {
+    fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Running', log: [] }]);
+    const kc = await fake.start();
+    const res = await kubeRequest(kc, { path: `/api/v1/namespaces/${NS}/pods/train-0-aaaaa` });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).metadata.name).toBe('train-0-aaaaa');
+  });
+});

@@ -1,0 +1,73 @@
+// Small async building blocks for the log, metric and watch streams. Pure: no cluster in sight.
+
+/** Resolves after `ms`, or early (without throwing) when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A controller that aborts with the parent, so a stream can also stop itself without touching the caller's signal. */
+export function childController(parent?: AbortSignal): AbortController {
+  const child = new AbortController();
+  if (parent?.aborted) child.abort(parent.reason);
+  else parent?.addEventListener('abort', () => child.abort(parent.reason), { once: true });
+  return child;
+}
+
+type Step<T> = { from: 'outer'; result: IteratorResult<AsyncIterable<T>> } | { from: AsyncIterator<T>; result: IteratorResult<T> };
+
+/**
+ * Interleaves inner streams as they arrive from `sources`, in arrival order across streams and in
+ * order within each. Ends when `sources` and every inner stream have ended; the first error ends it.
+ * Each stream is asked for its next item only after the previous one was taken (backpressure).
+ * Breaking out of the loop calls `return()` on every open stream without waiting for it: a stream
+ * blocked on I/O must watch its own AbortSignal to stop.
+ */
+export async function* mergeStreams<T>(sources: AsyncIterable<AsyncIterable<T>>): AsyncGenerator<T> {
+  const outer = sources[Symbol.asyncIterator]();
+  const pending = new Map<object, Promise<Step<T>>>();
+  const track = (key: object, step: Promise<Step<T>>) => {
+    step.catch(() => undefined); // a rejection after we stopped listening is not "unhandled"
+    pending.set(key, step);
+  };
+  const pullOuter = () => track(outer, outer.next().then((result) => ({ from: 'outer' as const, result })));
+  const pullInner = (it: AsyncIterator<T>) => track(it, it.next().then((result) => ({ from: it, result })));
+  pullOuter();
+  try {
+    while (pending.size > 0) {
+      const step = await Promise.race(pending.values());
+      if (step.from === 'outer') {
+        const { result } = step as Extract<Step<T>, { from: 'outer' }>;
+        if (result.done) {
+          pending.delete(outer);
+          continue;
+        }
+        pullInner(result.value[Symbol.asyncIterator]());
+        pullOuter();
+        continue;
+      }
+      const { from, result } = step as Extract<Step<T>, { from: AsyncIterator<T> }>;
+      if (result.done) {
+        pending.delete(from);
+        continue;
+      }
+      pullInner(from);
+      yield result.value;
+    }
+  } finally {
+    for (const it of pending.keys()) void (it as AsyncIterator<unknown>).return?.().catch(() => undefined);
+  }
+}
+
+/** An async iterable of already-known streams (for merging a fixed set). */
+export async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}

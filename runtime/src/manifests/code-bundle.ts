@@ -1,0 +1,156 @@
+// The user's code travels in a ConfigMap and is mounted into a stock image, so submitting a job
+// never builds or pushes an image. The same goes for Skiff's own Python helper (the "lib").
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { CodeFile } from '../types.js';
+import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
+import { supportObjectMeta, type ManifestMeta } from './labels.js';
+
+export const CODE_MOUNT = '/skiff/code';
+export const LIB_MOUNT = '/skiff/lib';
+export const SHM_MOUNT = '/dev/shm';
+/** A ConfigMap object is capped at 1 MiB by etcd; leave room for metadata and keys. */
+export const MAX_BUNDLE_BYTES = 900 * 1024;
+/** Skiff's Python package lives under this folder of the lib mount, so PYTHONPATH=LIB_MOUNT imports it. */
+export const LIB_PACKAGE_DIR = 'skiff';
+
+export const VOLUMES = { code: 'code', lib: 'skiff-lib', shm: 'dshm' } as const;
+
+export const codeConfigMapName = (spec: JobSpec) => `${spec.name}-code`;
+export const libConfigMapName = (spec: JobSpec) => `${spec.name}-lib`;
+
+const MAX_KEY_LENGTH = 253;
+
+/**
+ * ConfigMap keys allow only [-._a-zA-Z0-9]. '/' becomes "__" and every other byte "_XX" (hex), so
+ * '_' always starts an escape and the encoding is reversible; keys must also not start with "..".
+ * Over-long keys fall back to a hash: the volume items carry the real path anyway.
+ */
+export function configMapKeyFor(filePath: string): string {
+  let key = '';
+  for (const byte of Buffer.from(filePath, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    if (ch === '/') key += '__';
+    else if (/^[-.a-zA-Z0-9]$/.test(ch)) key += ch;
+    else key += '_' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  if (key.startsWith('..') || key === '.') key = '_2E' + key.slice(1);
+  if (key.length > MAX_KEY_LENGTH) key = 'h-' + createHash('sha256').update(filePath).digest('hex');
+  return key;
+}
+
+function assertRelativePath(file: CodeFile): void {
+  const parts = file.path.split('/');
+  if (file.path === '' || file.path.startsWith('/') || parts.some((p) => p === '..' || p === '' || p === '.')) {
+    throw new SpecError(`code file path must be relative and normalized (got '${file.path}')`, 'script');
+  }
+}
+
+/** Bytes a file costs inside the ConfigMap: text as is, binary as base64. */
+export function encodedSize(file: CodeFile): number {
+  return isUtf8(file.content) ? file.content.length : Math.ceil(file.content.length / 3) * 4;
+}
+
+const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+
+/** The SpecError for a bundle that cannot fit, naming the files that cost the most. */
+export function bundleTooBigError(sizes: { path: string; bytes: number }[]): SpecError {
+  const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
+  const biggest = [...sizes]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 5)
+    .map((s) => `${s.path} (${kib(s.bytes)})`)
+    .join(', ');
+  return new SpecError(
+    `the code folder is ${kib(total)}, more than the ${kib(MAX_BUNDLE_BYTES)} Skiff can ship in a ConfigMap; biggest files: ${biggest}. ` +
+      `Move data and checkpoints out of the code folder (download or mount them from the script), or bake the code into an image and pass --image`,
+    'script',
+  );
+}
+
+function bundleConfigMap(spec: JobSpec, name: string, files: CodeFile[], meta: ManifestMeta): V1ConfigMap {
+  const data: Record<string, string> = {};
+  const binaryData: Record<string, string> = {};
+  const sizes: { path: string; bytes: number }[] = [];
+  for (const file of files) {
+    assertRelativePath(file);
+    const key = configMapKeyFor(file.path);
+    if (isUtf8(file.content)) data[key] = file.content.toString('utf8');
+    else binaryData[key] = file.content.toString('base64');
+    sizes.push({ path: file.path, bytes: encodedSize(file) + key.length });
+  }
+  if (sizes.reduce((sum, s) => sum + s.bytes, 0) > MAX_BUNDLE_BYTES) throw bundleTooBigError(sizes);
+  const cm: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: supportObjectMeta(spec, name, meta), data };
+  if (Object.keys(binaryData).length > 0) cm.binaryData = binaryData;
+  return cm;
+}
+
+/** The user's code as `${spec.name}-code`; throws SpecError when it cannot fit. */
+export function codeConfigMap(spec: JobSpec, files: CodeFile[], meta: ManifestMeta = {}): V1ConfigMap {
+  return bundleConfigMap(spec, codeConfigMapName(spec), files, meta);
+}
+
+/** Volume items that put every key back at its original path under the mount. */
+export function codeVolumeItems(files: CodeFile[]): { key: string; path: string }[] {
+  return files.map((f) => ({ key: configMapKeyFor(f.path), path: f.path }));
+}
+
+/** Lib files as they sit under LIB_MOUNT: always inside the `skiff/` package folder. */
+export function libFilesInPackage(pythonFiles: CodeFile[]): CodeFile[] {
+  return pythonFiles.map((f) => (f.path.startsWith(`${LIB_PACKAGE_DIR}/`) ? f : { ...f, path: `${LIB_PACKAGE_DIR}/${f.path}` }));
+}
+
+/** Skiff's Python helper as `${spec.name}-lib`, versioned with the job that uses it. */
+export function libConfigMap(spec: JobSpec, pythonFiles: CodeFile[], meta: ManifestMeta = {}): V1ConfigMap {
+  return bundleConfigMap(spec, libConfigMapName(spec), libFilesInPackage(pythonFiles), meta);
+}
+
+export function libVolumeItems(pythonFiles: CodeFile[]): { key: string; path: string }[] {
+  return codeVolumeItems(libFilesInPackage(pythonFiles));
+}
+
+/** Code, lib and a memory-backed /dev/shm (the 64 MiB default breaks DataLoader workers and gloo). */
+export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]): V1Volume[] {
+  const items = (list: { key: string; path: string }[]): V1KeyToPath[] => list;
+  return [
+    { name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } },
+    { name: VOLUMES.lib, configMap: { name: libConfigMapName(spec), items: items(libVolumeItems(libFiles)) } },
+    { name: VOLUMES.shm, emptyDir: { medium: 'Memory' } },
+  ];
+}
+
+export function jobVolumeMounts(): V1VolumeMount[] {
+  return [
+    { name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true },
+    { name: VOLUMES.lib, mountPath: LIB_MOUNT, readOnly: true },
+    { name: VOLUMES.shm, mountPath: SHM_MOUNT },
+  ];
+}
+
+/** `python3 -m skiff.launch` waits for rendezvous DNS, then runs the script as __main__. */
+export function launchCommand(spec: JobSpec): string[] {
+  return ['python3', '-u', '-m', 'skiff.launch', `${CODE_MOUNT}/${spec.script}`, ...spec.args];
+}
+
+/**
+ * Environment every Skiff pod gets, followed by the user's. A user PYTHONPATH is appended to the
+ * lib mount rather than replacing it; OMP_NUM_THREADS follows --cpu because torch otherwise starts
+ * one thread per node core and thrashes under the CPU limit.
+ */
+export function jobEnv(spec: JobSpec): V1EnvVar[] {
+  const { PYTHONPATH: userPythonPath, ...user } = spec.env;
+  const env: V1EnvVar[] = [
+    { name: 'PYTHONPATH', value: userPythonPath ? `${LIB_MOUNT}:${userPythonPath}` : LIB_MOUNT },
+    { name: 'PYTHONUNBUFFERED', value: '1' },
+    // The code mount is read-only; don't let Python try to write __pycache__ into it.
+    { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+    { name: 'SKIFF_JOB', value: spec.name },
+  ];
+  const cpu = spec.resources.cpu ? parseQuantity(spec.resources.cpu) : NaN;
+  if (Number.isFinite(cpu) && !('OMP_NUM_THREADS' in user)) {
+    env.push({ name: 'OMP_NUM_THREADS', value: String(Math.max(1, Math.floor(cpu))) });
+  }
+  for (const [name, value] of Object.entries(user)) env.push({ name, value });
+  return env;
+}

@@ -1,0 +1,71 @@
+// The kind Cluster config for a Skiff cluster: one control plane plus N workers, labelled by profile.
+import { stringify } from 'yaml';
+import type { ClusterOptions } from '../types.js';
+import { GPU_PRESENT_LABEL } from './gpu.js';
+
+export const PROFILE_LABEL = 'skiff.dev/profile';
+export const FAKE_GPU_LABEL = 'skiff.dev/fake-gpu';
+export const POD_SUBNET = '10.244.0.0/16';
+export const SERVICE_SUBNET = '10.96.0.0/16';
+
+/**
+ * kind's own kubeadm template already sets conntrack.maxPerCore: 0 (nodes are containers and cannot
+ * write the global nf_conntrack_max); we restate it and add the two timeouts kind skips only for
+ * rootless providers, which nested or capability-restricted Docker hosts cannot write either.
+ */
+export const KUBE_PROXY_PATCH = `kind: KubeProxyConfiguration
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+conntrack:
+  maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+`;
+
+interface KindNode {
+  role: 'control-plane' | 'worker';
+  image?: string;
+  labels: Record<string, string>;
+  extraMounts?: { hostPath: string; containerPath: string }[];
+}
+
+export interface KindClusterConfig {
+  kind: 'Cluster';
+  apiVersion: 'kind.x-k8s.io/v1alpha4';
+  name: string;
+  networking: { podSubnet: string; serviceSubnet: string };
+  kubeadmConfigPatches: string[];
+  nodes: KindNode[];
+}
+
+/** What a node that runs jobs needs for the profile (GPU passthrough or the fake-GPU marker). */
+function jobNode(role: KindNode['role'], opts: ClusterOptions): KindNode {
+  const node: KindNode = { role, labels: { [PROFILE_LABEL]: opts.profile } };
+  if (opts.profile === 'gpu') {
+    // nvkind's trick: with the NVIDIA runtime as Docker's default, this mount makes it inject
+    // every GPU into the node container.
+    node.extraMounts = [{ hostPath: '/dev/null', containerPath: '/var/run/nvidia-container-devices/all' }];
+    node.labels[GPU_PRESENT_LABEL] = 'true';
+  } else if (opts.profile === 'fake-gpu') {
+    node.labels[FAKE_GPU_LABEL] = 'true';
+  }
+  return node;
+}
+
+export function kindClusterConfig(opts: ClusterOptions): KindClusterConfig {
+  // Without workers the control plane is untainted and runs the jobs, so it gets the GPU setup.
+  const controlPlane = opts.workers > 0 ? { role: 'control-plane' as const, labels: { [PROFILE_LABEL]: opts.profile } } : jobNode('control-plane', opts);
+  const nodes: KindNode[] = [controlPlane, ...Array.from({ length: opts.workers }, () => jobNode('worker', opts))];
+  if (opts.nodeImage) for (const node of nodes) node.image = opts.nodeImage;
+  return {
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    name: opts.name,
+    networking: { podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET },
+    kubeadmConfigPatches: [KUBE_PROXY_PATCH],
+    nodes,
+  };
+}
+
+export function kindClusterConfigYaml(opts: ClusterOptions): string {
+  return stringify(kindClusterConfig(opts));
+}

@@ -1,0 +1,72 @@
+// A serving job: a Deployment of identical replicas behind a ClusterIP Service on port 80.
+import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { CodeFile } from '../types.js';
+import type { ServingJobSpec } from '../spec/job-spec.js';
+import { CODE_MOUNT, codeConfigMap, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap } from './code-bundle.js';
+import { containerResources, gpuTolerations } from './gpu.js';
+import { jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
+
+export const SERVING_CONTAINER = 'server';
+export const SERVICE_PORT = 80;
+export const HTTP_PORT_NAME = 'http';
+
+export function servingManifests(
+  spec: ServingJobSpec,
+  files: CodeFile[],
+  libFiles: CodeFile[],
+  meta: ManifestMeta = {},
+): { configMaps: V1ConfigMap[]; service: V1Service; deployment: V1Deployment } {
+  return {
+    configMaps: [codeConfigMap(spec, files, meta), libConfigMap(spec, libFiles, meta)],
+    service: servingService(spec, meta),
+    deployment: servingDeployment(spec, files, libFiles, meta),
+  };
+}
+
+export function servingService(spec: ServingJobSpec, meta: ManifestMeta = {}): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: specObjectMeta(spec, spec.name, meta),
+    spec: {
+      type: 'ClusterIP',
+      selector: podSelectorLabels(spec),
+      ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }],
+    },
+  };
+}
+
+export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: specObjectMeta(spec, spec.name, meta),
+    spec: {
+      replicas: spec.replicas,
+      selector: { matchLabels: podSelectorLabels(spec) },
+      template: {
+        metadata: { labels: jobLabels(spec) },
+        spec: {
+          enableServiceLinks: false,
+          containers: [
+            {
+              name: SERVING_CONTAINER,
+              image: spec.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: launchCommand(spec),
+              workingDir: CODE_MOUNT,
+              env: [{ name: 'PORT', value: String(spec.port) }, ...jobEnv(spec)],
+              ports: [{ name: HTTP_PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
+              // TCP, not HTTP: Skiff cannot know the script's routes, only that it must listen on PORT.
+              readinessProbe: { tcpSocket: { port: spec.port }, periodSeconds: 2 },
+              resources: containerResources(spec),
+              volumeMounts: jobVolumeMounts(),
+            },
+          ],
+          volumes: jobVolumes(spec, files, libFiles),
+          ...(spec.gpusPerWorker > 0 ? { tolerations: gpuTolerations() } : {}),
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// One object for "this cluster, this namespace": what the CLI commands and the API server call, so
+// both stay thin. Every call resolves the cluster's kubeconfig afresh, since `skiff up` in another
+// terminal may recreate the cluster (new port, new certificates) at any time.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterInfo, CodeFile, JobPhase, JobStatus, LogLine, MetricsSample } from './types.js';
+import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
+import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
+import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
+import { submitJob, submitJobFiles } from './jobs/submit.js';
+import { callService, type CallOptions, type CallResult } from './jobs/call.js';
+import { streamJobLogs } from './k8s/logs.js';
+import { streamJobMetrics } from './k8s/metrics.js';
+import { explainKubeError } from './k8s/client.js';
+
+export interface SessionOptions {
+  clusters?: Clusters;
+  clusterName?: string;
+  namespace?: string;
+}
+
+/** The code of a job: a folder on this machine, or the files themselves (a notebook cell, an editor buffer). */
+export type CodeSource = { codeRoot: string } | { files: CodeFile[] };
+
+export interface LogOptions {
+  follow: boolean;
+  sinceTime?: string;
+  signal?: AbortSignal;
+  namespace?: string;
+}
+
+export interface MetricOptions {
+  follow: boolean;
+  intervalMs?: number;
+  signal?: AbortSignal;
+  namespace?: string;
+}
+
+export class SkiffSession {
+  readonly clusters: Clusters;
+  readonly clusterName: string;
+  readonly namespace: string;
+
+  constructor(opts: SessionOptions = {}) {
+    this.clusters = opts.clusters ?? new Clusters();
+    this.clusterName = opts.clusterName ?? DEFAULT_CLUSTER;
+    this.namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  }
+
+  kubeConfig(): Promise<KubeConfig> {
+    return this.clusters.kubeConfig(this.clusterName);
+  }
+
+  listClusters(): Promise<ClusterInfo[]> {
+    return this.clusters.list();
+  }
+
+  clusterStatus(name = this.clusterName): Promise<ClusterInfo> {
+    return this.clusters.status(name);
+  }
+
+  up(request: UpRequest = {}, onProgress?: (msg: string) => void): Promise<UpResult> {
+    return this.clusters.up({ ...request, name: request.name ?? this.clusterName }, onProgress);
+  }
+
+  down(name = this.clusterName): Promise<boolean> {
+    return this.clusters.down(name);
+  }
+
+  submit(spec: JobSpec, code: CodeSource): Promise<JobStatus> {
+    return this.withKube(async (kc) => ('files' in code ? submitJobFiles(kc, spec, code.files) : submitJob(kc, spec, code.codeRoot)));
+  }
+
+  listJobs(namespace?: string): Promise<JobStatus[]> {
+    return this.withJobs(namespace, (jobs) => jobs.list());
+  }
+
+  getJob(name: string, namespace?: string): Promise<JobStatus> {
+    return this.withJobs(namespace, (jobs) => jobs.get(name));
+  }
+
+  describeJob(name: string, namespace?: string): Promise<JobDescription> {
+    return this.withJobs(namespace, (jobs) => jobs.describe(name));
+  }
+
+  cancelJob(name: string, namespace?: string): Promise<void> {
+    return this.withJobs(namespace, (jobs) => jobs.cancel(name));
+  }
+
+  waitForJob(name: string, phases: JobPhase[], opts: WaitOptions & { namespace?: string } = {}): Promise<JobStatus> {
+    return this.withJobs(opts.namespace, (jobs) => jobs.waitFor(name, phases, opts));
+  }
+
+  call(name: string, opts: CallOptions & { namespace?: string } = {}): Promise<CallResult> {
+    return this.withKube((kc) => callService(kc, opts.namespace ?? this.namespace, name, opts));
+  }
+
+  async *logs(name: string, opts: LogOptions): AsyncGenerator<LogLine> {
+    const kc = await this.kubeConfig();
+    yield* this.explained(streamJobLogs(kc, opts.namespace ?? this.namespace, name, opts));
+  }
+
+  async *metrics(name: string, opts: MetricOptions): AsyncGenerator<MetricsSample> {
+    const kc = await this.kubeConfig();
+    yield* this.explained(streamJobMetrics(kc, opts.namespace ?? this.namespace, name, opts));
+  }
+
+  private async withKube<T>(fn: (kc: KubeConfig) => Promise<T>): Promise<T> {
+    const kc = await this.kubeConfig();
+    try {
+      return await fn(kc);
+    } catch (err) {
+      throw explainKubeError(err, this.clusterName);
+    }
+  }
+
+  private withJobs<T>(namespace: string | undefined, fn: (jobs: Jobs) => Promise<T>): Promise<T> {
+    return this.withKube((kc) => fn(new Jobs(kc, namespace ?? this.namespace)));
+  }
+
+  private async *explained<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      yield* stream;
+    } catch (err) {
+      throw explainKubeError(err, this.clusterName);
+    }
+  }
+}

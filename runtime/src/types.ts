@@ -1,0 +1,93 @@
+// Shared vocabulary of the runtime. Editor extensions see these through index.ts.
+
+/** Cluster profiles: plain CPU, real NVIDIA GPUs (nvkind's approach), or advertised fake GPUs. */
+export type ClusterProfile = 'cpu' | 'gpu' | 'fake-gpu';
+
+export interface ClusterOptions {
+  /** Cluster name; the kube context is `kind-<name>`. */
+  name: string;
+  profile: ClusterProfile;
+  /** Worker nodes besides the control plane. */
+  workers: number;
+  /** GPUs advertised (fake-gpu) or passed through (gpu) per worker node. */
+  gpusPerNode: number;
+  /** Node image; when absent the provider picks upstream kindest/node or Skiff's offline build. */
+  nodeImage?: string;
+}
+
+export interface ClusterInfo {
+  name: string;
+  context: string;
+  profile: ClusterProfile;
+  nodes: NodeInfo[];
+}
+
+export interface NodeInfo {
+  name: string;
+  role: 'control-plane' | 'worker';
+  ready: boolean;
+  /** Allocatable nvidia.com/gpu (0 when none). */
+  gpus: number;
+}
+
+export type JobKind = 'training' | 'serving';
+
+/** A file that travels with the job inside its ConfigMap (path relative to the code root). */
+export interface CodeFile {
+  path: string;
+  content: Buffer;
+}
+
+export type JobPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled' | 'Unknown';
+
+export interface JobPodStatus {
+  name: string;
+  /** Rank for training pods, replica ordinal for serving pods. */
+  rank: number;
+  node?: string;
+  phase: string;
+  exitCode?: number;
+  reason?: string;
+}
+
+export interface JobStatus {
+  name: string;
+  namespace: string;
+  kind: JobKind;
+  phase: JobPhase;
+  /** One plain-words sentence for Pending or Failed jobs, e.g. "OOMKilled: raise --memory". */
+  reason?: string;
+  createdAt?: string;
+  workers: number;
+  script: string;
+  pods: JobPodStatus[];
+}
+
+/** One log line of one pod, tagged with its rank. */
+export interface LogLine {
+  pod: string;
+  rank: number;
+  /** RFC 3339 timestamp from the kubelet, used to resume without loss or duplicates. */
+  time: string;
+  text: string;
+}
+
+/** Resource usage of one pod, from the kubelet's summary API through the API server. */
+export interface PodUsage {
+  pod: string;
+  rank: number;
+  cpuCores: number;
+  memoryBytes: number;
+  gpuUtilization?: number;
+}
+
+/** A training metric a script reported with `skiff.log(step=…, loss=…)`. */
+export interface TrainingMetric {
+  rank: number;
+  time: string;
+  values: Record<string, number>;
+}
+
+export type MetricsSample =
+  | { type: 'usage'; time: string; pods: PodUsage[] }
+  | { type: 'training'; metric: TrainingMetric };

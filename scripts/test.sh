@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test tier, as CI does: unit tests (TypeScript and the Python job helper), then
+# the cluster tier against a real kind cluster built offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules/.bin ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+npm run build
+npx vitest run --project unit
+python3 -m unittest discover -s runtime/python/tests
+if [ -f scripts/test-cluster.sh ]; then bash scripts/test-cluster.sh; fi
