@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds every Go binary a kind node needs from the Go module proxy, one cached folder per
 # component version: $CACHE/bin/<component>-<version>/. Nothing is built twice.
-# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kindnetd kind)
+# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 cache=$1; shift
-components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns kindnetd)
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns)
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 export GOPATH=${GOPATH:-$cache/gopath} GOCACHE=${GOCACHE:-$cache/gocache}
 mkdir -p "$cache/bin"
@@ -77,13 +77,6 @@ GO
   go build -trimpath -ldflags "-s -w" -o "$out/coredns" .
 }
 
-kindnetd_build() {
-  local out=$1
-  go get "sigs.k8s.io/kind/images/kindnetd@$KINDNETD_COMMIT" >/dev/null
-  log "building kindnetd ${KINDNETD_COMMIT:0:8}"
-  go build -trimpath -ldflags "-s -w" -o "$out/kindnetd" sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd
-}
-
 kind_build() {
   local out=$1
   go get "sigs.k8s.io/kind@$KIND_VERSION" >/dev/null
@@ -96,7 +89,6 @@ for c in "${components[@]}"; do
     kubernetes) build_into "$cache/bin/kubernetes-$KUBERNETES_VERSION" kubernetes_build ;;
     etcd) build_into "$cache/bin/etcd-$ETCD_VERSION" etcd_build ;;
     coredns) build_into "$cache/bin/coredns-$COREDNS_VERSION" coredns_build ;;
-    kindnetd) build_into "$cache/bin/kindnetd-${KINDNETD_COMMIT:0:12}" kindnetd_build ;;
     kind) build_into "$cache/bin/kind-$KIND_VERSION" kind_build ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac

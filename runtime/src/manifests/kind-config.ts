@@ -32,7 +32,7 @@ export interface KindClusterConfig {
   kind: 'Cluster';
   apiVersion: 'kind.x-k8s.io/v1alpha4';
   name: string;
-  networking: { podSubnet: string; serviceSubnet: string };
+  networking: { podSubnet: string; serviceSubnet: string; disableDefaultCNI: boolean };
   kubeadmConfigPatches: string[];
   nodes: KindNode[];
 }
@@ -60,7 +60,8 @@ export function kindClusterConfig(opts: ClusterOptions): KindClusterConfig {
     kind: 'Cluster',
     apiVersion: 'kind.x-k8s.io/v1alpha4',
     name: opts.name,
-    networking: { podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET },
+    // Skiff wires the pod network itself (pod-network.ts): no CNI image to pull.
+    networking: { podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET, disableDefaultCNI: true },
     kubeadmConfigPatches: [KUBE_PROXY_PATCH],
     nodes,
   };

@@ -27,7 +27,16 @@ describe('KindProvider', () => {
   it('creates a cluster from a temporary kind config, with its node image and kubeconfig', async () => {
     let config: unknown;
     let configPath = '';
+    const nodeList = {
+      items: ['skiff-control-plane', 'skiff-worker'].map((name, i) => ({
+        metadata: { name },
+        spec: { podCIDR: `10.244.${i}.0/24` },
+        status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }] },
+      })),
+    };
     const { runner, calls } = fakeRunner((call) => {
+      if (call.args[0] === 'get') return { stdout: 'skiff-control-plane\nskiff-worker' };
+      if (call.cmd === 'docker') return { stdout: call.args.includes('kubectl') ? JSON.stringify(nodeList) : '' };
       configPath = call.args[call.args.indexOf('--config') + 1];
       config = parse(readFileSync(configPath, 'utf8'));
       return { lines: [' • Ensuring node image (skiff.local/node:v1.34.1-1) 🖼  ...', ' ✓ Ensuring node image (skiff.local/node:v1.34.1-1) 🖼', 'Thanks for using kind! 😊'] };
@@ -36,15 +45,21 @@ describe('KindProvider', () => {
     const kind = new KindProvider({ kindPath: '/k/kind', runner, kubeconfigPath: '/home/u/.kube/config' });
     await kind.create({ name: 'skiff', profile: 'fake-gpu', workers: 2, gpusPerNode: 1, nodeImage: 'skiff.local/node:v1.34.1-1' }, (m) => progress.push(m));
 
-    expect(calls).toHaveLength(1);
     expect(calls[0].cmd).toBe('/k/kind');
+    // then the pod network: each node's CNI config and a route to the other node's pods
+    const routes = calls.filter((c) => c.args.includes('route')).map((c) => c.args.slice(1).join(' '));
+    expect(routes).toEqual([
+      'skiff-control-plane ip route replace 10.244.1.0/24 via 172.18.0.3',
+      'skiff-worker ip route replace 10.244.0.0/24 via 172.18.0.2',
+    ]);
+    expect(calls.filter((c) => c.opts?.input).map((c) => JSON.parse(String(c.opts!.input)).plugins[0].type)).toEqual(['ptp', 'ptp']);
     expect(calls[0].args).toEqual([
       'create', 'cluster', '--name', 'skiff', '--config', configPath,
       '--image', 'skiff.local/node:v1.34.1-1', '--wait', '0s', '--kubeconfig', '/home/u/.kube/config',
     ]);
     expect(config).toMatchObject({ kind: 'Cluster', name: 'skiff', nodes: [{ role: 'control-plane' }, { role: 'worker' }, { role: 'worker' }] });
     expect(existsSync(configPath)).toBe(false);
-    expect(progress).toEqual(['Ensuring node image (skiff.local/node:v1.34.1-1)']);
+    expect(progress).toEqual(['Ensuring node image (skiff.local/node:v1.34.1-1)', 'Configuring the pod network']);
   });
 
   it('removes the temporary config when kind fails', async () => {

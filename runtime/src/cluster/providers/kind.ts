@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SkiffError } from '../../errors.js';
 import { run, RunError, type RunOptions, type Runner } from '../../exec/run.js';
 import { kindClusterConfigYaml } from '../../manifests/kind-config.js';
+import { CNI_CONFLIST_PATH, nodeAddresses, podNetworkPlan, type NodeAddress } from '../../manifests/pod-network.js';
 import type { ClusterOptions } from '../../types.js';
 import type { ClusterProvider } from '../provider.js';
 import { defaultKubeconfigPath, KIND_VERSION } from '../tools.js';
@@ -42,6 +43,8 @@ export class KindProvider implements ClusterProvider {
         timeoutMs: CREATE_TIMEOUT_MS,
         onLine: progressReporter(onProgress),
       });
+      onProgress?.('Configuring the pod network');
+      await this.configurePodNetwork(opts.name);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -65,6 +68,37 @@ export class KindProvider implements ClusterProvider {
 
   async nodeContainers(name: string): Promise<string[]> {
     return parseNames((await this.kind(['get', 'nodes', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout);
+  }
+
+  /** Writes each node's CNI config and the routes to the other nodes' pods (see pod-network.ts). */
+  private async configurePodNetwork(name: string): Promise<void> {
+    const [controlPlane] = (await this.nodeContainers(name)).filter((n) => n.endsWith('-control-plane'));
+    const nodes = await this.waitForPodCIDRs(controlPlane);
+    for (const plan of podNetworkPlan(nodes)) {
+      await this.runner('docker', ['exec', '-i', plan.node, 'sh', '-c', `mkdir -p /etc/cni/net.d && cat > ${CNI_CONFLIST_PATH}`], {
+        input: plan.conflist,
+        timeoutMs: QUICK_TIMEOUT_MS,
+      });
+      for (const route of plan.routes) {
+        await this.runner('docker', ['exec', plan.node, 'ip', 'route', 'replace', route.cidr, 'via', route.via], { timeoutMs: QUICK_TIMEOUT_MS });
+      }
+    }
+  }
+
+  /** The controller manager hands out pod ranges moments after each node registers. */
+  private async waitForPodCIDRs(controlPlane: string): Promise<NodeAddress[]> {
+    const deadline = Date.now() + CREATE_TIMEOUT_MS;
+    for (;;) {
+      const { stdout } = await this.runner(
+        'docker',
+        ['exec', controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'json'],
+        { timeoutMs: QUICK_TIMEOUT_MS },
+      );
+      const nodes = nodeAddresses(JSON.parse(stdout));
+      if (nodes) return nodes;
+      if (Date.now() > deadline) throw new SkiffError('TIMEOUT', 'the cluster\'s nodes got no pod address ranges in time');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 
   private async kind(args: string[], opts: RunOptions) {

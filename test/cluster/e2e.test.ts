@@ -1,0 +1,118 @@
+// End to end against a real kind cluster (3 nodes, fake-gpu profile) built from Skiff's offline
+// images: real pods, real Python, a DDP job that trains across two nodes, a server that answers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER, skiff, skiffJson } from './skiff-cli.js';
+
+interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
+interface Described { phase: string; reason?: string; pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[] }
+interface Sample { type: string; metric?: { rank: number; values: Record<string, number> } }
+
+describe('skiff on a real kind cluster', () => {
+  beforeAll(async () => {
+    const up = await skiff(['up', '--profile', 'fake-gpu', '--workers', '2', '--gpus-per-node', '1'], 25 * 60_000);
+    if (up.code !== 0) throw new Error(`skiff up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+  });
+  afterAll(async () => {
+    if (!process.env.SKIFF_E2E_KEEP) await skiff(['down']);
+  });
+
+  it('creates one control plane and two Ready workers with advertised GPUs', async () => {
+    const status = await skiffJson<Status>(['status']);
+    expect(status.nodes).toHaveLength(3);
+    expect(status.nodes.every((n) => n.ready)).toBe(true);
+    expect(status.nodes.filter((n) => n.role === 'worker').map((n) => n.gpus)).toEqual([1, 1]);
+  });
+
+  it('reuses a healthy cluster quickly', async () => {
+    const again = await skiffJson<{ reused: boolean; seconds: number }>(['up', '--workers', '2']);
+    expect(again.reused).toBe(true);
+    expect(again.seconds).toBeLessThan(5);
+  });
+
+  it('trains a 2-worker DDP job across both worker nodes, and the loss falls', async () => {
+    const run = await skiff(['run', 'examples/train_ddp.py', '--workers', '2', '--name', 'e2e-train']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('rank 0/2 finished');
+    expect(run.stdout).toContain('rank 1/2 finished');
+
+    const described = await skiffJson<Described>(['describe', 'e2e-train']);
+    expect(described.phase).toBe('Succeeded');
+    expect(described.pods.map((p) => p.exitCode)).toEqual([0, 0]);
+    expect(new Set(described.pods.map((p) => p.node)).size).toBe(2);
+
+    const samples = await skiffJson<Sample[]>(['metrics', 'e2e-train']);
+    for (const rank of [0, 1]) {
+      const losses = samples.filter((s) => s.type === 'training' && s.metric?.rank === rank).map((s) => s.metric!.values);
+      const steps = losses.map((v) => v.step);
+      expect(steps.length).toBeGreaterThan(5);
+      expect(steps).toEqual([...steps].sort((a, b) => a - b)); // in order within the rank
+      expect(losses.at(-1)!.loss).toBeLessThan(losses[0].loss / 10);
+    }
+
+    const logs = await skiff(['logs', 'e2e-train']);
+    for (const rank of [0, 1]) {
+      const lines = logs.stdout.split('\n').filter((l) => l.startsWith(`[rank ${rank}]`));
+      expect(lines.at(-1)).toContain(`rank ${rank}/2 finished`);
+    }
+  });
+
+  it('serves HTTP from a Deployment and answers a real request', async () => {
+    const serve = await skiff(['serve', 'examples/serve.py', '--port', '8000', '--name', 'e2e-serve']);
+    expect(serve.code, serve.stderr).toBe(0);
+    const call = await skiff(['call', 'e2e-serve', '/', '--data', '[1, 2]']);
+    expect(call.code, call.stderr).toBe(0);
+    expect(JSON.parse(call.stdout)).toEqual({ predictions: [5, 8] });
+    expect((await skiff(['cancel', 'e2e-serve'])).code).toBe(0);
+  });
+
+  it('reports a crashing script with its exit code and last lines', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/crash.py', '--name', 'e2e-crash']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/script exited 3/);
+    expect(run.stderr).toContain('about to fail');
+  });
+
+  it('schedules GPU workers on the advertised fake GPUs', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('scheduled on a GPU node');
+  });
+
+  it('explains in plain words why a job asking for too many GPUs stays Pending', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--gpus-per-worker', '4', '--name', 'e2e-gpu-big', '--detach']);
+    expect(run.code, run.stderr).toBe(0);
+    let described: Described | undefined;
+    for (let i = 0; i < 30; i++) {
+      described = await skiffJson<Described>(['describe', 'e2e-gpu-big']);
+      if (described.reason) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(described?.phase).toBe('Pending');
+    expect(described?.reason).toMatch(/needs 4 nvidia\.com\/gpu per worker/);
+    expect((await skiff(['cancel', 'e2e-gpu-big'])).code).toBe(0);
+  });
+
+  it('rejects bad input with a clear message and exit code 2', async () => {
+    const missing = await skiff(['run', 'no-such-script.py']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/script not found/);
+    const zero = await skiff(['run', 'examples/train_ddp.py', '--workers', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--workers must be between 1 and 64/);
+  });
+
+  it('lists the jobs it ran, recovered from the cluster', async () => {
+    const jobs = await skiffJson<{ name: string; phase: string }[]>(['jobs']);
+    const byName = Object.fromEntries(jobs.map((j) => [j.name, j.phase]));
+    expect(byName['e2e-train']).toBe('Succeeded');
+    expect(byName['e2e-crash']).toBe('Failed');
+  });
+
+  it('says plainly when the cluster is gone', async () => {
+    expect((await skiff(['down'])).code).toBe(0);
+    const status = await skiff(['status']);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toMatch(/skiff up/);
+  }, 5 * 60_000);
+
+});
