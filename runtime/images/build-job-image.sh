@@ -4,10 +4,8 @@
 # Usage: build-job-image.sh CACHE_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/versions.env"
-cache=$1; mkdir -p "$cache/rootfs"
-log() { printf '[skiff images] %s\n' "$*" >&2; }
-source "$here/rootfs.sh"
+cache=$1
+source "$here/common.sh"
 if docker image inspect "$JOB_IMAGE" >/dev/null 2>&1; then log "cached: $JOB_IMAGE"; exit 0; fi
 tar=$(rootfs_tar job python3,python3-torch,python3-numpy,ca-certificates,procps)
 log "importing $JOB_IMAGE"

@@ -5,10 +5,8 @@
 # Usage: build-node-image.sh CACHE_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/versions.env"
-cache=$1; mkdir -p "$cache/rootfs"
-log() { printf '[skiff images] %s\n' "$*" >&2; }
-source "$here/rootfs.sh"
+cache=$1
+source "$here/common.sh"
 export DOCKER_BUILDKIT=0 # the classic builder works with any engine and no buildx plugin
 if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then log "cached: $NODE_IMAGE"; exit 0; fi
 

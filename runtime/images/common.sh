@@ -1,4 +1,8 @@
-# Sourced by the image recipes: a cached Debian root filesystem tarball per package set.
+# Sourced by the image recipes (which set $here and $cache): pinned versions, progress
+# logging, and a cached Debian root filesystem tarball per package set.
+source "$here/versions.env"
+log() { printf '[skiff images] %s\n' "$*" >&2; }
+
 # rootfs_tar NAME "pkg,pkg,..." -> prints the path of $cache/rootfs/NAME-<suite>-<hash>.tar
 rootfs_tar() {
   local name=$1 packages=$2
@@ -6,6 +10,7 @@ rootfs_tar() {
   local tar="$cache/rootfs/$name-$DEBIAN_SUITE-$key.tar"
   if [ -f "$tar" ]; then log "cached: $tar"; echo "$tar"; return; fi
   command -v debootstrap >/dev/null || { log "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+  mkdir -p "$cache/rootfs"
   local dir; dir=$(mktemp -d "$cache/rootfs/.$name.XXXX")
   mkdir -p "$cache/debs"
   log "debootstrap $name ($DEBIAN_SUITE: $packages)"
