@@ -36,4 +36,5 @@ export { streamJobMetrics, collectTrainingMetrics } from './k8s/metrics.js';
 export { formatLogLine, parseMetricLine, METRIC_PREFIX } from './logs/parse.js';
 
 // API server
+export { RUNTIME_VERSION, API_VERSION } from './version.js';
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiBackend, type ApiErrorBody } from './api/server.js';

@@ -78,6 +78,12 @@ export class SkiffSession {
     return this.withJobs(namespace, (jobs) => jobs.get(name));
   }
 
+  /** The job list now and after every change; see Jobs.watch. */
+  async *watchJobs(opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<JobStatus[]> {
+    const kc = await this.kubeConfig();
+    yield* this.explained(new Jobs(kc, opts.namespace ?? this.namespace).watch({ signal: opts.signal }));
+  }
+
   describeJob(name: string, namespace?: string): Promise<JobDescription> {
     return this.withJobs(namespace, (jobs) => jobs.describe(name));
   }

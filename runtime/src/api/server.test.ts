@@ -7,6 +7,7 @@ import type { CodeSource } from '../session.js';
 import { sleep } from '../k8s/streams.js';
 import { errorBody, httpStatusFor, startApiServer, submitRequest, type ApiBackend, type ApiServer } from './server.js';
 import { sseFrame } from './sse.js';
+import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 const TOKEN = 'test-token';
 
@@ -34,6 +35,11 @@ class FakeBackend implements ApiBackend {
   }
   async listJobs() {
     return [status('a'), status('b')];
+  }
+  async *watchJobs(opts: { signal?: AbortSignal }): AsyncGenerator<JobStatus[]> {
+    yield [status('a')];
+    yield [status('a'), status('b')];
+    while (!opts.signal?.aborted) await sleep(5, opts.signal);
   }
   async describeJob(name: string) {
     if (name !== 'a') throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace 'skiff'`, { hint: 'see `skiff jobs`' });
@@ -111,7 +117,7 @@ describe('API server', () => {
     }
     const ok = await api('/api/health');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ ok: true, cluster: 'skiff', namespace: 'skiff' });
+    expect(await ok.json()).toEqual({ ok: true, version: RUNTIME_VERSION, apiVersion: API_VERSION, cluster: 'skiff', namespace: 'skiff' });
   });
 
   it('rejects requests addressed to a non-loopback Host (DNS rebinding)', async () => {
@@ -179,6 +185,21 @@ describe('API server', () => {
       ['log', backend.logLines[0]],
       ['log', backend.logLines[1]],
       ['end', {}],
+    ]);
+  });
+
+  it('streams the job list as it changes, as jobs events', async () => {
+    await start();
+    const controller = new AbortController();
+    const res = await api('/api/jobs/watch', { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    const complete = () => parseSse(text.slice(0, text.lastIndexOf('\n\n') + 1));
+    while (complete().length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(complete()).toEqual([
+      ['jobs', [status('a')]],
+      ['jobs', [status('a'), status('b')]],
     ]);
   });
 

@@ -10,11 +10,12 @@ import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
 import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
 import { SseStream } from './sse.js';
+import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 /** What the API needs from a session; tests pass a fake. */
 export type ApiBackend = Pick<
   SkiffSession,
-  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'logs' | 'metrics' | 'call'
+  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'watchJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'logs' | 'metrics' | 'call'
 >;
 
 export interface ApiServerOptions {
@@ -87,7 +88,7 @@ interface Route {
 const NAME = '([a-z0-9][-a-z0-9.]*)';
 
 const routes: Route[] = [
-  { method: 'GET', pattern: /^\/api\/health$/, handler: async ({ res, backend }) => sendJson(res, 200, { ok: true, cluster: backend.clusterName, namespace: backend.namespace }) },
+  { method: 'GET', pattern: /^\/api\/health$/, handler: async ({ res, backend }) => sendJson(res, 200, { ok: true, version: RUNTIME_VERSION, apiVersion: API_VERSION, cluster: backend.clusterName, namespace: backend.namespace }) },
   { method: 'GET', pattern: /^\/api\/clusters$/, handler: async ({ res, backend }) => sendJson(res, 200, await backend.listClusters()) },
   { method: 'POST', pattern: /^\/api\/clusters\/up$/, handler: clusterUp },
   {
@@ -107,6 +108,11 @@ const routes: Route[] = [
       const { spec, code } = submitRequest(await readJson(req), namespaceOf(query) ?? backend.namespace);
       sendJson(res, 201, await backend.submit(spec, code));
     },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs\/watch$/,
+    handler: ({ res, query, backend }) => streamEvents(res, 'jobs', (signal) => backend.watchJobs({ signal, namespace: namespaceOf(query) })),
   },
   { method: 'GET', pattern: new RegExp(`^/api/jobs/${NAME}$`), handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))) },
   {

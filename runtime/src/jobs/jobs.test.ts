@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseTrainingSpec } from '../spec/job-spec.js';
+import type { JobStatus } from '../types.js';
 import { Jobs } from './jobs.js';
 
 const NS = 'skiff';
@@ -167,6 +168,27 @@ describe('Jobs', () => {
       ]),
     );
     await expect(jobs.cancel('train')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+
+  it('watches the job list: yields it at once and again after a change, skipping lists that did not move', async () => {
+    api = new FakeApi();
+    const jobs = new Jobs(await api.start(), NS);
+    const controller = new AbortController();
+    const stream = jobs.watch({ signal: controller.signal });
+    const first = await stream.next();
+    expect((first.value as JobStatus[]).map((s) => s.phase)).toEqual(['Running']);
+    const second = stream.next();
+    while (api.openWatches < 3) await new Promise((r) => setTimeout(r, 10));
+    api.notify('MODIFIED', api.pods[0]); // nothing changed: no new list
+    while (api.openWatches < 3) await new Promise((r) => setTimeout(r, 10));
+    api.jobs = [jobObject([{ type: 'Complete', status: 'True' }])];
+    api.pods = [podObject('Succeeded', { exitCode: 0, reason: 'Completed' })];
+    api.notify('MODIFIED', api.jobs[0]);
+    expect(((await second).value as JobStatus[]).map((s) => s.phase)).toEqual(['Succeeded']);
+    const watchReads = api.requests.filter((r) => r.startsWith('GET') && r.includes('/jobs?') && !r.includes('watch=true'));
+    expect(watchReads.length).toBe(3);
+    controller.abort();
+    expect((await stream.next()).done).toBe(true);
   });
 
   it('waits on watches and re-reads when something changes', async () => {

@@ -16,6 +16,8 @@ export type { JobDescription, JobEvent, PodDescription } from './status.js';
 const TAIL_LINES = 10;
 /** Longest single watch; the loop re-reads and watches again, which also covers silent drops. */
 const MAX_WATCH_MS = 60_000;
+/** How long a job-list watch lets a burst of pod events settle before it re-reads. */
+const WATCH_SETTLE_MS = 200;
 
 export interface WaitOptions {
   timeoutMs?: number;
@@ -47,6 +49,32 @@ export class Jobs {
 
   /** Every Skiff job in the namespace, newest first. */
   async list(): Promise<JobStatus[]> {
+    return (await this.listWithVersions()).statuses;
+  }
+
+  /**
+   * The whole job list now, and again after every change to a Skiff job, deployment or pod, until
+   * the signal fires. Lists that did not change (a pod event that moves no status) are skipped.
+   */
+  async *watch(opts: { signal?: AbortSignal } = {}): AsyncGenerator<JobStatus[]> {
+    let previous: string | undefined;
+    while (!opts.signal?.aborted) {
+      const { statuses, versions } = await this.listWithVersions();
+      const key = JSON.stringify(statuses);
+      if (key !== previous) {
+        previous = key;
+        yield statuses;
+      }
+      const started = Date.now();
+      const outcome = await this.changes.next(this.watchTargets(managedSelector(), versions), { signal: opts.signal, maxWaitMs: MAX_WATCH_MS });
+      if (outcome === 'aborted') return;
+      // Pods change in bursts (scheduled, pulled, started): one re-read covers a burst. A watch
+      // that fails at once must not turn into a busy loop either.
+      await sleep(outcome === 'dropped' && Date.now() - started < 1000 ? 1000 : WATCH_SETTLE_MS, opts.signal);
+    }
+  }
+
+  private async listWithVersions(): Promise<{ statuses: JobStatus[]; versions: Snapshot['versions'] }> {
     const namespace = this.namespace;
     const labelSelector = managedSelector();
     const [jobs, deployments, pods] = await Promise.all([
@@ -61,7 +89,9 @@ export class Jobs {
     ].map((o) => ({ ...o, pods: ownedPods(o, grouped.get(o.owner.metadata?.name ?? '') ?? []) }) as JobObjects);
     const context = this.reasonContext();
     const statuses = await Promise.all(all.map(async (o) => jobStatusOf(o, await this.reasonFor(o, context))));
-    return statuses.sort((a, b) => ((b.createdAt ?? '') < (a.createdAt ?? '') ? -1 : (b.createdAt ?? '') > (a.createdAt ?? '') ? 1 : 0));
+    statuses.sort((a, b) => ((b.createdAt ?? '') < (a.createdAt ?? '') ? -1 : (b.createdAt ?? '') > (a.createdAt ?? '') ? 1 : 0));
+    const versions = { jobs: jobs.metadata?.resourceVersion, deployments: deployments.metadata?.resourceVersion, pods: pods.metadata?.resourceVersion };
+    return { statuses, versions };
   }
 
   async get(name: string): Promise<JobStatus> {
@@ -123,17 +153,15 @@ export class Jobs {
         });
       }
       const started = Date.now();
-      const outcome = await this.changes.next(this.watchTargets(name, snapshot), { signal: opts.signal, maxWaitMs: Math.min(remaining, MAX_WATCH_MS) });
+      const outcome = await this.changes.next(this.watchTargets(jobSelector(name), snapshot.versions), { signal: opts.signal, maxWaitMs: Math.min(remaining, MAX_WATCH_MS) });
       opts.signal?.throwIfAborted();
       // A watch that fails at once (API server restarting) must not turn this into a busy loop.
       if (outcome === 'dropped' && Date.now() - started < 1000) await sleep(1000, opts.signal);
     }
   }
 
-  private watchTargets(name: string, snapshot: Snapshot): WatchTarget[] {
+  private watchTargets(labelSelector: string, versions: Snapshot['versions']): WatchTarget[] {
     const ns = encodeURIComponent(this.namespace);
-    const labelSelector = jobSelector(name);
-    const { versions } = snapshot;
     return [
       { path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector, resourceVersion: versions.jobs },
       { path: `/apis/apps/v1/namespaces/${ns}/deployments`, labelSelector, resourceVersion: versions.deployments },
