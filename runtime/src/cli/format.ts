@@ -2,6 +2,7 @@
 import type { ClusterInfo, JobStatus, LogLine, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import type { UpResult } from '../cluster/cluster.js';
 import type { JobDescription } from '../jobs/jobs.js';
+import { stringify } from 'yaml';
 import { formatLogLine, parseMetricLine } from '../logs/parse.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -148,4 +149,9 @@ export function upText(r: UpResult): string {
 /** The one status line printed while following a job, e.g. "job train-x: Pending — rank 1: needs 2 CPU…". */
 export function statusLine(s: JobStatus): string {
   return `job ${s.name}: ${s.phase}${s.reason ? ` — ${s.reason}` : ''}`;
+}
+
+/** Objects as a multi-document YAML stream, the form `kubectl apply -f` takes. */
+export function manifestsYaml(objects: object[]): string {
+  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }

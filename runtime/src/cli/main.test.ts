@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { ClusterInfo } from '../types.js';
 import type { Clusters } from '../cluster/cluster.js';
@@ -33,6 +37,19 @@ describe('skiff CLI', () => {
     expect(await main(['run', '--help'], run)).toBe(0);
     expect(run.out()).toContain('--gpus-per-worker');
     expect(run.out()).not.toContain('--gpus <g>');
+  });
+
+  it('prints a job as YAML with --dry-run and touches no cluster', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-dry-'));
+    writeFileSync(join(dir, 'train.py'), 'print("hi")\n');
+    const io = capture();
+    expect(await main(['run', 'train.py', '--workers', '2', '--name', 'dry', '--dry-run'], { ...io, cwd: dir, clusters: fakeClusters() })).toBe(0);
+    const docs = parseAllDocuments(io.out()).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec?: { completions?: number } });
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ConfigMap/dry-code', 'ConfigMap/dry-lib', 'Service/dry', 'Job/dry']);
+    expect(docs[3].spec?.completions).toBe(2);
+    const missing = capture();
+    expect(await main(['serve', 'nope.py', '--dry-run'], { ...missing, cwd: dir, clusters: fakeClusters() })).toBe(2);
+    expect(missing.err()).toContain('script not found');
   });
 
   it('rejects bad flags through the spec parser before touching a cluster', async () => {

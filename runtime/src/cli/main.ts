@@ -10,7 +10,8 @@ import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
-import { clusterText, describeText, jobsTable, logLineText, metricsSampleText, upText } from './format.js';
+import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metricsSampleText, upText } from './format.js';
+import { collectJobCode, renderJobFiles } from '../jobs/submit.js';
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
 
@@ -29,6 +30,7 @@ interface GlobalFlags {
 }
 
 type OutputFlag = { output: 'text' | 'json' };
+type SubmitFlags = { detach?: boolean; dryRun?: boolean };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
 
@@ -119,7 +121,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--env <K=V>', 'environment variable (repeatable)', collect)
       .option('--name <job>', 'job name (default: from the script name)')
       .option('--code-dir <dir>', 'folder shipped with the job (default: the script’s folder)')
-      .option('-d, --detach', 'submit and return');
+      .option('-d, --detach', 'submit and return')
+      .option('--dry-run', 'print the Kubernetes objects the job would be, as YAML, and submit nothing');
 
   resourceOptions(
     program
@@ -131,8 +134,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--retries <n>', 'times failed workers are retried before the job fails (default 0)')
       .option('--master-port <port>', 'rendezvous port'),
   ).action(
-    act(async (script: string, args: string[], flags: RunFlags & { detach?: boolean }, cmd: Command) => {
+    act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
+      if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
       return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
     }),
   );
@@ -146,8 +150,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--port <port>', 'port the script listens on', '8000')
       .option('--replicas <r>', 'number of replicas'),
   ).action(
-    act(async (script: string, args: string[], flags: ServeFlags & { detach?: boolean }, cmd: Command) => {
+    act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
+      if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
       return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
     }),
   );

@@ -1,7 +1,7 @@
 // Submitting a job: code into ConfigMaps, then server-side apply of Service and Job/Deployment.
 // Nothing is built or pushed; a resubmit with the same name replaces the previous job.
 import { createHash } from 'node:crypto';
-import type { KubeConfig, V1Deployment, V1Job, V1Namespace, V1Node } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import type { CodeFile, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
@@ -19,16 +19,51 @@ const REPLACE_TIMEOUT_MS = 90_000;
 
 /** Collects the code under `codeRoot` (the script and its siblings) and submits the job. */
 export async function submitJob(kc: KubeConfig, spec: JobSpec, codeRoot: string): Promise<JobStatus> {
-  let files: CodeFile[];
+  return submitJobFiles(kc, spec, await collectJobCode(codeRoot, spec));
+}
+
+/** The script and its siblings under `codeRoot`, with a clear error when the script is missing. */
+export async function collectJobCode(codeRoot: string, spec: JobSpec): Promise<CodeFile[]> {
   try {
-    files = await collectCodeFiles(codeRoot, spec.script);
+    return await collectCodeFiles(codeRoot, spec.script);
   } catch (err) {
     if (err instanceof SpecError && /^script not found/.test(err.message)) {
       throw new SkiffError('SCRIPT_NOT_FOUND', err.message, { hint: 'pass the path of a Python file (relative to the code folder)', cause: err });
     }
     throw err;
   }
-  return submitJobFiles(kc, spec, files);
+}
+
+/** Everything a job consists of on the cluster, in the order it is applied. */
+export interface RenderedJob {
+  configMaps: V1ConfigMap[];
+  service: V1Service;
+  owner: V1Job | V1Deployment;
+}
+
+/** The job's objects from its spec and code: pure, so `--dry-run` shows exactly what submit applies. */
+export function renderJob(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]): RenderedJob {
+  let rendered: RenderedJob;
+  if (spec.kind === 'training') {
+    const m = trainingManifests(spec, files, libFiles);
+    rendered = { configMaps: m.configMaps, service: m.service, owner: m.job };
+  } else {
+    const m = servingManifests(spec, files, libFiles);
+    rendered = { configMaps: m.configMaps, service: m.service, owner: m.deployment };
+  }
+  stampCodeHash(rendered.owner, [...files, ...libFiles]);
+  return rendered;
+}
+
+/** The rendered objects as one list, ConfigMaps first (the order submit applies them in). */
+export function renderedObjects(job: RenderedJob): KubernetesObject[] {
+  return [...job.configMaps, job.service, job.owner];
+}
+
+/** What `skiff run --dry-run` prints: the job's objects for these files, with Skiff's Python helper. */
+export async function renderJobFiles(spec: JobSpec, files: CodeFile[]): Promise<KubernetesObject[]> {
+  if (!files.some((f) => f.path === spec.script)) throw new SkiffError('SCRIPT_NOT_FOUND', `script ${spec.script} is not among the code files`);
+  return renderedObjects(renderJob(spec, files, await pythonLibFiles()));
 }
 
 /** Submits a job whose code is given as files (e.g. a notebook cell sent by an editor). */
@@ -41,20 +76,8 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
   const k = kubeClients(kc);
   if (spec.gpusPerWorker > 0) await assertGpus(k, spec, clusterNameOf(kc));
 
-  const libFiles = await pythonLibFiles();
   // Render before touching the cluster: a bundle that is too big fails without side effects.
-  const rendered =
-    spec.kind === 'training'
-      ? (() => {
-          const m = trainingManifests(spec, files, libFiles);
-          return { configMaps: m.configMaps, service: m.service, owner: m.job };
-        })()
-      : (() => {
-          const m = servingManifests(spec, files, libFiles);
-          return { configMaps: m.configMaps, service: m.service, owner: m.deployment };
-        })();
-
-  stampCodeHash(rendered.owner, [...files, ...libFiles]);
+  const rendered = renderJob(spec, files, await pythonLibFiles());
 
   await ensureNamespace(k, spec.namespace);
   await removePrevious(k, spec);
