@@ -178,12 +178,20 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   program
     .command('jobs')
     .description('list jobs')
+    .option('-w, --watch', 'print the list again whenever a job changes (JSON: one list per line)')
     .addOption(outputOption())
     .action(
-      act(async (flags: OutputFlag, cmd: Command) => {
-        const jobs = await session(cmd).listJobs();
-        if (flags.output === 'json') json(jobs);
-        else io.out(jobsTable(jobs));
+      act(async (flags: { watch?: boolean } & OutputFlag, cmd: Command) => {
+        if (!flags.watch) {
+          const jobs = await session(cmd).listJobs();
+          return flags.output === 'json' ? json(jobs) : io.out(jobsTable(jobs));
+        }
+        return withInterrupt(deps, async (signal) => {
+          for await (const jobs of session(cmd).watchJobs({ signal })) {
+            io.out(flags.output === 'json' ? JSON.stringify(jobs) + '\n' : `\n${jobsTable(jobs)}`);
+          }
+          return EXIT_INTERRUPTED;
+        });
       }),
     );
 
