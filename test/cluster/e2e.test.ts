@@ -1,7 +1,7 @@
 // End to end against a real kind cluster (3 nodes, fake-gpu profile) built from Skiff's offline
 // images: real pods, real Python, a DDP job that trains across two nodes, a server that answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER, skiff, skiffJson } from './skiff-cli.js';
+import { skiff, skiffJson, skiffJsonLines } from './skiff-cli.js';
 
 interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
 interface Described { phase: string; reason?: string; pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[] }
@@ -40,7 +40,7 @@ describe('skiff on a real kind cluster', () => {
     expect(described.pods.map((p) => p.exitCode)).toEqual([0, 0]);
     expect(new Set(described.pods.map((p) => p.node)).size).toBe(2);
 
-    const samples = await skiffJson<Sample[]>(['metrics', 'e2e-train']);
+    const samples = await skiffJsonLines<Sample>(['metrics', 'e2e-train']);
     for (const rank of [0, 1]) {
       const losses = samples.filter((s) => s.type === 'training' && s.metric?.rank === rank).map((s) => s.metric!.values);
       const steps = losses.map((v) => v.step);
@@ -72,6 +72,13 @@ describe('skiff on a real kind cluster', () => {
     expect(run.stderr).toContain('about to fail');
   });
 
+  it('reports a script with a syntax error as such', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/syntax_error.py', '--name', 'e2e-syntax']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/script exited 1/);
+    expect(run.stderr).toContain('SyntaxError');
+  });
+
   it('schedules GPU workers on the advertised fake GPUs', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
     expect(run.code, run.stderr).toBe(0);
@@ -99,6 +106,17 @@ describe('skiff on a real kind cluster', () => {
     const zero = await skiff(['run', 'examples/train_ddp.py', '--workers', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/--workers must be between 1 and 64/);
+    const absurd = await skiff(['run', 'examples/train_ddp.py', '--workers', '100000']);
+    expect(absurd.code).toBe(2);
+  });
+
+  it('says what is missing from the machine: no Docker engine, no kind', async () => {
+    const noDocker = await skiff(['--cluster', 'other', 'up'], 60_000, { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(noDocker.code).toBe(3);
+    expect(noDocker.stderr).toMatch(/Docker engine/i);
+    const noKind = await skiff(['--cluster', 'other', 'up'], 60_000, { ...process.env, PATH: '/nonexistent', SKIFF_KIND: '', SKIFF_CACHE_DIR: '/nonexistent' });
+    expect(noKind.code).toBe(3);
+    expect(noKind.stderr).toMatch(/kind not found/);
   });
 
   it('lists the jobs it ran, recovered from the cluster', async () => {
@@ -106,10 +124,25 @@ describe('skiff on a real kind cluster', () => {
     const byName = Object.fromEntries(jobs.map((j) => [j.name, j.phase]));
     expect(byName['e2e-train']).toBe('Succeeded');
     expect(byName['e2e-crash']).toBe('Failed');
+
+    // --watch prints the list at once, then again on every change, until interrupted.
+    const watched = await skiff(['jobs', '--watch', '-o', 'json'], 8000);
+    const first = JSON.parse(watched.stdout.split('\n')[0]) as { name: string }[];
+    expect(first.map((j) => j.name)).toEqual(jobs.map((j) => j.name));
   });
 
-  it('says plainly when the cluster is gone', async () => {
+  it('says plainly when the cluster is deleted under a running job, and when it is gone', async () => {
+    const following = skiff(['run', 'test/cluster/fixtures/slow.py', '--name', 'e2e-slow']);
+    for (let i = 0; i < 60; i++) {
+      const described = await skiffJson<Described>(['describe', 'e2e-slow']).catch(() => undefined);
+      if (described?.phase === 'Running') break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     expect((await skiff(['down'])).code).toBe(0);
+    const run = await following;
+    expect(run.stdout).toContain('still working');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/cannot reach the API server of cluster|no longer exists/);
     const status = await skiff(['status']);
     expect(status.code).toBe(3);
     expect(status.stderr).toMatch(/skiff up/);

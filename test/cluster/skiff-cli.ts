@@ -8,9 +8,9 @@ export const CLUSTER = process.env.SKIFF_E2E_CLUSTER ?? 'skiff-e2e';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function skiff(args: string[], timeoutMs = 10 * 60_000): Promise<CliResult> {
+export function skiff(args: string[], timeoutMs = 10 * 60_000, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--cluster', CLUSTER, ...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, '--cluster', CLUSTER, ...args], { cwd: REPO, env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -21,4 +21,11 @@ export async function skiffJson<T>(args: string[]): Promise<T> {
   const r = await skiff([...args, '-o', 'json']);
   if (r.code !== 0) throw new Error(`skiff ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Streaming commands (`logs`, `metrics`) print one JSON object per line. */
+export async function skiffJsonLines<T>(args: string[]): Promise<T[]> {
+  const r = await skiff([...args, '-o', 'json']);
+  if (r.code !== 0) throw new Error(`skiff ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
 }
