@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
 [ -d node_modules/.bin ] || npm ci --no-audit --no-fund
 npm run build
-skiff() { node runtime/dist/cli/main.js "$@"; }
+skiff() { node runtime/dist/cli/skiff.mjs "$@"; }
 skiff images build all
 skiff up --workers 2
 skiff run examples/train_ddp.py --workers 2 --name demo-train

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
-node runtime/dist/cli/main.js images build all
+node runtime/dist/cli/skiff.mjs images build all
 npx vitest run --project cluster

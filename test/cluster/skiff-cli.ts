@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../../runtime/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../runtime/dist/cli/skiff.mjs', import.meta.url));
 export const CLUSTER = process.env.SKIFF_E2E_CLUSTER ?? 'skiff-e2e';
 
 export interface CliResult { code: number; stdout: string; stderr: string }

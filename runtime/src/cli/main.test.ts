@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterInfo } from '../types.js';
 import type { Clusters } from '../cluster/cluster.js';
 import { SkiffError } from '../errors.js';
+import { RUNTIME_VERSION } from '../version.js';
 import { main } from './main.js';
 
 function capture() {
@@ -37,6 +38,9 @@ describe('skiff CLI', () => {
     expect(await main(['run', '--help'], run)).toBe(0);
     expect(run.out()).toContain('--gpus-per-worker');
     expect(run.out()).not.toContain('--gpus <g>');
+    const version = capture();
+    expect(await main(['--version'], version)).toBe(0);
+    expect(version.out()).toBe(`${RUNTIME_VERSION}\n`);
   });
 
   it('prints a job as YAML with --dry-run and touches no cluster', async () => {

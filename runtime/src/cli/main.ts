@@ -10,6 +10,7 @@ import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
+import { RUNTIME_VERSION } from '../version.js';
 import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metricsSampleText, upText } from './format.js';
 import { collectJobCode, renderJobFiles } from '../jobs/submit.js';
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .description('From a notebook or a script to a distributed PyTorch job on a local kind cluster, without YAML or image builds.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} })
+    .version(RUNTIME_VERSION, '-V, --version')
     .option('--cluster <name>', 'kind cluster to use', DEFAULT_CLUSTER)
     .option('-n, --namespace <namespace>', 'namespace of the jobs', DEFAULT_NAMESPACE)
     .showSuggestionAfterError();

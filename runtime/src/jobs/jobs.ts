@@ -65,12 +65,10 @@ export class Jobs {
         previous = key;
         yield statuses;
       }
-      const started = Date.now();
-      const outcome = await this.changes.next(this.watchTargets(managedSelector(), versions), { signal: opts.signal, maxWaitMs: MAX_WATCH_MS });
+      const outcome = await this.changes.nextPaced(this.watchTargets(managedSelector(), versions), { signal: opts.signal, maxWaitMs: MAX_WATCH_MS });
       if (outcome === 'aborted') return;
-      // Pods change in bursts (scheduled, pulled, started): one re-read covers a burst. A watch
-      // that fails at once must not turn into a busy loop either.
-      await sleep(outcome === 'dropped' && Date.now() - started < 1000 ? 1000 : WATCH_SETTLE_MS, opts.signal);
+      // Pods change in bursts (scheduled, pulled, started): one re-read covers a burst.
+      if (outcome === 'changed') await sleep(WATCH_SETTLE_MS, opts.signal);
     }
   }
 
@@ -152,11 +150,8 @@ export class Jobs {
           hint: last.reason ?? `see \`skiff describe ${name}\``,
         });
       }
-      const started = Date.now();
-      const outcome = await this.changes.next(this.watchTargets(jobSelector(name), snapshot.versions), { signal: opts.signal, maxWaitMs: Math.min(remaining, MAX_WATCH_MS) });
+      await this.changes.nextPaced(this.watchTargets(jobSelector(name), snapshot.versions), { signal: opts.signal, maxWaitMs: Math.min(remaining, MAX_WATCH_MS) });
       opts.signal?.throwIfAborted();
-      // A watch that fails at once (API server restarting) must not turn this into a busy loop.
-      if (outcome === 'dropped' && Date.now() - started < 1000) await sleep(1000, opts.signal);
     }
   }
 

@@ -12,7 +12,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, clusterNameOf, deleteIfPresent, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
-import { Jobs } from './jobs.js';
+import { jobStatusOf } from './status.js';
 
 /** How long a replaced Job may take to disappear (its pods get their termination grace period). */
 const REPLACE_TIMEOUT_MS = 90_000;
@@ -81,10 +81,11 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
 
   await ensureNamespace(k, spec.namespace);
   await removePrevious(k, spec);
-  for (const cm of rendered.configMaps) await applyObject(k.objects, cm);
-  await applyObject(k.objects, rendered.service);
-  await applyObject(k.objects, rendered.owner);
-  return new Jobs(kc, spec.namespace).get(spec.name);
+  // The code and the Service first, together; then the owner, whose pods mount the code.
+  await Promise.all([...rendered.configMaps, rendered.service].map((o) => applyObject(k.objects, o)));
+  const owner = await applyObject(k.objects, rendered.owner);
+  // Just created: no pods yet, so the status follows from the owner alone.
+  return jobStatusOf(spec.kind === 'training' ? { kind: 'training', owner: owner as V1Job, pods: [] } : { kind: 'serving', owner: owner as V1Deployment, pods: [] });
 }
 
 /** Pod-template annotation holding a digest of the shipped code. */
@@ -134,11 +135,10 @@ async function ensureNamespace(k: KubeClients, name: string): Promise<void> {
 async function removePrevious(k: KubeClients, spec: JobSpec): Promise<void> {
   const { name, namespace } = spec;
   const propagationPolicy = 'Foreground';
-  const removedJob = await deleteIfPresent(k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy }));
-  let removedDeployment = false;
-  if (spec.kind === 'training') {
-    removedDeployment = await deleteIfPresent(k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy }));
-  }
+  const [removedJob, removedDeployment] = await Promise.all([
+    deleteIfPresent(k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),
+    spec.kind === 'training' ? deleteIfPresent(k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy })) : false,
+  ]);
   const kindChanged = (spec.kind === 'training' && removedDeployment) || (spec.kind === 'serving' && removedJob);
   if (kindChanged) await deleteIfPresent(k.core.deleteNamespacedService({ name, namespace }));
   if (!removedJob && !removedDeployment) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogLine } from '../types.js';
-import { collect, jobLogLines, LogCursor, mergeByTime, podLogLines, type JobPodSource, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
+import { collect, jobLogLines, LogCursor, mergeByTime, podLogLines, pollBackoff, type JobPodSource, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 const T = (s: number, frac = '') => `2026-01-01T00:00:${String(s).padStart(2, '0')}${frac}Z`;
 const raw = (time: string, text: string) => `${time} ${text}`;
@@ -191,5 +191,14 @@ describe('mergeByTime', () => {
 
   it('breaks ties by rank', () => {
     expect(mergeByTime([[line(1, T(1), 'one')], [line(0, T(1), 'zero')]]).map((l) => l.text)).toEqual(['zero', 'one']);
+  });
+});
+
+describe('pollBackoff', () => {
+  it('starts short and grows by half up to the maximum', () => {
+    const next = pollBackoff(1000);
+    expect(Array.from({ length: 8 }, next)).toEqual([150, 225, 338, 507, 761, 1000, 1000, 1000]);
+    const capped = pollBackoff(20);
+    expect([capped(), capped()]).toEqual([20, 20]);
   });
 });

@@ -21,11 +21,18 @@ export interface PodLogSource {
   state(pod: PodRef): Promise<PodRunState>;
   /** Raw kubelet lines ("<RFC3339Nano> text"), ending when the server closes the stream or the signal aborts. */
   lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; signal: AbortSignal }): AsyncIterable<string>;
+  /**
+   * Resolves once the pod may have changed since the last state() (e.g. a watch event), or after
+   * maxWaitMs at the latest. Without it, waiting pods are polled.
+   */
+  changed?(pod: PodRef, opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void>;
 }
 
 export interface JobPodSource {
   /** The job's current pods; finished once no new pod can appear (the Job ended or was deleted). */
   list(): Promise<{ pods: PodRef[]; finished: boolean }>;
+  /** Resolves once the job's pods may have changed since the last list(), or after maxWaitMs. */
+  changed?(opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void>;
 }
 
 export interface LogStreamOptions {
@@ -93,6 +100,23 @@ export class LogCursor {
 
 const DEFAULT_POLL_MS = 1000;
 const DEFAULT_RECONNECT_MS = 500;
+/** Longest wait on a watch before looking again anyway (a watch can drop silently). */
+const WATCH_SAFETY_MS = 10_000;
+/** First wait of a poll: a new job's pods appear and start within a second or two on a local cluster. */
+const FIRST_POLL_MS = 150;
+
+/**
+ * Waits between polls: short at first, so the first line of a new job shows as soon as it exists,
+ * then growing by half each time up to `maxMs`, so a job stuck in Pending costs few requests.
+ */
+export function pollBackoff(maxMs: number): () => number {
+  let next = Math.min(FIRST_POLL_MS, maxMs);
+  return () => {
+    const wait = next;
+    next = Math.min(maxMs, Math.round(next * 1.5));
+    return wait;
+  };
+}
 /** Reads of a finished pod that may fail before giving up on it (its logs may be gone). */
 const TERMINATED_READ_ATTEMPTS = 3;
 
@@ -104,13 +128,14 @@ const TERMINATED_READ_ATTEMPTS = 3;
 export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogStreamOptions): AsyncGenerator<LogLine> {
   const signal = opts.signal ?? new AbortController().signal;
   const cursor = new LogCursor(opts.sinceTime);
+  const nextPoll = pollBackoff(opts.pollMs ?? DEFAULT_POLL_MS);
   let failedTerminatedReads = 0;
   while (!signal.aborted) {
     const state = await source.state(pod);
     if (state === 'gone') return;
     if (state === 'waiting') {
       if (!opts.follow) return;
-      await sleep(opts.pollMs ?? DEFAULT_POLL_MS, signal);
+      await (source.changed ? source.changed(pod, { signal, maxWaitMs: WATCH_SAFETY_MS }) : sleep(nextPoll(), signal));
       continue;
     }
     const follow = opts.follow && state === 'running';
@@ -127,7 +152,7 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
     }
     if (signal.aborted || !opts.follow) return;
     if (state === 'terminated' && (!failed || ++failedTerminatedReads >= TERMINATED_READ_ATTEMPTS)) return;
-    await sleep(failed ? (opts.pollMs ?? DEFAULT_POLL_MS) : (opts.reconnectMs ?? DEFAULT_RECONNECT_MS), signal);
+    await sleep(failed ? nextPoll() : (opts.reconnectMs ?? DEFAULT_RECONNECT_MS), signal);
   }
 }
 
@@ -135,6 +160,7 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
 export async function* discoverPods(source: JobPodSource, opts: LogStreamOptions): AsyncGenerator<PodRef> {
   const signal = opts.signal ?? new AbortController().signal;
   const seen = new Set<string>();
+  const nextPoll = pollBackoff(opts.pollMs ?? DEFAULT_POLL_MS);
   while (!signal.aborted) {
     const { pods, finished } = await source.list();
     for (const pod of pods) {
@@ -143,7 +169,7 @@ export async function* discoverPods(source: JobPodSource, opts: LogStreamOptions
       yield pod;
     }
     if (!opts.follow || finished) return;
-    await sleep(opts.pollMs ?? DEFAULT_POLL_MS, signal);
+    await (source.changed ? source.changed({ signal, maxWaitMs: WATCH_SAFETY_MS }) : sleep(nextPoll(), signal));
   }
 }
 

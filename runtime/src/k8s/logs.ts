@@ -6,7 +6,9 @@ import { Log, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
 import { jobPhase, rankOf } from '../jobs/reasons.js';
+import { jobSelector } from '../manifests/labels.js';
 import { kubeClients, orUndefined, type KubeClients } from './client.js';
+import { ChangeWatch } from './watch.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';
@@ -19,7 +21,9 @@ export function streamJobLogs(kc: KubeConfig, namespace: string, job: string, op
 /** A job's pods from the cluster; finished once the Job has ended or the job was deleted. */
 export class KubeJobPods implements JobPodSource {
   private readonly k: KubeClients;
+  private readonly changes: ChangeWatch;
   private seen = false;
+  private versions: { jobs?: string; pods?: string } = {};
 
   constructor(
     kc: KubeConfig,
@@ -27,6 +31,7 @@ export class KubeJobPods implements JobPodSource {
     private readonly job: string,
   ) {
     this.k = kubeClients(kc);
+    this.changes = new ChangeWatch(kc);
   }
 
   async list(): Promise<{ pods: PodRef[]; finished: boolean }> {
@@ -36,12 +41,26 @@ export class KubeJobPods implements JobPodSource {
       return { pods: [], finished: true };
     }
     this.seen = true;
+    this.versions = snapshot.versions;
     const { objects } = snapshot;
     const finished =
       objects.kind === 'training'
         ? ['Succeeded', 'Failed', 'Cancelled'].includes(jobPhase(objects.owner, objects.pods))
         : objects.owner.metadata?.deletionTimestamp !== undefined;
     return { pods: objects.pods.map((p) => podRef(p, objects.pods)), finished };
+  }
+
+  /** A watch on the job's Job and pods from the last list: new pods show at once, not at the next poll. */
+  async changed(opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void> {
+    const ns = encodeURIComponent(this.namespace);
+    const labelSelector = jobSelector(this.job);
+    await this.changes.nextPaced(
+      [
+        { path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector, resourceVersion: this.versions.jobs },
+        { path: `/api/v1/namespaces/${ns}/pods`, labelSelector, resourceVersion: this.versions.pods },
+      ],
+      opts,
+    );
   }
 }
 
@@ -73,6 +92,9 @@ export function podRunState(pod: V1Pod | undefined): PodRunState {
 export class KubePodLogs implements PodLogSource {
   private readonly log: Log;
   private readonly k: KubeClients;
+  private readonly changes: ChangeWatch;
+  /** resourceVersion of each pod as state() last read it, for changed() to watch from. */
+  private readonly versions = new Map<string, string | undefined>();
 
   constructor(
     kc: KubeConfig,
@@ -80,12 +102,20 @@ export class KubePodLogs implements PodLogSource {
   ) {
     this.log = new Log(kc);
     this.k = kubeClients(kc);
+    this.changes = new ChangeWatch(kc);
   }
 
   async state(pod: PodRef): Promise<PodRunState> {
     const current = await orUndefined(this.k.core.readNamespacedPod({ name: pod.name, namespace: this.namespace }));
+    this.versions.set(pod.uid, current?.metadata?.resourceVersion);
     // A pod with the same name but another uid is a replacement, not ours.
     return podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+  }
+
+  /** A watch on this one pod from the version state() read: it starts, the stream opens at once. */
+  async changed(pod: PodRef, opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
+    await this.changes.nextPaced([{ path, fieldSelector: `metadata.name=${pod.name}`, resourceVersion: this.versions.get(pod.uid) }], opts);
   }
 
   async *lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; signal: AbortSignal }): AsyncGenerator<string> {

@@ -2,6 +2,7 @@
 // waiting costs one long request per collection instead of a poll loop. A dropped watch is reported
 // as such; the caller re-reads and watches again, which is how watch drops are tolerated.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { sleep } from './streams.js';
 
 export interface WatchTarget {
   /** Collection path, e.g. /api/v1/namespaces/skiff/pods. */
@@ -63,4 +64,18 @@ export class ChangeWatch {
       }
     });
   }
+
+  /**
+   * Like next(), for loops that re-read after every outcome: a watch that drops at once (an API
+   * server restarting, a cluster going away) is followed by a pause, so the loop cannot spin.
+   */
+  async nextPaced(targets: WatchTarget[], opts: { signal?: AbortSignal; maxWaitMs: number }): Promise<ChangeOutcome> {
+    const started = Date.now();
+    const outcome = await this.next(targets, opts);
+    if (outcome === 'dropped' && Date.now() - started < DROP_PAUSE_MS) await sleep(DROP_PAUSE_MS, opts.signal);
+    return outcome;
+  }
 }
+
+/** A watch that ends sooner than this counts as failed at once. */
+const DROP_PAUSE_MS = 1000;
