@@ -55,7 +55,11 @@ export async function seconds(fn) {
   return (performance.now() - started) / 1000;
 }
 
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export function median(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 export const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export const skiff = (args, opts) => run(process.execPath, [CLI, ...args], opts);
