@@ -17,9 +17,12 @@ export type ImageSet = 'all' | 'binaries' | 'node' | 'job';
 /** The recipes' progress lines on stderr start with this. */
 export const PROGRESS_PREFIX = '[skiff images] ';
 
-/** runtime/images: two levels up from both src/images/images.ts and dist/images/images.js. */
-export function imagesRecipeDir(): string {
-  return fileURLToPath(new URL('../../images', import.meta.url));
+/**
+ * runtime/images: two levels up from both src/images/images.ts and dist/images/images.js, unless
+ * $SKIFF_IMAGES_DIR says otherwise (a bundle, e.g. the VS Code extension, ships its own copy).
+ */
+export function imagesRecipeDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SKIFF_IMAGES_DIR || fileURLToPath(new URL('../../images', import.meta.url));
 }
 
 export async function buildImages(

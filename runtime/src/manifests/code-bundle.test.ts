@@ -13,7 +13,7 @@ import {
   libConfigMap,
   libVolumeItems,
 } from './code-bundle.js';
-import { collectCodeFiles, pythonLibFiles } from './collect.js';
+import { collectCodeFiles, pythonLibDir, pythonLibFiles } from './collect.js';
 
 const spec = parseTrainingSpec({ name: 'train-a1b2c', script: 'train.py' });
 const file = (p: string, content: string | Buffer): CodeFile => ({ path: p, content: Buffer.isBuffer(content) ? content : Buffer.from(content) });
@@ -167,5 +167,12 @@ describe('pythonLibFiles', () => {
     const files = await pythonLibFiles();
     expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['skiff/__init__.py', 'skiff/launch.py']));
     expect(files.every((f) => f.path.endsWith('.py'))).toBe(true);
+  });
+
+  it('reads a bundled copy where $SKIFF_PYTHON_DIR points', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'skiff-pylib-'));
+    await writeFile(path.join(dir, '__init__.py'), 'x = 1\n');
+    expect(pythonLibDir({ SKIFF_PYTHON_DIR: dir })).toBe(dir);
+    expect((await pythonLibFiles(dir)).map((f) => f.path)).toEqual(['skiff/__init__.py']);
   });
 });

@@ -63,10 +63,17 @@ async function walk(absDir: string, relDir: string, out: Found[]): Promise<void>
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 
-/** Skiff's Python helper package (runtime/python/skiff/*.py), as `skiff/<file>.py` entries. */
-export async function pythonLibFiles(): Promise<CodeFile[]> {
-  // Both runtime/src/manifests/ and runtime/dist/manifests/ sit two levels below runtime/.
-  const dir = fileURLToPath(new URL('../../python/skiff/', import.meta.url));
+/**
+ * Where Skiff's Python helper package lives: runtime/python/skiff (runtime/src/manifests/ and
+ * runtime/dist/manifests/ both sit two levels below runtime/), unless $SKIFF_PYTHON_DIR says
+ * otherwise (a bundle, e.g. the VS Code extension, ships its own copy).
+ */
+export function pythonLibDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SKIFF_PYTHON_DIR || fileURLToPath(new URL('../../python/skiff/', import.meta.url));
+}
+
+/** Skiff's Python helper package, as `skiff/<file>.py` entries. */
+export async function pythonLibFiles(dir: string = pythonLibDir()): Promise<CodeFile[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.py')).sort();
   return Promise.all(names.map(async (n) => ({ path: `${LIB_PACKAGE_DIR}/${n}`, content: await readFile(path.join(dir, n)) })));
 }
