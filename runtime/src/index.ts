@@ -27,13 +27,14 @@ export {
 // Jobs
 export { SkiffSession, type SessionOptions, type CodeSource, type LogOptions, type MetricOptions } from './session.js';
 export { Jobs, type JobDescription, type JobEvent, type PodDescription, type WaitOptions } from './jobs/jobs.js';
-export { submitJob, submitJobFiles } from './jobs/submit.js';
+export { submitJob, submitJobFiles, renderJob, renderedObjects } from './jobs/submit.js';
+export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from './jobs/follow-job.js';
 export { callService, type CallOptions, type CallResult } from './jobs/call.js';
 
 // Streams
 export { streamJobLogs } from './k8s/logs.js';
 export { streamJobMetrics, collectTrainingMetrics } from './k8s/metrics.js';
-export { formatLogLine, parseMetricLine, METRIC_PREFIX } from './logs/parse.js';
+export { formatLogLine, displayLogLine, metricValuesText, parseMetricLine, METRIC_PREFIX } from './logs/parse.js';
 
 // API server
 export { RUNTIME_VERSION, API_VERSION } from './version.js';

@@ -4,7 +4,7 @@ import type { JobPhase, JobStatus } from '../types.js';
 import { EXIT_JOB_FAILED, EXIT_OK, describeError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { CodeSource, SkiffSession } from '../session.js';
-import { childController, sleep } from '../k8s/streams.js';
+import { FINISHED_PHASES, followJob } from '../jobs/follow-job.js';
 import { formatDuration, logLineText, statusLine } from './format.js';
 
 export interface Output {
@@ -14,10 +14,7 @@ export interface Output {
 
 /** Conventional exit status of a command stopped with Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
-const FINISHED: JobPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
 const SERVE_OUTCOMES: JobPhase[] = ['Running', 'Failed', 'Cancelled'];
-/** After the job ends, how long its last lines may take to arrive. */
-const LOG_DRAIN_MS = 10_000;
 const SERVE_READY_TIMEOUT_MS = 10 * 60_000;
 
 /** Prints a status line whenever the phase or its reason changes; the outcome itself is printed by the caller. */
@@ -51,24 +48,25 @@ export async function runAndFollow(
     return EXIT_OK;
   }
   const started = Date.now();
-  const following = childController(opts.signal);
-  const logs = printLogs(session, submitted, io, following.signal);
   let final: JobStatus;
   try {
-    final = await session.waitForJob(submitted.name, FINISHED, { namespace: submitted.namespace, signal: opts.signal, onStatus: statusPrinter(io, FINISHED) });
+    final = await followJob(
+      session,
+      submitted.name,
+      {
+        onLog: (line) => io.out(logLineText(line) + '\n'),
+        onStatus: statusPrinter(io, FINISHED_PHASES),
+        onStreamError: (_what, err) => io.err(`log stream stopped: ${describeError(err)}\n`),
+      },
+      { namespace: submitted.namespace, signal: opts.signal, drainMs: opts.drainMs },
+    );
   } catch (err) {
-    following.abort();
-    await logs;
     if (opts.signal?.aborted) {
       io.err(`\nstopped following; job ${submitted.name} keeps running (\`skiff cancel ${submitted.name}\` stops it)\n`);
       return EXIT_INTERRUPTED;
     }
     throw err;
   }
-  // The pods are done; their streams end once drained. Wait a little for that, not forever.
-  await Promise.race([logs, sleep(opts.drainMs ?? LOG_DRAIN_MS, following.signal)]);
-  following.abort();
-  await logs;
   const took = formatDuration((Date.now() - started) / 1000);
   if (final.phase === 'Succeeded') {
     io.err(`job ${final.name} Succeeded after ${took}\n`);
@@ -77,15 +75,6 @@ export async function runAndFollow(
   io.err(`job ${final.name} ${final.phase} after ${took}${final.reason ? `: ${final.reason}` : ''}\n`);
   io.err(`details: \`skiff describe ${final.name}\`\n`);
   return EXIT_JOB_FAILED;
-}
-
-/** Log lines to stdout until the stream ends or the signal aborts; a broken stream is reported, not fatal. */
-async function printLogs(session: SkiffSession, job: JobStatus, io: Output, signal: AbortSignal): Promise<void> {
-  try {
-    for await (const line of session.logs(job.name, { follow: true, signal, namespace: job.namespace })) io.out(logLineText(line) + '\n');
-  } catch (err) {
-    if (!signal.aborted) io.err(`log stream stopped: ${describeError(err)}\n`);
-  }
 }
 
 export async function serveAndWait(

@@ -1,9 +1,13 @@
 // Text the CLI prints. Pure functions of the data (and "now"), so tests pin the shapes down.
-import type { ClusterInfo, JobStatus, LogLine, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
+import type { ClusterInfo, JobStatus, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import type { UpResult } from '../cluster/cluster.js';
 import type { JobDescription } from '../jobs/jobs.js';
 import { stringify } from 'yaml';
-import { formatLogLine, parseMetricLine } from '../logs/parse.js';
+import { displayLogLine, metricValuesText } from '../logs/parse.js';
+
+/** How the CLI prints a log line (the editors print them the same way). */
+export const logLineText = displayLogLine;
+export const metricValues = metricValuesText;
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(rows: string[][]): string {
@@ -97,18 +101,6 @@ export function describeText(d: JobDescription, now: Date = new Date()): string 
 }
 
 /** A log line for the terminal; metric lines become "step=3 loss=0.5" instead of raw JSON. */
-export function logLineText(line: LogLine): string {
-  const values = parseMetricLine(line.text);
-  if (values) return formatLogLine({ ...line, text: `metrics ${metricValues(values)}` });
-  return formatLogLine(line);
-}
-
-export function metricValues(values: Record<string, number>): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(5))}`)
-    .join(' ');
-}
-
 export function trainingMetricText(m: TrainingMetric): string {
   return `[rank ${m.rank}] ${metricValues(m.values)}`;
 }

@@ -57,3 +57,16 @@ export function parseMetricLine(text: string): Record<string, number> | undefine
 export function formatLogLine(line: LogLine, opts: { showRank?: boolean } = {}): string {
   return opts.showRank === false ? line.text : `[rank ${line.rank}] ${line.text}`;
 }
+
+/** Metric values as "step=3 loss=0.12346": five significant digits, integers as they are. */
+export function metricValuesText(values: Record<string, number>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(5))}`)
+    .join(' ');
+}
+
+/** A log line for people: tagged with its rank, a metrics line shown as its values rather than JSON. */
+export function displayLogLine(line: LogLine): string {
+  const values = parseMetricLine(line.text);
+  return formatLogLine(values ? { ...line, text: `metrics ${metricValuesText(values)}` } : line);
+}

@@ -1,0 +1,226 @@
+// The command palette and context-menu commands: each asks what it needs, calls the runtime, shows
+// the result. No cluster logic lives here.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { stringify } from 'yaml';
+import {
+  displayLogLine,
+  followJob,
+  parseServingSpec,
+  parseTrainingSpec,
+  type ClusterProfile,
+  type JobStatus,
+  type SkiffSession,
+} from '@skiff/runtime';
+import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
+import { cellStatusText } from './job-items.js';
+import type { JobNode } from './views/trees.js';
+import type { LiveState } from './live-state.js';
+
+export interface CommandContext {
+  session(): SkiffSession;
+  settings(): SkiffSettings;
+  state: LiveState;
+  /** One LogOutputChannel per job, reused when the job's logs are shown again. */
+  channel(job: string): vscode.LogOutputChannel;
+  report(err: unknown, retry?: () => PromiseLike<unknown>): void;
+}
+
+const PROFILES: { label: ClusterProfile; description: string }[] = [
+  { label: 'cpu', description: 'CPU only' },
+  { label: 'fake-gpu', description: 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU' },
+  { label: 'gpu', description: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)' },
+];
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const pickJob = async (node?: JobNode, kind?: JobStatus['kind']): Promise<JobStatus | undefined> => {
+    if (node?.job) return node.job;
+    const jobs = ctx.state.jobs.filter((j) => !kind || j.kind === kind);
+    const picked = await vscode.window.showQuickPick(
+      jobs.map((j) => ({ label: j.name, description: `${j.kind} · ${j.phase}`, job: j })),
+      { placeHolder: jobs.length ? 'Pick a job' : 'No jobs on the cluster yet' },
+    );
+    return picked?.job;
+  };
+
+  const startCluster = async () => {
+    const settings = ctx.settings();
+    const profile = await vscode.window.showQuickPick(
+      PROFILES.map((p) => ({ ...p, picked: p.label === settings.profile })),
+      { placeHolder: `Profile of cluster '${settings.clusterName}' (${settings.nodes} worker nodes)` },
+    );
+    if (!profile) return;
+    const up = () =>
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
+        const result = await ctx.session().up({ profile: profile.label, workers: settings.nodes }, (message) => progress.report({ message }));
+        ctx.state.restart();
+        void vscode.window.showInformationMessage(`Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}).`);
+      });
+    try {
+      await up();
+    } catch (err) {
+      ctx.report(err, up);
+    }
+  };
+
+  const runFile = async (uri?: vscode.Uri) => {
+    const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage('Skiff: open a Python file to run it on the cluster.');
+    await vscode.workspace.save(file);
+    const workers = await vscode.window.showInputBox({ prompt: 'Workers (one pod each)', value: String(ctx.settings().workers), validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'a whole number of workers, 1 or more') });
+    if (!workers) return;
+    const settings = ctx.settings();
+    const name = path.basename(file.fsPath);
+    const submit = async () => {
+      const spec = parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers: Number(workers) });
+      const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
+      followInChannel(ctx, job);
+    };
+    try {
+      await submit();
+    } catch (err) {
+      ctx.report(err, submit);
+    }
+  };
+
+  const serveFile = async (uri?: vscode.Uri) => {
+    const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage('Skiff: open a Python file to serve it.');
+    await vscode.workspace.save(file);
+    const port = await vscode.window.showInputBox({ prompt: 'Port the script listens on ($PORT)', value: '8000', validateInput: (v) => (/^\d+$/.test(v) ? undefined : 'a port number') });
+    if (!port) return;
+    const settings = ctx.settings();
+    const name = path.basename(file.fsPath);
+    try {
+      const spec = parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port: Number(port), ...(settings.image ? { image: settings.image } : {}) });
+      const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
+      void vscode.window.showInformationMessage(`Skiff: serving ${job.name}; call it with Skiff: Call Serving Job…`);
+      followInChannel(ctx, job);
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const callJob = async (node?: JobNode) => {
+    const job = await pickJob(node, 'serving');
+    if (!job) return;
+    const data = await vscode.window.showInputBox({ prompt: `Request body for ${job.name} (empty: GET /)`, placeHolder: '[1, 2, 3]' });
+    if (data === undefined) return;
+    try {
+      const result = await ctx.session().call(job.name, { path: '/', data: data || undefined });
+      const channel = ctx.channel(job.name);
+      channel.info(`HTTP ${result.status}: ${result.body}`);
+      channel.show(true);
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const showLogs = async (node?: JobNode) => {
+    const job = await pickJob(node);
+    if (job) followInChannel(ctx, job);
+  };
+
+  const showMetrics = async (node?: JobNode) => {
+    const job = await pickJob(node);
+    if (!job) return;
+    const channel = ctx.channel(job.name);
+    channel.show(true);
+    try {
+      for await (const sample of ctx.session().metrics(job.name, { follow: false })) {
+        if (sample.type === 'training') channel.info(`metrics rank ${sample.metric.rank}: ${JSON.stringify(sample.metric.values)}`);
+        else for (const pod of sample.pods) channel.info(`usage rank ${pod.rank}: ${pod.cpuCores.toFixed(2)} cores, ${(pod.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+      }
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const describeJob = async (node?: JobNode) => {
+    const job = await pickJob(node);
+    if (!job) return;
+    try {
+      const d = await ctx.session().describeJob(job.name);
+      const doc = await vscode.workspace.openTextDocument({ language: 'yaml', content: stringify(d, { lineWidth: 0 }) });
+      await vscode.window.showTextDocument(doc, { preview: true });
+      if (d.reason) void vscode.window.showWarningMessage(`Skiff: ${d.name} is ${d.phase}: ${d.reason}`);
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const cancelJob = async (node?: JobNode) => {
+    const job = await pickJob(node);
+    if (!job) return;
+    const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}? Its pods are deleted.`, { modal: true }, 'Cancel Job');
+    if (ok !== 'Cancel Job') return;
+    try {
+      await ctx.session().cancelJob(job.name);
+      void vscode.window.showInformationMessage(`Skiff: cancelled ${job.name}.`);
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const stopCluster = async () => {
+    const name = ctx.settings().clusterName;
+    const ok = await vscode.window.showWarningMessage(`Delete cluster '${name}' and every job on it?`, { modal: true }, 'Delete Cluster');
+    if (ok !== 'Delete Cluster') return;
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: deleting cluster '${name}'` }, () => ctx.session().down());
+      ctx.state.restart();
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  const runCell = async () => {
+    const editor = vscode.window.activeNotebookEditor;
+    if (!editor) return void vscode.window.showWarningMessage('Skiff: open a notebook to run a cell on the cluster.');
+    await vscode.commands.executeCommand('notebook.selectKernel', { id: 'skiff-cluster', extension: 'skiff.skiff-vscode' });
+    await vscode.commands.executeCommand('notebook.cell.execute');
+  };
+
+  return [
+    vscode.commands.registerCommand('skiff.startCluster', startCluster),
+    vscode.commands.registerCommand('skiff.stopCluster', stopCluster),
+    vscode.commands.registerCommand('skiff.runFile', runFile),
+    vscode.commands.registerCommand('skiff.runCell', runCell),
+    vscode.commands.registerCommand('skiff.serveFile', serveFile),
+    vscode.commands.registerCommand('skiff.callJob', callJob),
+    vscode.commands.registerCommand('skiff.showLogs', showLogs),
+    vscode.commands.registerCommand('skiff.showMetrics', showMetrics),
+    vscode.commands.registerCommand('skiff.describeJob', describeJob),
+    vscode.commands.registerCommand('skiff.cancelJob', cancelJob),
+    vscode.commands.registerCommand('skiff.refresh', () => ctx.state.restart()),
+  ];
+}
+
+/** Streams a job's logs into its output channel until it ends; the channel's last line is the outcome. */
+function followInChannel(ctx: CommandContext, job: JobStatus): void {
+  const channel = ctx.channel(job.name);
+  channel.show(true);
+  let lastStatus = '';
+  const status = (s: JobStatus) => {
+    const text = cellStatusText(s);
+    if (text !== lastStatus) channel.info(text);
+    lastStatus = text;
+  };
+  status(job);
+  void followJob(
+    ctx.session(),
+    job.name,
+    {
+      onLog: (line) => channel.appendLine(displayLogLine(line)),
+      onStatus: status,
+      onStreamError: (what, err) => channel.warn(`${what} stream stopped: ${String(err)}`),
+    },
+    { namespace: job.namespace },
+  ).then(
+    (final) => {
+      status(final);
+      if (final.phase === 'Failed') void vscode.window.showErrorMessage(`Skiff: ${final.name} failed${final.reason ? `: ${final.reason}` : ''}`);
+    },
+    (err) => ctx.report(err),
+  );
+}

@@ -1,0 +1,81 @@
+// Entry point of the Skiff VS Code extension: builds a runtime session from the settings and wires
+// views, commands, the notebook controller and the CodeLens. Everything it does goes through
+// @skiff/runtime; nothing here talks to Docker, kind or Kubernetes itself.
+import * as vscode from 'vscode';
+import { Clusters, SkiffSession } from '@skiff/runtime';
+import { readSettings, type SkiffSettings } from './settings.js';
+import { notificationFor } from './errors.js';
+import { statusBarText } from './job-items.js';
+import { LiveState } from './live-state.js';
+import { ClustersTree, JobsTree } from './views/trees.js';
+import { registerCommands } from './commands.js';
+import { createSkiffController } from './notebook/controller.js';
+import { SkiffCodeLens } from './codelens.js';
+
+export function activate(context: vscode.ExtensionContext): void {
+  // The bundle ships the runtime's Python helper and image recipes beside it.
+  process.env.SKIFF_PYTHON_DIR ??= context.asAbsolutePath('dist/python/skiff');
+  process.env.SKIFF_IMAGES_DIR ??= context.asAbsolutePath('dist/images');
+
+  const settings = (): SkiffSettings => readSettings((key) => vscode.workspace.getConfiguration('skiff').get(key));
+  let current: { key: string; session: SkiffSession } | undefined;
+  /** One session per distinct setting set: a changed cluster name or kubeconfig takes effect at once. */
+  const session = (): SkiffSession => {
+    const s = settings();
+    const key = JSON.stringify([s.clusterName, s.namespace, s.kubeconfig]);
+    if (current?.key !== key) {
+      const clusters = new Clusters(s.kubeconfig ? { kubeconfigPath: s.kubeconfig } : {});
+      current = { key, session: new SkiffSession({ clusters, clusterName: s.clusterName, namespace: s.namespace }) };
+    }
+    return current.session;
+  };
+
+  const details = vscode.window.createOutputChannel('Skiff', { log: true });
+  const channels = new Map<string, vscode.LogOutputChannel>();
+  const channel = (job: string) => {
+    let c = channels.get(job);
+    if (!c) {
+      c = vscode.window.createOutputChannel(`Skiff: ${job}`, { log: true });
+      channels.set(job, c);
+      context.subscriptions.push(c);
+    }
+    return c;
+  };
+  const report = (err: unknown, retry?: () => PromiseLike<unknown>) => {
+    const n = notificationFor(err, { retryable: !!retry });
+    details.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    void vscode.window.showErrorMessage(`Skiff: ${n.message}`, ...n.actions).then((action) => {
+      if (action === 'Retry' && retry) Promise.resolve(retry()).catch((e: unknown) => report(e, retry));
+      else if (action === 'Show Details') details.show();
+      else if (action === 'Start Cluster') void vscode.commands.executeCommand('skiff.startCluster');
+      else if (action === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'skiff.');
+    });
+  };
+
+  const state = new LiveState(session);
+  const statusBar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  statusBar.command = 'workbench.view.extension.skiff';
+  const drawStatus = () => {
+    const { text, tooltip } = statusBarText(state.cluster, state.jobs);
+    statusBar.text = text;
+    statusBar.tooltip = state.problem ? `${tooltip}\n${state.problem}` : tooltip;
+    statusBar.show();
+  };
+  state.onDidChange(drawStatus);
+  drawStatus();
+
+  context.subscriptions.push(
+    details,
+    state,
+    statusBar,
+    vscode.window.registerTreeDataProvider('skiff.clusters', new ClustersTree(state)),
+    vscode.window.registerTreeDataProvider('skiff.jobs', new JobsTree(state)),
+    ...registerCommands({ session, settings, state, channel, report }),
+    createSkiffController(() => ({ session: session(), settings: settings(), onError: (err) => report(err) })),
+    vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new SkiffCodeLens()),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('skiff') && state.restart()),
+  );
+  state.start();
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterInfo, JobStatus } from '@skiff/runtime';
+import { cellStatusText, clusterItem, jobItem, statusBarText } from './job-items.js';
+
+const job = (over: Partial<JobStatus> = {}): JobStatus => ({ name: 'train-ab12c', namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'cell.py', pods: [], ...over });
+const cluster: ClusterInfo = {
+  name: 'skiff',
+  context: 'kind-skiff',
+  profile: 'fake-gpu',
+  nodes: [
+    { name: 'skiff-control-plane', role: 'control-plane', ready: true, gpus: 0 },
+    { name: 'skiff-worker', role: 'worker', ready: true, gpus: 1 },
+    { name: 'skiff-worker2', role: 'worker', ready: false, gpus: 1 },
+  ],
+};
+
+describe('jobItem', () => {
+  it('shows phase and size, a spinning icon while running, and a context value per kind for the menus', () => {
+    const item = jobItem(job());
+    expect(item).toMatchObject({ id: 'job/skiff/train-ab12c', label: 'train-ab12c', description: 'Running · 2 workers', contextValue: 'job.training' });
+    expect(item.icon.id).toBe('sync~spin');
+    expect(jobItem(job({ kind: 'serving', workers: 1 })).contextValue).toBe('job.serving');
+    expect(jobItem(job({ kind: 'serving', workers: 1 })).description).toBe('Running · 1 replica');
+  });
+
+  it('puts the plain-words reason of a failed job in its description and tooltip, with each rank', () => {
+    const item = jobItem(
+      job({ phase: 'Failed', reason: 'rank 1: script exited 1 — last lines: ValueError', pods: [{ name: 'p1', rank: 1, node: 'skiff-worker', phase: 'Failed', exitCode: 1 }] }),
+    );
+    expect(item.icon).toEqual({ id: 'error', color: 'testing.iconFailed' });
+    expect(item.description).toContain('script exited 1');
+    expect(item.tooltip).toContain('rank 1: Failed on skiff-worker, exit 1');
+  });
+});
+
+describe('clusterItem and statusBarText', () => {
+  it('counts Ready nodes and GPUs, warning when a node is not Ready', () => {
+    const item = clusterItem(cluster);
+    expect(item.description).toBe('fake-gpu · 2/3 nodes Ready · 2 GPUs');
+    expect(item.icon.id).toBe('warning');
+    expect(item.tooltip).toContain('skiff-worker2 (worker) not Ready, 1 GPUs');
+  });
+
+  it('says when there is no cluster, and how many jobs run', () => {
+    expect(statusBarText(undefined, []).text).toContain('no cluster');
+    const s = statusBarText(cluster, [job(), job({ phase: 'Pending' }), job({ phase: 'Succeeded' })]);
+    expect(s.text).toBe('$(server-environment) skiff · $(sync~spin) 2 running');
+    expect(s.tooltip).toContain('2/3 nodes Ready');
+  });
+});
+
+describe('cellStatusText', () => {
+  it('ends with the outcome and reason, naming the nodes the ranks ran on', () => {
+    const pods = [
+      { name: 'a', rank: 0, node: 'w1', phase: 'Succeeded' },
+      { name: 'b', rank: 1, node: 'w2', phase: 'Succeeded' },
+    ];
+    expect(cellStatusText(job({ phase: 'Succeeded', pods }))).toBe('✓ job train-ab12c: Succeeded (2 workers on w1, w2)');
+    expect(cellStatusText(job({ phase: 'Failed', reason: 'OOMKilled: raise --memory' }))).toBe('✗ job train-ab12c: Failed (2 workers) — OOMKilled: raise --memory');
+  });
+});

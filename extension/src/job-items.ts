@@ -1,0 +1,72 @@
+// How jobs and clusters look in the Skiff view: pure data, so the look is tested without VS Code.
+import type { ClusterInfo, JobPhase, JobStatus } from '@skiff/runtime';
+
+export interface ItemModel {
+  id: string;
+  label: string;
+  description: string;
+  tooltip: string;
+  /** A codicon id; `color` is a theme color id. */
+  icon: { id: string; color?: string };
+  /** Matched by the `viewItem` clauses of package.json's menus. */
+  contextValue: string;
+}
+
+const PHASE_ICONS: Record<JobPhase, { id: string; color?: string }> = {
+  Pending: { id: 'clock', color: 'charts.yellow' },
+  Running: { id: 'sync~spin', color: 'charts.blue' },
+  Succeeded: { id: 'pass', color: 'testing.iconPassed' },
+  Failed: { id: 'error', color: 'testing.iconFailed' },
+  Cancelled: { id: 'circle-slash' },
+  Unknown: { id: 'question' },
+};
+
+export function jobItem(job: JobStatus): ItemModel {
+  const unit = job.kind === 'training' ? 'worker' : 'replica';
+  const size = `${job.workers} ${unit}${job.workers === 1 ? '' : 's'}`;
+  const lines = [`${job.name} — ${job.kind} job, ${size}, ${job.script}`, `phase: ${job.phase}`];
+  if (job.reason) lines.push(job.reason);
+  for (const pod of job.pods) lines.push(`${job.kind === 'training' ? 'rank' : 'replica'} ${pod.rank}: ${pod.phase}${pod.node ? ` on ${pod.node}` : ''}${pod.exitCode !== undefined ? `, exit ${pod.exitCode}` : ''}`);
+  return {
+    id: `job/${job.namespace}/${job.name}`,
+    label: job.name,
+    description: `${job.phase} · ${size}${job.reason ? ` · ${job.reason}` : ''}`,
+    tooltip: lines.join('\n'),
+    icon: PHASE_ICONS[job.phase],
+    contextValue: `job.${job.kind}`,
+  };
+}
+
+export function clusterItem(cluster: ClusterInfo): ItemModel {
+  const ready = cluster.nodes.filter((n) => n.ready).length;
+  const gpus = cluster.nodes.reduce((sum, n) => sum + n.gpus, 0);
+  const healthy = cluster.nodes.length > 0 && ready === cluster.nodes.length;
+  return {
+    id: `cluster/${cluster.name}`,
+    label: cluster.name,
+    description: `${cluster.profile} · ${ready}/${cluster.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`,
+    tooltip: [`context ${cluster.context}`, ...cluster.nodes.map((n) => `${n.name} (${n.role})${n.ready ? '' : ' not Ready'}${n.gpus ? `, ${n.gpus} GPUs` : ''}`)].join('\n'),
+    icon: healthy ? { id: 'server-environment', color: 'testing.iconPassed' } : { id: 'warning', color: 'charts.yellow' },
+    contextValue: 'cluster',
+  };
+}
+
+/** The status bar's text: cluster state and how many jobs run. */
+export function statusBarText(cluster: ClusterInfo | undefined, jobs: JobStatus[]): { text: string; tooltip: string } {
+  if (!cluster) return { text: '$(circle-slash) Skiff: no cluster', tooltip: 'Start a local cluster: Skiff: Start Local Cluster…' };
+  const running = jobs.filter((j) => j.phase === 'Running' || j.phase === 'Pending').length;
+  const ready = cluster.nodes.filter((n) => n.ready).length;
+  return {
+    text: `$(server-environment) ${cluster.name}${running ? ` · $(sync~spin) ${running} running` : ''}`,
+    tooltip: `Skiff cluster ${cluster.name} (${cluster.profile}): ${ready}/${cluster.nodes.length} nodes Ready, ${running} job(s) running`,
+  };
+}
+
+/** The status line a cell shows: phase, where the ranks run, and the outcome with its reason. */
+export function cellStatusText(job: JobStatus): string {
+  const mark = { Pending: '…', Running: '▶', Succeeded: '✓', Failed: '✗', Cancelled: '■', Unknown: '?' }[job.phase];
+  const unit = job.kind === 'training' ? 'worker' : 'replica';
+  const nodes = [...new Set(job.pods.map((p) => p.node).filter(Boolean))];
+  const where = nodes.length ? ` on ${nodes.join(', ')}` : '';
+  return `${mark} job ${job.name}: ${job.phase} (${job.workers} ${unit}${job.workers === 1 ? '' : 's'}${where})${job.reason ? ` — ${job.reason}` : ''}`;
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The VS Code tier: the packaged extension in the real workbench (code-server from npm, Debian's
+# Chromium) against a real kind cluster built from Skiff's offline images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/infra/ensure-docker.sh
+node runtime/dist/cli/skiff.mjs images build all
+SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
+export SKIFF_CODE_SERVER
+npm run package -w extension
+npx vitest run --project vscode

@@ -1,0 +1,103 @@
+// The Skiff extension in the real VS Code workbench (code-server + Chromium) against a real kind
+// cluster: start it from the palette, run a 2-worker training cell and a failing cell, run a script
+// from its CodeLens, watch jobs in the tree, cancel one. Screenshots land in test-results/vscode/.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { REPO, openFile, openWorkbench, pick, runCommand, screenshot, waitInFrames, type Workbench } from './workbench.js';
+
+const CLUSTER = process.env.SKIFF_VSCODE_CLUSTER ?? 'skiff-vscode';
+const skiff = (...args: string[]) => execFileSync(process.execPath, [join(REPO, 'runtime/dist/cli/skiff.mjs'), '--cluster', CLUSTER, ...args], { encoding: 'utf8' });
+
+let wb: Workbench;
+let page: Page;
+
+const pane = (title: string) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
+const jobsTree = () => pane('Jobs');
+const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
+
+describe('Skiff in VS Code', () => {
+  beforeAll(async () => {
+    wb = await openWorkbench({ 'skiff.clusterName': CLUSTER, 'skiff.nodes': 1 });
+    page = wb.page;
+  });
+  afterAll(async () => {
+    await wb?.close();
+    if (!process.env.SKIFF_E2E_KEEP) skiff('down');
+  });
+
+  it('starts a local cluster from the command palette and shows it in the Skiff view', async () => {
+    await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
+    await runCommand(page, 'Skiff: Start Local Cluster…');
+    await pick(page, 'cpu');
+    await notification(new RegExp(`cluster '${CLUSTER}' is (ready|running)`)).waitFor({ timeout: 15 * 60_000 });
+    const clusterRow = pane('Clusters').locator('.monaco-list-row', { hasText: CLUSTER });
+    await clusterRow.waitFor({ timeout: 30_000 });
+    await expect.poll(() => clusterRow.textContent(), { timeout: 30_000 }).toMatch(/2\/2 nodes Ready/);
+    await screenshot(page, '01-cluster-started');
+  });
+
+  it('runs a 2-worker training cell: both ranks log into the cell, the loss is charted; a failing cell shows its reason', async () => {
+    await openFile(page, 'train.ipynb');
+    await page.locator('.notebookOverlay').first().waitFor();
+    await page.locator('.notebookOverlay .cell-editor-container').first().click();
+    await runCommand(page, 'Notebook: Run All');
+    // The only controller for .ipynb here is Skiff's; VS Code asks only when it has not chosen it yet.
+    const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
+    if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();
+    await waitInFrames(page, 'text=rank 1/2 finished', 8 * 60_000);
+    const frame = await waitInFrames(page, 'text=/✓ job train-.*Succeeded/', 2 * 60_000);
+    expect(await frame.locator('text=rank 0/2 finished').count()).toBeGreaterThan(0);
+    expect(await frame.locator('text=/metrics step=0 loss=/').count()).toBeGreaterThan(0);
+    await screenshot(page, '02-training-cell');
+    await waitInFrames(page, '.skiff-metrics-chart[data-metric="loss"] canvas', 60_000);
+    await screenshot(page, '03-loss-chart');
+    // The toolbar's "Go To" reveals the running cell, then the failed one: click until it shows the failure.
+    const failure = 'text=/✗ job train-.*Failed.*script exited 1/';
+    await expect
+      .poll(
+        async () => {
+          await page.locator('.notebook-toolbar-container .action-item', { hasText: 'Go To' }).first().click();
+          await page.waitForTimeout(1000);
+          return (await Promise.all(page.frames().map((f) => f.locator(failure).count().catch(() => 0)))).some(Boolean);
+        },
+        { timeout: 4 * 60_000, intervals: [2000] },
+      )
+      .toBe(true);
+    await waitInFrames(page, 'text=/ValueError: bad batch size/', 10_000);
+    await screenshot(page, '04-failing-cell');
+  });
+
+  it('runs a script from its CodeLens and shows the job live in the Jobs tree and its log channel', async () => {
+    await openFile(page, 'hello.py');
+    const lens = page.locator('.codelens-decoration a', { hasText: 'Run on cluster' });
+    await lens.waitFor({ timeout: 30_000 });
+    await lens.click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('2');
+    await input.press('Enter');
+    await jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().waitFor({ timeout: 60_000 });
+    await page.locator('.view-lines', { hasText: 'hello from rank 1 of 2' }).first().waitFor({ timeout: 4 * 60_000 });
+    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
+    await screenshot(page, '05-codelens-run');
+  });
+
+  it('cancels a running job from the palette, and the tree drops it', async () => {
+    await openFile(page, 'slow.py');
+    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('1');
+    await input.press('Enter');
+    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
+    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+    await runCommand(page, 'Skiff: Cancel Job');
+    await pick(page, 'slow-');
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Job' }).click();
+    await notification(/cancelled slow-/).waitFor({ timeout: 30_000 });
+    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).count(), { timeout: 60_000 }).toBe(0);
+    await screenshot(page, '06-cancelled');
+  });
+});
