@@ -63,16 +63,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     }
   };
 
-  const runFile = async (uri?: vscode.Uri) => {
+  /** The Python file a command acts on (saved first) and one number the user types for it. */
+  const fileAndNumber = async (uri: vscode.Uri | undefined, verb: string, prompt: string, value: string, minimum: number) => {
     const file = uri ?? vscode.window.activeTextEditor?.document.uri;
-    if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage('Skiff: open a Python file to run it on the cluster.');
+    if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage(`Skiff: open a Python file to ${verb} it.`);
     await vscode.workspace.save(file);
-    const workers = await vscode.window.showInputBox({ prompt: 'Workers (one pod each)', value: String(ctx.settings().workers), validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'a whole number of workers, 1 or more') });
-    if (!workers) return;
-    const settings = ctx.settings();
-    const name = path.basename(file.fsPath);
+    const answer = await vscode.window.showInputBox({ prompt, value, validateInput: (v) => (/^\d+$/.test(v) && Number(v) >= minimum ? undefined : `a whole number, ${minimum} or more`) });
+    return answer ? { file, number: Number(answer), name: path.basename(file.fsPath), settings: ctx.settings() } : undefined;
+  };
+
+  const runFile = async (uri?: vscode.Uri) => {
+    const asked = await fileAndNumber(uri, 'run', 'Workers (one pod each)', String(ctx.settings().workers), 1);
+    if (!asked) return;
+    const { file, number: workers, name, settings } = asked;
     const submit = async () => {
-      const spec = parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers: Number(workers) });
+      const spec = parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers });
       const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
       followInChannel(ctx, job);
     };
@@ -84,15 +89,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   };
 
   const serveFile = async (uri?: vscode.Uri) => {
-    const file = uri ?? vscode.window.activeTextEditor?.document.uri;
-    if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage('Skiff: open a Python file to serve it.');
-    await vscode.workspace.save(file);
-    const port = await vscode.window.showInputBox({ prompt: 'Port the script listens on ($PORT)', value: '8000', validateInput: (v) => (/^\d+$/.test(v) ? undefined : 'a port number') });
-    if (!port) return;
-    const settings = ctx.settings();
-    const name = path.basename(file.fsPath);
+    const asked = await fileAndNumber(uri, 'serve', 'Port the script listens on ($PORT)', '8000', 1);
+    if (!asked) return;
+    const { file, number: port, name, settings } = asked;
     try {
-      const spec = parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port: Number(port), ...(settings.image ? { image: settings.image } : {}) });
+      const spec = parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port, ...(settings.image ? { image: settings.image } : {}) });
       const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
       void vscode.window.showInformationMessage(`Skiff: serving ${job.name}; call it with Skiff: Call Serving Job…`);
       followInChannel(ctx, job);
