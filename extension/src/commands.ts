@@ -2,23 +2,15 @@
 // the result. No cluster logic lives here.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { stringify } from 'yaml';
-import {
-  displayLogLine,
-  followJob,
-  parseServingSpec,
-  parseTrainingSpec,
-  type ClusterProfile,
-  type JobStatus,
-  type SkiffSession,
-} from '@skiff/runtime';
+import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
+import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
 import { cellStatusText } from './job-items.js';
 import type { JobNode } from './views/trees.js';
 import type { LiveState } from './live-state.js';
 
 export interface CommandContext {
-  session(): SkiffSession;
+  session(): Promise<SkiffSession>;
   settings(): SkiffSettings;
   state: LiveState;
   /** One LogOutputChannel per job, reused when the job's logs are shown again. */
@@ -52,7 +44,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!profile) return;
     const up = () =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
-        const result = await ctx.session().up({ profile: profile.label, workers: settings.nodes }, (message) => progress.report({ message }));
+        const result = await (await ctx.session()).up({ profile: profile.label, workers: settings.nodes }, (message) => progress.report({ message }));
         ctx.state.restart();
         void vscode.window.showInformationMessage(`Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}).`);
       });
@@ -77,9 +69,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!asked) return;
     const { file, number: workers, name, settings } = asked;
     const submit = async () => {
-      const spec = parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers });
-      const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
-      followInChannel(ctx, job);
+      const spec = (await runtime()).parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers });
+      const job = await (await ctx.session()).submit(spec, { codeRoot: path.dirname(file.fsPath) });
+      await followInChannel(ctx, job);
     };
     try {
       await submit();
@@ -93,10 +85,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!asked) return;
     const { file, number: port, name, settings } = asked;
     try {
-      const spec = parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port, ...(settings.image ? { image: settings.image } : {}) });
-      const job = await ctx.session().submit(spec, { codeRoot: path.dirname(file.fsPath) });
+      const spec = (await runtime()).parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port, ...(settings.image ? { image: settings.image } : {}) });
+      const job = await (await ctx.session()).submit(spec, { codeRoot: path.dirname(file.fsPath) });
       void vscode.window.showInformationMessage(`Skiff: serving ${job.name}; call it with Skiff: Call Serving Job…`);
-      followInChannel(ctx, job);
+      void followInChannel(ctx, job);
     } catch (err) {
       ctx.report(err);
     }
@@ -108,7 +100,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const data = await vscode.window.showInputBox({ prompt: `Request body for ${job.name} (empty: GET /)`, placeHolder: '[1, 2, 3]' });
     if (data === undefined) return;
     try {
-      const result = await ctx.session().call(job.name, { path: '/', data: data || undefined });
+      const result = await (await ctx.session()).call(job.name, { path: '/', data: data || undefined });
       const channel = ctx.channel(job.name);
       channel.info(`HTTP ${result.status}: ${result.body}`);
       channel.show(true);
@@ -119,7 +111,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   const showLogs = async (node?: JobNode) => {
     const job = await pickJob(node);
-    if (job) followInChannel(ctx, job);
+    if (job) void followInChannel(ctx, job);
   };
 
   const showMetrics = async (node?: JobNode) => {
@@ -128,7 +120,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const channel = ctx.channel(job.name);
     channel.show(true);
     try {
-      for await (const sample of ctx.session().metrics(job.name, { follow: false })) {
+      for await (const sample of (await ctx.session()).metrics(job.name, { follow: false })) {
         if (sample.type === 'training') channel.info(`metrics rank ${sample.metric.rank}: ${JSON.stringify(sample.metric.values)}`);
         else for (const pod of sample.pods) channel.info(`usage rank ${pod.rank}: ${pod.cpuCores.toFixed(2)} cores, ${(pod.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
       }
@@ -141,7 +133,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const job = await pickJob(node);
     if (!job) return;
     try {
-      const d = await ctx.session().describeJob(job.name);
+      const d = await (await ctx.session()).describeJob(job.name);
+      const { stringify } = await import('yaml');
       const doc = await vscode.workspace.openTextDocument({ language: 'yaml', content: stringify(d, { lineWidth: 0 }) });
       await vscode.window.showTextDocument(doc, { preview: true });
       if (d.reason) void vscode.window.showWarningMessage(`Skiff: ${d.name} is ${d.phase}: ${d.reason}`);
@@ -156,7 +149,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}? Its pods are deleted.`, { modal: true }, 'Cancel Job');
     if (ok !== 'Cancel Job') return;
     try {
-      await ctx.session().cancelJob(job.name);
+      await (await ctx.session()).cancelJob(job.name);
       void vscode.window.showInformationMessage(`Skiff: cancelled ${job.name}.`);
     } catch (err) {
       ctx.report(err);
@@ -168,7 +161,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const ok = await vscode.window.showWarningMessage(`Delete cluster '${name}' and every job on it?`, { modal: true }, 'Delete Cluster');
     if (ok !== 'Delete Cluster') return;
     try {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: deleting cluster '${name}'` }, () => ctx.session().down());
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: deleting cluster '${name}'` }, async () => (await ctx.session()).down());
       ctx.state.restart();
     } catch (err) {
       ctx.report(err);
@@ -198,7 +191,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 }
 
 /** Streams a job's logs into its output channel until it ends; the channel's last line is the outcome. */
-function followInChannel(ctx: CommandContext, job: JobStatus): void {
+async function followInChannel(ctx: CommandContext, job: JobStatus): Promise<void> {
+  const { displayLogLine, followJob } = await runtime();
+  const session = await ctx.session();
   const channel = ctx.channel(job.name);
   channel.show(true);
   let lastStatus = '';
@@ -209,7 +204,7 @@ function followInChannel(ctx: CommandContext, job: JobStatus): void {
   };
   status(job);
   void followJob(
-    ctx.session(),
+    session,
     job.name,
     {
       onLog: (line) => channel.appendLine(displayLogLine(line)),

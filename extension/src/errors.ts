@@ -1,5 +1,5 @@
 // SkiffError -> what the user sees: one message plus the buttons that help. Pure.
-import { errorCodeOf } from '@skiff/runtime';
+import { errorCodeOf } from '@skiff/runtime/errors';
 
 export type NotificationAction = 'Retry' | 'Show Details' | 'Start Cluster' | 'Open Settings';
 

@@ -2,7 +2,8 @@
 // views, commands, the notebook controller and the CodeLens. Everything it does goes through
 // @skiff/runtime; nothing here talks to Docker, kind or Kubernetes itself.
 import * as vscode from 'vscode';
-import { Clusters, SkiffSession } from '@skiff/runtime';
+import type { SkiffSession } from '@skiff/runtime';
+import { runtime } from './runtime.js';
 import { readSettings, type SkiffSettings } from './settings.js';
 import { notificationFor } from './errors.js';
 import { statusBarText } from './job-items.js';
@@ -20,10 +21,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const settings = (): SkiffSettings => readSettings((key) => vscode.workspace.getConfiguration('skiff').get(key));
   let current: { key: string; session: SkiffSession } | undefined;
   /** One session per distinct setting set: a changed cluster name or kubeconfig takes effect at once. */
-  const session = (): SkiffSession => {
+  const session = async (): Promise<SkiffSession> => {
     const s = settings();
     const key = JSON.stringify([s.clusterName, s.namespace, s.kubeconfig]);
     if (current?.key !== key) {
+      const { Clusters, SkiffSession } = await runtime();
       const clusters = new Clusters(s.kubeconfig ? { kubeconfigPath: s.kubeconfig } : {});
       current = { key, session: new SkiffSession({ clusters, clusterName: s.clusterName, namespace: s.namespace }) };
     }
@@ -71,11 +73,12 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('skiff.clusters', new ClustersTree(state)),
     vscode.window.registerTreeDataProvider('skiff.jobs', new JobsTree(state)),
     ...registerCommands({ session, settings, state, channel, report }),
-    createSkiffController(() => ({ session: session(), settings: settings(), onError: (err) => report(err) })),
+    createSkiffController(async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) })),
     vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new SkiffCodeLens()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('skiff') && state.restart()),
   );
-  state.start();
+  // After activation returns: the first look at the cluster loads the runtime.
+  setTimeout(() => state.start(), 0);
 }
 
 export function deactivate(): void {}

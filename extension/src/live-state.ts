@@ -14,7 +14,7 @@ export class LiveState implements vscode.Disposable {
   problem: string | undefined;
   private controller = new AbortController();
 
-  constructor(private session: () => SkiffSession) {}
+  constructor(private session: () => Promise<SkiffSession>) {}
 
   start(): void {
     void this.loop(this.controller.signal);
@@ -29,8 +29,8 @@ export class LiveState implements vscode.Disposable {
 
   private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const session = this.session();
       try {
+        const session = await this.session();
         this.cluster = await session.clusterStatus();
         this.problem = undefined;
         this.changed.fire();

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { REPO, openFile, openWorkbench, pick, runCommand, screenshot, waitInFrames, type Workbench } from './workbench.js';
+import { REPO, openFile, openWorkbench, pick, runCommand, screenshot, waitInFrames, type Workbench } from './workbench.mjs';
 
 const CLUSTER = process.env.SKIFF_VSCODE_CLUSTER ?? 'skiff-vscode';
 const skiff = (...args: string[]) => execFileSync(process.execPath, [join(REPO, 'runtime/dist/cli/skiff.mjs'), '--cluster', CLUSTER, ...args], { encoding: 'utf8' });

@@ -1,7 +1,8 @@
 // One notebook cell as a training job: submit its source, then stream every rank's lines into the
 // cell's output as they arrive, a status line that ends with the outcome, and live metrics charts.
 import * as vscode from 'vscode';
-import { displayLogLine, followJob, parseTrainingSpec, type JobStatus, type MetricsSample, type SkiffSession } from '@skiff/runtime';
+import type { JobStatus, MetricsSample, SkiffSession } from '@skiff/runtime';
+import { runtime } from '../runtime.js';
 import { METRICS_MIME } from '@skiff/media';
 import { cellJobOptions, jobNameFrom, trainingSpecInput, type SkiffSettings } from '../settings.js';
 import { cellStatusText } from '../job-items.js';
@@ -26,6 +27,7 @@ export async function runCellOnCluster(execution: vscode.NotebookCellExecution, 
   await execution.replaceOutput([status, metrics, logs]);
   const setStatus = (text: string) => execution.replaceOutputItems(vscode.NotebookCellOutputItem.text(text), status);
 
+  const { displayLogLine, followJob, parseTrainingSpec } = await runtime();
   let spec;
   try {
     spec = parseTrainingSpec(trainingSpecInput(deps.settings, 'cell.py', jobNameFrom(notebookName), cellJobOptions(cell.metadata)));

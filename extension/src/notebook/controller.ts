@@ -4,7 +4,7 @@ import { runCellOnCluster, type CellRunDeps } from './cell-run.js';
 
 export const CONTROLLER_ID = 'skiff-cluster';
 
-export function createSkiffController(deps: () => CellRunDeps): vscode.NotebookController {
+export function createSkiffController(deps: () => Promise<CellRunDeps>): vscode.NotebookController {
   const controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, 'jupyter-notebook', 'Skiff cluster');
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;
@@ -20,7 +20,7 @@ export function createSkiffController(deps: () => CellRunDeps): vscode.NotebookC
       execution.executionOrder = ++order;
       execution.token.onCancellationRequested(() => running?.abort());
       execution.start(Date.now());
-      const ok = await runCellOnCluster(execution, deps(), signal);
+      const ok = await runCellOnCluster(execution, await deps(), signal);
       execution.end(ok, Date.now());
     }
   };

@@ -1,27 +1,24 @@
 // The real VS Code workbench for end-to-end tests: code-server (installed by
 // test/infra/ensure-code-server.sh) with the packaged .vsix, driven by Playwright in Debian's Chromium.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const ARTIFACTS = join(REPO, 'test-results/vscode');
 
-export interface Workbench {
-  page: Page;
-  folder: string;
-  close(): Promise<void>;
-}
+/** @typedef {{ page: import('playwright-core').Page, folder: string, close(): Promise<void> }} Workbench */
 
-function freePort(): Promise<number> {
+/** @returns {Promise<number>} */
+function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
+      const { port } = /** @type {{ port: number }} */ (server.address());
       server.close(() => resolve(port));
     });
     server.on('error', reject);
@@ -29,7 +26,11 @@ function freePort(): Promise<number> {
 }
 
 /** Starts code-server on a copy of test/vscode/workspace with the extension installed, and opens it in Chromium. */
-export async function openWorkbench(settings: Record<string, unknown>): Promise<Workbench> {
+/**
+ * @param {Record<string, unknown>} settings
+ * @returns {Promise<Workbench>}
+ */
+export async function openWorkbench(settings) {
   const codeServer = process.env.SKIFF_CODE_SERVER;
   if (!codeServer) throw new Error('SKIFF_CODE_SERVER is not set: run the tier through scripts/test-vscode.sh');
   const home = mkdtempSync(join(tmpdir(), 'skiff-vscode-'));
@@ -51,12 +52,12 @@ export async function openWorkbench(settings: Record<string, unknown>): Promise<
   const dirs = ['--user-data-dir', join(home, 'user'), '--extensions-dir', join(home, 'extensions')];
   execFileSync(process.execPath, [join(codeServer, 'out/node/entry.js'), ...dirs, '--install-extension', join(REPO, 'extension/skiff.vsix')], { stdio: 'pipe' });
   const port = await freePort();
-  const server: ChildProcess = spawn(
+  const server = spawn(
     process.execPath,
     [join(codeServer, 'out/node/entry.js'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ...dirs, folder],
     { stdio: 'ignore', env: { ...process.env, SKIFF_CODE_SERVER: undefined } },
   );
-  const browser: Browser = await chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -81,13 +82,15 @@ export async function openWorkbench(settings: Record<string, unknown>): Promise<
   };
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** @param {import('playwright-core').Page} page @param {string} name */
+export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
 /** Runs a command from the palette by its title, e.g. "Skiff: Start Local Cluster…". */
-export async function runCommand(page: Page, title: string): Promise<void> {
+/** @param {import('playwright-core').Page} page @param {string} title */
+export async function runCommand(page, title) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
@@ -97,14 +100,16 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /** Picks an entry of the open quick pick. */
-export async function pick(page: Page, label: string): Promise<void> {
+/** @param {import('playwright-core').Page} page @param {string} label */
+export async function pick(page, label) {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
   await row.waitFor();
   await row.click();
 }
 
 /** Opens a workspace file through Quick Open. */
-export async function openFile(page: Page, name: string): Promise<void> {
+/** @param {import('playwright-core').Page} page @param {string} name */
+export async function openFile(page, name) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
@@ -117,7 +122,12 @@ export async function openFile(page: Page, name: string): Promise<void> {
  * Waits until some frame (notebook outputs live in nested webview iframes) shows the selector. With
  * `scroll`, the notebook is scrolled down between looks: outputs out of view are not rendered.
  */
-export async function waitInFrames(page: Page, selector: string, timeoutMs: number, opts: { scroll?: boolean } = {}): Promise<Frame> {
+/**
+ * @param {import('playwright-core').Page} page @param {string} selector @param {number} timeoutMs
+ * @param {{ scroll?: boolean }} [opts]
+ * @returns {Promise<import('playwright-core').Frame>}
+ */
+export async function waitInFrames(page, selector, timeoutMs, opts = {}) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
