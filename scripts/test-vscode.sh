@@ -9,3 +9,5 @@ SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
 export SKIFF_CODE_SERVER
 npm run package -w extension
 npx vitest run --project vscode
+# Desktop VS Code through @vscode/test-electron where $VSCODE_BINARY names one (skips, saying so, elsewhere).
+npm run test:electron -w extension
