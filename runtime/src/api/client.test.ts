@@ -1,0 +1,116 @@
+// The browser client against the real API server (port 0, a fake session behind it): the same
+// requests a JupyterLab front end makes, over real HTTP and real server-sent events.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobStatus, LogLine } from '../types.js';
+import { SkiffError } from '../errors.js';
+import { sleep } from '../k8s/streams.js';
+import { API_VERSION } from '../version.js';
+import { startApiServer, type ApiBackend, type ApiServer } from './server.js';
+import { ApiError, SkiffApiClient } from './client.js';
+
+const TOKEN = 'client-test';
+const status = (name: string, phase: JobStatus['phase'] = 'Running'): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase, workers: 2, script: 'cell.py', pods: [] });
+
+function backend(): ApiBackend & { submitted: unknown[] } {
+  const submitted: unknown[] = [];
+  return {
+    clusterName: 'skiff',
+    namespace: 'skiff',
+    submitted,
+    listClusters: async () => [],
+    up: async (_req, onProgress) => {
+      onProgress?.('creating cluster');
+      return { cluster: { name: 'skiff', context: 'kind-skiff', profile: 'cpu', nodes: [] }, reused: false, seconds: 1 };
+    },
+    down: async () => true,
+    listJobs: async () => [status('a')],
+    async *watchJobs({ signal } = {}) {
+      yield [status('a')];
+      yield [status('a', 'Succeeded')];
+      while (!signal?.aborted) await sleep(5, signal);
+    },
+    describeJob: async (name) => {
+      throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace 'skiff'`, { hint: 'see `skiff jobs`' });
+    },
+    submit: async (spec, code) => {
+      submitted.push({ spec, code });
+      return status(spec.name, 'Pending');
+    },
+    cancelJob: async () => {},
+    async *logs(): AsyncGenerator<LogLine> {
+      yield { pod: 'p0', rank: 0, time: 't1', text: 'héllo' };
+      yield { pod: 'p1', rank: 1, time: 't2', text: 'world' };
+    },
+    async *metrics() {
+      yield { type: 'training' as const, metric: { rank: 0, time: 't', values: { step: 1, loss: 0.5 } } };
+      throw new SkiffError('CLUSTER_GONE', "cluster 'skiff' no longer exists", { hint: 'run `skiff up`' });
+    },
+    call: async () => ({ status: 200, body: '{"ok":true}' }),
+  };
+}
+
+let server: ApiServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function client(b = backend()) {
+  server = await startApiServer({ token: TOKEN, backend: b });
+  return { api: new SkiffApiClient({ baseUrl: server.url, token: TOKEN }), backend: b };
+}
+
+const collect = async <T>(items: AsyncIterable<T>) => {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+};
+
+describe('SkiffApiClient', () => {
+  it('checks the API version and says plainly when the halves differ', async () => {
+    const { api } = await client();
+    expect((await api.checkVersion()).apiVersion).toBe(API_VERSION);
+    await expect(api.checkVersion(API_VERSION + 1)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', message: expect.stringContaining(`expects version ${API_VERSION + 1}`) });
+  });
+
+  it('submits a cell as files (UTF-8 safe) and gets the job back', async () => {
+    const { api, backend: b } = await client();
+    const job = await api.submit({ spec: { kind: 'training', name: 'nb-1', script: 'cell.py', workers: 2 }, files: [{ path: 'cell.py', content: 'print("é")\n' }] });
+    expect(job).toMatchObject({ name: 'nb-1', phase: 'Pending' });
+    const [{ spec, code }] = b.submitted as { spec: { workers: number }; code: { files: { path: string; content: Buffer }[] } }[];
+    expect(spec.workers).toBe(2);
+    expect(code.files[0].content.toString('utf8')).toBe('print("é")\n');
+  });
+
+  it('streams logs, the live job list and cluster progress over server-sent events', async () => {
+    const { api } = await client();
+    expect((await collect(api.logs('a'))).map((l) => l.text)).toEqual(['héllo', 'world']);
+    const controller = new AbortController();
+    const phases: string[] = [];
+    for await (const jobs of api.watchJobs(controller.signal)) {
+      phases.push(jobs[0].phase);
+      if (phases.length === 2) controller.abort();
+    }
+    expect(phases).toEqual(['Running', 'Succeeded']);
+    const progress: string[] = [];
+    expect((await api.up({ profile: 'cpu' }, (m) => progress.push(m))).name).toBe('skiff');
+    expect(progress).toEqual(['creating cluster']);
+  });
+
+  it('turns API errors, stream errors and an unreachable API into ApiErrors with hints', async () => {
+    const { api } = await client();
+    await expect(api.describe('nope')).rejects.toMatchObject({ status: 404, code: 'JOB_NOT_FOUND', hint: 'see `skiff jobs`' });
+    const seen: unknown[] = [];
+    await expect(
+      (async () => {
+        for await (const sample of api.metrics('a')) seen.push(sample);
+      })(),
+    ).rejects.toMatchObject({ code: 'CLUSTER_GONE', hint: 'run `skiff up`' });
+    expect(seen).toHaveLength(1);
+    const wrongToken = new SkiffApiClient({ baseUrl: server!.url, token: 'wrong' });
+    await expect(wrongToken.jobs()).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    const nobody = new SkiffApiClient({ baseUrl: 'http://127.0.0.1:9' });
+    await expect(nobody.jobs()).rejects.toBeInstanceOf(ApiError);
+    await expect(nobody.jobs()).rejects.toMatchObject({ code: 'UNREACHABLE' });
+  });
+});

@@ -1,0 +1,214 @@
+// A typed client for the runtime's HTTP + server-sent-events API (`skiff api`), for front ends that
+// live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
+// imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
+import type { ClusterInfo, JobStatus, LogLine, MetricsSample } from '../types.js';
+import { API_VERSION } from '../version.js';
+
+export interface ClientOptions {
+  /** Where the API is mounted, e.g. http://127.0.0.1:7070 or a Jupyter server's /skiff prefix. */
+  baseUrl: string;
+  /** Bearer token of `skiff api`; absent behind a proxy that adds its own authentication. */
+  token?: string;
+  /** Extra headers on every request (e.g. Jupyter's XSRF token). */
+  headers?: Record<string, string>;
+  /** Another fetch (e.g. one that adds credentials); the global one by default. */
+  fetch?: typeof fetch;
+}
+
+/** An error the API answered with: its code (NO_CLUSTER, BAD_INPUT, ...), message and hint. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface Health {
+  ok: boolean;
+  version: string;
+  apiVersion: number;
+  cluster: string;
+  namespace: string;
+}
+
+export interface SubmitRequest {
+  /** The job spec as the runtime's parseJobSpec takes it (kind, name, script, workers, ...). */
+  spec: Record<string, unknown>;
+  /** The code: file paths relative to the code root, contents as text. */
+  files: { path: string; content: string }[];
+}
+
+export interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+export class SkiffApiClient {
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  health(): Promise<Health> {
+    return this.json('GET', '/api/health');
+  }
+
+  /** The API's health, or an ApiError saying plainly that the two halves are of different versions. */
+  async checkVersion(expected: number = API_VERSION): Promise<Health> {
+    const health = await this.health();
+    if (health.apiVersion !== expected) {
+      throw new ApiError(
+        200,
+        'VERSION_MISMATCH',
+        `the Skiff runtime speaks API version ${health.apiVersion} (runtime ${health.version}) but this front end expects version ${expected}`,
+        'install the same Skiff version for both (e.g. upgrade the pip package and the runtime together)',
+      );
+    }
+    return health;
+  }
+
+  clusters(): Promise<ClusterInfo[]> {
+    return this.json('GET', '/api/clusters');
+  }
+
+  /** Creates or reuses the cluster, calling onProgress with each step; resolves with the cluster. */
+  async up(request: { profile?: string; workers?: number; gpusPerNode?: number; name?: string }, onProgress?: (message: string) => void): Promise<ClusterInfo> {
+    for await (const { event, data } of this.events('POST', '/api/clusters/up', request)) {
+      if (event === 'progress') onProgress?.((data as { message: string }).message);
+      else if (event === 'result') return (data as { cluster: ClusterInfo }).cluster;
+    }
+    throw new ApiError(0, 'INTERNAL', 'the cluster stream ended without a result');
+  }
+
+  down(name?: string): Promise<{ name: string; deleted: boolean }> {
+    return this.json('POST', '/api/clusters/down', name ? { name } : {});
+  }
+
+  jobs(): Promise<JobStatus[]> {
+    return this.json('GET', '/api/jobs');
+  }
+
+  describe(job: string): Promise<JobStatus & { events: unknown[] }> {
+    return this.json('GET', `/api/jobs/${encodeURIComponent(job)}`);
+  }
+
+  submit(request: SubmitRequest): Promise<JobStatus> {
+    const files = request.files.map((f) => ({ path: f.path, content: base64(f.content) }));
+    return this.json('POST', '/api/jobs', { ...request.spec, code: { files } });
+  }
+
+  cancel(job: string): Promise<{ name: string; cancelled: boolean }> {
+    return this.json('DELETE', `/api/jobs/${encodeURIComponent(job)}`);
+  }
+
+  call(job: string, request: { path?: string; method?: string; data?: unknown }): Promise<{ status: number; body: string }> {
+    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/call`, request);
+  }
+
+  /** The job list now and after every change, until the signal aborts. */
+  watchJobs(signal?: AbortSignal): AsyncGenerator<JobStatus[]> {
+    return this.items<JobStatus[]>('/api/jobs/watch', 'jobs', signal);
+  }
+
+  logs(job: string, opts: { follow?: boolean; since?: string; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
+    const query = new URLSearchParams();
+    if (opts.follow) query.set('follow', '1');
+    if (opts.since) query.set('since', opts.since);
+    return this.items<LogLine>(`/api/jobs/${encodeURIComponent(job)}/logs?${query}`, 'log', opts.signal);
+  }
+
+  metrics(job: string, opts: { follow?: boolean; intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<MetricsSample> {
+    const query = new URLSearchParams();
+    if (opts.follow) query.set('follow', '1');
+    if (opts.intervalMs) query.set('intervalMs', String(opts.intervalMs));
+    return this.items<MetricsSample>(`/api/jobs/${encodeURIComponent(job)}/metrics?${query}`, 'metrics', opts.signal);
+  }
+
+  /** One stream's items of one event name; `error` events become ApiErrors. */
+  private async *items<T>(path: string, name: string, signal?: AbortSignal): AsyncGenerator<T> {
+    for await (const { event, data } of this.events('GET', path, undefined, signal)) {
+      if (event === name) yield data as T;
+    }
+  }
+
+  /** A stream's events until `end`; aborting the signal ends it quietly, as for any iterator. */
+  private async *events(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<SseEvent> {
+    try {
+      const res = await this.request(method, path, body, { Accept: 'text/event-stream' }, signal);
+      if (!res.body) return;
+      for await (const item of parseSse(res.body, signal)) {
+        if (item.event === 'error') throw apiError(500, item.data);
+        if (item.event === 'end') return;
+        yield item;
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    }
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body, { Accept: 'application/json' });
+    return (await res.json()) as T;
+  }
+
+  private async request(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    const all: Record<string, string> = { ...this.opts.headers, ...headers };
+    if (this.opts.token) all.Authorization = `Bearer ${this.opts.token}`;
+    if (body !== undefined) all['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetch(this.opts.baseUrl.replace(/\/$/, '') + path, { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiError(0, 'UNREACHABLE', `cannot reach the Skiff API at ${this.opts.baseUrl}: ${err instanceof Error ? err.message : String(err)}`, 'is `skiff api` (or the Jupyter server extension) running?');
+    }
+    if (!res.ok) throw apiError(res.status, await res.json().catch(() => undefined));
+    return res;
+  }
+}
+
+function apiError(status: number, body: unknown): ApiError {
+  const e = (body as { error?: { code?: string; message?: string; hint?: string } } | undefined)?.error;
+  return new ApiError(status, e?.code ?? 'INTERNAL', e?.message ?? `the Skiff API answered HTTP ${status}`, e?.hint);
+}
+
+/** Server-sent events from a response body: `event:` and one JSON `data:` line per event. */
+export async function* parseSse(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<SseEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const abort = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener('abort', abort, { once: true });
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = /^data: ?(.*)$/m.exec(block)?.[1];
+        if (data !== undefined) yield { event, data: JSON.parse(data) };
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', abort);
+    reader.releaseLock();
+  }
+}
+
+/** UTF-8 text as base64, without Node's Buffer. */
+function base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
