@@ -1,0 +1,70 @@
+"""The runtime's loopback API as a child process of the Jupyter server, started on first use."""
+
+import asyncio
+import json
+import os
+import shlex
+
+from traitlets import List, Unicode
+from traitlets.config import LoggingConfigurable
+
+
+class SkiffApiError(RuntimeError):
+    """The API could not be started; the message says what to do."""
+
+
+class SkiffApi(LoggingConfigurable):
+    """Starts `skiff api` once and remembers where it listens and its bearer token."""
+
+    command = List(
+        Unicode(),
+        default_value=["skiff", "api"],
+        help="Command that starts the Skiff runtime's API; it must print {url, token} as JSON on one line.",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._process = None
+        self._endpoint = None
+        self._lock = asyncio.Lock()
+
+    async def endpoint(self):
+        """(url, token) of the running API, starting it when needed (again if it died)."""
+        async with self._lock:
+            if self._endpoint and self._process and self._process.returncode is None:
+                return self._endpoint
+            self._endpoint = await self._start()
+            return self._endpoint
+
+    def _command(self):
+        # Read when the API starts, so a changed environment takes effect on the next start.
+        env_command = os.environ.get("SKIFF_API_COMMAND")
+        return shlex.split(env_command) if env_command else list(self.command)
+
+    async def _start(self):
+        command = self._command()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+        except FileNotFoundError as err:
+            raise SkiffApiError(
+                f"cannot start the Skiff runtime: {command[0]} not found "
+                "(install it, or set c.SkiffApi.command / SKIFF_API_COMMAND)"
+            ) from err
+        try:
+            line = await asyncio.wait_for(self._process.stdout.readline(), timeout=30)
+            info = json.loads(line)
+            self.log.info("Skiff API at %s", info["url"])
+            return info["url"], info["token"]
+        except (asyncio.TimeoutError, ValueError, KeyError) as err:
+            stderr = b""
+            if self._process.returncode is not None:
+                stderr = await self._process.stderr.read()
+            raise SkiffApiError(
+                f"the Skiff runtime did not start its API: {stderr.decode(errors='replace').strip() or err}"
+            ) from err
+
+    def stop(self):
+        if self._process and self._process.returncode is None:
+            self._process.terminate()

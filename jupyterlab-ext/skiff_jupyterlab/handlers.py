@@ -1,0 +1,93 @@
+"""One authenticated route that forwards to the runtime's API, streaming server-sent events."""
+
+import json
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import httpclient, web
+
+from .api_process import SkiffApiError
+
+# What the runtime's API needs from a request, and what a response may carry back.
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept")
+FORWARDED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "Allow")
+
+
+class SkiffApiProxy(APIHandler):
+    """`<base_url>/skiff/api/<path>` -> `<skiff api url>/api/<path>`, with the runtime's token added."""
+
+    def initialize(self, skiff_api):
+        self.skiff_api = skiff_api
+
+    @web.authenticated
+    async def get(self, path):
+        await self._forward(path)
+
+    @web.authenticated
+    async def post(self, path):
+        await self._forward(path)
+
+    @web.authenticated
+    async def delete(self, path):
+        await self._forward(path)
+
+    async def _forward(self, path):
+        try:
+            url, token = await self.skiff_api.endpoint()
+        except SkiffApiError as err:
+            self._problem(503, "RUNTIME_UNAVAILABLE", str(err), "see the Jupyter server's log")
+            return
+        headers = {name: self.request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in self.request.headers}
+        headers["Authorization"] = f"Bearer {token}"
+        query = f"?{self.request.query}" if self.request.query else ""
+        streaming = "text/event-stream" in self.request.headers.get("Accept", "")
+        request = httpclient.HTTPRequest(
+            f"{url}/api/{path}{query}",
+            method=self.request.method,
+            headers=headers,
+            body=self.request.body if self.request.method == "POST" else None,
+            allow_nonstandard_methods=True,
+            request_timeout=0 if streaming else 600,
+            header_callback=self._on_header if streaming else None,
+            streaming_callback=self._on_chunk if streaming else None,
+        )
+        self._status_sent = False
+        self._held = []  # a stream that failed before it started: its JSON error, passed on whole
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        except (OSError, httpclient.HTTPClientError) as err:
+            if not self._status_sent:
+                self._problem(502, "UNREACHABLE", f"the Skiff runtime's API does not answer: {err}", "restart the Jupyter server")
+            return
+        if streaming and self._status_sent:
+            self.finish(set_content_type="text/event-stream; charset=utf-8")
+            return
+        self._copy(response)
+
+    def _copy(self, response):
+        self.set_status(response.code)
+        for name in FORWARDED_RESPONSE_HEADERS:
+            if name in response.headers:
+                self.set_header(name, response.headers[name])
+        # APIHandler.finish would call every answer JSON; keep the runtime's own type.
+        content_type = response.headers.get("Content-Type", "application/json")
+        self.finish(b"".join(self._held) or response.body or b"", set_content_type=content_type)
+
+    def _on_header(self, line):
+        # The status line of a stream that answered 200: pass the stream's headers on at once.
+        if line.startswith("HTTP/") and " 200 " in line:
+            self.set_status(200)
+            self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.set_header("Cache-Control", "no-cache")
+            self.set_header("X-Accel-Buffering", "no")
+            self._status_sent = True
+
+    def _on_chunk(self, chunk):
+        if not self._status_sent:
+            self._held.append(chunk)
+            return
+        self.write(chunk)
+        self.flush()
+
+    def _problem(self, status, code, message, hint):
+        self.set_status(status)
+        self.finish(json.dumps({"error": {"code": code, "message": message, "hint": hint}}))

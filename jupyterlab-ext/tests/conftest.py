@@ -1,0 +1,28 @@
+import os
+import pathlib
+import shlex
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CLI = REPO / "runtime" / "dist" / "cli" / "skiff.mjs"
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+def skiff_api_command(cluster="skiff-jlab-none"):
+    """The real runtime's API, for a cluster that does not exist: answers health, explains the rest."""
+    return f"node {shlex.quote(str(CLI))} --cluster {cluster} api"
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"skiff_jupyterlab": True}}}
+
+
+@pytest.fixture(autouse=True)
+def runtime_command(monkeypatch):
+    if not CLI.exists():
+        pytest.fail(f"build the runtime first (npm run build): {CLI} is missing")
+    monkeypatch.setenv("SKIFF_API_COMMAND", skiff_api_command())

@@ -1,0 +1,46 @@
+"""The server extension in a real Jupyter server, in front of the real runtime API process."""
+
+import json
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+
+async def test_health_passes_through_with_the_api_version(jp_fetch):
+    response = await jp_fetch("skiff", "api", "health")
+    body = json.loads(response.body)
+    assert response.code == 200
+    assert body["apiVersion"] == 1
+    assert body["cluster"] == "skiff-jlab-none"
+
+
+async def test_requests_need_jupyters_authentication(jp_fetch):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("skiff", "api", "health", headers={"Authorization": ""})
+    assert err.value.code == 403
+
+
+async def test_runtime_errors_keep_their_code_and_hint(jp_fetch):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("skiff", "api", "jobs")
+    body = json.loads(err.value.response.body)
+    assert body["error"]["code"] == "NO_CLUSTER"
+    assert "skiff up" in body["error"]["hint"]
+
+
+async def test_event_streams_pass_through(jp_fetch):
+    response = await jp_fetch("skiff", "api", "jobs", "watch", headers={"Accept": "text/event-stream"})
+    text = response.body.decode()
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    assert "event: error" in text and "NO_CLUSTER" in text
+    assert text.rstrip().endswith("data: {}")
+
+
+async def test_a_missing_runtime_is_a_clear_503(jp_fetch, monkeypatch):
+    monkeypatch.setenv("SKIFF_API_COMMAND", "/nonexistent/skiff api")
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("skiff", "api", "health")
+    body = json.loads(err.value.response.body)
+    assert err.value.code == 503
+    assert body["error"]["code"] == "RUNTIME_UNAVAILABLE"
+    assert "not found" in body["error"]["message"]
