@@ -12,7 +12,7 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 def skiff_api_command(cluster="skiff-jlab-none"):
-    """The real runtime's API, for a cluster that does not exist: answers health, explains the rest."""
+    """The real runtime's API with no Docker engine to reach: answers health, explains the rest."""
     return f"node {shlex.quote(str(CLI))} --cluster {cluster} api"
 
 
@@ -26,3 +26,5 @@ def runtime_command(monkeypatch):
     if not CLI.exists():
         pytest.fail(f"build the runtime first (npm run build): {CLI} is missing")
     monkeypatch.setenv("SKIFF_API_COMMAND", skiff_api_command())
+    # No Docker engine, whatever this machine runs: every cluster call fails the same, known way.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")

@@ -24,15 +24,15 @@ async def test_runtime_errors_keep_their_code_and_hint(jp_fetch):
     with pytest.raises(HTTPClientError) as err:
         await jp_fetch("skiff", "api", "jobs")
     body = json.loads(err.value.response.body)
-    assert body["error"]["code"] == "NO_CLUSTER"
-    assert "skiff up" in body["error"]["hint"]
+    assert body["error"]["code"] == "NO_DOCKER"
+    assert "start Docker" in body["error"]["hint"]
 
 
 async def test_event_streams_pass_through(jp_fetch):
     response = await jp_fetch("skiff", "api", "jobs", "watch", headers={"Accept": "text/event-stream"})
     text = response.body.decode()
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    assert "event: error" in text and "NO_CLUSTER" in text
+    assert "event: error" in text and "NO_DOCKER" in text
     assert text.rstrip().endswith("data: {}")
 
 
