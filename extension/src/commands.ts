@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
-import { cellStatusText } from './job-items.js';
+import { cellStatusText } from '@skiff/runtime/front';
 import type { JobNode } from './views/trees.js';
 import type { LiveState } from './live-state.js';
 

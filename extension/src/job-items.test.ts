@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterInfo, JobStatus } from '@skiff/runtime';
-import { cellStatusText, clusterItem, jobItem, statusBarText } from './job-items.js';
+import { clusterItem, jobItem, statusBarText } from './job-items.js';
 
 const job = (over: Partial<JobStatus> = {}): JobStatus => ({ name: 'train-ab12c', namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'cell.py', pods: [], ...over });
 const cluster: ClusterInfo = {
@@ -46,16 +46,5 @@ describe('clusterItem and statusBarText', () => {
     const s = statusBarText(cluster, [job(), job({ phase: 'Pending' }), job({ phase: 'Succeeded' })]);
     expect(s.text).toBe('$(server-environment) skiff · $(sync~spin) 2 running');
     expect(s.tooltip).toContain('2/3 nodes Ready');
-  });
-});
-
-describe('cellStatusText', () => {
-  it('ends with the outcome and reason, naming the nodes the ranks ran on', () => {
-    const pods = [
-      { name: 'a', rank: 0, node: 'w1', phase: 'Succeeded' },
-      { name: 'b', rank: 1, node: 'w2', phase: 'Succeeded' },
-    ];
-    expect(cellStatusText(job({ phase: 'Succeeded', pods }))).toBe('✓ job train-ab12c: Succeeded (2 workers on w1, w2)');
-    expect(cellStatusText(job({ phase: 'Failed', reason: 'OOMKilled: raise --memory' }))).toBe('✗ job train-ab12c: Failed (2 workers) — OOMKilled: raise --memory');
   });
 });

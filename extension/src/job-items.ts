@@ -1,5 +1,6 @@
 // How jobs and clusters look in the Skiff view: pure data, so the look is tested without VS Code.
 import type { ClusterInfo, JobPhase, JobStatus } from '@skiff/runtime';
+import { jobSizeText, podLines } from '@skiff/runtime/front';
 
 export interface ItemModel {
   id: string;
@@ -22,11 +23,10 @@ const PHASE_ICONS: Record<JobPhase, { id: string; color?: string }> = {
 };
 
 export function jobItem(job: JobStatus): ItemModel {
-  const unit = job.kind === 'training' ? 'worker' : 'replica';
-  const size = `${job.workers} ${unit}${job.workers === 1 ? '' : 's'}`;
+  const size = jobSizeText(job);
   const lines = [`${job.name} — ${job.kind} job, ${size}, ${job.script}`, `phase: ${job.phase}`];
   if (job.reason) lines.push(job.reason);
-  for (const pod of job.pods) lines.push(`${job.kind === 'training' ? 'rank' : 'replica'} ${pod.rank}: ${pod.phase}${pod.node ? ` on ${pod.node}` : ''}${pod.exitCode !== undefined ? `, exit ${pod.exitCode}` : ''}`);
+  lines.push(...podLines(job));
   return {
     id: `job/${job.namespace}/${job.name}`,
     label: job.name,
@@ -60,13 +60,4 @@ export function statusBarText(cluster: ClusterInfo | undefined, jobs: JobStatus[
     text: `$(server-environment) ${cluster.name}${running ? ` · $(sync~spin) ${running} running` : ''}`,
     tooltip: `Skiff cluster ${cluster.name} (${cluster.profile}): ${ready}/${cluster.nodes.length} nodes Ready, ${running} job(s) running`,
   };
-}
-
-/** The status line a cell shows: phase, where the ranks run, and the outcome with its reason. */
-export function cellStatusText(job: JobStatus): string {
-  const mark = { Pending: '…', Running: '▶', Succeeded: '✓', Failed: '✗', Cancelled: '■', Unknown: '?' }[job.phase];
-  const unit = job.kind === 'training' ? 'worker' : 'replica';
-  const nodes = [...new Set(job.pods.map((p) => p.node).filter(Boolean))];
-  const where = nodes.length ? ` on ${nodes.join(', ')}` : '';
-  return `${mark} job ${job.name}: ${job.phase} (${job.workers} ${unit}${job.workers === 1 ? '' : 's'}${where})${job.reason ? ` — ${job.reason}` : ''}`;
 }

@@ -10,7 +10,7 @@ async def test_health_passes_through_with_the_api_version(jp_fetch):
     response = await jp_fetch("skiff", "api", "health")
     body = json.loads(response.body)
     assert response.code == 200
-    assert body["apiVersion"] == 1
+    assert body["apiVersion"] == 2
     assert body["cluster"] == "skiff-jlab-none"
 
 

@@ -39,3 +39,4 @@ export { formatLogLine, displayLogLine, metricValuesText, parseMetricLine, METRI
 // API server
 export { RUNTIME_VERSION, API_VERSION } from './version.js';
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiBackend, type ApiErrorBody } from './api/server.js';
+export { cellStatusText, jobSizeText, podLines } from './front/status-text.js';

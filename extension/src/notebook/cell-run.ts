@@ -5,7 +5,7 @@ import type { JobStatus, MetricsSample, SkiffSession } from '@skiff/runtime';
 import { runtime } from '../runtime.js';
 import { METRICS_MIME } from '@skiff/media';
 import { cellJobOptions, jobNameFrom, trainingSpecInput, type SkiffSettings } from '../settings.js';
-import { cellStatusText } from '../job-items.js';
+import { cellStatusText } from '@skiff/runtime/front';
 
 /** Charts are redrawn at most this often while samples arrive. */
 const METRICS_REDRAW_MS = 1500;

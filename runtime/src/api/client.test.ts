@@ -7,6 +7,7 @@ import { sleep } from '../k8s/streams.js';
 import { API_VERSION } from '../version.js';
 import { startApiServer, type ApiBackend, type ApiServer } from './server.js';
 import { ApiError, SkiffApiClient } from './client.js';
+import { followJob } from '../jobs/follow-job.js';
 
 const TOKEN = 'client-test';
 const status = (name: string, phase: JobStatus['phase'] = 'Running'): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase, workers: 2, script: 'cell.py', pods: [] });
@@ -37,6 +38,16 @@ function backend(): ApiBackend & { submitted: unknown[] } {
       return status(spec.name, 'Pending');
     },
     cancelJob: async () => {},
+    waitForJob: async (name, phases, opts = {}) => {
+      if (name === 'gone') throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
+      for (const phase of ['Pending', 'Running'] as const) {
+        opts.onStatus?.(status(name, phase));
+        await sleep(5);
+      }
+      const final = status(name, phases.includes('Succeeded') ? 'Succeeded' : 'Running');
+      opts.onStatus?.(final);
+      return final;
+    },
     async *logs(): AsyncGenerator<LogLine> {
       yield { pod: 'p0', rank: 0, time: 't1', text: 'héllo' };
       yield { pod: 'p1', rank: 1, time: 't2', text: 'world' };
@@ -112,5 +123,33 @@ describe('SkiffApiClient', () => {
     const nobody = new SkiffApiClient({ baseUrl: 'http://127.0.0.1:9' });
     await expect(nobody.jobs()).rejects.toBeInstanceOf(ApiError);
     await expect(nobody.jobs()).rejects.toMatchObject({ code: 'UNREACHABLE' });
+  });
+});
+
+describe('waiting for and following a job over HTTP', () => {
+  it('reports every status on the way and resolves with the finished one', async () => {
+    const { api } = await client();
+    const seen: string[] = [];
+    const final = await api.waitForJob('a', ['Succeeded', 'Failed'], { onStatus: (s) => seen.push(s.phase) });
+    expect(final.phase).toBe('Succeeded');
+    expect(seen).toEqual(['Pending', 'Running', 'Succeeded']);
+  });
+
+  it("turns the runtime's error into an ApiError with its code and hint", async () => {
+    const { api } = await client();
+    await expect(api.waitForJob('gone', ['Succeeded'])).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', hint: 'see `skiff jobs`' });
+  });
+
+  it('refuses an unknown phase', async () => {
+    const { api } = await client();
+    await expect(api.waitForJob('a', ['Done' as never])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
+  it('is a FollowSource: followJob streams every rank and ends with the outcome', async () => {
+    const { api } = await client();
+    const lines: string[] = [];
+    const final = await followJob(api, 'a', { onLog: (l) => lines.push(`${l.rank}:${l.text}`) }, { drainMs: 2000 });
+    expect(final.phase).toBe('Succeeded');
+    expect(lines).toEqual(['0:héllo', '1:world']);
   });
 });

@@ -1,7 +1,7 @@
 // A typed client for the runtime's HTTP + server-sent-events API (`skiff api`), for front ends that
 // live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
 // imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
-import type { ClusterInfo, JobStatus, LogLine, MetricsSample } from '../types.js';
+import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '../types.js';
 import { API_VERSION } from '../version.js';
 
 export interface ClientOptions {
@@ -114,6 +114,21 @@ export class SkiffApiClient {
   /** The job list now and after every change, until the signal aborts. */
   watchJobs(signal?: AbortSignal): AsyncGenerator<JobStatus[]> {
     return this.items<JobStatus[]>('/api/jobs/watch', 'jobs', signal);
+  }
+
+  /**
+   * Resolves with the job's status once it reaches one of `phases`, calling onStatus at every
+   * change on the way: the same contract as the runtime's waitForJob, so followJob works over HTTP.
+   */
+  async waitForJob(job: string, phases: JobPhase[], opts: { signal?: AbortSignal; onStatus?: (status: JobStatus) => void } = {}): Promise<JobStatus> {
+    let last: JobStatus | undefined;
+    for await (const status of this.items<JobStatus>(`/api/jobs/${encodeURIComponent(job)}/wait?until=${phases.join(',')}`, 'status', opts.signal)) {
+      last = status;
+      opts.onStatus?.(status);
+    }
+    opts.signal?.throwIfAborted();
+    if (!last || !phases.includes(last.phase)) throw new ApiError(0, 'INTERNAL', `the status stream of job '${job}' ended before it was ${phases.join(' or ')}`);
+    return last;
   }
 
   logs(job: string, opts: { follow?: boolean; since?: string; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {

@@ -50,6 +50,12 @@ class FakeBackend implements ApiBackend {
     return status(spec.name);
   }
   async cancelJob() {}
+  async waitForJob(name: string, _phases: unknown, opts: { onStatus?: (s: JobStatus) => void } = {}) {
+    opts.onStatus?.(status(name));
+    const final = { ...status(name), phase: 'Succeeded' as const };
+    opts.onStatus?.(final);
+    return final;
+  }
   async *logs(_name: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
     this.logSignal = opts.signal;
     yield* this.logLines;
@@ -185,6 +191,16 @@ describe('API server', () => {
       ['log', backend.logLines[0]],
       ['log', backend.logLines[1]],
       ['end', {}],
+    ]);
+  });
+
+  it('streams a job\'s status until it finishes, as status events', async () => {
+    await start();
+    const events = parseSse(await (await api('/api/jobs/a/wait?until=Succeeded,Failed')).text());
+    expect(events.map(([e, d]) => [e, (d as JobStatus).phase])).toEqual([
+      ['status', 'Running'],
+      ['status', 'Succeeded'],
+      ['end', undefined],
     ]);
   });
 

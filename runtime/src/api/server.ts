@@ -10,12 +10,15 @@ import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
 import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
 import { SseStream } from './sse.js';
+import { callbackStream } from '../k8s/streams.js';
+import { FINISHED_PHASES } from '../jobs/follow-job.js';
+import type { JobPhase } from '../types.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 /** What the API needs from a session; tests pass a fake. */
 export type ApiBackend = Pick<
   SkiffSession,
-  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'watchJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'logs' | 'metrics' | 'call'
+  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'watchJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'waitForJob' | 'logs' | 'metrics' | 'call'
 >;
 
 export interface ApiServerOptions {
@@ -122,6 +125,15 @@ const routes: Route[] = [
       await backend.cancelJob(params.name, namespaceOf(query));
       sendJson(res, 200, { name: params.name, cancelled: true });
     },
+  },
+  {
+    // The job's status at every change until it reaches one of `until` (default: finished).
+    method: 'GET',
+    pattern: new RegExp(`^/api/jobs/${NAME}/wait$`),
+    handler: ({ res, params, query, backend }) =>
+      streamEvents(res, 'status', (signal) =>
+        callbackStream((onStatus) => backend.waitForJob(params.name, phasesOf(query), { signal, onStatus, namespace: namespaceOf(query) })),
+      ),
   },
   {
     method: 'GET',
@@ -260,6 +272,17 @@ function codeFile(entry: unknown, index: number): CodeFile {
 // ---- event streams ------------------------------------------------------------------------------
 
 /** Streams items as `event: <name>`; errors become `event: error`; always finishes with `event: end`. */
+const PHASES: JobPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'Unknown'];
+
+function phasesOf(query: URLSearchParams): JobPhase[] {
+  const raw = query.get('until');
+  if (!raw) return FINISHED_PHASES;
+  const phases = raw.split(',').map((p) => p.trim());
+  const unknown = phases.filter((p) => !PHASES.includes(p as JobPhase));
+  if (unknown.length) throw new SkiffError('BAD_INPUT', `unknown job phase(s) in until: ${unknown.join(', ')}`, { hint: `use some of ${PHASES.join(', ')}` });
+  return phases as JobPhase[];
+}
+
 async function streamEvents(res: ServerResponse, event: string, open: (signal: AbortSignal) => AsyncIterable<unknown>): Promise<void> {
   const stream = new SseStream(res);
   try {

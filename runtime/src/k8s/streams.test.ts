@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childController, fromArray, mergeStreams, sleep } from './streams.js';
+import { childController, fromArray, mergeStreams, sleep, callbackStream } from './streams.js';
 
 async function* timed<T>(items: [T, number][]): AsyncGenerator<T> {
   for (const [item, delay] of items) {
@@ -78,5 +78,33 @@ describe('sleep and childController', () => {
     expect(parent.signal.aborted).toBe(false);
     parent.abort();
     expect(child.signal.aborted).toBe(true);
+  });
+});
+
+describe('callbackStream', () => {
+  it('yields every emitted value in order, then ends when the task resolves', async () => {
+    const stream = callbackStream<number>(async (emit) => {
+      emit(1);
+      await sleep(5);
+      emit(2);
+      emit(3);
+    });
+    const seen: number[] = [];
+    for await (const n of stream) seen.push(n);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('yields what came before a rejection, then throws it', async () => {
+    const seen: string[] = [];
+    const run = async () => {
+      for await (const s of callbackStream<string>(async (emit) => {
+        emit('Pending');
+        await sleep(1);
+        throw new Error('job deleted');
+      }))
+        seen.push(s);
+    };
+    await expect(run()).rejects.toThrow('job deleted');
+    expect(seen).toEqual(['Pending']);
   });
 });

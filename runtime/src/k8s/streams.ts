@@ -71,3 +71,32 @@ export async function* mergeStreams<T>(sources: AsyncIterable<AsyncIterable<T>>)
 export async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
 }
+
+/**
+ * The values a callback-style task reports (`emit`), as a stream that ends when the task settles;
+ * a rejection becomes the stream's error. For exposing a `waitFor(…, { onStatus })` as events.
+ */
+export async function* callbackStream<T>(task: (emit: (value: T) => void) => Promise<unknown>): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let wake: (() => void) | undefined;
+  let settled: { error?: unknown } | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  task((value) => {
+    queue.push(value);
+    notify();
+  }).then(
+    () => ((settled = {}), notify()),
+    (error: unknown) => ((settled = { error: error ?? new Error('the task failed') }), notify()),
+  );
+  for (;;) {
+    while (queue.length > 0) yield queue.shift()!;
+    if (settled) {
+      if (settled.error !== undefined) throw settled.error;
+      return;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { parseTrainingSpec } from '../spec/job-spec.js';
+import { cellJobOptions, cellTrainingSpec, jobNameFrom } from './cells.js';
+
+const defaults = { workers: 3, gpusPerWorker: 0, namespace: 'skiff' };
+
+describe('cell jobs', () => {
+  it('lets a cell choose workers, GPUs, name and env through metadata.skiff (also nested as .ipynb metadata)', () => {
+    expect(cellJobOptions({ skiff: { workers: 2, gpusPerWorker: 1, env: { LR: 0.1 } } })).toEqual({ workers: 2, gpusPerWorker: 1, env: { LR: '0.1' } });
+    expect(cellJobOptions({ metadata: { skiff: { name: 'exp-1' } } })).toEqual({ name: 'exp-1' });
+    expect(cellJobOptions({ skiff: 'nonsense' })).toEqual({});
+    expect(cellJobOptions(undefined)).toEqual({});
+  });
+
+  it('builds a spec the runtime accepts, cell choices over the defaults', () => {
+    const spec = parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb-abcde', { workers: 2, env: { A: '1' } }));
+    expect(spec).toMatchObject({ name: 'nb-abcde', script: 'cell.py', workers: 2, namespace: 'skiff', env: { A: '1' } });
+    expect(parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb-x')).workers).toBe(3);
+    expect(() => parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb', { workers: 0 }))).toThrow(/--workers/);
+  });
+
+  it('derives DNS-safe job names from file names', () => {
+    expect(jobNameFrom('My Experiment_v2.ipynb', 'x1y2z')).toBe('my-experiment-v2-x1y2z');
+    expect(jobNameFrom('__.py', 'abcde')).toBe('job-abcde');
+  });
+});

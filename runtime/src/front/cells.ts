@@ -1,0 +1,54 @@
+// A notebook cell as a job, the same way in every editor: the cell's own choices (its metadata's
+// `skiff` entry) and a job name from the notebook's name. Pure and browser-safe: the VS Code and
+// JupyterLab extensions both use it through `@skiff/runtime/front`.
+
+/** A cell's choices: `metadata.skiff = { workers, gpusPerWorker, name, env }` (kept in the .ipynb). */
+export interface CellJobOptions {
+  workers?: number;
+  gpusPerWorker?: number;
+  name?: string;
+  env?: Record<string, string>;
+}
+
+export function cellJobOptions(metadata: Record<string, unknown> | undefined): CellJobOptions {
+  // VS Code's Jupyter serializer nests .ipynb cell metadata under `metadata`.
+  const raw = (metadata?.skiff ?? (metadata?.metadata as Record<string, unknown> | undefined)?.skiff) as Record<string, unknown> | undefined;
+  if (!raw || typeof raw !== 'object') return {};
+  const out: CellJobOptions = {};
+  if (typeof raw.workers === 'number') out.workers = raw.workers;
+  if (typeof raw.gpusPerWorker === 'number') out.gpusPerWorker = raw.gpusPerWorker;
+  if (typeof raw.name === 'string') out.name = raw.name;
+  if (raw.env && typeof raw.env === 'object') out.env = Object.fromEntries(Object.entries(raw.env).map(([k, v]) => [k, String(v)]));
+  return out;
+}
+
+/** A job name from a file or notebook name: lower-case DNS label, ending in a short random suffix. */
+export function jobNameFrom(base: string, suffix: string = Math.random().toString(36).slice(2, 7)): string {
+  const stem = base
+    .replace(/\.[^.]*$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return `${stem || 'job'}-${suffix}`;
+}
+
+/** The raw training spec for a cell: its choices over the defaults given; the runtime validates it. */
+export function cellTrainingSpec(
+  defaults: { workers: number; gpusPerWorker: number; namespace?: string; image?: string },
+  script: string,
+  name: string,
+  cell: CellJobOptions = {},
+): Record<string, unknown> {
+  const input: Record<string, unknown> = {
+    kind: 'training',
+    name: cell.name ?? name,
+    script,
+    workers: cell.workers ?? defaults.workers,
+    gpusPerWorker: cell.gpusPerWorker ?? defaults.gpusPerWorker,
+  };
+  if (defaults.namespace) input.namespace = defaults.namespace;
+  if (defaults.image) input.image = defaults.image;
+  if (cell.env) input.env = cell.env;
+  return input;
+}

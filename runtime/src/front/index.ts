@@ -1,0 +1,9 @@
+// What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
+// client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
+export type * from '../types.js';
+export { SkiffApiClient, ApiError, parseSse, type ClientOptions, type Health, type SubmitRequest } from '../api/client.js';
+export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
+export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
+export { cellJobOptions, cellTrainingSpec, jobNameFrom, type CellJobOptions } from './cells.js';
+export { cellStatusText, jobSizeText, podLines } from './status-text.js';
+export { API_VERSION, RUNTIME_VERSION } from '../version.js';
