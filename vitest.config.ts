@@ -6,7 +6,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['runtime/src/**/*.test.ts', 'media/src/**/*.test.ts', 'extension/src/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['runtime/src/**/*.test.ts', 'media/src/**/*.test.ts', 'extension/src/**/*.test.ts', 'jupyterlab-ext/src/**/*.test.ts'],
+          // JupyterLab's web components ship ESM with extensionless imports: let Vite resolve them.
+          server: { deps: { inline: [/@jupyter\/web-components/, /@microsoft\/fast-/] } },
+        },
+      },
       {
         test: {
           name: 'cluster',

@@ -2,7 +2,8 @@
 # Runs every test tier, as CI does: unit tests (TypeScript and the Python job helper), the Jupyter
 # server extension in front of the real runtime API, the cluster tier against a real kind cluster
 # built offline (Docker engine, images, 3 nodes), then the VS Code tier (the packaged extension in
-# the real workbench, driven in Chromium, against such a cluster).
+# the real workbench, driven in Chromium, against such a cluster) and the JupyterLab tier (the wheel
+# in a real JupyterLab, driven by Galata in Chromium, against such a cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/.bin ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
@@ -12,3 +13,4 @@ python3 -m unittest discover -s runtime/python/tests
 bash scripts/test-jupyterlab.sh
 bash scripts/test-cluster.sh
 bash scripts/test-vscode.sh
+bash scripts/test-jupyterlab-e2e.sh

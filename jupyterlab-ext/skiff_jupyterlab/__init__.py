@@ -1,4 +1,5 @@
-"""Skiff's Jupyter server extension: the runtime's API behind Jupyter's authentication."""
+"""Skiff in Jupyter: the server extension (the runtime's API behind Jupyter's authentication), the
+prebuilt JupyterLab extension, and the `%%skiff` cell magic (`%load_ext skiff_jupyterlab`)."""
 
 from .extension import load_jupyter_server_extension
 
@@ -10,3 +11,13 @@ def _jupyter_server_extension_points():
 
 
 _load_jupyter_server_extension = load_jupyter_server_extension
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "@skiff/jupyterlab"}]
+
+
+def load_ipython_extension(ipython):
+    from .magic import load_ipython_extension as load
+
+    load(ipython)

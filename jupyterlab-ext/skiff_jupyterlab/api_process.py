@@ -8,6 +8,8 @@ import shlex
 from traitlets import List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from .command import skiff_command
+
 
 class SkiffApiError(RuntimeError):
     """The API could not be started; the message says what to do."""
@@ -18,8 +20,9 @@ class SkiffApi(LoggingConfigurable):
 
     command = List(
         Unicode(),
-        default_value=["skiff", "api"],
-        help="Command that starts the Skiff runtime's API; it must print {url, token} as JSON on one line.",
+        default_value=[],
+        help="Command that starts the Skiff runtime's API; it must print {url, token} as JSON on one line. "
+        "Default: `skiff api`, with skiff from $SKIFF_COMMAND or PATH.",
     ).tag(config=True)
 
     def __init__(self, **kwargs):
@@ -39,7 +42,9 @@ class SkiffApi(LoggingConfigurable):
     def _command(self):
         # Read when the API starts, so a changed environment takes effect on the next start.
         env_command = os.environ.get("SKIFF_API_COMMAND")
-        return shlex.split(env_command) if env_command else list(self.command)
+        if env_command:
+            return shlex.split(env_command)
+        return list(self.command) or [*skiff_command(), "api"]
 
     async def _start(self):
         command = self._command()

@@ -11,9 +11,9 @@ CLI = REPO / "runtime" / "dist" / "cli" / "skiff.mjs"
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-def skiff_api_command(cluster="skiff-jlab-none"):
-    """The real runtime's API with no Docker engine to reach: answers health, explains the rest."""
-    return f"node {shlex.quote(str(CLI))} --cluster {cluster} api"
+def skiff_command(cluster="skiff-jlab-none"):
+    """The real runtime's CLI; with no Docker engine to reach, health answers and the rest explains."""
+    return f"node {shlex.quote(str(CLI))} --cluster {cluster}"
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ def jp_server_config():
 def runtime_command(monkeypatch):
     if not CLI.exists():
         pytest.fail(f"build the runtime first (npm run build): {CLI} is missing")
-    monkeypatch.setenv("SKIFF_API_COMMAND", skiff_api_command())
+    monkeypatch.delenv("SKIFF_API_COMMAND", raising=False)
+    monkeypatch.setenv("SKIFF_COMMAND", skiff_command())
     # No Docker engine, whatever this machine runs: every cluster call fails the same, known way.
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")

@@ -8,7 +8,7 @@ VERSION=4.100.3
 cache=${SKIFF_CACHE_DIR:-$HOME/.cache/skiff}
 dir="$cache/code-server-$VERSION"
 need_apt=()
-command -v chromium >/dev/null || need_apt+=(chromium)
+bash "$(dirname "$0")/ensure-chromium.sh"
 command -v rg >/dev/null || need_apt+=(ripgrep)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then

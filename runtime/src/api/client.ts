@@ -2,6 +2,7 @@
 // live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
 // imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
 import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '../types.js';
+import type { JobDescription } from '../jobs/status.js';
 import { API_VERSION } from '../version.js';
 
 export interface ClientOptions {
@@ -94,7 +95,7 @@ export class SkiffApiClient {
     return this.json('GET', '/api/jobs');
   }
 
-  describe(job: string): Promise<JobStatus & { events: unknown[] }> {
+  describe(job: string): Promise<JobDescription> {
     return this.json('GET', `/api/jobs/${encodeURIComponent(job)}`);
   }
 

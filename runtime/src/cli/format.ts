@@ -1,30 +1,15 @@
 // Text the CLI prints. Pure functions of the data (and "now"), so tests pin the shapes down.
 import type { ClusterInfo, JobStatus, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import type { UpResult } from '../cluster/cluster.js';
-import type { JobDescription } from '../jobs/jobs.js';
 import { stringify } from 'yaml';
 import { displayLogLine, metricValuesText } from '../logs/parse.js';
+import { describeText, firstLine, formatAge, indent, table } from '../front/describe-text.js';
+
+export { describeText, formatAge, table };
 
 /** How the CLI prints a log line (the editors print them the same way). */
 export const logLineText = displayLogLine;
 export const metricValues = metricValuesText;
-
-/** Columns padded to their widest cell; the last column is not padded. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('   ').trimEnd()).join('\n') + '\n';
-}
-
-/** kubectl-style ages: 45s, 3m, 2h, 5d. */
-export function formatAge(since: string | undefined, now: Date = new Date()): string {
-  if (!since) return '?';
-  const seconds = Math.max(0, Math.floor((now.getTime() - new Date(since).getTime()) / 1000));
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 120 * 60) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86400)}d`;
-}
 
 /** "1m05s", "42s", "1h02m". */
 export function formatDuration(seconds: number): string {
@@ -40,64 +25,11 @@ export function formatBytes(bytes: number): string {
   return `${Math.round(bytes / 2 ** 10)}Ki`;
 }
 
-const firstLine = (text: string | undefined, max = 70) => {
-  const line = (text ?? '').split('\n')[0];
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-};
-
 export function jobsTable(jobs: JobStatus[], now: Date = new Date()): string {
   if (jobs.length === 0) return 'no jobs yet; submit one with `skiff run train.py`\n';
   const rows = [['NAME', 'KIND', 'PHASE', 'WORKERS', 'AGE', 'REASON']];
   for (const j of jobs) rows.push([j.name, j.kind, j.phase, String(j.workers), formatAge(j.createdAt, now), firstLine(j.reason)]);
   return table(rows);
-}
-
-const indent = (text: string, by = '  ') => text.split('\n').map((l) => by + l).join('\n');
-
-export function describeText(d: JobDescription, now: Date = new Date()): string {
-  const out: string[] = [];
-  const field = (label: string, value: string) => out.push(`${(label + ':').padEnd(11)}${value}`);
-  field('Name', d.name);
-  field('Namespace', d.namespace);
-  field('Kind', d.kind);
-  field('Phase', d.phase);
-  field('Script', [d.script, ...(d.spec?.args ?? [])].join(' '));
-  field(d.kind === 'training' ? 'Workers' : 'Replicas', String(d.workers));
-  if (d.createdAt) field('Created', `${d.createdAt} (${formatAge(d.createdAt, now)} ago)`);
-  if (d.spec) {
-    const resources = [
-      `image ${d.spec.image}`,
-      d.spec.resources.cpu ? `cpu ${d.spec.resources.cpu}` : '',
-      d.spec.resources.memory ? `memory ${d.spec.resources.memory}` : '',
-      d.spec.gpusPerWorker > 0 ? `${d.spec.gpusPerWorker} GPU per ${d.kind === 'training' ? 'worker' : 'replica'}` : '',
-      d.spec.kind === 'serving' ? `port ${d.spec.port}` : '',
-    ].filter(Boolean);
-    field('Resources', resources.join(', '));
-    const env = Object.keys(d.spec.env);
-    if (env.length > 0) field('Env', env.join(', '));
-  }
-  if (d.reason) {
-    const [head, ...rest] = d.reason.split('\n');
-    field('Reason', head);
-    if (rest.length > 0) out.push(indent(rest.join('\n'), ' '.repeat(11)));
-  }
-  out.push('', 'Pods:');
-  if (d.pods.length === 0) out.push('  (none yet)');
-  else {
-    const rows = [[d.kind === 'training' ? 'RANK' : 'REPLICA', 'NAME', 'NODE', 'PHASE', 'READY', 'RESTARTS', 'EXIT', 'REASON']];
-    for (const p of d.pods) {
-      rows.push([String(p.rank), p.name, p.node ?? '-', p.phase, p.ready ? 'yes' : 'no', String(p.restarts), p.exitCode === undefined ? '-' : String(p.exitCode), p.reason ?? '']);
-    }
-    out.push(indent(table(rows).trimEnd()));
-  }
-  out.push('', 'Events:');
-  if (d.events.length === 0) out.push('  (none)');
-  else {
-    const rows = [['AGE', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']];
-    for (const e of d.events) rows.push([formatAge(e.time, now), e.type, e.reason, e.object, firstLine(e.message, 120) + (e.count > 1 ? ` (x${e.count})` : '')]);
-    out.push(indent(table(rows).trimEnd()));
-  }
-  return out.join('\n') + '\n';
 }
 
 /** A log line for the terminal; metric lines become "step=3 loss=0.5" instead of raw JSON. */

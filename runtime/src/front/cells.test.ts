@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrainingSpec } from '../spec/job-spec.js';
-import { cellJobOptions, cellTrainingSpec, jobNameFrom } from './cells.js';
+import { parseJobSpec, parseTrainingSpec } from '../spec/job-spec.js';
+import { cellJobOptions, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells } from './cells.js';
 
 const defaults = { workers: 3, gpusPerWorker: 0, namespace: 'skiff' };
 
@@ -22,5 +22,19 @@ describe('cell jobs', () => {
   it('derives DNS-safe job names from file names', () => {
     expect(jobNameFrom('My Experiment_v2.ipynb', 'x1y2z')).toBe('my-experiment-v2-x1y2z');
     expect(jobNameFrom('__.py', 'abcde')).toBe('job-abcde');
+  });
+});
+
+describe('cells as scripts and serving jobs', () => {
+  it('joins cells in order and keeps IPython-only lines as comments', () => {
+    expect(scriptFromCells(['%pip install x\nimport os', '', '!ls\nprint(os.getcwd())'])).toBe(
+      '# (IPython only) %pip install x\nimport os\n\n# (IPython only) !ls\nprint(os.getcwd())\n',
+    );
+  });
+
+  it('builds a serving spec the runtime accepts', () => {
+    const spec = parseJobSpec(cellServingSpec({ namespace: 'skiff' }, 'app.py', 'app-x1', { port: 8080, replicas: 2 }));
+    expect(spec).toMatchObject({ kind: 'serving', name: 'app-x1', script: 'app.py', port: 8080, replicas: 2, namespace: 'skiff' });
+    expect(() => parseJobSpec(cellServingSpec({}, 'app.py', 'app-x2', { port: 0 }))).toThrow(/--port/);
   });
 });

@@ -52,3 +52,32 @@ export function cellTrainingSpec(
   if (cell.env) input.env = cell.env;
   return input;
 }
+
+/** The raw serving spec for a cell or file: a Deployment of `replicas` answering on `port`. */
+export function cellServingSpec(
+  defaults: { namespace?: string; image?: string },
+  script: string,
+  name: string,
+  serve: { port: number; replicas?: number; env?: Record<string, string> },
+): Record<string, unknown> {
+  const input: Record<string, unknown> = { kind: 'serving', name, script, port: serve.port, replicas: serve.replicas ?? 1 };
+  if (defaults.namespace) input.namespace = defaults.namespace;
+  if (defaults.image) input.image = defaults.image;
+  if (serve.env) input.env = serve.env;
+  return input;
+}
+
+// IPython-only lines (magics, shell escapes) mean nothing to plain Python in a pod.
+const IPYTHON_LINE = /^\s*(%|!)/;
+
+/**
+ * Cells' sources as one plain Python script, in order: IPython-only lines (`%magic`, `%%cell`,
+ * `!shell`) are kept as comments so line numbers in tracebacks still point at the user's code.
+ */
+export function scriptFromCells(sources: string[]): string {
+  return sources
+    .map((source) => source.split('\n').map((line) => (IPYTHON_LINE.test(line) ? `# (IPython only) ${line}` : line)).join('\n'))
+    .filter((source) => source.trim() !== '')
+    .join('\n\n')
+    .concat('\n');
+}

@@ -1,0 +1,159 @@
+// One job in the sidebar: its logs (live, filtered by rank), metrics charts, the description with
+// its plain-words reason, a call to a serving job, and cancel. Each tab owns one stream at a time.
+import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
+import { describeText, displayLogLine, type JobStatus, type LogLine, type SkiffApiClient } from '@skiff/runtime/front';
+import { errorText } from './api';
+import { h } from './dom';
+
+type Tab = 'logs' | 'metrics' | 'describe' | 'call';
+
+/** Redraw the charts at most this often while samples arrive. */
+const METRICS_REDRAW_MS = 1500;
+
+export class JobView {
+  readonly node = h('div', { className: 'skiff-job' });
+  private readonly title = h('div', { className: 'skiff-job-title' });
+  private readonly tabs = h('div', { className: 'skiff-tabs' });
+  private readonly body = h('div', { className: 'skiff-job-body' });
+  private stream?: AbortController;
+  private tab: Tab = 'logs';
+  private job: JobStatus;
+
+  constructor(
+    private readonly client: SkiffApiClient,
+    job: JobStatus,
+    private readonly actions: { cancel(job: JobStatus): Promise<void> },
+  ) {
+    this.job = job;
+    this.node.append(this.title, this.tabs, this.body);
+    this.drawHeader();
+    this.show('logs');
+  }
+
+  get name(): string {
+    return this.job.name;
+  }
+
+  /** A new status from the live list: the header follows it. */
+  update(job: JobStatus): void {
+    this.job = job;
+    this.drawHeader();
+  }
+
+  dispose(): void {
+    this.stream?.abort();
+    this.node.remove();
+  }
+
+  private drawHeader(): void {
+    this.title.replaceChildren(h('strong', {}, this.job.name), ` ${this.job.kind} · ${this.job.phase}`);
+    const tabs: [Tab, string][] = [
+      ['logs', 'Logs'],
+      ['metrics', 'Metrics'],
+      ['describe', 'Describe'],
+    ];
+    if (this.job.kind === 'serving') tabs.push(['call', 'Call']);
+    this.tabs.replaceChildren(
+      ...tabs.map(([tab, label]) => h('button', { className: `skiff-tab${tab === this.tab ? ' skiff-mod-active' : ''}`, textContent: label, dataset: { tab }, onclick: () => this.show(tab) })),
+      h('button', {
+        className: 'skiff-button skiff-danger',
+        textContent: 'Cancel',
+        title: `delete ${this.job.name} and its pods`,
+        disabled: ['Succeeded', 'Failed', 'Cancelled'].includes(this.job.phase),
+        onclick: () => void this.actions.cancel(this.job),
+      }),
+    );
+  }
+
+  private show(tab: Tab): void {
+    this.stream?.abort();
+    this.stream = new AbortController();
+    this.tab = tab;
+    this.drawHeader();
+    this.body.replaceChildren();
+    const signal = this.stream.signal;
+    if (tab === 'logs') void this.showLogs(signal);
+    else if (tab === 'metrics') void this.showMetrics(signal);
+    else if (tab === 'describe') void this.showDescribe();
+    else this.showCall();
+  }
+
+  private async showLogs(signal: AbortSignal): Promise<void> {
+    const lines: LogLine[] = [];
+    const rank = h('select', { className: 'skiff-rank-filter', title: 'show one rank only' }, h('option', { value: '', textContent: 'all ranks' }));
+    const pre = h('pre', { className: 'skiff-logs' });
+    const ranks = new Set<number>();
+    const visible = (l: LogLine) => rank.value === '' || String(l.rank) === rank.value;
+    const redraw = () => (pre.textContent = lines.filter(visible).map(displayLogLine).join('\n'));
+    rank.onchange = redraw;
+    this.body.append(h('div', { className: 'skiff-toolbar' }, rank), pre);
+    try {
+      for await (const line of this.client.logs(this.job.name, { follow: true, signal })) {
+        lines.push(line);
+        if (!ranks.has(line.rank)) {
+          ranks.add(line.rank);
+          rank.append(h('option', { value: String(line.rank), textContent: `rank ${line.rank}` }));
+        }
+        if (visible(line)) {
+          pre.append((pre.textContent ? '\n' : '') + displayLogLine(line));
+          pre.scrollTop = pre.scrollHeight;
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
+    }
+  }
+
+  private async showMetrics(signal: AbortSignal): Promise<void> {
+    const charts = h('div', { className: 'skiff-metrics-root' });
+    this.body.append(charts);
+    const samples: MetricsSample[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const draw = () => {
+      timer = undefined;
+      drawMetricsCharts(charts, samples, { width: Math.max(220, this.body.clientWidth - 16), height: 160 });
+    };
+    draw();
+    try {
+      for await (const sample of this.client.metrics(this.job.name, { follow: true, intervalMs: 3000, signal })) {
+        samples.push(sample as MetricsSample);
+        timer ??= setTimeout(draw, METRICS_REDRAW_MS);
+      }
+      clearTimeout(timer);
+      draw();
+    } catch (err) {
+      clearTimeout(timer);
+      if (!signal.aborted) this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
+    }
+  }
+
+  private async showDescribe(): Promise<void> {
+    try {
+      const d = await this.client.describe(this.job.name);
+      if (d.reason) this.body.append(h('div', { className: `skiff-reason skiff-phase-${d.phase}`, textContent: d.reason }));
+      this.body.append(h('pre', { className: 'skiff-describe', textContent: describeText(d) }));
+    } catch (err) {
+      this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
+    }
+  }
+
+  private showCall(): void {
+    const path = h('input', { className: 'jp-mod-styled', value: '/', placeholder: 'path, e.g. /predict', name: 'path' });
+    const data = h('textarea', { className: 'jp-mod-styled', placeholder: 'request body (JSON or text); empty for GET', name: 'data', rows: 3 });
+    const answer = h('pre', { className: 'skiff-call-answer' });
+    const send = h('button', {
+      className: 'skiff-button',
+      textContent: 'Send',
+      onclick: async () => {
+        answer.textContent = '…';
+        try {
+          const r = await this.client.call(this.job.name, data.value ? { path: path.value, method: 'POST', data: data.value } : { path: path.value });
+          answer.textContent = `HTTP ${r.status}\n${r.body}`;
+        } catch (err) {
+          answer.textContent = errorText(err);
+        }
+      },
+    });
+    this.body.append(h('div', { className: 'skiff-call' }, path, data, send), answer);
+  }
+}

@@ -1,0 +1,133 @@
+// The sidebar's state, owned in one place: the runtime's health, the clusters, the live job list and
+// what the cluster is busy with. Widgets only draw it and call its methods.
+import { Signal, type ISignal } from '@lumino/signaling';
+import type { ClusterInfo, ClusterProfile, Health, JobStatus, SkiffApiClient } from '@skiff/runtime/front';
+import { connect, errorText } from './api';
+
+/** How long the job watch waits before it reconnects after the stream broke. */
+const RECONNECT_MS = 5000;
+
+export interface ClusterActivity {
+  action: 'starting' | 'stopping';
+  /** Progress lines as the runtime reports them. */
+  progress: string[];
+}
+
+export class SkiffModel {
+  health?: Health;
+  /** Why the runtime cannot be used right now (plain words, with what to do). */
+  error?: string;
+  clusters: ClusterInfo[] = [];
+  jobs: JobStatus[] = [];
+  /** Why the job list is not live (e.g. no cluster yet); it reconnects by itself. */
+  jobsError?: string;
+  activity?: ClusterActivity;
+
+  private readonly changedSignal = new Signal<this, void>(this);
+  private readonly stopped = new AbortController();
+  private wakeWatch?: () => void;
+
+  constructor(readonly client: SkiffApiClient) {}
+
+  get changed(): ISignal<this, void> {
+    return this.changedSignal;
+  }
+
+  /** The cluster the runtime works on, when it exists. */
+  get cluster(): ClusterInfo | undefined {
+    return this.clusters.find((c) => c.name === this.health?.cluster);
+  }
+
+  job(name: string): JobStatus | undefined {
+    return this.jobs.find((j) => j.name === name);
+  }
+
+  /** Connects (version check), reads the clusters, then keeps the job list live until dispose(). */
+  async start(): Promise<void> {
+    try {
+      this.health = await connect(this.client);
+      this.error = undefined;
+    } catch (err) {
+      this.error = errorText(err);
+      this.emit();
+      return;
+    }
+    await this.refreshClusters();
+    void this.watchJobs();
+  }
+
+  async refreshClusters(): Promise<void> {
+    try {
+      this.clusters = await this.client.clusters();
+      this.error = undefined;
+    } catch (err) {
+      this.error = errorText(err);
+    }
+    this.emit();
+  }
+
+  /** Creates or reuses the cluster; progress lines arrive in `activity` as they happen. */
+  async up(profile: ClusterProfile, workers: number): Promise<ClusterInfo> {
+    this.activity = { action: 'starting', progress: [] };
+    this.emit();
+    try {
+      const cluster = await this.client.up({ profile, workers }, (line) => {
+        this.activity?.progress.push(line);
+        this.emit();
+      });
+      await this.refreshClusters();
+      this.wakeWatch?.();
+      return cluster;
+    } finally {
+      this.activity = undefined;
+      this.emit();
+    }
+  }
+
+  async down(): Promise<void> {
+    this.activity = { action: 'stopping', progress: [] };
+    this.emit();
+    try {
+      await this.client.down();
+      await this.refreshClusters();
+    } finally {
+      this.activity = undefined;
+      this.emit();
+    }
+  }
+
+  dispose(): void {
+    this.stopped.abort();
+  }
+
+  private async watchJobs(): Promise<void> {
+    const signal = this.stopped.signal;
+    while (!signal.aborted) {
+      try {
+        for await (const jobs of this.client.watchJobs(signal)) {
+          this.jobs = jobs;
+          this.jobsError = undefined;
+          this.emit();
+        }
+      } catch (err) {
+        // No cluster yet, or it went away: say so and retry; a started cluster wakes the retry.
+        this.jobs = [];
+        this.jobsError = errorText(err);
+        this.emit();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, RECONNECT_MS);
+          this.wakeWatch = () => (clearTimeout(timer), resolve());
+        });
+        this.wakeWatch = undefined;
+        if (!signal.aborted) await this.refreshClusters();
+        continue;
+      }
+      // The stream ended without an error (the server went away quietly): reconnect, not at once.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  private emit(): void {
+    this.changedSignal.emit();
+  }
+}

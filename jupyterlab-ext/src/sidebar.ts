@@ -1,0 +1,144 @@
+// The Skiff sidebar: the cluster (start with a profile, stop, progress), the live job list, and the
+// selected job's logs, metrics and description. It draws the model and calls its methods.
+import { Widget } from '@lumino/widgets';
+import { cellStatusText, jobSizeText, type ClusterProfile, type JobStatus } from '@skiff/runtime/front';
+import { errorText } from './api';
+import { h } from './dom';
+import { JobView } from './job-view';
+import type { SkiffModel } from './model';
+import type { SkiffSettings } from './settings';
+
+const PROFILES: { value: ClusterProfile; label: string }[] = [
+  { value: 'cpu', label: 'CPU' },
+  { value: 'fake-gpu', label: 'fake GPU (scheduling only)' },
+  { value: 'gpu', label: 'GPU (NVIDIA runtime)' },
+];
+
+export class SkiffSidebar extends Widget {
+  private readonly status = h('div', { className: 'skiff-status' });
+  private readonly cluster = h('section', { className: 'skiff-cluster' });
+  private readonly jobs = h('section', { className: 'skiff-jobs' });
+  private readonly detail = h('section', { className: 'skiff-detail' });
+  private readonly profile = h('select', { className: 'skiff-profile', title: 'cluster profile' }, ...PROFILES.map((p) => h('option', { value: p.value, textContent: p.label })));
+  private view?: JobView;
+  private clusterError?: string;
+
+  constructor(
+    private readonly model: SkiffModel,
+    private readonly settings: () => SkiffSettings,
+  ) {
+    super();
+    this.id = 'skiff-sidebar';
+    this.addClass('skiff-sidebar');
+    this.title.caption = 'Skiff: local cluster and jobs';
+    this.profile.value = settings().profile;
+    this.node.append(h('header', {}, h('h2', { textContent: 'Skiff' }), this.status), this.cluster, this.jobs, this.detail);
+    model.changed.connect(this.draw, this);
+    this.draw();
+  }
+
+  /** Shows a job's logs (the cell that just submitted it, or a click in the list). */
+  select(job: JobStatus): void {
+    if (this.view?.name === job.name) return;
+    this.view?.dispose();
+    this.view = new JobView(this.model.client, job, { cancel: (j) => this.cancel(j) });
+    this.detail.replaceChildren(this.view.node);
+    this.draw();
+  }
+
+  async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile): Promise<void> {
+    this.clusterError = undefined;
+    try {
+      await this.model.up(profile, this.settings().nodes);
+    } catch (err) {
+      this.clusterError = errorText(err);
+      this.draw();
+    }
+  }
+
+  async stopCluster(): Promise<void> {
+    this.clusterError = undefined;
+    try {
+      await this.model.down();
+    } catch (err) {
+      this.clusterError = errorText(err);
+      this.draw();
+    }
+  }
+
+  private async cancel(job: JobStatus): Promise<void> {
+    try {
+      await this.model.client.cancel(job.name);
+    } catch (err) {
+      this.clusterError = errorText(err);
+      this.draw();
+    }
+  }
+
+  private draw(): void {
+    const m = this.model;
+    this.status.replaceChildren(
+      m.error
+        ? h('div', { className: 'skiff-error', textContent: m.error })
+        : h('div', { className: 'skiff-muted', textContent: m.health ? `runtime ${m.health.version} · cluster ${m.health.cluster}` : 'connecting to the Skiff runtime…' }),
+    );
+    this.drawCluster();
+    this.drawJobs();
+    if (this.view) {
+      const job = m.job(this.view.name);
+      if (job) this.view.update(job);
+    }
+  }
+
+  private drawCluster(): void {
+    const m = this.model;
+    const c = m.cluster;
+    const busy = m.activity !== undefined;
+    const rows: (Node | string)[] = [h('h3', { textContent: 'Cluster' })];
+    if (c) {
+      const ready = c.nodes.filter((n) => n.ready).length;
+      const gpus = c.nodes.reduce((sum, n) => sum + n.gpus, 0);
+      rows.push(
+        h('div', { className: 'skiff-cluster-state', dataset: { state: ready === c.nodes.length ? 'ready' : 'degraded' } }, h('strong', { textContent: c.name }), ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`),
+        h('button', { className: 'skiff-button', textContent: 'Stop cluster', disabled: busy, onclick: () => void this.stopCluster() }),
+      );
+    } else {
+      rows.push(
+        h('div', { className: 'skiff-cluster-state', dataset: { state: 'none' }, textContent: m.health ? `no cluster '${m.health.cluster}' yet` : 'no cluster' }),
+        h('div', { className: 'skiff-toolbar' }, this.profile, h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() })),
+      );
+    }
+    if (m.activity) {
+      const last = m.activity.progress.slice(-6);
+      rows.push(h('div', { className: 'skiff-progress' }, h('div', { className: 'skiff-muted', textContent: `${m.activity.action} the cluster…` }), ...last.map((line) => h('div', { textContent: line }))));
+    }
+    if (this.clusterError) rows.push(h('div', { className: 'skiff-error', textContent: this.clusterError }));
+    this.cluster.replaceChildren(...rows);
+  }
+
+  private drawJobs(): void {
+    const m = this.model;
+    const rows: (Node | string)[] = [h('h3', { textContent: `Jobs (${m.jobs.length})` })];
+    if (m.jobsError && m.cluster) rows.push(h('div', { className: 'skiff-error', textContent: m.jobsError }));
+    if (m.jobs.length === 0) rows.push(h('div', { className: 'skiff-muted', textContent: 'No jobs yet: run a cell on the cluster (Skiff: Run Cell on Cluster).' }));
+    const list = h('ul', { className: 'skiff-job-list' });
+    for (const job of [...m.jobs].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))) {
+      list.append(
+        h(
+          'li',
+          {
+            className: `skiff-job-row skiff-phase-${job.phase}${this.view?.name === job.name ? ' skiff-mod-selected' : ''}`,
+            dataset: { job: job.name, phase: job.phase },
+            title: cellStatusText(job),
+            onclick: () => this.select(job),
+          },
+          h('span', { className: 'skiff-job-name', textContent: job.name }),
+          h('span', { className: 'skiff-job-meta', textContent: `${job.phase} · ${jobSizeText(job)}` }),
+          job.reason ? h('div', { className: 'skiff-job-reason', textContent: job.reason }) : null,
+        ),
+      );
+    }
+    rows.push(list);
+    this.jobs.replaceChildren(...rows);
+  }
+}

@@ -1,0 +1,135 @@
+// Skiff in a real JupyterLab (from PyPI, the wheel installed) against a real kind cluster: start the
+// cluster from the sidebar, run a 2-worker training cell and see both ranks and the loss chart, a
+// failing cell's reason, the %%skiff magic, and cancelling a job. Screenshots: test-results/jupyterlab/.
+import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { Locator } from '@playwright/test';
+import path from 'node:path';
+
+const NOTEBOOKS = path.join(__dirname, '..', 'notebooks');
+const SHOTS = path.join(__dirname, '..', '..', '..', 'test-results', 'jupyterlab');
+const CLUSTER = process.env.SKIFF_JLAB_CLUSTER ?? 'skiff-jlab';
+
+test.describe.configure({ mode: 'serial' });
+test.use({ serverFiles: 'off' });
+
+const shot = (page: IJupyterLabPageFixture, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+const sidebar = (page: IJupyterLabPageFixture) => page.locator('#skiff-sidebar');
+
+async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.sidebar.openTab('skiff-sidebar');
+  const bar = sidebar(page);
+  await expect(bar.locator('.skiff-status')).toContainText(`cluster ${CLUSTER}`);
+  return bar;
+}
+
+async function openNotebook(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
+  await page.contents.uploadFile(path.join(NOTEBOOKS, name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+}
+
+/** The cell's rendered outputs as one text. */
+async function outputText(page: IJupyterLabPageFixture, cell: number): Promise<string> {
+  const locator = await page.notebook.getCellLocator(cell);
+  return (await locator?.locator('.jp-OutputArea').innerText().catch(() => '')) ?? '';
+}
+
+async function runFromToolbar(page: IJupyterLabPageFixture, cell: number): Promise<void> {
+  await page.notebook.selectCells(cell);
+  await page.locator('.jp-NotebookPanel-toolbar [data-command="skiff:run-cell"]').click();
+}
+
+test('starts a local cluster from the sidebar, with progress, and shows its nodes', async ({ page }) => {
+  const bar = await openSidebar(page);
+  await shot(page, '01-sidebar-no-cluster');
+  await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'none');
+  await bar.locator('.skiff-profile').selectOption('cpu');
+  await bar.getByRole('button', { name: 'Start cluster' }).click();
+  await expect(bar.locator('.skiff-progress')).toBeVisible();
+  await shot(page, '02-cluster-starting');
+  await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'ready', { timeout: 15 * 60_000 });
+  await expect(bar.locator('.skiff-cluster-state')).toContainText('2/2 nodes Ready');
+  await shot(page, '03-cluster-ready');
+});
+
+test('runs a 2-worker training cell: both ranks stream into the cell, the loss is charted, the sidebar follows', async ({ page, tmpPath }) => {
+  const bar = await openSidebar(page);
+  await openNotebook(page, tmpPath, 'train.ipynb');
+  await runFromToolbar(page, 0);
+  await expect.poll(() => outputText(page, 0), { timeout: 8 * 60_000 }).toMatch(/✓ job train-[a-z0-9]+: Succeeded \(2 workers/);
+  const text = await outputText(page, 0);
+  expect(text).toContain('rank 0/2 finished');
+  expect(text).toContain('rank 1/2 finished');
+  expect(text).toMatch(/metrics step=0 loss=/);
+  const cell = (await page.notebook.getCellLocator(0))!;
+  await expect(cell.locator('.skiff-metrics-chart[data-metric="loss"] canvas')).toBeVisible();
+  await cell.locator('.skiff-metrics-chart[data-metric="loss"]').scrollIntoViewIfNeeded();
+  await shot(page, '04-training-cell-loss-chart');
+
+  // The sidebar selected the job: its logs carry both ranks, and the rank filter narrows them.
+  const row = bar.locator('.skiff-job-row[data-phase="Succeeded"]').first();
+  await expect(row).toBeVisible();
+  const logs = bar.locator('.skiff-logs');
+  await expect(logs).toContainText('rank 1/2 finished');
+  await expect(logs).toContainText('rank 0/2 finished');
+  await bar.locator('.skiff-rank-filter').selectOption('1');
+  await expect(logs).toContainText('rank 1/2 finished');
+  await expect(logs).not.toContainText('rank 0/2 finished');
+  await shot(page, '05-sidebar-logs-rank-1');
+  await bar.locator('.skiff-tab[data-tab="metrics"]').click();
+  await expect(bar.locator('.skiff-metrics-chart[data-metric="loss"] canvas')).toBeVisible();
+  await shot(page, '06-sidebar-metrics');
+});
+
+test("a failing cell shows its exit code and last lines, and Describe gives the reason", async ({ page, tmpPath }) => {
+  const bar = await openSidebar(page);
+  await openNotebook(page, tmpPath, 'train.ipynb');
+  // From the cell's context menu, with the options dialog.
+  await page.notebook.selectCells(1);
+  await (await page.notebook.getCellLocator(1))!.click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Run Cell on Cluster…' }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await dialog.locator('input[name="workers"]').fill('1');
+  await dialog.getByRole('button', { name: 'Run' }).click();
+  await expect.poll(() => outputText(page, 1), { timeout: 6 * 60_000 }).toMatch(/✗ job train-[a-z0-9]+: Failed .*script exited 1/);
+  expect(await outputText(page, 1)).toContain('ValueError: bad batch size');
+  await shot(page, '07-failing-cell');
+  await bar.locator('.skiff-tab[data-tab="describe"]').click();
+  await expect(bar.locator('.skiff-reason')).toContainText('script exited 1');
+  await expect(bar.locator('.skiff-describe')).toContainText('Pods:');
+  await shot(page, '08-describe-reason');
+});
+
+test('the %%skiff magic runs a cell on the cluster from the kernel, with its logs and chart', async ({ page, tmpPath }) => {
+  await openNotebook(page, tmpPath, 'magic.ipynb');
+  await page.notebook.runCell(0);
+  await page.notebook.runCell(1, { inplace: true, wait: false } as never);
+  await expect.poll(() => outputText(page, 1), { timeout: 8 * 60_000 }).toMatch(/job cell-[a-f0-9]+ Succeeded/);
+  const text = await outputText(page, 1);
+  expect(text).toContain('rank 0/2 finished');
+  expect(text).toContain('rank 1/2 finished');
+  const cell = (await page.notebook.getCellLocator(1))!;
+  await expect(cell.locator('.skiff-metrics-chart[data-metric="loss"] canvas')).toBeVisible();
+  await shot(page, '09-magic');
+});
+
+test('cancels a running job from the sidebar; the cell ends Cancelled', async ({ page, tmpPath }) => {
+  const bar = await openSidebar(page);
+  await openNotebook(page, tmpPath, 'train.ipynb');
+  await runFromToolbar(page, 2);
+  await expect.poll(() => outputText(page, 2), { timeout: 4 * 60_000 }).toContain('tick 2');
+  const row = bar.locator('.skiff-job-row[data-phase="Running"]').first();
+  await expect(row).toBeVisible();
+  await row.click();
+  await shot(page, '10-running-job');
+  await bar.locator('.skiff-job').getByRole('button', { name: 'Cancel' }).click();
+  await expect.poll(() => outputText(page, 2), { timeout: 2 * 60_000 }).toMatch(/■ job train-[a-z0-9]+: Cancelled/);
+  await shot(page, '11-cancelled');
+});
+
+test('stops the cluster from the sidebar', async ({ page }) => {
+  const bar = await openSidebar(page);
+  await bar.getByRole('button', { name: 'Stop cluster' }).click();
+  await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'none', { timeout: 5 * 60_000 });
+  await shot(page, '12-cluster-stopped');
+});
