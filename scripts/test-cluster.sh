@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
+bash test/infra/ensure-registry.sh
 node runtime/dist/cli/skiff.mjs images build all
 npx vitest run --project cluster

@@ -10,12 +10,7 @@ node runtime/dist/cli/skiff.mjs images build all
 source scripts/jupyterlab-env.sh
 export SKIFF_JLAB_CLUSTER="${SKIFF_JLAB_CLUSTER:-skiff-jlab}"
 export SKIFF_COMMAND="node $PWD/runtime/dist/cli/skiff.mjs --cluster $SKIFF_JLAB_CLUSTER"
-# One worker node is enough here (spreading ranks over nodes is the cluster tier's test).
-JUPYTERLAB_SETTINGS_DIR=$(mktemp -d)
-export JUPYTERLAB_SETTINGS_DIR
-mkdir -p "$JUPYTERLAB_SETTINGS_DIR/@skiff/jupyterlab"
-echo '{"nodes": 1}' > "$JUPYTERLAB_SETTINGS_DIR/@skiff/jupyterlab/plugin.jupyterlab-settings"
 mkdir -p test-results/jupyterlab
 cleanup() { [ -n "${SKIFF_E2E_KEEP:-}" ] || $SKIFF_COMMAND down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-npx playwright test -c test/jupyterlab/playwright.config.js
+npx playwright test -c test/jupyterlab/playwright.config.js "$@"

@@ -33,14 +33,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     registerCommands({ app, tracker, model, sidebar, settings: () => settings, icon: skiffIcon });
     for (const command of Object.values(COMMANDS)) palette?.addItem({ command, category: 'Skiff' });
 
-    if (registry) {
-      void registry.load(PLUGIN_ID).then((loaded) => {
-        const apply = () => (settings = readSettings(loaded.composite as Record<string, unknown>));
-        apply();
-        loaded.changed.connect(apply);
-      });
-    }
-    void model.start();
+    // Settings first: the sidebar's Start button waits for the model, so a cluster is never made
+    // with defaults the user has overridden.
+    const settingsLoaded = registry
+      ? registry.load(PLUGIN_ID).then(
+          (loaded) => {
+            const apply = () => (settings = readSettings(loaded.composite as Record<string, unknown>));
+            apply();
+            loaded.changed.connect(apply);
+          },
+          (err: unknown) => console.warn('Skiff: settings could not be loaded; using the defaults', err),
+        )
+      : Promise.resolve();
+    void settingsLoaded.then(() => model.start());
   },
 };
 

@@ -1,11 +1,11 @@
 // The Skiff sidebar: the cluster (start with a profile, stop, progress), the live job list, and the
 // selected job's logs, metrics and description. It draws the model and calls its methods.
 import { Widget } from '@lumino/widgets';
-import { cellStatusText, jobSizeText, type ClusterProfile, type JobStatus } from '@skiff/runtime/front';
+import { cellStatusText, jobSizeText, type ClusterInfo, type ClusterProfile, type JobStatus } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { JobView } from './job-view';
-import type { SkiffModel } from './model';
+import type { ClusterActivity, SkiffModel } from './model';
 import type { SkiffSettings } from './settings';
 
 const PROFILES: { value: ClusterProfile; label: string }[] = [
@@ -13,6 +13,12 @@ const PROFILES: { value: ClusterProfile; label: string }[] = [
   { value: 'fake-gpu', label: 'fake GPU (scheduling only)' },
   { value: 'gpu', label: 'GPU (NVIDIA runtime)' },
 ];
+
+/** kind lists a cluster while it is still being made: it is ready once it is made and every node is. */
+export function clusterState(c: ClusterInfo, activity: ClusterActivity | undefined): 'starting' | 'stopping' | 'ready' | 'degraded' {
+  if (activity) return activity.action;
+  return c.nodes.length > 0 && c.nodes.every((n) => n.ready) ? 'ready' : 'degraded';
+}
 
 export class SkiffSidebar extends Widget {
   private readonly status = h('div', { className: 'skiff-status' });
@@ -99,7 +105,7 @@ export class SkiffSidebar extends Widget {
       const ready = c.nodes.filter((n) => n.ready).length;
       const gpus = c.nodes.reduce((sum, n) => sum + n.gpus, 0);
       rows.push(
-        h('div', { className: 'skiff-cluster-state', dataset: { state: ready === c.nodes.length ? 'ready' : 'degraded' } }, h('strong', { textContent: c.name }), ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`),
+        h('div', { className: 'skiff-cluster-state', dataset: { state: clusterState(c, m.activity) } }, h('strong', { textContent: c.name }), ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`),
         h('button', { className: 'skiff-button', textContent: 'Stop cluster', disabled: busy, onclick: () => void this.stopCluster() }),
       );
     } else {

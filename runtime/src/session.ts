@@ -10,12 +10,14 @@ import { submitJob, submitJobFiles } from './jobs/submit.js';
 import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { streamJobLogs } from './k8s/logs.js';
 import { streamJobMetrics } from './k8s/metrics.js';
-import { explainKubeError } from './k8s/client.js';
+import { explainKubeError, kubeConfigForContext } from './k8s/client.js';
 
 export interface SessionOptions {
   clusters?: Clusters;
   clusterName?: string;
   namespace?: string;
+  /** A kubeconfig context to use instead of the kind cluster (e.g. where a job was promoted). */
+  context?: string;
 }
 
 /** The code of a job: a folder on this machine, or the files themselves (a notebook cell, an editor buffer). */
@@ -39,15 +41,17 @@ export class SkiffSession {
   readonly clusters: Clusters;
   readonly clusterName: string;
   readonly namespace: string;
+  readonly context?: string;
 
   constructor(opts: SessionOptions = {}) {
     this.clusters = opts.clusters ?? new Clusters();
-    this.clusterName = opts.clusterName ?? DEFAULT_CLUSTER;
+    this.clusterName = opts.context ?? opts.clusterName ?? DEFAULT_CLUSTER;
     this.namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+    this.context = opts.context;
   }
 
-  kubeConfig(): Promise<KubeConfig> {
-    return this.clusters.kubeConfig(this.clusterName);
+  async kubeConfig(): Promise<KubeConfig> {
+    return this.context ? kubeConfigForContext(this.context) : this.clusters.kubeConfig(this.clusterName);
   }
 
   listClusters(): Promise<ClusterInfo[]> {

@@ -9,8 +9,13 @@ export const CLUSTER = process.env.SKIFF_E2E_CLUSTER ?? 'skiff-e2e';
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function skiff(args: string[], timeoutMs = 10 * 60_000, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return skiffAt(CLUSTER, args, timeoutMs, env);
+}
+
+/** The CLI against another kind cluster (the promotion tests use two). */
+export function skiffAt(cluster: string, args: string[], timeoutMs = 10 * 60_000, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--cluster', CLUSTER, ...args], { cwd: REPO, env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, '--cluster', cluster, ...args], { cwd: REPO, env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

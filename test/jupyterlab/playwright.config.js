@@ -20,6 +20,7 @@ module.exports = {
     viewport: { width: 1400, height: 900 },
     video: 'off',
     trace: 'retain-on-failure',
+    actionTimeout: 30_000,
     launchOptions: {
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

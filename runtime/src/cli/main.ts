@@ -14,6 +14,7 @@ import { RUNTIME_VERSION } from '../version.js';
 import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metricsSampleText, upText } from './format.js';
 import { collectJobCode, renderJobFiles } from '../jobs/submit.js';
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
+import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
 
 export interface CliDeps {
@@ -23,11 +24,14 @@ export interface CliDeps {
   cwd?: string;
   /** Stops following commands and `skiff api`; when absent, SIGINT/SIGTERM do (only while they run). */
   signal?: AbortSignal;
+  /** Answers confirmation prompts (`skiff promote`); a terminal prompt when absent and stdin is a TTY. */
+  ask?: (question: string) => Promise<string>;
 }
 
 interface GlobalFlags {
   cluster: string;
   namespace: string;
+  context?: string;
 }
 
 type OutputFlag = { output: 'text' | 'json' };
@@ -52,12 +56,13 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .version(RUNTIME_VERSION, '-V, --version')
     .option('--cluster <name>', 'kind cluster to use', DEFAULT_CLUSTER)
     .option('-n, --namespace <namespace>', 'namespace of the jobs', DEFAULT_NAMESPACE)
+    .option('--context <context>', 'a kubeconfig context to use instead of the kind cluster (e.g. where a job was promoted)')
     .showSuggestionAfterError();
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalFlags;
   const session = (cmd: Command) => {
     const g = globals(cmd);
-    return new SkiffSession({ clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
+    return new SkiffSession({ clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace, context: g.context });
   };
   const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
   const json = (value: unknown) => io.out(JSON.stringify(value, null, 2) + '\n');
@@ -257,6 +262,18 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         io.err(`cancelled job ${job}\n`);
       }),
     );
+
+  program
+    .command('promote')
+    .description("move a job to another cluster: a reviewed diff from the target's dry run, then image build, push and apply")
+    .argument('<job>')
+    .requiredOption('--to <context>', 'kubeconfig context of the target cluster')
+    .option('--profile <name>', 'target profile (default: the context name) from skiff-targets.yaml or ~/.config/skiff/targets.yaml')
+    .option('--targets <file>', 'a targets file to read the profile from')
+    .option('--dry-run', 'show the plan and the diff, apply nothing')
+    .option('-y, --yes', 'apply without asking')
+    .addOption(outputOption())
+    .action(act(async (job: string, flags: PromoteFlags, cmd: Command) => promote(session(cmd), job, flags, io, { cwd, ask: deps.ask ?? terminalAsk() })));
 
   // ---- images ----
   const images = program.command('images').description('build and load the images Skiff runs offline');

@@ -12,7 +12,7 @@ import type { ClusterApi } from './kube-api.js';
 import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 
-const OFFLINE = 'skiff.local/node:v1.34.1-2';
+const OFFLINE = 'skiff.local/node:v1.34.1-3';
 const JOB = 'skiff.local/job-python:bookworm-1';
 
 function kubeconfigYaml(clusters: string[]): string {

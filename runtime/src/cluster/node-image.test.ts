@@ -29,8 +29,8 @@ describe('chooseNodeImage', () => {
 
   it("prefers Skiff's offline image, then a local upstream one", async () => {
     const deps = { pullImage: failPull, buildImages: noBuild };
-    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-2', 'kindest/node:v1.34.0']) }, () => {})).toBe(
-      'skiff.local/node:v1.34.1-2',
+    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-3', 'kindest/node:v1.34.0']) }, () => {})).toBe(
+      'skiff.local/node:v1.34.1-3',
     );
     expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['kindest/node:v1.34.0']) }, () => {})).toBe('kindest/node:v1.34.0');
   });
@@ -50,7 +50,7 @@ describe('chooseNodeImage', () => {
       { docker: fakeDocker([]), pullImage: failPull, buildImages: async (what, onProgress) => { built.push(what); onProgress?.('building kubelet'); } },
       (m) => progress.push(m),
     );
-    expect(image).toBe('skiff.local/node:v1.34.1-2');
+    expect(image).toBe('skiff.local/node:v1.34.1-3');
     expect(built).toEqual(['node']);
     expect(progress[1]).toContain('no such host');
     expect(progress.at(-1)).toBe('building kubelet');

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../errors.js';
 import { RunError } from '../exec/run.js';
-import { buildImages, clearCache, imageExists, imagesRecipeDir } from './images.js';
+import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE } from './images.js';
+import { readFileSync } from 'node:fs';
+import { OFFLINE_NODE_IMAGE } from '../cluster/tools.js';
 import type Dockerode from 'dockerode';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'skiff-images-'));
@@ -14,6 +16,18 @@ describe('imagesRecipeDir', () => {
   it('is runtime/images', () => {
     expect(imagesRecipeDir()).toBe(resolve(fileURLToPath(import.meta.url), '../../../images'));
     expect(existsSync(join(imagesRecipeDir(), 'versions.env'))).toBe(true);
+  });
+
+  it('builds the images under the names the runtime uses (versions.env and the code agree)', () => {
+    const env = Object.fromEntries(
+      readFileSync(join(imagesRecipeDir(), 'versions.env'), 'utf8')
+        .split('\n')
+        .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1], m[2]]),
+    );
+    expect(env.NODE_IMAGE).toBe(OFFLINE_NODE_IMAGE);
+    expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
   });
 });
 

@@ -3,12 +3,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import {
+  KubeConfig,
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   KubernetesObjectApi,
   PatchStrategy,
-  type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
@@ -123,4 +123,16 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<Kub
     request.on('error', reject);
     request.end(req.body);
   });
+}
+
+/** A context of the default kubeconfig (or of `file`); an unknown context is bad input, naming the known ones. */
+export function kubeConfigForContext(context: string, file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  if (!kc.getContextObject(context)) {
+    throw new SkiffError('BAD_INPUT', `no context '${context}' in the kubeconfig`, { hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}` });
+  }
+  kc.setCurrentContext(context);
+  return kc;
 }

@@ -1,7 +1,7 @@
 // Skiff in a real JupyterLab (from PyPI, the wheel installed) against a real kind cluster: start the
 // cluster from the sidebar, run a 2-worker training cell and see both ranks and the loss chart, a
 // failing cell's reason, the %%skiff magic, and cancelling a job. Screenshots: test-results/jupyterlab/.
-import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, galata, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 import path from 'node:path';
 
@@ -10,7 +10,9 @@ const SHOTS = path.join(__dirname, '..', '..', '..', 'test-results', 'jupyterlab
 const CLUSTER = process.env.SKIFF_JLAB_CLUSTER ?? 'skiff-jlab';
 
 test.describe.configure({ mode: 'serial' });
-test.use({ serverFiles: 'off' });
+// Galata serves settings from memory: one worker node is enough here (spreading ranks over nodes is
+// the cluster tier's test).
+test.use({ serverFiles: 'off', mockSettings: { ...galata.DEFAULT_SETTINGS, '@skiff/jupyterlab:plugin': { nodes: 1 } } });
 
 const shot = (page: IJupyterLabPageFixture, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 const sidebar = (page: IJupyterLabPageFixture) => page.locator('#skiff-sidebar');
@@ -24,6 +26,8 @@ async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
 
 async function openNotebook(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
   await page.contents.uploadFile(path.join(NOTEBOOKS, name), `${tmpPath}/${name}`);
+  // Galata opens files through the file browser, which shares the left area with Skiff's sidebar.
+  await page.sidebar.openTab('filebrowser');
   await page.notebook.openByPath(`${tmpPath}/${name}`);
   await page.notebook.activate(name);
 }
@@ -34,9 +38,10 @@ async function outputText(page: IJupyterLabPageFixture, cell: number): Promise<s
   return (await locator?.locator('.jp-OutputArea').innerText().catch(() => '')) ?? '';
 }
 
-async function runFromToolbar(page: IJupyterLabPageFixture, cell: number): Promise<void> {
+/** Runs a cell on the cluster from JupyterLab's Run menu (the toolbar button may sit in the overflow). */
+async function runFromMenu(page: IJupyterLabPageFixture, cell: number): Promise<void> {
   await page.notebook.selectCells(cell);
-  await page.locator('.jp-NotebookPanel-toolbar [data-command="skiff:run-cell"]').click();
+  await page.menu.clickMenuItem('Run>Run Cell on Cluster');
 }
 
 test('starts a local cluster from the sidebar, with progress, and shows its nodes', async ({ page }) => {
@@ -53,9 +58,9 @@ test('starts a local cluster from the sidebar, with progress, and shows its node
 });
 
 test('runs a 2-worker training cell: both ranks stream into the cell, the loss is charted, the sidebar follows', async ({ page, tmpPath }) => {
-  const bar = await openSidebar(page);
   await openNotebook(page, tmpPath, 'train.ipynb');
-  await runFromToolbar(page, 0);
+  const bar = await openSidebar(page);
+  await runFromMenu(page, 0);
   await expect.poll(() => outputText(page, 0), { timeout: 8 * 60_000 }).toMatch(/✓ job train-[a-z0-9]+: Succeeded \(2 workers/);
   const text = await outputText(page, 0);
   expect(text).toContain('rank 0/2 finished');
@@ -82,8 +87,8 @@ test('runs a 2-worker training cell: both ranks stream into the cell, the loss i
 });
 
 test("a failing cell shows its exit code and last lines, and Describe gives the reason", async ({ page, tmpPath }) => {
-  const bar = await openSidebar(page);
   await openNotebook(page, tmpPath, 'train.ipynb');
+  const bar = await openSidebar(page);
   // From the cell's context menu, with the options dialog.
   await page.notebook.selectCells(1);
   await (await page.notebook.getCellLocator(1))!.click({ button: 'right' });
@@ -114,9 +119,9 @@ test('the %%skiff magic runs a cell on the cluster from the kernel, with its log
 });
 
 test('cancels a running job from the sidebar; the cell ends Cancelled', async ({ page, tmpPath }) => {
-  const bar = await openSidebar(page);
   await openNotebook(page, tmpPath, 'train.ipynb');
-  await runFromToolbar(page, 2);
+  const bar = await openSidebar(page);
+  await runFromMenu(page, 2);
   await expect.poll(() => outputText(page, 2), { timeout: 4 * 60_000 }).toContain('tick 2');
   const row = bar.locator('.skiff-job-row[data-phase="Running"]').first();
   await expect(row).toBeVisible();

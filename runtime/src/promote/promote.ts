@@ -1,0 +1,164 @@
+// Promotion: the same job, from the local cluster to another kubeconfig context. plan() reads the
+// job back from the local cluster (spec from its annotation, code from its ConfigMaps), remaps it
+// for the target and asks the target for a server-side dry run, so the diff shows what the target
+// would really store. apply() then builds and pushes the image and applies with Skiff's field
+// manager. Nothing touches the target before apply(), and nothing ever changes the local job.
+import { PatchStrategy, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Deployment, type V1Job, type V1Volume } from '@kubernetes/client-node';
+import type Docker from 'dockerode';
+import { createTwoFilesPatch } from 'diff';
+import { stringify } from 'yaml';
+import type { CodeFile } from '../types.js';
+import { SkiffError } from '../errors.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { specFromAnnotations } from '../manifests/labels.js';
+import { VOLUMES, codeConfigMapName, libConfigMapName } from '../manifests/code-bundle.js';
+import { CODE_HASH_ANNOTATION, renderJob } from '../jobs/submit.js';
+import { FIELD_MANAGER, apiStatusOf, applyObject, isNotFound, kubeClients, kubeConfigForContext, orUndefined } from '../k8s/client.js';
+import { promotedImageRef, promotedObjects } from './remap.js';
+import type { TargetProfile } from './target.js';
+import { buildImage, pushImage } from './image.js';
+
+export interface PromotionRequest {
+  job: string;
+  /** The local cluster's kubeconfig and the job's namespace there. */
+  local: KubeConfig;
+  localNamespace: string;
+  /** The target context in the default kubeconfig (or `kubeconfig`). */
+  toContext: string;
+  kubeconfig?: string;
+  profile: TargetProfile;
+}
+
+export type ChangeAction = 'create' | 'update' | 'unchanged';
+
+export interface PromotionPlan {
+  job: string;
+  context: string;
+  namespace: string;
+  image: string;
+  baseImage: string;
+  /** The objects apply() will apply, in order. */
+  objects: KubernetesObject[];
+  /** Each object as the target holds it now ('' when absent) and as its dry run says it would be, as YAML. */
+  changes: { kind: string; name: string; action: ChangeAction; before: string; after: string }[];
+  /** Unified diff: what the target holds now against what its dry run says it would hold. */
+  diff: string;
+  /** The job's code and Skiff's helper, baked into the image by apply(). */
+  files: CodeFile[];
+  libFiles: CodeFile[];
+}
+
+/** The job as the local cluster holds it: spec, code files and helper files, its code hash. */
+export async function readLocalJob(kc: KubeConfig, namespace: string, name: string): Promise<{ spec: JobSpec; files: CodeFile[]; libFiles: CodeFile[]; codeHash: string }> {
+  const { batch, apps, core } = kubeClients(kc);
+  const owner: V1Job | V1Deployment | undefined =
+    (await orUndefined(batch.readNamespacedJob({ name, namespace }))) ?? (await orUndefined(apps.readNamespacedDeployment({ name, namespace })));
+  if (!owner) throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace '${namespace}' of the local cluster`, { hint: 'see `skiff jobs`' });
+  const spec = specFromAnnotations(owner.metadata?.annotations);
+  if (!spec) throw new SkiffError('BAD_INPUT', `job '${name}' carries no Skiff spec annotation, so it cannot be promoted`, { hint: 'promote jobs submitted with skiff run or skiff serve' });
+  const volumes = owner.spec?.template.spec?.volumes ?? [];
+  const read = async (cmName: string, volumeName: string) => {
+    const cm = await orUndefined(core.readNamespacedConfigMap({ name: cmName, namespace }));
+    if (!cm) throw new SkiffError('BAD_INPUT', `the code of job '${name}' is gone (ConfigMap ${cmName} is missing)`, { hint: 'submit the job again, then promote it' });
+    return filesFromConfigMap(cm, volumes.find((v) => v.name === volumeName));
+  };
+  const files = await read(codeConfigMapName(spec), VOLUMES.code);
+  // The helper sits under skiff/ in its ConfigMap: the package path the image needs too.
+  const libFiles = await read(libConfigMapName(spec), VOLUMES.lib);
+  return { spec, files, libFiles, codeHash: owner.spec?.template.metadata?.annotations?.[CODE_HASH_ANNOTATION] ?? 'latest' };
+}
+
+/** A code ConfigMap back into files, with the paths its volume's items give each key. */
+export function filesFromConfigMap(cm: V1ConfigMap, volume: V1Volume | undefined): CodeFile[] {
+  const items = volume?.configMap?.items ?? [];
+  const pathOf = new Map(items.map((i) => [i.key, i.path]));
+  const files: CodeFile[] = [];
+  for (const [key, text] of Object.entries(cm.data ?? {})) files.push({ path: pathOf.get(key) ?? key, content: Buffer.from(text, 'utf8') });
+  for (const [key, b64] of Object.entries(cm.binaryData ?? {})) files.push({ path: pathOf.get(key) ?? key, content: Buffer.from(b64, 'base64') });
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** What a diff should not show: fields the server owns. */
+export function comparable(obj: KubernetesObject | undefined): unknown {
+  if (!obj) return undefined;
+  const copy = structuredClone(obj) as KubernetesObject & { status?: unknown };
+  delete copy.status;
+  if (copy.metadata) {
+    for (const key of ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink'] as const) delete copy.metadata[key];
+  }
+  return copy;
+}
+
+/** Reads, dry-runs and diffs; touches nothing on either cluster. */
+export async function planPromotion(req: PromotionRequest): Promise<PromotionPlan> {
+  const { spec, files, libFiles, codeHash } = await readLocalJob(req.local, req.localNamespace, req.job);
+  const image = promotedImageRef(req.profile.registry, spec.name, codeHash);
+  const objects = promotedObjects(renderJob(spec, files, libFiles), spec, req.profile, image, { context: req.local.getCurrentContext(), namespace: req.localNamespace, name: req.job });
+  const target = kubeClients(kubeConfigForContext(req.toContext, req.kubeconfig));
+  const changes: PromotionPlan['changes'] = [];
+  const patches: string[] = [];
+  let namespaceExists = true;
+  for (const obj of objects) {
+    const kind = obj.kind!;
+    const name = obj.metadata!.name!;
+    const live = await explained(req.toContext, `read ${kind} ${name}`, () => orUndefined(target.objects.read(obj as never) as Promise<KubernetesObject>));
+    if (kind === 'Namespace' && !live) namespaceExists = false;
+    // Objects in a namespace that does not exist yet cannot be dry-run: they would be created as given.
+    const after = !namespaceExists && kind !== 'Namespace' ? obj : await explained(req.toContext, `dry-run apply of ${kind} ${name}`, () => target.objects.patch(obj, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+    const before = comparable(live);
+    const next = comparable(after);
+    const beforeText = before ? stringify(before, { lineWidth: 0 }) : '';
+    const afterText = stringify(next, { lineWidth: 0 });
+    const action: ChangeAction = !live ? 'create' : beforeText === afterText ? 'unchanged' : 'update';
+    changes.push({ kind, name, action, before: beforeText, after: afterText });
+    if (action !== 'unchanged') patches.push(createTwoFilesPatch(`${req.toContext}/${kind}/${name}`, `promoted/${kind}/${name}`, beforeText, afterText, action === 'create' ? '(absent)' : '(live)', '(after apply)'));
+  }
+  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, objects, changes, diff: patches.join('\n'), files, libFiles };
+}
+
+export interface ApplyOptions {
+  docker: Docker;
+  kubeconfig?: string;
+  onProgress?(line: string): void;
+}
+
+/** Builds and pushes the image, then applies the plan's objects to the target with Skiff's field manager. */
+export async function applyPromotion(plan: PromotionPlan, opts: ApplyOptions): Promise<KubernetesObject[]> {
+  opts.onProgress?.(`building ${plan.image} from ${plan.baseImage}`);
+  await buildImage(opts.docker, plan.image, plan.baseImage, plan.files, plan.libFiles);
+  opts.onProgress?.(`pushing ${plan.image}`);
+  await pushImage(opts.docker, plan.image);
+  const target = kubeClients(kubeConfigForContext(plan.context, opts.kubeconfig));
+  const applied: KubernetesObject[] = [];
+  for (const obj of plan.objects) {
+    opts.onProgress?.(`applying ${obj.kind} ${obj.metadata?.name} to ${plan.context}`);
+    applied.push(await explained(plan.context, `apply of ${obj.kind} ${obj.metadata?.name}`, () => applyObject(target.objects, obj)));
+  }
+  return applied;
+}
+
+/** Kubernetes errors of the target, in plain words: unreachable, forbidden by RBAC, or refused. */
+async function explained<T>(context: string, what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const status = apiStatusOf(err);
+    const body = (err as { body?: unknown }).body;
+    const reason = typeof body === 'string' ? (safeJson(body)?.message ?? body) : ((body as { message?: string } | undefined)?.message ?? (err as Error).message);
+    if (status === 403) {
+      throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, { hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services and Namespaces there, or use another context', cause: err });
+    }
+    if (status === undefined && !isNotFound(err)) {
+      throw new SkiffError('UNREACHABLE', `cannot reach context '${context}' (${what}): ${(err as Error).message}`, { hint: `check the context's server and credentials (kubectl --context ${context} get ns)`, cause: err });
+    }
+    throw new SkiffError('COMMAND_FAILED', `context '${context}' refused the ${what}: ${reason}`, { cause: err });
+  }
+}
+
+function safeJson(text: string): { message?: string } | undefined {
+  try {
+    return JSON.parse(text) as { message?: string };
+  } catch {
+    return undefined;
+  }
+}
