@@ -8,6 +8,7 @@ import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.j
 import { cellStatusText } from '@skiff/runtime/front';
 import type { JobNode } from './views/trees.js';
 import type { LiveState } from './live-state.js';
+import { PLAN_SCHEME, PlanDocuments, promoteJob } from './promote.js';
 
 export interface CommandContext {
   session(): Promise<SkiffSession>;
@@ -25,6 +26,7 @@ const PROFILES: { label: ClusterProfile; description: string }[] = [
 ];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const planDocs = new PlanDocuments();
   const pickJob = async (node?: JobNode, kind?: JobStatus['kind']): Promise<JobStatus | undefined> => {
     if (node?.job) return node.job;
     const jobs = ctx.state.jobs.filter((j) => !kind || j.kind === kind);
@@ -186,6 +188,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('skiff.showMetrics', showMetrics),
     vscode.commands.registerCommand('skiff.describeJob', describeJob),
     vscode.commands.registerCommand('skiff.cancelJob', cancelJob),
+    vscode.commands.registerCommand('skiff.promoteJob', async (node?: JobNode) => {
+      const job = await pickJob(node);
+      if (job) await promoteJob(ctx, planDocs, job);
+    }),
+    vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, planDocs),
     vscode.commands.registerCommand('skiff.refresh', () => ctx.state.restart()),
   ];
 }

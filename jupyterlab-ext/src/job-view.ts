@@ -4,6 +4,7 @@ import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
 import { describeText, displayLogLine, type JobStatus, type LogLine, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
+import { promoteJob } from './promote-dialog';
 
 type Tab = 'logs' | 'metrics' | 'describe' | 'call';
 
@@ -22,7 +23,7 @@ export class JobView {
   constructor(
     private readonly client: SkiffApiClient,
     job: JobStatus,
-    private readonly actions: { cancel(job: JobStatus): Promise<void> },
+    private readonly actions: { cancel(job: JobStatus): Promise<void>; localContext(): string },
   ) {
     this.job = job;
     this.node.append(this.title, this.tabs, this.body);
@@ -56,6 +57,13 @@ export class JobView {
     this.tabs.replaceChildren(
       ...tabs.map(([tab, label]) => h('button', { className: `skiff-tab${tab === this.tab ? ' skiff-mod-active' : ''}`, textContent: label, dataset: { tab }, onclick: () => this.show(tab) })),
       h('button', {
+        className: 'skiff-button',
+        textContent: 'Promote…',
+        title: `move ${this.job.name} to another cluster after a reviewed diff`,
+        dataset: { action: 'promote' },
+        onclick: () => this.promote(),
+      }),
+      h('button', {
         className: 'skiff-button skiff-danger',
         textContent: 'Cancel',
         title: `delete ${this.job.name} and its pods`,
@@ -63,6 +71,14 @@ export class JobView {
         onclick: () => void this.actions.cancel(this.job),
       }),
     );
+  }
+
+  private promote(): void {
+    this.stream?.abort();
+    this.stream = new AbortController();
+    const log = h('pre', { className: 'skiff-promote-log' });
+    this.body.replaceChildren(log);
+    void promoteJob(this.client, this.job.name, this.actions.localContext(), (line) => log.append((log.textContent ? '\n' : '') + line));
   }
 
   private show(tab: Tab): void {

@@ -47,7 +47,7 @@ export class SkiffSidebar extends Widget {
   select(job: JobStatus): void {
     if (this.view?.name === job.name) return;
     this.view?.dispose();
-    this.view = new JobView(this.model.client, job, { cancel: (j) => this.cancel(j) });
+    this.view = new JobView(this.model.client, job, { cancel: (j) => this.cancel(j), localContext: () => this.model.cluster?.context ?? `kind-${this.model.health?.cluster ?? ''}` });
     this.detail.replaceChildren(this.view.node);
     this.draw();
   }

@@ -40,3 +40,5 @@ export { formatLogLine, displayLogLine, metricValuesText, parseMetricLine, METRI
 export { RUNTIME_VERSION, API_VERSION } from './version.js';
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiBackend, type ApiErrorBody } from './api/server.js';
 export { cellStatusText, jobSizeText, podLines } from './front/status-text.js';
+export { planPromotion, applyPromotion, type PromotionPlan, type ChangeAction } from './promote/promote.js';
+export { loadTargetProfile, listTargetProfiles, parseTargets, targetFiles, type TargetProfile } from './promote/target.js';

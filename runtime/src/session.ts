@@ -1,7 +1,6 @@
 // One object for "this cluster, this namespace": what the CLI commands and the API server call, so
 // both stay thin. Every call resolves the cluster's kubeconfig afresh, since `skiff up` in another
 // terminal may recreate the cluster (new port, new certificates) at any time.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterInfo, CodeFile, JobPhase, JobStatus, LogLine, MetricsSample } from './types.js';
 import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
 import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
@@ -11,6 +10,10 @@ import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { streamJobLogs } from './k8s/logs.js';
 import { streamJobMetrics } from './k8s/metrics.js';
 import { explainKubeError, kubeConfigForContext } from './k8s/client.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { applyPromotion, planPromotion, type PromotionPlan } from './promote/promote.js';
+import { listTargetProfiles, loadTargetProfile, targetFiles } from './promote/target.js';
+import Docker from 'dockerode';
 
 export interface SessionOptions {
   clusters?: Clusters;
@@ -112,6 +115,24 @@ export class SkiffSession {
   async *metrics(name: string, opts: MetricOptions): AsyncGenerator<MetricsSample> {
     const kc = await this.kubeConfig();
     yield* this.explained(streamJobMetrics(kc, opts.namespace ?? this.namespace, name, opts));
+  }
+
+  /** Where jobs can be promoted to: the kubeconfig's contexts and the target profiles on file. */
+  promotionTargets(cwd: string = process.cwd()): { contexts: string[]; profiles: { name: string; file: string }[] } {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return { contexts: kc.getContexts().map((c) => c.name), profiles: listTargetProfiles(targetFiles(cwd)) };
+  }
+
+  /** The plan for promoting a job: a dry run on the target, nothing applied. Profile defaults to the context's name. */
+  async planPromotion(job: string, opts: { to: string; profile?: string; cwd?: string }): Promise<PromotionPlan> {
+    const { profile } = loadTargetProfile(opts.profile ?? opts.to, targetFiles(opts.cwd));
+    return planPromotion({ job, local: await this.kubeConfig(), localNamespace: this.namespace, toContext: opts.to, profile });
+  }
+
+  /** Builds, pushes and applies a plan (confirmed by the user). */
+  applyPromotion(plan: PromotionPlan, onProgress?: (line: string) => void): Promise<unknown> {
+    return applyPromotion(plan, { docker: new Docker(), onProgress });
   }
 
   private async withKube<T>(fn: (kc: KubeConfig) => Promise<T>): Promise<T> {

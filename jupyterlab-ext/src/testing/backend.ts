@@ -1,6 +1,7 @@
 // A scripted session behind the runtime's real API server, for the frontend's unit tests: the HTTP,
 // the server-sent events and the client are the real ones; only the cluster is played from a script.
 import type { ApiBackend, JobPhase, JobStatus, LogLine } from '@skiff/runtime';
+import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '@skiff/runtime/testing';
 
 export const TOKEN = 'frontend-test';
 
@@ -57,6 +58,9 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
       return job;
     },
     cancelJob: async () => {},
+    promotionTargets: () => PROMOTION_TARGETS_FIXTURE,
+    planPromotion: async (job, target) => promotionPlanFixture(job, target.to),
+    applyPromotion: async (_plan, onProgress) => (onProgress?.('pushing the image'), []),
     async waitForJob(name, phases, opts = {}) {
       opts.onStatus?.(status(name, 'Running'));
       if (script.finalPhase === 'never') return untilAborted(opts.signal);

@@ -4,12 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobStatus, LogLine } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { sleep } from '../k8s/streams.js';
+import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '../testing/fixtures.js';
 import { API_VERSION } from '../version.js';
 import { startApiServer, type ApiBackend, type ApiServer } from './server.js';
 import { ApiError, SkiffApiClient } from './client.js';
 import { followJob } from '../jobs/follow-job.js';
 
 const TOKEN = 'client-test';
+
+
 const status = (name: string, phase: JobStatus['phase'] = 'Running'): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase, workers: 2, script: 'cell.py', pods: [] });
 
 function backend(): ApiBackend & { submitted: unknown[] } {
@@ -38,6 +41,9 @@ function backend(): ApiBackend & { submitted: unknown[] } {
       return status(spec.name, 'Pending');
     },
     cancelJob: async () => {},
+    promotionTargets: () => PROMOTION_TARGETS_FIXTURE,
+    planPromotion: async (job, target) => promotionPlanFixture(job, target.to),
+    applyPromotion: async (_plan, onProgress) => (onProgress?.('pushing localhost:5000/skiff-a:0123'), []),
     waitForJob: async (name, phases, opts = {}) => {
       if (name === 'gone') throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
       for (const phase of ['Pending', 'Running'] as const) {
@@ -151,5 +157,26 @@ describe('waiting for and following a job over HTTP', () => {
     const final = await followJob(api, 'a', { onLog: (l) => lines.push(`${l.rank}:${l.text}`) }, { drainMs: 2000 });
     expect(final.phase).toBe('Succeeded');
     expect(lines).toEqual(['0:héllo', '1:world']);
+  });
+});
+
+describe('promotion over HTTP', () => {
+  it('lists targets, plans without applying, and applies only with the confirmation', async () => {
+    const { api } = await client();
+    expect(await api.promotionTargets()).toMatchObject({ contexts: ['kind-skiff', 'cloud'] });
+    const plan = await api.planPromotion('a', { to: 'cloud' });
+    expect(plan).toMatchObject({ job: 'a', context: 'cloud', image: 'localhost:5000/skiff-a:0123456789ab', changes: [{ kind: 'Job', action: 'create' }] });
+    expect(plan).not.toHaveProperty('files');
+    const progress: string[] = [];
+    expect(await api.promote('a', { to: 'cloud' }, (m) => progress.push(m))).toMatchObject({ context: 'cloud' });
+    expect(progress).toEqual(['pushing localhost:5000/skiff-a:0123']);
+  });
+
+  it('refuses to apply without confirm: true, and asks for a context', async () => {
+    const { api } = await client();
+    const res = await fetch(`${server!.url}/api/jobs/a/promote`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{"to":"cloud"}' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("not applying to context 'cloud' without a confirmation");
+    await expect(api.planPromotion('a', { to: '' })).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 });

@@ -44,6 +44,17 @@ export interface SubmitRequest {
   files: { path: string; content: string }[];
 }
 
+/** A promotion plan as the API sends it. */
+export interface PromotionSummary {
+  job: string;
+  context: string;
+  namespace: string;
+  image: string;
+  baseImage: string;
+  changes: { kind: string; name: string; action: 'create' | 'update' | 'unchanged'; before: string; after: string }[];
+  diff: string;
+}
+
 export interface SseEvent {
   event: string;
   data: unknown;
@@ -110,6 +121,25 @@ export class SkiffApiClient {
 
   call(job: string, request: { path?: string; method?: string; data?: unknown }): Promise<{ status: number; body: string }> {
     return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/call`, request);
+  }
+
+  /** Where jobs can be promoted to: kubeconfig contexts and target profiles. */
+  promotionTargets(): Promise<{ contexts: string[]; profiles: { name: string; file: string }[] }> {
+    return this.json('GET', '/api/promotion/targets');
+  }
+
+  /** The target's dry run and the diff for promoting a job; nothing is applied. */
+  planPromotion(job: string, target: { to: string; profile?: string }): Promise<PromotionSummary> {
+    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/promote/plan`, target);
+  }
+
+  /** Builds, pushes and applies (the user confirmed the plan), reporting each step. */
+  async promote(job: string, target: { to: string; profile?: string }, onProgress?: (message: string) => void): Promise<PromotionSummary> {
+    for await (const { event, data } of this.events('POST', `/api/jobs/${encodeURIComponent(job)}/promote`, { ...target, confirm: true })) {
+      if (event === 'progress') onProgress?.((data as { message: string }).message);
+      else if (event === 'result') return data as PromotionSummary;
+    }
+    throw new ApiError(0, 'INTERNAL', 'the promotion stream ended without a result');
   }
 
   /** The job list now and after every change, until the signal aborts. */

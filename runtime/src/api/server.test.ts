@@ -7,9 +7,12 @@ import type { CodeSource } from '../session.js';
 import { sleep } from '../k8s/streams.js';
 import { errorBody, httpStatusFor, startApiServer, submitRequest, type ApiBackend, type ApiServer } from './server.js';
 import { sseFrame } from './sse.js';
+import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '../testing/fixtures.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 const TOKEN = 'test-token';
+
+
 
 const status = (name: string): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'train.py', pods: [] });
 
@@ -50,6 +53,16 @@ class FakeBackend implements ApiBackend {
     return status(spec.name);
   }
   async cancelJob() {}
+  promotionTargets() {
+    return PROMOTION_TARGETS_FIXTURE;
+  }
+  async planPromotion(job: string, target: { to: string }) {
+    return promotionPlanFixture(job, target.to);
+  }
+  async applyPromotion(_plan: unknown, onProgress?: (line: string) => void) {
+    onProgress?.('pushing localhost:5000/skiff-a:0123');
+    return [];
+  }
   async waitForJob(name: string, _phases: unknown, opts: { onStatus?: (s: JobStatus) => void } = {}) {
     opts.onStatus?.(status(name));
     const final = { ...status(name), phase: 'Succeeded' as const };

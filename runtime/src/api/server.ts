@@ -13,12 +13,29 @@ import { SseStream } from './sse.js';
 import { callbackStream } from '../k8s/streams.js';
 import { FINISHED_PHASES } from '../jobs/follow-job.js';
 import type { JobPhase } from '../types.js';
+import type { PromotionPlan } from '../promote/promote.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 /** What the API needs from a session; tests pass a fake. */
 export type ApiBackend = Pick<
   SkiffSession,
-  'clusterName' | 'namespace' | 'listClusters' | 'up' | 'down' | 'listJobs' | 'watchJobs' | 'describeJob' | 'submit' | 'cancelJob' | 'waitForJob' | 'logs' | 'metrics' | 'call'
+  | 'clusterName'
+  | 'namespace'
+  | 'listClusters'
+  | 'up'
+  | 'down'
+  | 'listJobs'
+  | 'watchJobs'
+  | 'describeJob'
+  | 'submit'
+  | 'cancelJob'
+  | 'waitForJob'
+  | 'logs'
+  | 'metrics'
+  | 'call'
+  | 'promotionTargets'
+  | 'planPromotion'
+  | 'applyPromotion'
 >;
 
 export interface ApiServerOptions {
@@ -126,6 +143,18 @@ const routes: Route[] = [
       sendJson(res, 200, { name: params.name, cancelled: true });
     },
   },
+  { method: 'GET', pattern: /^\/api\/promotion\/targets$/, handler: async ({ res, backend }) => sendJson(res, 200, backend.promotionTargets()) },
+  {
+    // The plan only: the target's dry run and the diff. Nothing is applied.
+    method: 'POST',
+    pattern: new RegExp(`^/api/jobs/${NAME}/promote/plan$`),
+    handler: async ({ req, res, params, backend }) => {
+      const body = objectBody(await readJson(req));
+      const plan = await backend.planPromotion(params.name, promotionTarget(body));
+      sendJson(res, 200, planSummary(plan));
+    },
+  },
+  { method: 'POST', pattern: new RegExp(`^/api/jobs/${NAME}/promote$`), handler: promoteJob },
   {
     // The job's status at every change until it reaches one of `until` (default: finished).
     method: 'GET',
@@ -219,6 +248,33 @@ async function clusterUp({ req, res, backend }: RequestContext): Promise<void> {
   try {
     const result = await backend.up(request, (message) => stream.send('progress', { message }));
     stream.send('result', result);
+  } catch (err) {
+    stream.send('error', errorBody(err));
+  }
+  stream.end();
+}
+
+function promotionTarget(body: Record<string, unknown>): { to: string; profile?: string } {
+  const to = optionalString(body, 'to');
+  if (!to) throw new SkiffError('BAD_INPUT', 'say which context to promote to: {"to": "<kubeconfig context>"}');
+  return { to, profile: optionalString(body, 'profile') };
+}
+
+/** A plan as JSON: everything but the code itself. */
+function planSummary(plan: PromotionPlan) {
+  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, changes: plan.changes, diff: plan.diff };
+}
+
+/** Applies to a non-local context only with `confirm: true`: the front end asked the user first. */
+async function promoteJob({ req, res, params, backend }: RequestContext): Promise<void> {
+  const body = objectBody(await readJson(req));
+  const target = promotionTarget(body);
+  if (body.confirm !== true) throw new SkiffError('BAD_INPUT', `not applying to context '${target.to}' without a confirmation`, { hint: 'show the plan (POST …/promote/plan) to the user, then send {"confirm": true}' });
+  const stream = new SseStream(res);
+  try {
+    const plan = await backend.planPromotion(params.name, target);
+    await backend.applyPromotion(plan, (message) => stream.send('progress', { message }));
+    stream.send('result', planSummary(plan));
   } catch (err) {
     stream.send('error', errorBody(err));
   }

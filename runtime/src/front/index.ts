@@ -1,7 +1,7 @@
 // What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
 // client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
 export type * from '../types.js';
-export { SkiffApiClient, ApiError, parseSse, type ClientOptions, type Health, type SubmitRequest } from '../api/client.js';
+export { SkiffApiClient, ApiError, parseSse, type ClientOptions, type Health, type PromotionSummary, type SubmitRequest } from '../api/client.js';
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { cellJobOptions, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, type CellJobOptions } from './cells.js';
@@ -9,3 +9,4 @@ export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
 export type { JobDescription, JobEvent, PodDescription } from '../jobs/status.js';
 export { API_VERSION, RUNTIME_VERSION } from '../version.js';
+export { planSides, planSummaryLines, type PlanView } from './promotion-text.js';

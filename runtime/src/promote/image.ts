@@ -117,8 +117,10 @@ export async function pushImage(docker: Docker, ref: string, onProgress?: (line:
   const host = registryHost(ref);
   const auth = await dockerAuthFor(host);
   try {
-    const stream = await docker.getImage(ref).push(auth ? { authconfig: auth } : {});
-    await follow(docker, stream as NodeJS.ReadableStream, onProgress);
+    // The engine wants an X-Registry-Auth header even for a registry that needs none.
+    const options: Docker.ImagePushOptions = { authconfig: (auth ?? {}) as Docker.AuthConfig };
+    const stream = (await docker.getImage(ref).push(options)) as NodeJS.ReadableStream;
+    await follow(docker, stream, onProgress);
   } catch (err) {
     const message = (err as Error).message;
     const refused = /connection refused|no such host|dial tcp|i\/o timeout|server gave HTTP response to HTTPS/i.test(message);

@@ -91,3 +91,13 @@ export function loadTargetProfile(name: string, files: string[] = targetFiles())
     hint: `add one, e.g.\n${name}:\n  registry: registry.example.com/team\n  namespace: skiff`,
   });
 }
+
+/** Every profile name in the targets files, with the file it comes from (first file wins). */
+export function listTargetProfiles(files: string[] = targetFiles()): { name: string; file: string }[] {
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    for (const name of Object.keys(parseTargets(readFileSync(file, 'utf8'), file))) if (!seen.has(name)) seen.set(name, file);
+  }
+  return [...seen].map(([name, file]) => ({ name, file }));
+}

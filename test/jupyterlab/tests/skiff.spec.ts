@@ -132,9 +132,37 @@ test('cancels a running job from the sidebar; the cell ends Cancelled', async ({
   await shot(page, '11-cancelled');
 });
 
+test('runs a whole notebook as one job; its output lands in the last code cell', async ({ page, tmpPath }) => {
+  await openNotebook(page, tmpPath, 'whole.ipynb');
+  await page.menu.clickMenuItem('Run>Run Notebook on Cluster');
+  await expect.poll(() => outputText(page, 1), { timeout: 4 * 60_000 }).toMatch(/✓ job whole-[a-z0-9]+: Succeeded \(1 worker/);
+  expect(await outputText(page, 1)).toContain('hello notebook from the cluster');
+  await shot(page, '12-whole-notebook');
+});
+
+test('serves a cell and answers a request sent from the sidebar', async ({ page, tmpPath }) => {
+  await openNotebook(page, tmpPath, 'serve.ipynb');
+  const bar = await openSidebar(page);
+  await page.notebook.selectCells(0);
+  await page.menu.clickMenuItem('Run>Serve Cell on Cluster…');
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.locator('input[name="port"]')).toHaveValue('8000');
+  await dialog.getByRole('button', { name: 'Serve' }).click();
+  await expect.poll(() => outputText(page, 0), { timeout: 4 * 60_000 }).toContain('serving on :8000');
+  await expect.poll(() => outputText(page, 0)).toMatch(/▶ job serve-[a-z0-9]+: Running \(1 replica/);
+  await bar.locator('.skiff-tab[data-tab="call"]').click();
+  await bar.locator('.skiff-call textarea[name="data"]').fill('[1, 2]');
+  await bar.locator('.skiff-call').getByRole('button', { name: 'Send' }).click();
+  await expect(bar.locator('.skiff-call-answer')).toContainText('HTTP 200');
+  await expect(bar.locator('.skiff-call-answer')).toContainText('"predictions": [5.0, 8.0]');
+  await shot(page, '13-serving-call');
+  await bar.locator('.skiff-job').getByRole('button', { name: 'Cancel' }).click();
+  await expect.poll(() => outputText(page, 0), { timeout: 2 * 60_000 }).toMatch(/■ job serve-[a-z0-9]+: Cancelled/);
+});
+
 test('stops the cluster from the sidebar', async ({ page }) => {
   const bar = await openSidebar(page);
   await bar.getByRole('button', { name: 'Stop cluster' }).click();
   await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'none', { timeout: 5 * 60_000 });
-  await shot(page, '12-cluster-stopped');
+  await shot(page, '14-cluster-stopped');
 });

@@ -1,0 +1,74 @@
+// "Skiff: Promote to Cloud…": a kubeconfig context and a target profile from QuickPicks, the
+// target's dry run in a diff editor (what it holds now on the left, what it would hold on the
+// right), a modal confirmation, then build, push and apply with progress, and the promoted job's
+// logs from the remote context in its own channel. The runtime does every step.
+import * as vscode from 'vscode';
+import type { JobStatus, PromotionPlan } from '@skiff/runtime';
+import { planSides, planSummaryLines } from '@skiff/runtime/front';
+import { runtime } from './runtime.js';
+import type { CommandContext } from './commands.js';
+
+export const PLAN_SCHEME = 'skiff-plan';
+
+/** Read-only documents for the diff editor, keyed by URI path. */
+export class PlanDocuments implements vscode.TextDocumentContentProvider {
+  private readonly texts = new Map<string, string>();
+
+  set(path: string, text: string): vscode.Uri {
+    this.texts.set(path, text);
+    return vscode.Uri.from({ scheme: PLAN_SCHEME, path });
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.path) ?? '';
+  }
+}
+
+export async function promoteJob(ctx: CommandContext, docs: PlanDocuments, job: JobStatus): Promise<void> {
+  const session = await ctx.session();
+  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const local = (await session.kubeConfig()).getCurrentContext();
+  const { contexts, profiles } = session.promotionTargets(cwd);
+  const others = contexts.filter((c) => c !== local);
+  if (others.length === 0) return void vscode.window.showWarningMessage('Skiff: no other kubeconfig context to promote to. Add the cloud cluster to your kubeconfig first.');
+  if (profiles.length === 0) {
+    return void vscode.window.showWarningMessage('Skiff: no target profile. Add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…).');
+  }
+  const to = await vscode.window.showQuickPick(others, { placeHolder: `Promote ${job.name} to which context?` });
+  if (!to) return;
+  const profilePick = await vscode.window.showQuickPick(
+    [...profiles].sort((a, b) => Number(b.name === to) - Number(a.name === to)).map((p) => ({ label: p.name, description: p.file })),
+    { placeHolder: 'Target profile (registry, namespace, GPU resource, selectors)' },
+  );
+  if (!profilePick) return;
+  try {
+    const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: dry run on '${to}'` }, () =>
+      session.planPromotion(job.name, { to, profile: profilePick.label, cwd }),
+    );
+    const { before, after } = planSides(plan);
+    const left = docs.set(`/${to}/${plan.job}/live.yaml`, before);
+    const right = docs.set(`/${to}/${plan.job}/promoted.yaml`, after);
+    await vscode.commands.executeCommand('vscode.diff', left, right, `${plan.job}: '${to}' now ↔ after promotion (dry run)`, { preview: true });
+    const ok = await vscode.window.showWarningMessage(`Promote ${plan.job} to '${to}'?`, { modal: true, detail: planSummaryLines(plan).join('\n') }, 'Promote');
+    if (ok !== 'Promote') return;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: promoting ${plan.job} to '${to}'` }, (progress) =>
+      session.applyPromotion(plan, (message) => progress.report({ message })),
+    );
+    void vscode.window.showInformationMessage(`Skiff: ${plan.job} runs on '${to}' (namespace ${plan.namespace}).`);
+    await followRemote(ctx, plan);
+  } catch (err) {
+    ctx.report(err);
+  }
+}
+
+/** The promoted job's logs, from the remote context, in a channel of its own. */
+async function followRemote(ctx: CommandContext, plan: PromotionPlan): Promise<void> {
+  const { SkiffSession, displayLogLine, followJob, cellStatusText } = await runtime();
+  const remote = new SkiffSession({ context: plan.context, namespace: plan.namespace });
+  const channel = ctx.channel(`${plan.job} @ ${plan.context}`);
+  channel.show(true);
+  void followJob(remote, plan.job, { onLog: (line) => channel.appendLine(displayLogLine(line)), onStatus: (s) => channel.info(cellStatusText(s)) }, { namespace: plan.namespace }).then(
+    (final) => channel.info(`${cellStatusText(final)} on '${plan.context}'`),
+    (err) => ctx.report(err),
+  );
+}

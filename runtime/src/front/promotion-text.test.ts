@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { planSides, planSummaryLines } from './promotion-text.js';
+
+const plan = {
+  job: 'train-a1',
+  context: 'gke',
+  namespace: 'prod',
+  image: 'gcr.io/x/skiff-train-a1:0123',
+  baseImage: 'skiff.local/job-python:bookworm-1',
+  changes: [
+    { kind: 'Namespace', name: 'prod', action: 'unchanged', before: 'kind: Namespace\n', after: 'kind: Namespace\n' },
+    { kind: 'Job', name: 'train-a1', action: 'create', before: '', after: 'kind: Job\n' },
+  ],
+};
+
+describe('promotion text', () => {
+  it('summarises where the job goes, its image and each object', () => {
+    expect(planSummaryLines(plan)).toEqual([
+      "train-a1 → context 'gke', namespace prod",
+      "image gcr.io/x/skiff-train-a1:0123, built FROM skiff.local/job-python:bookworm-1 with the job's code",
+      'unchanged Namespace/prod',
+      'create Job/train-a1',
+    ]);
+  });
+
+  it('lines the objects up on both sides of the diff, absent ones marked', () => {
+    expect(planSides(plan)).toEqual({ before: 'kind: Namespace\n---\n# (absent on the target)\n', after: 'kind: Namespace\n---\nkind: Job\n' });
+  });
+});

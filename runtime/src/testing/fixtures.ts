@@ -1,0 +1,22 @@
+// Data for the tests of front ends that stand a scripted session behind the real API server
+// (`@skiff/runtime/testing`): shapes the runtime returns, so fakes stay true to them.
+import type { PromotionPlan } from '../promote/promote.js';
+
+/** A promotion plan as planPromotion returns it: one Job to create. */
+export function promotionPlanFixture(job: string, context: string): PromotionPlan {
+  return {
+    job,
+    context,
+    namespace: 'prod',
+    image: `localhost:5000/skiff-${job}:0123456789ab`,
+    baseImage: 'skiff.local/job-python:bookworm-1',
+    objects: [],
+    changes: [{ kind: 'Job', name: job, action: 'create', before: '', after: 'kind: Job\n' }],
+    diff: '+kind: Job',
+    files: [],
+    libFiles: [],
+  };
+}
+
+/** What the target listing of a session with one cloud context and one profile says. */
+export const PROMOTION_TARGETS_FIXTURE = { contexts: ['kind-skiff', 'cloud'], profiles: [{ name: 'cloud', file: '/w/skiff-targets.yaml' }] };
