@@ -1,7 +1,7 @@
 // The VS Code extension's cost to the editor: its bundle size, and its activation time as the real
 // workbench (code-server) reports it in "Developer: Show Running Extensions", beside the built-in
 // Git extension's in the same window. Goals: activation under 50 ms, bundle under 1 MB.
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, REPO, round, writeResults } from './lib.mjs';
 import { openFile, openWorkbench, runCommand } from '../test/vscode/workbench.mjs';
@@ -27,7 +27,10 @@ for (let i = 0; i < ROUNDS; i++) {
   }
 }
 
-const bundle = statSync(join(REPO, 'extension/dist/extension.js')).size;
+const dist = join(REPO, 'extension/dist');
+const bundle = statSync(join(dist, 'extension.js')).size;
+// The runtime (Kubernetes and Docker clients) loads in its own chunks on first use: count them too.
+const allJs = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'renderer.js').reduce((sum, f) => sum + statSync(join(dist, f)).size, 0);
 const vsix = statSync(join(REPO, 'extension/skiff.vsix')).size;
 writeResults('vscode', {
   what: 'activation as VS Code reports it (Running Extensions), and the size of what loads',
@@ -35,7 +38,7 @@ writeResults('vscode', {
   skiff: { activationMs: skiff, median: median(skiff), goal: '< 50' },
   baseline: { extension: 'Git (built in)', activationMs: git, median: median(git) },
   ratio: round(median(skiff) / median(git), 2),
-  bundle: { 'extension.js bytes': bundle, 'skiff.vsix bytes': vsix, goal: '< 1 MB' },
+  bundle: { 'extension.js bytes (loads at activation)': bundle, 'all extension-host JS bytes (with the lazily loaded runtime)': allJs, 'skiff.vsix bytes': vsix, goal: '< 1 MB' },
 });
 
 /** "Skiff\n0.1.0\n host\nActivation: 488ms" -> 488 */

@@ -89,7 +89,12 @@ describe('promotion from the local cluster to another context', () => {
     if (run.code !== 0) throw new Error(`the local training job failed (${run.code}):\n${run.stderr}`);
   });
   afterAll(async () => {
-    if (!process.env.SKIFF_E2E_KEEP) await Promise.all([local(['down']), skiffAt(CLOUD, ['down'], undefined, env)]);
+    if (process.env.SKIFF_E2E_KEEP) return;
+    await Promise.all([local(['down']), skiffAt(CLOUD, ['down'], undefined, env)]);
+    // The promoted images share their layers with the job image; drop the tags the tests made.
+    const tags = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n');
+    const promoted = tags.filter((t) => /^localhost:(5000|5999)\/skiff-promo-/.test(t));
+    if (promoted.length) execFileSync('docker', ['rmi', ...promoted], { stdio: 'ignore' });
   });
 
   it('shows the plan as a diff from the target\'s dry run and applies nothing without a yes', async () => {

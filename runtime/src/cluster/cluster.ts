@@ -10,7 +10,7 @@ import type { ClusterInfo, ClusterOptions, ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
 import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady } from './nodes.js';
-import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type PreflightReport } from './preflight.js';
+import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
 import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from './tools.js';
@@ -73,7 +73,7 @@ export class Clusters {
   async up(request: UpRequest = {}, onProgress: Progress = () => {}): Promise<UpResult> {
     const started = performance.now();
     const opts = clusterOptions(request);
-    const provider = await this.checkMachine(opts.profile);
+    const provider = await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });
     const health = await this.health(opts.name, onProgress);
     if (health.state === 'healthy') {
       const cluster = await this.reuse(opts, request, health.api, onProgress);
@@ -136,9 +136,9 @@ export class Clusters {
 
   // --- steps of up ---
 
-  private async checkMachine(profile: ClusterProfile): Promise<ClusterProvider> {
+  private async checkMachine(profile: ClusterProfile, demand: GpuDemand): Promise<ClusterProvider> {
     const report = await (this.deps.preflight ?? ((p: ClusterProfile) => preflight(p, { docker: this.docker })))(profile);
-    assertReady(report, profile);
+    assertReady(report, profile, demand);
     if (!this.provider && report.kind.path) this.provider = Promise.resolve(this.kindProvider(report.kind.path));
     return this.resolveProvider();
   }
@@ -305,7 +305,8 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
     name: request.name ?? DEFAULT_CLUSTER,
     profile: request.profile ?? DEFAULT_OPTIONS.profile,
     workers: request.workers ?? DEFAULT_OPTIONS.workers,
-    gpusPerNode: request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode,
+    // Real GPUs: unless asked to split them, every node gets all of them (0), as nvkind's default.
+    gpusPerNode: request.gpusPerNode ?? (request.profile === 'gpu' ? 0 : DEFAULT_OPTIONS.gpusPerNode),
   };
   if (request.nodeImage) opts.nodeImage = request.nodeImage;
   // kind's own rule for cluster names (they become container and context names).

@@ -103,6 +103,14 @@ describe('assertReady', () => {
     expect(notDefault.message).toContain("nvidia as Docker's default runtime");
     expect(notDefault.hint).toContain('--set-as-default');
   });
+
+  it('refuses to split more GPUs over the nodes than the machine has', () => {
+    expect(() => assertReady(gpuHost, 'gpu', { jobNodes: 2, gpusPerNode: 0 })).not.toThrow();
+    const tooMany = thrown(() => assertReady(gpuHost, 'gpu', { jobNodes: 2, gpusPerNode: gpuHost.gpus.count }));
+    expect(tooMany.code).toBe('NO_GPU');
+    expect(tooMany.message).toMatch(/on each of 2 nodes is \d+ GPUs, and `nvidia-smi -L` lists \d+/);
+    expect(tooMany.hint).toContain('leave --gpus-per-node out');
+  });
 });
 
 describe('parseGpuList', () => {

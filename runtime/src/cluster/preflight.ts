@@ -59,7 +59,13 @@ export async function preflight(profile: ClusterProfile, deps: PreflightDeps = {
   };
 }
 
-export function assertReady(report: PreflightReport, profile: ClusterProfile): void {
+/** GPUs a cluster asks for: `gpusPerNode` on each of its job nodes; 0 per node means "all, shared". */
+export interface GpuDemand {
+  jobNodes: number;
+  gpusPerNode: number;
+}
+
+export function assertReady(report: PreflightReport, profile: ClusterProfile, demand?: GpuDemand): void {
   const { docker, kind, gpus } = report;
   if (!docker.ok) {
     throw new SkiffError('NO_DOCKER', `Docker engine not reachable at ${docker.endpoint ?? dockerEndpoint()}: ${docker.error ?? 'unknown error'}`, {
@@ -84,6 +90,12 @@ export function assertReady(report: PreflightReport, profile: ClusterProfile): v
   if (docker.defaultRuntime !== NVIDIA_RUNTIME) {
     throw new SkiffError('NO_GPU', `the gpu profile needs nvidia as Docker's default runtime, and it is ${docker.defaultRuntime ?? 'unknown'}`, {
       hint: `run \`sudo nvidia-ctk runtime configure --runtime=docker --set-as-default && sudo systemctl restart docker\`, or ${FAKE_GPU_HINT}`,
+    });
+  }
+  const wanted = demand && demand.gpusPerNode > 0 ? demand.gpusPerNode * demand.jobNodes : 0;
+  if (wanted > gpus.count) {
+    throw new SkiffError('NO_GPU', `${demand!.gpusPerNode} GPUs on each of ${demand!.jobNodes} nodes is ${wanted} GPUs, and \`nvidia-smi -L\` lists ${gpus.count}`, {
+      hint: 'lower --gpus-per-node or --workers, or leave --gpus-per-node out to give every node all the GPUs',
     });
   }
 }

@@ -17,12 +17,19 @@ describe('kindClusterConfig', () => {
   });
 
   it('passes GPUs through to workers for the gpu profile', () => {
-    const config = kindClusterConfig({ name: 'g', profile: 'gpu', workers: 1, gpusPerNode: 1, nodeImage: 'kindest/node:v1.34.1' });
+    const config = kindClusterConfig({ name: 'g', profile: 'gpu', workers: 1, gpusPerNode: 0, nodeImage: 'kindest/node:v1.34.1' });
     const [cp, worker] = config.nodes;
     expect(cp.extraMounts).toBeUndefined();
     expect(worker.extraMounts).toEqual([{ hostPath: '/dev/null', containerPath: '/var/run/nvidia-container-devices/all' }]);
     expect(worker.labels).toEqual({ 'skiff.dev/profile': 'gpu', 'nvidia.com/gpu.present': 'true' });
     expect(config.nodes.every((n) => n.image === 'kindest/node:v1.34.1')).toBe(true);
+  });
+
+  it('gives each GPU worker its own GPUs when GPUs per node is set, as nvkind does', () => {
+    const config = kindClusterConfig({ name: 'g', profile: 'gpu', workers: 2, gpusPerNode: 2 });
+    const devices = config.nodes.map((n) => n.extraMounts?.map((m) => m.containerPath.split('/').pop()));
+    expect(devices).toEqual([undefined, ['0', '1'], ['2', '3']]);
+    expect(config.nodes[1].extraMounts?.every((m) => m.hostPath === '/dev/null')).toBe(true);
   });
 
   it('marks fake-gpu workers, and the control plane when it is the only node', () => {

@@ -37,13 +37,21 @@ export interface KindClusterConfig {
   nodes: KindNode[];
 }
 
+/**
+ * nvkind's trick: with the NVIDIA runtime as Docker's default, a /dev/null mounted at
+ * /var/run/nvidia-container-devices/<device> makes it inject that GPU into the node container.
+ * With GPUs per node set, the n-th job node gets its own consecutive GPU indices; otherwise all.
+ */
+export function gpuDeviceMounts(jobNodeIndex: number, gpusPerNode: number): { hostPath: string; containerPath: string }[] {
+  const devices = gpusPerNode > 0 ? Array.from({ length: gpusPerNode }, (_, i) => String(jobNodeIndex * gpusPerNode + i)) : ['all'];
+  return devices.map((d) => ({ hostPath: '/dev/null', containerPath: `/var/run/nvidia-container-devices/${d}` }));
+}
+
 /** What a node that runs jobs needs for the profile (GPU passthrough or the fake-GPU marker). */
-function jobNode(role: KindNode['role'], opts: ClusterOptions): KindNode {
+function jobNode(role: KindNode['role'], opts: ClusterOptions, index: number): KindNode {
   const node: KindNode = { role, labels: { [PROFILE_LABEL]: opts.profile } };
   if (opts.profile === 'gpu') {
-    // nvkind's trick: with the NVIDIA runtime as Docker's default, this mount makes it inject
-    // every GPU into the node container.
-    node.extraMounts = [{ hostPath: '/dev/null', containerPath: '/var/run/nvidia-container-devices/all' }];
+    node.extraMounts = gpuDeviceMounts(index, opts.gpusPerNode);
     node.labels[GPU_PRESENT_LABEL] = 'true';
   } else if (opts.profile === 'fake-gpu') {
     node.labels[FAKE_GPU_LABEL] = 'true';
@@ -53,8 +61,8 @@ function jobNode(role: KindNode['role'], opts: ClusterOptions): KindNode {
 
 export function kindClusterConfig(opts: ClusterOptions): KindClusterConfig {
   // Without workers the control plane is untainted and runs the jobs, so it gets the GPU setup.
-  const controlPlane = opts.workers > 0 ? { role: 'control-plane' as const, labels: { [PROFILE_LABEL]: opts.profile } } : jobNode('control-plane', opts);
-  const nodes: KindNode[] = [controlPlane, ...Array.from({ length: opts.workers }, () => jobNode('worker', opts))];
+  const controlPlane = opts.workers > 0 ? { role: 'control-plane' as const, labels: { [PROFILE_LABEL]: opts.profile } } : jobNode('control-plane', opts, 0);
+  const nodes: KindNode[] = [controlPlane, ...Array.from({ length: opts.workers }, (_, i) => jobNode('worker', opts, i))];
   if (opts.nodeImage) for (const node of nodes) node.image = opts.nodeImage;
   return {
     kind: 'Cluster',

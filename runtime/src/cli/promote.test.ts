@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { promotionPlanFixture } from '../testing/fixtures.js';
+import { planText } from './promote.js';
+
+describe('planText', () => {
+  it('says where the job goes, with which image, what changes, then the diff', () => {
+    const text = planText(promotionPlanFixture('train-a1', 'gke'));
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      "promote job train-a1 to context 'gke', namespace prod",
+      "image: localhost:5000/skiff-train-a1:0123456789ab (built FROM skiff.local/job-python:bookworm-1 with the job's code)",
+      '  create    Job/train-a1',
+    ]);
+    expect(text).toContain('+kind: Job');
+  });
+
+  it('says so when the target already holds exactly this', () => {
+    const plan = { ...promotionPlanFixture('train-a1', 'gke'), diff: '' };
+    expect(planText(plan)).toMatch(/no changes on the target\n$/);
+  });
+});
