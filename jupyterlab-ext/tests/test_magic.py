@@ -36,3 +36,15 @@ def test_a_missing_cli_says_what_to_do(shell, monkeypatch):
     monkeypatch.setenv("SKIFF_COMMAND", "/nonexistent/skiff")
     with pytest.raises(SkiffJobFailed, match="not found — install the Skiff CLI or set SKIFF_COMMAND"):
         shell.run_cell_magic("skiff", "", "print('hi')")
+
+
+def test_without_skiff_on_path_the_bundled_runtime_runs(monkeypatch, tmp_path):
+    from skiff_jupyterlab import command
+
+    env = {"PATH": str(tmp_path)}
+    monkeypatch.setattr(command.shutil, "which", lambda name: "/usr/bin/node" if name == "node" else None)
+    argv = command.skiff_command(env)
+    assert argv == ["/usr/bin/node", str(command.BUNDLED / "skiff.mjs")]
+    assert (command.BUNDLED / "skiff.mjs").exists(), "npm run build -w @skiff/jupyterlab bundles the runtime"
+    assert env["SKIFF_PYTHON_DIR"].endswith("runtime/python/skiff")
+    assert (command.BUNDLED / "images" / "versions.env").exists()

@@ -44,3 +44,12 @@ async def test_a_missing_runtime_is_a_clear_503(jp_fetch, monkeypatch):
     assert err.value.code == 503
     assert body["error"]["code"] == "RUNTIME_UNAVAILABLE"
     assert "not found" in body["error"]["message"]
+
+
+async def test_the_runtime_bundled_in_the_package_answers_when_no_skiff_is_configured(jp_fetch, monkeypatch):
+    monkeypatch.delenv("SKIFF_COMMAND", raising=False)
+    monkeypatch.delenv("SKIFF_API_COMMAND", raising=False)
+    response = await jp_fetch("skiff", "api", "health")
+    body = json.loads(response.body)
+    assert body["apiVersion"] == 2
+    assert body["cluster"] == "skiff"
