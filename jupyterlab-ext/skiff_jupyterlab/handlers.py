@@ -12,6 +12,10 @@ FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept")
 FORWARDED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "Allow")
 
 
+class _BrowserGone(Exception):
+    """Raised in the streaming callback to stop reading from the runtime."""
+
+
 class SkiffApiProxy(APIHandler):
     """`<base_url>/skiff/api/<path>` -> `<skiff api url>/api/<path>`, with the runtime's token added."""
 
@@ -52,12 +56,19 @@ class SkiffApiProxy(APIHandler):
         )
         self._status_sent = False
         self._held = []  # a stream that failed before it started: its JSON error, passed on whole
+        # A client of its own: the shared one queues everything past 10 open requests, and every
+        # open event stream (job list, logs, metrics, a followed cell) holds one.
+        client = httpclient.AsyncHTTPClient(force_instance=True)
         try:
-            response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+            response = await client.fetch(request, raise_error=False)
+        except _BrowserGone:
+            return
         except (OSError, httpclient.HTTPClientError) as err:
             if not self._status_sent:
                 self._problem(502, "UNREACHABLE", f"the Skiff runtime's API does not answer: {err}", "restart the Jupyter server")
             return
+        finally:
+            client.close()
         if streaming and self._status_sent:
             self.finish(set_content_type="text/event-stream; charset=utf-8")
             return
@@ -81,7 +92,14 @@ class SkiffApiProxy(APIHandler):
             self.set_header("X-Accel-Buffering", "no")
             self._status_sent = True
 
+    def on_connection_close(self):
+        # The browser went away: the next chunk (at the latest the runtime's 15 s keepalive) ends
+        # the upstream stream too, so no stream outlives its reader.
+        self._browser_gone = True
+
     def _on_chunk(self, chunk):
+        if getattr(self, "_browser_gone", False):
+            raise _BrowserGone()
         if not self._status_sent:
             self._held.append(chunk)
             return

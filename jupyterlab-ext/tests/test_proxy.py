@@ -53,3 +53,4 @@ async def test_the_runtime_bundled_in_the_package_answers_when_no_skiff_is_confi
     body = json.loads(response.body)
     assert body["apiVersion"] == 2
     assert body["cluster"] == "skiff"
+
