@@ -204,10 +204,19 @@ async function followInChannel(ctx: CommandContext, job: JobStatus): Promise<voi
   const channel = ctx.channel(job.name);
   channel.show(true);
   let lastStatus = '';
+  let warnedStuck = false;
   const status = (s: JobStatus) => {
     const text = cellStatusText(s);
     if (text !== lastStatus) channel.info(text);
     lastStatus = text;
+    // A Pending job with a reason is stuck (no GPU, no room, no image): say so once, with what to do.
+    if (s.phase === 'Pending' && s.reason && !warnedStuck) {
+      warnedStuck = true;
+      void vscode.window.showWarningMessage(`Skiff: ${s.name} is stuck Pending: ${s.reason}`, 'Describe Job', 'Cancel Job').then((choice) => {
+        if (choice === 'Describe Job') void vscode.commands.executeCommand('skiff.describeJob', { job: s });
+        if (choice === 'Cancel Job') void vscode.commands.executeCommand('skiff.cancelJob', { job: s });
+      });
+    }
   };
   status(job);
   void followJob(

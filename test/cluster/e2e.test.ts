@@ -65,6 +65,36 @@ describe('skiff on a real kind cluster', () => {
     expect((await skiff(['cancel', 'e2e-serve'])).code).toBe(0);
   });
 
+  it('passes env, arguments, CPU and memory through; logs -f and metrics -f follow it to its end', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/options.py', '--workers', '1', '--env', 'GREETING=hi', '--cpu', '500m', '--memory', '256Mi', '--name', 'e2e-opts', '-d', '--', '--epochs', '3']);
+    expect(run.code, run.stderr).toBe(0);
+    const [logs, metrics] = await Promise.all([skiff(['logs', 'e2e-opts', '-f']), skiff(['metrics', 'e2e-opts', '-f', '--interval', '2', '-o', 'json'])]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('GREETING=hi');
+    expect(logs.stdout).toContain("args=['--epochs', '3']");
+    expect(logs.stdout.trimEnd().split('\n').at(-1)).toContain('options done');
+    expect(metrics.code, metrics.stderr).toBe(0);
+    const samples = metrics.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample & { pods?: { cpuCores: number; memoryBytes: number }[] });
+    const steps = samples.filter((s) => s.type === 'training').map((s) => s.metric!.values.step);
+    // Every reported step once, in order, although samples arrive over several polls.
+    expect(steps).toEqual([...Array(12).keys()]);
+    const usage = samples.filter((s) => s.type === 'usage').flatMap((s) => s.pods ?? []);
+    expect(usage.length).toBeGreaterThan(0);
+    expect(usage.some((p) => p.memoryBytes > 0)).toBe(true);
+    const described = await skiffJson<Described & { spec: { resources: Record<string, string>; env: Record<string, string>; args: string[] } }>(['describe', 'e2e-opts']);
+    expect(described.phase).toBe('Succeeded');
+    expect(described.spec).toMatchObject({ resources: { cpu: '500m', memory: '256Mi' }, env: { GREETING: 'hi' }, args: ['--epochs', '3'] });
+  });
+
+  it('serves from several replicas behind one Service', async () => {
+    const serve = await skiff(['serve', 'examples/serve.py', '--port', '8000', '--replicas', '2', '--name', 'e2e-replicas']);
+    expect(serve.code, serve.stderr).toBe(0);
+    await expect.poll(async () => (await skiffJson<Described>(['describe', 'e2e-replicas'])).pods.filter((p) => p.phase === 'Running').length, { timeout: 120_000 }).toBe(2);
+    const call = await skiff(['call', 'e2e-replicas', '/']);
+    expect(JSON.parse(call.stdout)).toMatchObject({ status: 'ok' });
+    expect((await skiff(['cancel', 'e2e-replicas'])).code).toBe(0);
+  });
+
   it('reports a crashing script with its exit code and last lines', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/crash.py', '--name', 'e2e-crash']);
     expect(run.code).toBe(1);

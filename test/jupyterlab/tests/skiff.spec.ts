@@ -68,7 +68,6 @@ test('runs a 2-worker training cell: both ranks stream into the cell, the loss i
   expect(text).toMatch(/metrics step=0 loss=/);
   const cell = (await page.notebook.getCellLocator(0))!;
   await expect(cell.locator('.skiff-metrics-chart[data-metric="loss"] canvas')).toBeVisible();
-  await cell.locator('.skiff-metrics-chart[data-metric="loss"]').scrollIntoViewIfNeeded();
   await shot(page, '04-training-cell-loss-chart');
 
   // The sidebar selected the job: its logs carry both ranks, and the rank filter narrows them.
