@@ -20,6 +20,18 @@ describe('podUsageFromSummary', () => {
     expect(podUsageFromSummary(s, pods, 'skiff')).toEqual([{ pod: 'train-0-aaaaa', rank: 0, cpuCores: 1.5, memoryBytes: 1024 }]);
   });
 
+  it('takes the containers when the kubelet reports the pod itself at 0 (an unreadable pod cgroup, as in kind here)', () => {
+    const s = summary([
+      {
+        podRef: { name: 'train-0-aaaaa', namespace: 'skiff' },
+        cpu: { usageNanoCores: 0 },
+        memory: { workingSetBytes: 0 },
+        containers: [{ name: 'worker', cpu: { usageNanoCores: 20_000_000 }, memory: { workingSetBytes: 6_209_536 } }],
+      },
+    ]);
+    expect(podUsageFromSummary(s, pods, 'skiff')).toEqual([{ pod: 'train-0-aaaaa', rank: 0, cpuCores: 0.02, memoryBytes: 6_209_536 }]);
+  });
+
   it('sums containers when the pod totals are missing and averages GPU duty cycles', () => {
     const s = summary([
       {

@@ -110,11 +110,14 @@ export function podUsageFromSummary(summary: KubeletSummary, pods: PodRef[], nam
     if (!pod) continue;
     const containers = entry.containers ?? [];
     const sum = (pick: (c: ContainerStats) => number | undefined) => containers.reduce((s, c) => s + (pick(c) ?? 0), 0);
+    // Where the kubelet cannot read the pod's own cgroup (nested Docker on cgroup v1, as kind nodes
+    // here) it reports the pod at 0 while its containers carry the real numbers: take those then.
+    const podOr = (podValue: number | undefined, containerSum: number) => (podValue !== undefined && podValue > 0 ? podValue : containerSum);
     const usage: PodUsage = {
       pod: pod.name,
       rank: pod.rank,
-      cpuCores: (entry.cpu?.usageNanoCores ?? sum((c) => c.cpu?.usageNanoCores)) / 1e9,
-      memoryBytes: entry.memory?.workingSetBytes ?? sum((c) => c.memory?.workingSetBytes),
+      cpuCores: podOr(entry.cpu?.usageNanoCores, sum((c) => c.cpu?.usageNanoCores)) / 1e9,
+      memoryBytes: podOr(entry.memory?.workingSetBytes, sum((c) => c.memory?.workingSetBytes)),
     };
     const duty = containers.flatMap((c) => c.accelerators ?? []).map((a) => a.dutyCycle).filter((d): d is number => typeof d === 'number');
     if (duty.length > 0) usage.gpuUtilization = duty.reduce((a, b) => a + b, 0) / duty.length;
