@@ -4,7 +4,7 @@
 // logs from the remote context in its own channel. The runtime does every step.
 import * as vscode from 'vscode';
 import type { JobStatus, PromotionPlan } from '@skiff/runtime';
-import { planSides, planSummaryLines } from '@skiff/runtime/front';
+import { planSides, planSummaryLines, profilesFor, promotionChoices } from '@skiff/runtime/front';
 import { runtime } from './runtime.js';
 import type { CommandContext } from './commands.js';
 
@@ -28,16 +28,12 @@ export async function promoteJob(ctx: CommandContext, docs: PlanDocuments, job: 
   const session = await ctx.session();
   const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const local = (await session.kubeConfig()).getCurrentContext();
-  const { contexts, profiles } = session.promotionTargets(cwd);
-  const others = contexts.filter((c) => c !== local);
-  if (others.length === 0) return void vscode.window.showWarningMessage('Skiff: no other kubeconfig context to promote to. Add the cloud cluster to your kubeconfig first.');
-  if (profiles.length === 0) {
-    return void vscode.window.showWarningMessage('Skiff: no target profile. Add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…).');
-  }
-  const to = await vscode.window.showQuickPick(others, { placeHolder: `Promote ${job.name} to which context?` });
+  const choices = promotionChoices(session.promotionTargets(cwd), local);
+  if (choices.problem !== undefined) return void vscode.window.showWarningMessage(`Skiff: ${choices.problem}.`);
+  const to = await vscode.window.showQuickPick(choices.contexts, { placeHolder: `Promote ${job.name} to which context?` });
   if (!to) return;
   const profilePick = await vscode.window.showQuickPick(
-    [...profiles].sort((a, b) => Number(b.name === to) - Number(a.name === to)).map((p) => ({ label: p.name, description: p.file })),
+    profilesFor(to, choices.profiles).map((p) => ({ label: p.name, description: p.file })),
     { placeHolder: 'Target profile (registry, namespace, GPU resource, selectors)' },
   );
   if (!profilePick) return;

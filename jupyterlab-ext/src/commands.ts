@@ -59,10 +59,13 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
     }
   };
 
-  const trainingJob = (panel: NotebookPanel, cell: CodeCell, source: string): CellJob => {
-    const s = settings();
-    const spec = cellTrainingSpec(s, 'cell.py', jobNameFrom(notebookName(panel)), cellJobOptions({ skiff: cell.model.getMetadata('skiff') }));
-    return { spec: spec as CellJob['spec'], source };
+  const choicesOf = (cell: CodeCell) => cellJobOptions({ skiff: cell.model.getMetadata('skiff') });
+  const scriptOf = (cells: CodeCell[]) => scriptFromCells(cells.map((c) => c.model.sharedModel.getSource()));
+  /** The cells as one training job; its output and its choices are the last cell's. */
+  const trainingJob = (panel: NotebookPanel, cells: CodeCell[]): CellJob => {
+    const last = cells[cells.length - 1];
+    const spec = cellTrainingSpec(settings(), 'cell.py', jobNameFrom(notebookName(panel)), choicesOf(last));
+    return { spec: spec as CellJob['spec'], source: scriptOf(cells) };
   };
 
   const hasCell = () => activeCodeCell() !== undefined;
@@ -75,7 +78,7 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
     execute: async () => {
       const target = activeCodeCell();
       if (!target) return;
-      return run(target.cell, trainingJob(target.panel, target.cell, scriptFromCells([target.cell.model.sharedModel.getSource()])));
+      return run(target.cell, trainingJob(target.panel, [target.cell]));
     },
   });
 
@@ -87,11 +90,11 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
       const target = activeCodeCell();
       if (!target) return;
       const s = settings();
-      const current = cellJobOptions({ skiff: target.cell.model.getMetadata('skiff') });
+      const current = choicesOf(target.cell);
       const choice = await askTrainingOptions({ workers: current.workers ?? s.workers, gpusPerWorker: current.gpusPerWorker ?? s.gpusPerWorker });
       if (!choice) return;
       target.cell.model.setMetadata('skiff', { ...((target.cell.model.getMetadata('skiff') as object | undefined) ?? {}), ...choice });
-      return run(target.cell, trainingJob(target.panel, target.cell, scriptFromCells([target.cell.model.sharedModel.getSource()])));
+      return run(target.cell, trainingJob(target.panel, [target.cell]));
     },
   });
 
@@ -105,8 +108,7 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
       if (!panel) return;
       const cells = panel.content.widgets.filter((c): c is CodeCell => c instanceof CodeCell);
       if (cells.length === 0) return;
-      const last = cells[cells.length - 1];
-      return run(last, trainingJob(panel, last, scriptFromCells(cells.map((c) => c.model.sharedModel.getSource()))));
+      return run(cells[cells.length - 1], trainingJob(panel, cells));
     },
   });
 
@@ -121,7 +123,7 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
       const choice = await askServingOptions({ port: s.servePort, replicas: 1 });
       if (!choice) return;
       const spec = cellServingSpec(s, 'app.py', jobNameFrom(notebookName(target.panel)), choice);
-      return run(target.cell, { spec: spec as CellJob['spec'], source: scriptFromCells([target.cell.model.sharedModel.getSource()]) });
+      return run(target.cell, { spec: spec as CellJob['spec'], source: scriptOf([target.cell]) });
     },
   });
 

@@ -2,7 +2,7 @@
 // diff, confirm, then watch the build, push and apply. Every step is the runtime's; this only asks.
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import { planSummaryLines, type PromotionSummary, type SkiffApiClient } from '@skiff/runtime/front';
+import { planSummaryLines, promotionChoices, type PromotionSummary, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 
@@ -48,17 +48,11 @@ export async function promoteJob(client: SkiffApiClient, job: string, localConte
   } catch (err) {
     return report(`✗ ${errorText(err)}`);
   }
-  const contexts = targets.contexts.filter((c) => c !== localContext);
-  if (contexts.length === 0 || targets.profiles.length === 0) {
-    return report(
-      contexts.length === 0
-        ? '✗ no other kubeconfig context to promote to: add the cloud cluster to your kubeconfig'
-        : '✗ no target profile: add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…)',
-    );
-  }
+  const choices = promotionChoices(targets, localContext);
+  if (choices.problem !== undefined) return report(`✗ ${choices.problem}`);
   const chosen = await showDialog({
     title: `Promote ${job}`,
-    body: new TargetBody(contexts, targets.profiles.map((p) => p.name)),
+    body: new TargetBody(choices.contexts, choices.profiles.map((p) => p.name)),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Show plan' })],
   });
   if (!chosen.button.accept || !chosen.value) return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSides, planSummaryLines } from './promotion-text.js';
+import { planSides, planSummaryLines, profilesFor, promotionChoices } from './promotion-text.js';
 
 const plan = {
   job: 'train-a1',
@@ -25,5 +25,23 @@ describe('promotion text', () => {
 
   it('lines the objects up on both sides of the diff, absent ones marked', () => {
     expect(planSides(plan)).toEqual({ before: 'kind: Namespace\n---\n# (absent on the target)\n', after: 'kind: Namespace\n---\nkind: Job\n' });
+  });
+});
+
+describe('promotionChoices', () => {
+  const profiles = [
+    { name: 'dev', file: '/w/skiff-targets.yaml' },
+    { name: 'gke', file: '/w/skiff-targets.yaml' },
+  ];
+
+  it('offers the other contexts, and the profile named after a context first', () => {
+    expect(promotionChoices({ contexts: ['kind-skiff', 'gke'], profiles }, 'kind-skiff')).toEqual({ contexts: ['gke'], profiles });
+    expect(profilesFor('gke', profiles).map((p) => p.name)).toEqual(['gke', 'dev']);
+    expect(profilesFor('other', profiles).map((p) => p.name)).toEqual(['dev', 'gke']);
+  });
+
+  it('says why there is nothing to pick', () => {
+    expect(promotionChoices({ contexts: ['kind-skiff'], profiles }, 'kind-skiff').problem).toMatch(/^no other kubeconfig context/);
+    expect(promotionChoices({ contexts: ['kind-skiff', 'gke'], profiles: [] }, 'kind-skiff').problem).toMatch(/^no target profile: add skiff-targets.yaml/);
   });
 });

@@ -24,3 +24,24 @@ export function planSides(plan: Pick<PlanView, 'changes'>): { before: string; af
   const join = (texts: string[]) => texts.map((t) => t || '# (absent on the target)\n').join('---\n');
   return { before: join(plan.changes.map((c) => c.before)), after: join(plan.changes.map((c) => c.after)) };
 }
+
+export interface PromotionTargets {
+  contexts: string[];
+  profiles: { name: string; file: string }[];
+}
+
+/**
+ * What a user can promote to from `localContext`: the other contexts, and the profiles with the one
+ * named after a context first (the default, as on the command line); or why there is nothing to pick.
+ */
+export function promotionChoices(targets: PromotionTargets, localContext: string): (PromotionTargets & { problem?: undefined }) | { problem: string } {
+  const contexts = targets.contexts.filter((c) => c !== localContext);
+  if (contexts.length === 0) return { problem: 'no other kubeconfig context to promote to: add the cloud cluster to your kubeconfig first' };
+  if (targets.profiles.length === 0) return { problem: 'no target profile: add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…)' };
+  return { contexts, profiles: targets.profiles };
+}
+
+/** The profiles for `context`, the one named after it first. */
+export function profilesFor<P extends { name: string }>(context: string, profiles: P[]): P[] {
+  return [...profiles].sort((a, b) => Number(b.name === context) - Number(a.name === context));
+}

@@ -13,7 +13,7 @@ import type { JobSpec } from '../spec/job-spec.js';
 import { specFromAnnotations } from '../manifests/labels.js';
 import { VOLUMES, codeConfigMapName, libConfigMapName } from '../manifests/code-bundle.js';
 import { CODE_HASH_ANNOTATION, renderJob } from '../jobs/submit.js';
-import { FIELD_MANAGER, apiStatusOf, applyObject, isNotFound, kubeClients, kubeConfigForContext, orUndefined } from '../k8s/client.js';
+import { FIELD_MANAGER, apiStatusOf, applyObject, kubeClients, kubeConfigForContext, orUndefined } from '../k8s/client.js';
 import { promotedImageRef, promotedObjects } from './remap.js';
 import type { TargetProfile } from './target.js';
 import { buildImage, pushImage } from './image.js';
@@ -148,7 +148,7 @@ async function explained<T>(context: string, what: string, run: () => Promise<T>
     if (status === 403) {
       throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, { hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services and Namespaces there, or use another context', cause: err });
     }
-    if (status === undefined && !isNotFound(err)) {
+    if (status === undefined) {
       throw new SkiffError('UNREACHABLE', `cannot reach context '${context}' (${what}): ${(err as Error).message}`, { hint: `check the context's server and credentials (kubectl --context ${context} get ns)`, cause: err });
     }
     throw new SkiffError('COMMAND_FAILED', `context '${context}' refused the ${what}: ${reason}`, { cause: err });
