@@ -1,7 +1,7 @@
 // The sidebar's state, owned in one place: the runtime's health, the clusters, the live job list and
 // what the cluster is busy with. Widgets only draw it and call its methods.
 import { Signal, type ISignal } from '@lumino/signaling';
-import type { ClusterInfo, ClusterProfile, Health, JobStatus, SkiffApiClient } from '@skiff/runtime/front';
+import { sleep, type ClusterInfo, type ClusterProfile, type Health, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
 import { connect, errorText } from './api';
 
 /** How long the job watch waits before it reconnects after the stream broke. */
@@ -114,16 +114,15 @@ export class SkiffModel {
         this.jobs = [];
         this.jobsError = errorText(err);
         this.emit();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, RECONNECT_MS);
-          this.wakeWatch = () => (clearTimeout(timer), resolve());
-        });
+        const wake = new AbortController();
+        this.wakeWatch = () => wake.abort();
+        await sleep(RECONNECT_MS, wake.signal);
         this.wakeWatch = undefined;
         if (!signal.aborted) await this.refreshClusters();
         continue;
       }
       // The stream ended without an error (the server went away quietly): reconnect, not at once.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000, signal);
     }
   }
 
