@@ -4,25 +4,11 @@
 # Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=versions.env
-source "$here/versions.env"
 cache=$1; shift
+# shellcheck source=common.sh
+source "$here/common.sh"
 components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns)
-export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
-export GOPATH=${GOPATH:-$cache/gopath} GOCACHE=${GOCACHE:-$cache/gocache}
-mkdir -p "$cache/bin"
-log() { printf '[skiff images] %s\n' "$*" >&2; }
-command -v go >/dev/null || { echo "skiff images: Go is needed to build the cluster binaries offline (apt-get install golang or https://go.dev/dl)" >&2; exit 3; }
-
-# Runs "$@" in a fresh wrapper module; the output folder appears only when everything succeeded.
-build_into() {
-  local out=$1; shift
-  if [ -e "$out/.done" ]; then log "cached: $out"; return; fi
-  rm -rf "$out" "$out.tmp"; mkdir -p "$out.tmp"
-  local mod; mod=$(mktemp -d)
-  ( cd "$mod" && go mod init skiff.local/build >/dev/null 2>&1 && "$@" "$out.tmp" )
-  rm -rf "$mod"; touch "$out.tmp/.done"; mv "$out.tmp" "$out"
-}
+go_env
 
 kubernetes_build() {
   local out=$1 v=$KUBERNETES_VERSION

@@ -25,3 +25,22 @@ rootfs_tar() {
   rm -rf "$dir"
   echo "$tar"
 }
+
+# Go from the module proxy, with its caches under $cache; static binaries.
+go_env() {
+  export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+  export GOPATH=${GOPATH:-$cache/gopath} GOCACHE=${GOCACHE:-$cache/gocache}
+  mkdir -p "$cache/bin"
+  command -v go >/dev/null || { echo "skiff images: Go is needed to build the cluster binaries offline (apt-get install golang or https://go.dev/dl)" >&2; exit 3; }
+}
+
+# build_into OUT FUNCTION: runs FUNCTION OUT.tmp in a fresh wrapper module; OUT appears only when
+# everything succeeded, so an interrupted build is redone and a finished one never is.
+build_into() {
+  local out=$1; shift
+  if [ -e "$out/.done" ]; then log "cached: $out"; return; fi
+  rm -rf "$out" "$out.tmp"; mkdir -p "$out.tmp"
+  local mod; mod=$(mktemp -d)
+  ( cd "$mod" && go mod init skiff.local/build >/dev/null 2>&1 && "$@" "$out.tmp" )
+  rm -rf "$mod"; touch "$out.tmp/.done"; mv "$out.tmp" "$out"
+}

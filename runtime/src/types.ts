@@ -54,6 +54,8 @@ export interface JobStatus {
   name: string;
   namespace: string;
   kind: JobKind;
+  /** The object that runs it: Job or Deployment, or an operator's PyTorchJob or InferenceService. */
+  workload?: string;
   phase: JobPhase;
   /** One plain-words sentence for Pending or Failed jobs, e.g. "OOMKilled: raise --memory". */
   reason?: string;

@@ -51,6 +51,8 @@ export interface PromotionSummary {
   namespace: string;
   image: string;
   baseImage: string;
+  /** kubernetes, kubeflow (a PyTorchJob) or kserve (an InferenceService). */
+  form: 'kubernetes' | 'kubeflow' | 'kserve';
   changes: { kind: string; name: string; action: 'create' | 'update' | 'unchanged'; before: string; after: string }[];
   diff: string;
 }

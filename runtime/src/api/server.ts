@@ -262,7 +262,7 @@ function promotionTarget(body: Record<string, unknown>): { to: string; profile?:
 
 /** A plan as JSON: everything but the code itself. */
 function planSummary(plan: PromotionPlan) {
-  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, changes: plan.changes, diff: plan.diff };
+  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff };
 }
 
 /** Applies to a non-local context only with `confirm: true`: the front end asked the user first. */

@@ -8,6 +8,7 @@ import type { SkiffSession } from '../session.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../promote/promote.js';
 import { loadTargetProfile, targetFiles } from '../promote/target.js';
 import type { Output } from './follow.js';
+import { planSummaryLines } from '../front/promotion-text.js';
 
 export interface PromoteFlags {
   to: string;
@@ -26,11 +27,8 @@ export interface PromoteDeps {
 }
 
 export function planText(plan: PromotionPlan): string {
-  const lines = [
-    `promote job ${plan.job} to context '${plan.context}', namespace ${plan.namespace}`,
-    `image: ${plan.image} (built FROM ${plan.baseImage} with the job's code)`,
-    ...plan.changes.map((c) => `  ${c.action.padEnd(9)} ${c.kind}/${c.name}`),
-  ];
+  const [where, image, ...changes] = planSummaryLines(plan);
+  const lines = [`promote ${where}`, image, ...changes.map((c) => `  ${c}`)];
   return lines.join('\n') + '\n' + (plan.diff ? `\n${plan.diff}` : '\nno changes on the target\n');
 }
 
@@ -53,7 +51,7 @@ export async function promote(session: SkiffSession, job: string, flags: Promote
   io.err(`target profile '${profileName}' from ${file}\n`);
   const plan = await planPromotion({ job, local: await session.kubeConfig(), localNamespace: session.namespace, toContext: flags.to, profile });
   const changes = plan.changes.map(({ kind, name, action }) => ({ kind, name, action }));
-  const summary = { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, changes, diff: plan.diff };
+  const summary = { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, form: plan.form, changes, diff: plan.diff };
   if (flags.output === 'json' && flags.dryRun) {
     io.out(JSON.stringify(summary, null, 2) + '\n');
     return 0;

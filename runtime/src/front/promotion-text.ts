@@ -7,13 +7,16 @@ export interface PlanView {
   namespace: string;
   image: string;
   baseImage: string;
+  form?: 'kubernetes' | 'kubeflow' | 'kserve';
   changes: { kind: string; name: string; action: string; before: string; after: string }[];
 }
 
-/** The plan in a few lines: where it goes, the image, then one line per object. */
+const FORM_WORDS = { kubernetes: '', kubeflow: ', as a Kubeflow Trainer PyTorchJob', kserve: ', as a KServe InferenceService' } as const;
+
+/** The plan in a few lines: where it goes (and in which form), the image, then one line per object. */
 export function planSummaryLines(plan: PlanView): string[] {
   return [
-    `${plan.job} → context '${plan.context}', namespace ${plan.namespace}`,
+    `${plan.job} → context '${plan.context}', namespace ${plan.namespace}${FORM_WORDS[plan.form ?? 'kubernetes']}`,
     `image ${plan.image}, built FROM ${plan.baseImage} with the job's code`,
     ...plan.changes.map((c) => `${c.action} ${c.kind}/${c.name}`),
   ];

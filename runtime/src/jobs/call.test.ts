@@ -15,9 +15,13 @@ describe('serviceProxyPath', () => {
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-async function fakeApi(readyAfterReads: number, kinds: { deployment: boolean; job: boolean } = { deployment: true, job: false }) {
+type Owner = 'deployment' | 'job' | 'inferenceService' | 'none';
+
+/** An API server with one job named web, as a Deployment, a Job or an InferenceService; ready after some reads. */
+async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
   let reads = 0;
   const proxied: { method?: string; url?: string; body: string; contentType?: string }[] = [];
+  const meta = { name: 'web', namespace: 'skiff', labels: { 'skiff.dev/job': 'web' }, uid: 'u1' };
   server = createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -25,15 +29,23 @@ async function fakeApi(readyAfterReads: number, kinds: { deployment: boolean; jo
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(b));
     };
-    const url = req.url ?? '';
-    if (url.startsWith('/apis/apps/v1/namespaces/skiff/deployments/web')) {
-      if (!kinds.deployment) return json({ kind: 'Status', code: 404 }, 404);
-      reads += 1;
-      return json({ metadata: { name: 'web' }, status: { readyReplicas: reads > readyAfterReads ? 1 : 0 } });
+    const list = (items: unknown[]) => json({ metadata: { resourceVersion: '1' }, items });
+    const url = new URL(req.url ?? '', 'http://x');
+    const ready = () => ++reads > readyAfterReads;
+    switch (url.pathname) {
+      case '/apis/apps/v1/namespaces/skiff/deployments':
+        return list(owner === 'deployment' ? [{ metadata: meta, spec: { replicas: 1 }, status: { readyReplicas: ready() ? 1 : 0 } }] : []);
+      case '/apis/batch/v1/namespaces/skiff/jobs':
+        return list(owner === 'job' ? [{ metadata: meta, spec: { completions: 1 } }] : []);
+      case '/api/v1/namespaces/skiff/pods':
+        return list([]);
+      case '/apis/serving.kserve.io/v1beta1/namespaces/skiff/inferenceservices': {
+        const conditions = [{ type: 'Ready', status: ready() ? 'True' : 'False' }];
+        return owner === 'inferenceService' ? list([{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: meta, spec: { predictor: { minReplicas: 1 } }, status: { conditions } }]) : json({ kind: 'Status', code: 404 }, 404);
+      }
     }
-    if (url.startsWith('/apis/batch/v1/namespaces/skiff/jobs/web')) return kinds.job ? json({ metadata: { name: 'web' } }) : json({ kind: 'Status', code: 404 }, 404);
-    if (url.startsWith('/api/v1/namespaces/skiff/services/web:http/proxy/')) {
-      proxied.push({ method: req.method, url, body, contentType: req.headers['content-type'] });
+    if (/^\/api\/v1\/namespaces\/skiff\/services\/web(-predictor)?:http\/proxy\//.test(url.pathname)) {
+      proxied.push({ method: req.method, url: req.url, body, contentType: req.headers['content-type'] });
       res.writeHead(201, { 'Content-Type': 'text/plain' });
       return res.end(`got ${body}`);
     }
@@ -58,11 +70,18 @@ describe('callService', () => {
     expect(proxied).toEqual([{ method: 'POST', url: '/api/v1/namespaces/skiff/services/web:http/proxy/predict', body: '{"x":1}', contentType: 'application/json' }]);
   });
 
+  it("calls an InferenceService through the Service KServe made for its predictor, once KServe says it is ready", async () => {
+    const { kc, proxied } = await fakeApi(1, 'inferenceService');
+    const result = await callService(kc, 'skiff', 'web', { path: '/', data: '[1]' });
+    expect(result.status).toBe(201);
+    expect(proxied.map((p) => p.url)).toEqual(['/api/v1/namespaces/skiff/services/web-predictor:http/proxy/']);
+  });
+
   it('tells training jobs and unknown jobs apart', async () => {
-    const { kc } = await fakeApi(0, { deployment: false, job: true });
+    const { kc } = await fakeApi(0, 'job');
     await expect(callService(kc, 'skiff', 'web')).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await new Promise<void>((r) => server!.close(() => r()));
-    const missing = await fakeApi(0, { deployment: false, job: false });
+    const missing = await fakeApi(0, 'none');
     await expect(callService(missing.kc, 'skiff', 'web')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
   });
 

@@ -2,10 +2,12 @@
 // ingress, and it works from any machine that can reach the cluster.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
+import type { JobStatus } from '../types.js';
 import { HTTP_PORT_NAME } from '../manifests/serving.js';
-import { kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
+import { kubeRequest } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
-import { Jobs, jobNotFound } from './jobs.js';
+import { Jobs } from './jobs.js';
+import { INFERENCE_SERVICE } from './operator-kinds.js';
 
 export interface CallOptions {
   /** Path and query on the service, default '/'. */
@@ -32,14 +34,19 @@ export function serviceProxyPath(namespace: string, name: string, path = '/'): s
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}:${HTTP_PORT_NAME}/proxy${rest}`;
 }
 
+/** The Service in front of a serving job: its own, or the one KServe makes for an InferenceService. */
+export function serviceOfJob(status: Pick<JobStatus, 'name' | 'workload'>): string {
+  return status.workload === INFERENCE_SERVICE.kind ? `${status.name}-predictor` : status.name;
+}
+
 export async function callService(kc: KubeConfig, namespace: string, job: string, opts: CallOptions = {}): Promise<CallResult> {
-  await waitForReadyReplica(kc, namespace, job, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, opts.signal);
+  const status = await waitForReadyReplica(kc, namespace, job, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, opts.signal);
   const method = (opts.method ?? (opts.data !== undefined ? 'POST' : 'GET')).toUpperCase();
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.data !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['Content-Type'] = looksLikeJson(opts.data) ? 'application/json' : 'text/plain; charset=utf-8';
   }
-  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, job, opts.path), body: opts.data, headers, signal: opts.signal });
+  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, serviceOfJob(status), opts.path), body: opts.data, headers, signal: opts.signal });
   return { status: res.status, body: res.body.toString('utf8') };
 }
 
@@ -52,23 +59,18 @@ function looksLikeJson(data: string | Buffer): boolean {
   }
 }
 
-async function waitForReadyReplica(kc: KubeConfig, namespace: string, job: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const { apps, batch } = kubeClients(kc);
+/** The job's status once a replica is ready (a serving job is Running then). */
+async function waitForReadyReplica(kc: KubeConfig, namespace: string, job: string, timeoutMs: number, signal?: AbortSignal): Promise<JobStatus> {
+  const jobs = new Jobs(kc, namespace);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const deployment = await orUndefined(apps.readNamespacedDeployment({ name: job, namespace }));
-    if (!deployment) {
-      if (await orUndefined(batch.readNamespacedJob({ name: job, namespace }))) {
-        throw new SkiffError('BAD_INPUT', `'${job}' is a training job; only serving jobs (skiff serve) answer calls`);
-      }
-      throw jobNotFound(job, namespace);
-    }
-    if ((deployment.status?.readyReplicas ?? 0) > 0) return;
+    const status = await jobs.get(job);
+    if (status.kind === 'training') throw new SkiffError('BAD_INPUT', `'${job}' is a training job; only serving jobs (skiff serve) answer calls`);
+    if (status.phase === 'Running') return status;
     signal?.throwIfAborted();
     if (Date.now() >= deadline) {
-      const status = await new Jobs(kc, namespace).get(job).catch(() => undefined);
       throw new SkiffError('TIMEOUT', `serving job '${job}' has no ready replica after ${Math.round(timeoutMs / 1000)} s`, {
-        hint: status?.reason ?? `the script must listen on $PORT; see \`skiff logs ${job}\` and \`skiff describe ${job}\``,
+        hint: status.reason ?? `the script must listen on $PORT; see \`skiff logs ${job}\` and \`skiff describe ${job}\``,
       });
     }
     await sleep(1000, signal);

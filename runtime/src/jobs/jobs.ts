@@ -1,6 +1,6 @@
 // List, inspect, cancel and wait for jobs. Everything is read back from the cluster (labels and the
 // spec annotation), never from local state, so a second terminal or an editor sees the same jobs.
-import type { KubeConfig, V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
@@ -10,6 +10,17 @@ import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
 import { explainFailure, explainPending, primaryFailedPod, rankOf } from './reasons.js';
 import { jobDescriptionOf, jobStatusOf, ownedPods, phaseOf, podsByJob, type JobDescription, type JobObjects } from './status.js';
+import {
+  INFERENCE_SERVICE,
+  PYTORCH_JOB,
+  deploymentViewOfInferenceService,
+  isMadeByOperator,
+  listOperatorObjects,
+  jobViewOfPyTorchJob,
+  operatorPath,
+  type InferenceService,
+  type PyTorchJob,
+} from './operator-kinds.js';
 
 export type { JobDescription, JobEvent, PodDescription } from './status.js';
 
@@ -30,10 +41,18 @@ export function jobNotFound(name: string, namespace: string): SkiffError {
   return new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace '${namespace}'`, { hint: 'see `skiff jobs`' });
 }
 
-/** A job's objects plus the list resourceVersions a watch can start from. */
+/** A job's objects plus the list resourceVersions a watch can start from (operator kinds only where served). */
 export interface Snapshot {
   objects: JobObjects;
-  versions: { jobs?: string; deployments?: string; pods?: string };
+  versions: Versions;
+}
+
+interface Versions {
+  jobs?: string;
+  deployments?: string;
+  pods?: string;
+  pytorchJobs?: string;
+  inferenceServices?: string;
 }
 
 export class Jobs {
@@ -73,22 +92,12 @@ export class Jobs {
   }
 
   private async listWithVersions(): Promise<{ statuses: JobStatus[]; versions: Snapshot['versions'] }> {
-    const namespace = this.namespace;
-    const labelSelector = managedSelector();
-    const [jobs, deployments, pods] = await Promise.all([
-      this.k.batch.listNamespacedJob({ namespace, labelSelector }),
-      this.k.apps.listNamespacedDeployment({ namespace, labelSelector }),
-      this.k.core.listNamespacedPod({ namespace, labelSelector }),
-    ]);
-    const grouped = podsByJob(pods.items);
-    const all: JobObjects[] = [
-      ...jobs.items.map((owner): JobObjects => ({ kind: 'training', owner, pods: [] })),
-      ...deployments.items.map((owner): JobObjects => ({ kind: 'serving', owner, pods: [] })),
-    ].map((o) => ({ ...o, pods: ownedPods(o, grouped.get(o.owner.metadata?.name ?? '') ?? []) }) as JobObjects);
+    const { owners, pods, versions } = await readOwners(this.k, this.namespace, managedSelector());
+    const grouped = podsByJob(pods);
+    const all = owners.map((o) => ({ ...o, pods: ownedPods(o, grouped.get(o.owner.metadata?.name ?? '') ?? []) }) as JobObjects);
     const context = this.reasonContext();
     const statuses = await Promise.all(all.map(async (o) => jobStatusOf(o, await this.reasonFor(o, context))));
     statuses.sort((a, b) => ((b.createdAt ?? '') < (a.createdAt ?? '') ? -1 : (b.createdAt ?? '') > (a.createdAt ?? '') ? 1 : 0));
-    const versions = { jobs: jobs.metadata?.resourceVersion, deployments: deployments.metadata?.resourceVersion, pods: pods.metadata?.resourceVersion };
     return { statuses, versions };
   }
 
@@ -113,14 +122,19 @@ export class Jobs {
   async cancel(name: string): Promise<void> {
     const namespace = this.namespace;
     const propagationPolicy = 'Background';
-    const [job, deployment] = await Promise.all([
+    const operatorJob = (kind: typeof PYTORCH_JOB) =>
+      deleteIfPresent(this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name, propagationPolicy }));
+    const [job, deployment, pytorchJob, inferenceService] = await Promise.all([
       deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),
       deleteIfPresent(this.k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy })),
+      // 404 when the kind is not served here, as when there is no such job.
+      operatorJob(PYTORCH_JOB),
+      operatorJob(INFERENCE_SERVICE),
       deleteIfPresent(this.k.core.deleteNamespacedService({ name, namespace })),
       deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-code`, namespace })),
       deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-lib`, namespace })),
     ]);
-    if (!job && !deployment) throw jobNotFound(name, namespace);
+    if (!job && !deployment && !pytorchJob && !inferenceService) throw jobNotFound(name, namespace);
   }
 
   /**
@@ -161,6 +175,9 @@ export class Jobs {
       { path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector, resourceVersion: versions.jobs },
       { path: `/apis/apps/v1/namespaces/${ns}/deployments`, labelSelector, resourceVersion: versions.deployments },
       { path: `/api/v1/namespaces/${ns}/pods`, labelSelector, resourceVersion: versions.pods },
+      // Operator kinds only where the cluster serves them (their list answered).
+      ...(versions.pytorchJobs !== undefined ? [{ path: operatorPath(PYTORCH_JOB, this.namespace), labelSelector, resourceVersion: versions.pytorchJobs }] : []),
+      ...(versions.inferenceServices !== undefined ? [{ path: operatorPath(INFERENCE_SERVICE, this.namespace), labelSelector, resourceVersion: versions.inferenceServices }] : []),
     ];
   }
 
@@ -231,27 +248,49 @@ interface ReasonContext {
   tail(pod: V1Pod): Promise<string[]>;
 }
 
-/** The job's owner and pods, or undefined when no Job or Deployment has that name. */
-export async function readJobObjects(k: KubeClients, namespace: string, name: string): Promise<Snapshot | undefined> {
-  const labelSelector = jobSelector(name);
-  const [jobs, deployments, pods] = await Promise.all([
+type Owner = Pick<JobObjects, 'kind' | 'owner'>;
+
+/**
+ * Every job owner the selector matches, as Job and Deployment views: Jobs, Deployments, and the
+ * PyTorchJobs and InferenceServices of clusters that serve them (whose own Deployments are left
+ * out: the job is the InferenceService). Plus the matching pods and the lists' versions.
+ */
+async function readOwners(k: KubeClients, namespace: string, labelSelector: string): Promise<{ owners: Owner[]; pods: V1Pod[]; versions: Versions }> {
+  const [jobs, deployments, pods, pytorchJobs, inferenceServices] = await Promise.all([
     k.batch.listNamespacedJob({ namespace, labelSelector }),
     k.apps.listNamespacedDeployment({ namespace, labelSelector }),
     k.core.listNamespacedPod({ namespace, labelSelector }),
+    listOperatorObjects<PyTorchJob>(k.custom, PYTORCH_JOB, namespace, labelSelector),
+    listOperatorObjects<InferenceService>(k.custom, INFERENCE_SERVICE, namespace, labelSelector),
   ]);
-  const versions = { jobs: jobs.metadata?.resourceVersion, deployments: deployments.metadata?.resourceVersion, pods: pods.metadata?.resourceVersion };
-  const job = jobs.items.find((j) => j.metadata?.name === name);
-  const deployment = deployments.items.find((d) => d.metadata?.name === name);
-  const owner = newest(job, deployment);
-  if (!owner) return undefined;
-  const base = owner === job ? { kind: 'training' as const, owner: job } : { kind: 'serving' as const, owner: deployment! };
-  return { objects: { ...base, pods: ownedPods(base, pods.items) } as JobObjects, versions };
+  const owners: Owner[] = [
+    ...jobs.items.filter((j) => !isMadeByOperator(j)).map((owner): Owner => ({ kind: 'training', owner })),
+    ...(pytorchJobs?.items ?? []).map((j): Owner => ({ kind: 'training', owner: jobViewOfPyTorchJob(j) })),
+    ...deployments.items.filter((d) => !isMadeByOperator(d)).map((owner): Owner => ({ kind: 'serving', owner })),
+    ...(inferenceServices?.items ?? []).map((s): Owner => ({ kind: 'serving', owner: deploymentViewOfInferenceService(s) })),
+  ];
+  const versions: Versions = {
+    jobs: jobs.metadata?.resourceVersion,
+    deployments: deployments.metadata?.resourceVersion,
+    pods: pods.metadata?.resourceVersion,
+    pytorchJobs: pytorchJobs?.resourceVersion,
+    inferenceServices: inferenceServices?.resourceVersion,
+  };
+  return { owners, pods: pods.items, versions };
 }
 
-function newest(job: V1Job | undefined, deployment: V1Deployment | undefined): V1Job | V1Deployment | undefined {
-  if (!job || !deployment) return job ?? deployment;
-  const t = (o: V1Job | V1Deployment) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();
-  return t(deployment) > t(job) ? deployment : job;
+/** The job's owner and pods, or undefined when nothing of that name is a job. */
+export async function readJobObjects(k: KubeClients, namespace: string, name: string): Promise<Snapshot | undefined> {
+  const { owners, pods, versions } = await readOwners(k, namespace, jobSelector(name));
+  const owner = newest(owners.filter((o) => o.owner.metadata?.name === name));
+  if (!owner) return undefined;
+  return { objects: { ...owner, pods: ownedPods(owner, pods) } as JobObjects, versions };
+}
+
+/** A resubmit under the other kind leaves both for a moment: the newest is the job. */
+function newest(owners: Owner[]): Owner | undefined {
+  const t = (o: Owner) => new Date(o.owner.metadata?.creationTimestamp ?? 0).getTime();
+  return owners.reduce<Owner | undefined>((best, o) => (!best || t(o) > t(best) ? o : best), undefined);
 }
 
 /** When no pod is left to explain it, the controller's own condition message. */

@@ -6,6 +6,7 @@ import { parseQuantity } from '../spec/job-spec.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
+import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'RunContainerError']);
@@ -273,13 +274,17 @@ const toIndex = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ?
 /**
  * A training pod's rank. Pod templates cannot carry a per-pod `skiff.dev/rank` label, so it comes
  * from the Indexed Job's completion-index annotation (also exported to the script as RANK), then
- * the same-named label, then the hostname / name `<job>-<index>[-<random>]`. Serving pods have no
- * rank: pass their siblings to number them by name order.
+ * the same-named label, then Kubeflow's replica labels (Master is rank 0, Worker i is rank i + 1, as
+ * the training operator numbers RANK), then the hostname / name `<job>-<index>[-<random>]`. Serving
+ * pods have no rank: pass their siblings to number them by name order.
  */
 export function rankOf(pod: V1Pod, siblings?: V1Pod[]): number {
   const meta = pod.metadata;
   const fromMeta = toIndex(meta?.annotations?.[COMPLETION_INDEX_ANNOTATION]) ?? toIndex(meta?.labels?.[COMPLETION_INDEX_ANNOTATION]);
   if (fromMeta !== undefined) return fromMeta;
+  const replicaIndex = toIndex(meta?.labels?.[KUBEFLOW_REPLICA_INDEX]);
+  const replicaType = meta?.labels?.[KUBEFLOW_REPLICA_TYPE]?.toLowerCase();
+  if (replicaIndex !== undefined && (replicaType === 'master' || replicaType === 'worker')) return replicaType === 'master' ? replicaIndex : replicaIndex + 1;
   if (meta?.labels?.[LABELS.kind] !== 'serving') {
     const fromHost = toIndex(/-(\d+)$/.exec(pod.spec?.hostname ?? '')?.[1]);
     const fromName = toIndex(/-(\d+)-[a-z0-9]{5}$/.exec(meta?.name ?? '')?.[1]);

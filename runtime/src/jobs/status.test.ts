@@ -31,6 +31,7 @@ describe('jobStatusOf', () => {
     const objects: JobObjects = { kind: 'training', owner: job, pods: [pod(1, 'Running'), pod(0, 'Running')] };
     expect(jobStatusOf(objects)).toEqual({
       name: 'train',
+      workload: 'Job',
       namespace: 'skiff',
       kind: 'training',
       phase: 'Running',

@@ -118,6 +118,8 @@ export function jobStatusOf(objects: JobObjects, reason?: string): JobStatus {
     name: objects.owner.metadata?.name ?? '',
     namespace: objects.owner.metadata?.namespace ?? '',
     kind,
+    // Typed list items come without their kind; operator objects keep theirs.
+    workload: objects.owner.kind ?? (kind === 'training' ? 'Job' : 'Deployment'),
     phase: phaseOf(objects),
     workers,
     script: spec?.script ?? '',

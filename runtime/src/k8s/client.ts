@@ -7,6 +7,7 @@ import {
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
@@ -21,6 +22,7 @@ export interface KubeClients {
   core: CoreV1Api;
   batch: BatchV1Api;
   apps: AppsV1Api;
+  custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
 }
 
@@ -30,6 +32,7 @@ export function kubeClients(kc: KubeConfig): KubeClients {
     core: kc.makeApiClient(CoreV1Api),
     batch: kc.makeApiClient(BatchV1Api),
     apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(kc),
   };
 }

@@ -17,6 +17,8 @@ import { FIELD_MANAGER, apiStatusOf, applyObject, kubeClients, kubeConfigForCont
 import { promotedImageRef, promotedObjects } from './remap.js';
 import type { TargetProfile } from './target.js';
 import { buildImage, pushImage } from './image.js';
+import { chooseForm, type WorkloadForm } from './forms.js';
+import { INFERENCE_SERVICE, PYTORCH_JOB, servesKind } from '../jobs/operator-kinds.js';
 
 export interface PromotionRequest {
   job: string;
@@ -37,6 +39,8 @@ export interface PromotionPlan {
   namespace: string;
   image: string;
   baseImage: string;
+  /** Plain Kubernetes, or the operator's form the target serves (Kubeflow Trainer, KServe). */
+  form: WorkloadForm;
   /** The objects apply() will apply, in order. */
   objects: KubernetesObject[];
   /** Each object as the target holds it now ('' when absent) and as its dry run says it would be, as YAML. */
@@ -89,12 +93,18 @@ export function comparable(obj: KubernetesObject | undefined): unknown {
   return copy;
 }
 
+/** Plain YAML for review: no line folding, no anchors for repeated values. */
+const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
 /** Reads, dry-runs and diffs; touches nothing on either cluster. */
 export async function planPromotion(req: PromotionRequest): Promise<PromotionPlan> {
   const { spec, files, libFiles, codeHash } = await readLocalJob(req.local, req.localNamespace, req.job);
   const image = promotedImageRef(req.profile.registry, spec.name, codeHash);
-  const objects = promotedObjects(renderJob(spec, files, libFiles), spec, req.profile, image, { context: req.local.getCurrentContext(), namespace: req.localNamespace, name: req.job });
-  const target = kubeClients(kubeConfigForContext(req.toContext, req.kubeconfig));
+  const targetConfig = kubeConfigForContext(req.toContext, req.kubeconfig);
+  const form = req.profile.form === 'kubernetes' ? 'kubernetes' : await explained(req.toContext, 'API discovery', () => targetForm(targetConfig, spec.kind));
+  const source = { context: req.local.getCurrentContext(), namespace: req.localNamespace, name: req.job };
+  const objects = promotedObjects(renderJob(spec, files, libFiles), spec, req.profile, image, source, form);
+  const target = kubeClients(targetConfig);
   const changes: PromotionPlan['changes'] = [];
   const patches: string[] = [];
   let namespaceExists = true;
@@ -107,19 +117,25 @@ export async function planPromotion(req: PromotionRequest): Promise<PromotionPla
     const after = !namespaceExists && kind !== 'Namespace' ? obj : await explained(req.toContext, `dry-run apply of ${kind} ${name}`, () => target.objects.patch(obj, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
     const before = comparable(live);
     const next = comparable(after);
-    const beforeText = before ? stringify(before, { lineWidth: 0 }) : '';
-    const afterText = stringify(next, { lineWidth: 0 });
+    const beforeText = before ? stringify(before, YAML_OPTIONS) : '';
+    const afterText = stringify(next, YAML_OPTIONS);
     const action: ChangeAction = !live ? 'create' : beforeText === afterText ? 'unchanged' : 'update';
     changes.push({ kind, name, action, before: beforeText, after: afterText });
     if (action !== 'unchanged') patches.push(createTwoFilesPatch(`${req.toContext}/${kind}/${name}`, `promoted/${kind}/${name}`, beforeText, afterText, action === 'create' ? '(absent)' : '(live)', '(after apply)'));
   }
-  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, objects, changes, diff: patches.join('\n'), files, libFiles };
+  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, form, objects, changes, diff: patches.join('\n'), files, libFiles };
 }
 
 export interface ApplyOptions {
   docker: Docker;
   kubeconfig?: string;
   onProgress?(line: string): void;
+}
+
+/** Only the API the job's kind needs is asked about. */
+async function targetForm(kc: KubeConfig, kind: JobSpec['kind']): Promise<WorkloadForm> {
+  const apis = kind === 'training' ? { pytorchJob: await servesKind(kc, PYTORCH_JOB), inferenceService: false } : { pytorchJob: false, inferenceService: await servesKind(kc, INFERENCE_SERVICE) };
+  return chooseForm(kind, apis, 'auto');
 }
 
 /** Builds and pushes the image, then applies the plan's objects to the target with Skiff's field manager. */

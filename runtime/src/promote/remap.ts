@@ -8,6 +8,7 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { VOLUMES } from '../manifests/code-bundle.js';
 import type { RenderedJob } from '../jobs/submit.js';
 import type { TargetProfile } from './target.js';
+import { inferenceServiceOf, pytorchJobOf, type WorkloadForm } from './forms.js';
 
 export const PROMOTED_FROM = 'skiff.dev/promoted-from';
 
@@ -18,8 +19,18 @@ export interface PromotionSource {
   name: string;
 }
 
-/** The target's objects, in apply order: Namespace, Service, then the Job or Deployment. */
-export function promotedObjects(rendered: RenderedJob, spec: JobSpec, target: TargetProfile, image: string, source: PromotionSource): KubernetesObject[] {
+/**
+ * The target's objects, in apply order: Namespace, Service, then the Job or Deployment; in an
+ * operator's form, Namespace then the PyTorchJob or InferenceService (the operator makes the Services).
+ */
+export function promotedObjects(
+  rendered: RenderedJob,
+  spec: JobSpec,
+  target: TargetProfile,
+  image: string,
+  source: PromotionSource,
+  form: WorkloadForm = 'kubernetes',
+): KubernetesObject[] {
   const promotedSpec: JobSpec = { ...spec, image, namespace: target.namespace };
   const annotations = { [PROMOTED_FROM]: `${source.context}/${source.namespace}/${source.name}`, [ANNOTATIONS.spec]: JSON.stringify(promotedSpec) };
   const namespace: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } } };
@@ -33,6 +44,8 @@ export function promotedObjects(rendered: RenderedJob, spec: JobSpec, target: Ta
   const template = owner.spec!.template;
   template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [PROMOTED_FROM]: annotations[PROMOTED_FROM] } };
   template.spec = podSpecForTarget(template.spec!, target, image);
+  if (form === 'kubeflow' && spec.kind === 'training') return [namespace, pytorchJobOf(owner as V1Job, spec)];
+  if (form === 'kserve' && spec.kind === 'serving') return [namespace, inferenceServiceOf(owner as V1Deployment, spec)];
   return [namespace, service, owner];
 }
 

@@ -43,6 +43,11 @@ export const targetProfileSchema = z
     serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
     /** Secrets (already in the target namespace) the kubelet uses to pull from the registry. */
     imagePullSecrets: z.array(z.string()).default([]),
+    /**
+     * auto: Kubeflow Trainer's PyTorchJob and KServe's InferenceService where the target serves those
+     * APIs, plain Jobs and Deployments elsewhere; kubernetes: always plain.
+     */
+    form: z.enum(['auto', 'kubernetes']).default('auto'),
   })
   .strict();
 
@@ -70,7 +75,7 @@ export function parseTargets(text: string, source = 'targets file'): Record<stri
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new SkiffError('BAD_INPUT', `${source}: profile '${name}': ${issue.path.join('.') || 'profile'}: ${issue.message}`, {
-        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, serviceType, imagePullSecrets',
+        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, serviceType, imagePullSecrets, form',
       });
     }
     out[name] = result.data;

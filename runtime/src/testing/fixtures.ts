@@ -10,6 +10,7 @@ export function promotionPlanFixture(job: string, context: string): PromotionPla
     namespace: 'prod',
     image: `localhost:5000/skiff-${job}:0123456789ab`,
     baseImage: 'skiff.local/job-python:bookworm-1',
+    form: 'kubernetes',
     objects: [],
     changes: [{ kind: 'Job', name: job, action: 'create', before: '', after: 'kind: Job\n' }],
     diff: '+kind: Job',
