@@ -2,14 +2,17 @@
 // docker-registry (test/infra/ensure-registry.sh) for its registry. A training job and a serving
 // job move from the local cluster to it after a dry-run diff; an unreachable context, a registry
 // that is not there and RBAC that forbids the apply each fail clearly and leave the local job as it was.
-import { execFileSync } from 'node:child_process';
+// The cloud also runs Kubeflow's training operator and KServe (test/infra/ensure-operators.sh, both
+// real, built from the Go module proxy): with them, the same jobs go as a PyTorchJob and an InferenceService.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skiffAt } from './skiff-cli.js';
+import { REPO, skiffAt } from './skiff-cli.js';
 
 const LOCAL = process.env.SKIFF_PROMO_LOCAL ?? 'skiff-promo';
 const CLOUD = process.env.SKIFF_PROMO_CLOUD ?? 'skiff-cloud';
@@ -23,7 +26,10 @@ const extraKubeconfig = path.join(dir, 'extra-kubeconfig.yaml');
 const env = { ...process.env, KUBECONFIG: [path.join(os.homedir(), '.kube', 'config'), extraKubeconfig].join(path.delimiter) };
 
 const local = (args: string[], timeoutMs?: number) => skiffAt(LOCAL, args, timeoutMs, env);
-const cloud = (args: string[], timeoutMs?: number) => skiffAt(CLOUD, ['--context', CLOUD_CONTEXT, '-n', 'prod', ...args], timeoutMs, env);
+const cloudIn = (namespace: string) => (args: string[], timeoutMs?: number) => skiffAt(CLOUD, ['--context', CLOUD_CONTEXT, '-n', namespace, ...args], timeoutMs, env);
+const cloud = cloudIn('prod');
+/** Where the profile that lets Skiff use the target's operators puts jobs. */
+const withOperators = cloudIn('ml');
 const promote = (job: string, args: string[]) => local(['promote', job, '--targets', targets, ...args], 15 * 60_000);
 
 /** Cloud nodes pull `localhost:5000/...` from the host's registry, through their network's gateway. */
@@ -75,17 +81,22 @@ describe('promotion from the local cluster to another context', () => {
     for (const up of ups) if (up.code !== 0) throw new Error(`skiff up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
     mirrorRegistryIntoNodes(CLOUD);
     await writeFailingContexts();
-    const profile = { registry: REGISTRY, namespace: 'prod' };
+    // The default profile keeps to plain Jobs and Deployments though the target runs operators.
+    const profile = { registry: REGISTRY, namespace: 'prod', form: 'kubernetes' };
     writeFileSync(
       targets,
       stringify({
         [CLOUD_CONTEXT]: profile,
+        operators: { registry: REGISTRY, namespace: 'ml' },
         'no-registry': { ...profile, registry: 'localhost:5999', namespace: 'void' },
         nowhere: profile,
         'no-rights': profile,
       }),
     );
-    const run = await local(['run', 'examples/train_ddp.py', '--workers', '2', '--name', 'promo-train']);
+    const [run] = await Promise.all([
+      local(['run', 'examples/train_ddp.py', '--workers', '2', '--name', 'promo-train']),
+      promisify(execFile)('bash', [path.join(REPO, 'test/infra/ensure-operators.sh'), CLOUD], { env, maxBuffer: 64 << 20 }),
+    ]);
     if (run.code !== 0) throw new Error(`the local training job failed (${run.code}):\n${run.stderr}`);
   });
   afterAll(async () => {
@@ -161,5 +172,46 @@ describe('promotion from the local cluster to another context', () => {
     const localJob = JSON.parse((await local(['describe', 'promo-train', '-o', 'json'])).stdout) as { phase: string; spec: { image: string } };
     expect(localJob.phase).toBe('Succeeded');
     expect(localJob.spec.image).toBe('skiff.local/job-python:bookworm-1');
+  });
+
+  it("goes as Kubeflow Trainer's PyTorchJob where the target runs the training operator, and trains there", async () => {
+    const plan = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--dry-run', '-o', 'json'])).stdout) as {
+      form: string;
+      changes: { kind: string; action: string }[];
+      diff: string;
+    };
+    expect(plan.form).toBe('kubeflow');
+    expect(plan.changes.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:create', 'PyTorchJob:create']);
+    expect(plan.diff).toContain('+kind: PyTorchJob');
+    const applied = await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--yes']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).toContain('applying PyTorchJob promo-train');
+    const logs = await withOperators(['logs', 'promo-train', '-f'], 10 * 60_000);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/^\[rank 0\] rank 0\/2 finished/m);
+    expect(logs.stdout).toMatch(/^\[rank 1\] rank 1\/2 finished/m);
+    const described = JSON.parse((await withOperators(['describe', 'promo-train', '-o', 'json'])).stdout) as { phase: string; workload: string; pods: { name: string; rank: number }[] };
+    expect(described).toMatchObject({ phase: 'Succeeded', workload: 'PyTorchJob' });
+    expect(described.pods.map((p) => [p.name, p.rank])).toEqual([
+      ['promo-train-master-0', 0],
+      ['promo-train-worker-0', 1],
+    ]);
+    const again = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--dry-run', '-o', 'json'])).stdout) as { changes: { action: string }[] };
+    expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged']);
+  });
+
+  it('goes as a KServe InferenceService where the target runs KServe, answers there, and cancels as one job', async () => {
+    const applied = await promote('promo-serve', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--yes']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).toContain('applying InferenceService promo-serve');
+    const answer = await withOperators(['call', 'promo-serve', '/', '--data', '[1, 2]']);
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(JSON.parse(answer.stdout)).toEqual({ predictions: [5, 8] });
+    // KServe's own Deployment carries Skiff's labels too; the job list shows the InferenceService once.
+    const jobs = JSON.parse((await withOperators(['jobs', '-o', 'json'])).stdout) as { name: string; workload: string; phase: string }[];
+    expect(jobs.filter((j) => j.name.startsWith('promo-serve'))).toEqual([expect.objectContaining({ name: 'promo-serve', workload: 'InferenceService', phase: 'Running' })]);
+    expect((await withOperators(['cancel', 'promo-serve'])).code).toBe(0);
+    const after = JSON.parse((await withOperators(['jobs', '-o', 'json'])).stdout) as { name: string }[];
+    expect(after.map((j) => j.name)).not.toContain('promo-serve');
   });
 });

@@ -81,6 +81,39 @@ YAML
   kubectl -n kubeflow rollout status deployment/training-operator --timeout=300s >/dev/null
 }
 
+install_kserve() {
+  local bin=$cache/bin/kserve-$KSERVE_VERSION
+  build_into "$bin" kserve_build
+  local image; image=$(load_image kserve "$KSERVE_VERSION" "$bin")
+  local mod; mod=$(module_dir "github.com/kserve/kserve@$KSERVE_VERSION")
+  mkdir -p "$work/kserve" && cp -r "$mod/config" "$work/kserve/module"
+  # Upstream's default overlay needs cert-manager and Knative. This one is KServe's raw mode: its
+  # CRDs, RBAC, config and controller; the controller's webhook server gets a self-signed
+  # certificate and no webhook is registered, so the API server admits InferenceServices as the
+  # CRD's schema says.
+  cat > "$work/kserve/kustomization.yaml" <<YAML
+resources: [module/crd, module/rbac, module/configmap, module/manager]
+namespace: kserve
+images: [{ name: ko://github.com/kserve/kserve/cmd/manager, newName: ${image%:*}, newTag: ${image#*:} }]
+patches:
+  - target: { kind: Deployment, name: kserve-controller-manager }
+    patch: '[{ "op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy", "value": "IfNotPresent" }]'
+  - target: { kind: ConfigMap, name: inferenceservice-config }
+    patch: |-
+      - { op: replace, path: /data/deploy, value: '{"defaultDeploymentMode": "RawDeployment"}' }
+      - { op: replace, path: /data/ingress, value: '{"ingressGateway": "knative-serving/knative-ingress-gateway", "ingressDomain": "example.com", "ingressClassName": "none", "domainTemplate": "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}", "urlScheme": "http", "disableIstioVirtualHost": true, "disableIngressCreation": true}' }
+YAML
+  log "installing KServe $KSERVE_VERSION (raw deployment mode) into $context"
+  kubectl create namespace kserve --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  if ! kubectl -n kserve get secret kserve-webhook-server-cert >/dev/null 2>&1; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=kserve-webhook-server-service.kserve.svc" \
+      -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+    kubectl -n kserve create secret tls kserve-webhook-server-cert --cert "$work/tls.crt" --key "$work/tls.key" >/dev/null
+  fi
+  kubectl kustomize "$work/kserve" | kubectl apply --server-side --force-conflicts -f - >/dev/null
+  kubectl -n kserve rollout status deployment/kserve-controller-manager --timeout=300s >/dev/null
+}
+
 for o in "${operators[@]}"; do
   case $o in
     training-operator) install_training_operator ;;
