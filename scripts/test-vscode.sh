@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
+bash test/infra/ensure-registry.sh
 node runtime/dist/cli/skiff.mjs images build all
 SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
 export SKIFF_CODE_SERVER

@@ -5,13 +5,15 @@ import * as vscode from 'vscode';
 import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
-import { cellStatusText } from '@skiff/runtime/front';
-import type { JobNode } from './views/trees.js';
+import { cellStatusText, promotedTargetLabel } from '@skiff/runtime/front';
+import type { JobNode, TargetNode } from './views/trees.js';
 import type { LiveState } from './live-state.js';
 import { PLAN_SCHEME, PlanDocuments, promoteJob } from './promote.js';
 
 export interface CommandContext {
   session(): Promise<SkiffSession>;
+  /** The session a job node belongs to: the local cluster's, or that of the context it was promoted to. */
+  sessionFor(node: JobNode): Promise<SkiffSession>;
   settings(): SkiffSettings;
   state: LiveState;
   /** One LogOutputChannel per job, reused when the job's logs are shown again. */
@@ -27,14 +29,18 @@ const PROFILES: { label: ClusterProfile; description: string }[] = [
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const planDocs = new PlanDocuments();
-  const pickJob = async (node?: JobNode, kind?: JobStatus['kind']): Promise<JobStatus | undefined> => {
-    if (node?.job) return node.job;
-    const jobs = ctx.state.jobs.filter((j) => !kind || j.kind === kind);
+  /** The job a command acts on: the tree's node, or one picked from the local and promoted jobs. */
+  const pickJob = async (node?: JobNode, kind?: JobStatus['kind'], opts: { localOnly?: boolean } = {}): Promise<JobNode | undefined> => {
+    if (node?.job) return node;
+    const nodes: JobNode[] = [
+      ...ctx.state.jobs.map((job) => ({ job })),
+      ...(opts.localOnly ? [] : ctx.state.remotes.flatMap((r) => r.jobs.map((job) => ({ job, target: r.target })))),
+    ].filter((n) => !kind || n.job.kind === kind);
     const picked = await vscode.window.showQuickPick(
-      jobs.map((j) => ({ label: j.name, description: `${j.kind} · ${j.phase}`, job: j })),
-      { placeHolder: jobs.length ? 'Pick a job' : 'No jobs on the cluster yet' },
+      nodes.map((n) => ({ label: n.job.name, description: `${n.job.kind} · ${n.job.phase}${n.target ? ` · ${promotedTargetLabel(n.target)}` : ''}`, node: n })),
+      { placeHolder: nodes.length ? 'Pick a job' : 'No jobs on the cluster yet' },
     );
-    return picked?.job;
+    return picked?.node;
   };
 
   const startCluster = async () => {
@@ -73,7 +79,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const submit = async () => {
       const spec = (await runtime()).parseTrainingSpec({ ...trainingSpecInput(settings, name, jobNameFrom(name)), workers });
       const job = await (await ctx.session()).submit(spec, { codeRoot: path.dirname(file.fsPath) });
-      await followInChannel(ctx, job);
+      await followInChannel(ctx, { job });
     };
     try {
       await submit();
@@ -90,20 +96,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const spec = (await runtime()).parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port, ...(settings.image ? { image: settings.image } : {}) });
       const job = await (await ctx.session()).submit(spec, { codeRoot: path.dirname(file.fsPath) });
       void vscode.window.showInformationMessage(`Skiff: serving ${job.name}; call it with Skiff: Call Serving Job…`);
-      void followInChannel(ctx, job);
+      void followInChannel(ctx, { job });
     } catch (err) {
       ctx.report(err);
     }
   };
 
   const callJob = async (node?: JobNode) => {
-    const job = await pickJob(node, 'serving');
-    if (!job) return;
+    const picked = await pickJob(node, 'serving');
+    if (!picked) return;
+    const { job } = picked;
     const data = await vscode.window.showInputBox({ prompt: `Request body for ${job.name} (empty: GET /)`, placeHolder: '[1, 2, 3]' });
     if (data === undefined) return;
     try {
-      const result = await (await ctx.session()).call(job.name, { path: '/', data: data || undefined });
-      const channel = ctx.channel(job.name);
+      const result = await (await ctx.sessionFor(picked)).call(job.name, { path: '/', data: data || undefined });
+      const channel = ctx.channel(channelName(picked));
       channel.info(`HTTP ${result.status}: ${result.body}`);
       channel.show(true);
     } catch (err) {
@@ -112,17 +119,17 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   };
 
   const showLogs = async (node?: JobNode) => {
-    const job = await pickJob(node);
-    if (job) void followInChannel(ctx, job);
+    const picked = await pickJob(node);
+    if (picked) void followInChannel(ctx, picked);
   };
 
   const showMetrics = async (node?: JobNode) => {
-    const job = await pickJob(node);
-    if (!job) return;
-    const channel = ctx.channel(job.name);
+    const picked = await pickJob(node);
+    if (!picked) return;
+    const channel = ctx.channel(channelName(picked));
     channel.show(true);
     try {
-      for await (const sample of (await ctx.session()).metrics(job.name, { follow: false })) {
+      for await (const sample of (await ctx.sessionFor(picked)).metrics(picked.job.name, { follow: false })) {
         if (sample.type === 'training') channel.info(`metrics rank ${sample.metric.rank}: ${JSON.stringify(sample.metric.values)}`);
         else for (const pod of sample.pods) channel.info(`usage rank ${pod.rank}: ${pod.cpuCores.toFixed(2)} cores, ${(pod.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
       }
@@ -132,10 +139,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   };
 
   const describeJob = async (node?: JobNode) => {
-    const job = await pickJob(node);
-    if (!job) return;
+    const picked = await pickJob(node);
+    if (!picked) return;
     try {
-      const d = await (await ctx.session()).describeJob(job.name);
+      const d = await (await ctx.sessionFor(picked)).describeJob(picked.job.name);
       const { stringify } = await import('yaml');
       const doc = await vscode.workspace.openTextDocument({ language: 'yaml', content: stringify(d, { lineWidth: 0 }) });
       await vscode.window.showTextDocument(doc, { preview: true });
@@ -146,13 +153,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   };
 
   const cancelJob = async (node?: JobNode) => {
-    const job = await pickJob(node);
-    if (!job) return;
-    const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}? Its pods are deleted.`, { modal: true }, 'Cancel Job');
+    const picked = await pickJob(node);
+    if (!picked) return;
+    const { job, target } = picked;
+    const where = target ? ` on '${target.context}'` : '';
+    const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}${where}? Its pods are deleted.`, { modal: true }, 'Cancel Job');
     if (ok !== 'Cancel Job') return;
     try {
-      await (await ctx.session()).cancelJob(job.name);
-      void vscode.window.showInformationMessage(`Skiff: cancelled ${job.name}.`);
+      await (await ctx.sessionFor(picked)).cancelJob(job.name);
+      void vscode.window.showInformationMessage(`Skiff: cancelled ${job.name}${where}.`);
     } catch (err) {
       ctx.report(err);
     }
@@ -189,19 +198,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('skiff.describeJob', describeJob),
     vscode.commands.registerCommand('skiff.cancelJob', cancelJob),
     vscode.commands.registerCommand('skiff.promoteJob', async (node?: JobNode) => {
-      const job = await pickJob(node);
-      if (job) await promoteJob(ctx, planDocs, job);
+      const picked = await pickJob(node, undefined, { localOnly: true });
+      if (picked) await promoteJob(ctx, planDocs, picked.job);
     }),
+    vscode.commands.registerCommand('skiff.forgetTarget', (node?: TargetNode) => node && ctx.state.forgetTarget(node.remote.target)),
     vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, planDocs),
     vscode.commands.registerCommand('skiff.refresh', () => ctx.state.restart()),
   ];
 }
 
+/** A job's output channel: its name, and where it runs when it was promoted. */
+export function channelName(node: JobNode): string {
+  return node.target ? `${node.job.name} @ ${node.target.context}` : node.job.name;
+}
+
 /** Streams a job's logs into its output channel until it ends; the channel's last line is the outcome. */
-async function followInChannel(ctx: CommandContext, job: JobStatus): Promise<void> {
+export async function followInChannel(ctx: CommandContext, node: JobNode): Promise<void> {
   const { displayLogLine, followJob } = await runtime();
-  const session = await ctx.session();
-  const channel = ctx.channel(job.name);
+  const { job, target } = node;
+  const session = await ctx.sessionFor(node);
+  const channel = ctx.channel(channelName(node));
   channel.show(true);
   let lastStatus = '';
   let warnedStuck = false;
@@ -213,8 +229,8 @@ async function followInChannel(ctx: CommandContext, job: JobStatus): Promise<voi
     if (s.phase === 'Pending' && s.reason && !warnedStuck) {
       warnedStuck = true;
       void vscode.window.showWarningMessage(`Skiff: ${s.name} is stuck Pending: ${s.reason}`, 'Describe Job', 'Cancel Job').then((choice) => {
-        if (choice === 'Describe Job') void vscode.commands.executeCommand('skiff.describeJob', { job: s });
-        if (choice === 'Cancel Job') void vscode.commands.executeCommand('skiff.cancelJob', { job: s });
+        if (choice === 'Describe Job') void vscode.commands.executeCommand('skiff.describeJob', { job: s, target });
+        if (choice === 'Cancel Job') void vscode.commands.executeCommand('skiff.cancelJob', { job: s, target });
       });
     }
   };

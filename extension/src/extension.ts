@@ -3,15 +3,19 @@
 // @skiff/runtime; nothing here talks to Docker, kind or Kubernetes itself.
 import * as vscode from 'vscode';
 import type { SkiffSession } from '@skiff/runtime';
+import type { PromotedTarget } from '@skiff/runtime/front';
 import { runtime } from './runtime.js';
 import { readSettings, type SkiffSettings } from './settings.js';
 import { notificationFor } from './errors.js';
 import { statusBarText } from './job-items.js';
 import { LiveState } from './live-state.js';
-import { ClustersTree, JobsTree } from './views/trees.js';
+import { ClustersTree, JobsTree, type JobNode } from './views/trees.js';
 import { registerCommands } from './commands.js';
 import { createSkiffController } from './notebook/controller.js';
 import { SkiffCodeLens } from './codelens.js';
+
+/** The contexts and namespaces this workspace promoted jobs to, whose jobs the Jobs view lists. */
+const PROMOTED_TARGETS_KEY = 'skiff.promotedTargets';
 
 export function activate(context: vscode.ExtensionContext): void {
   // The bundle ships the runtime's Python helper and image recipes beside it.
@@ -31,6 +35,20 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     return current.session;
   };
+
+  const remoteSessions = new Map<string, SkiffSession>();
+  /** One session per context a job was promoted to, in its namespace there. */
+  const remoteSession = async (target: PromotedTarget): Promise<SkiffSession> => {
+    const key = JSON.stringify([target.context, target.namespace]);
+    let remote = remoteSessions.get(key);
+    if (!remote) {
+      const { SkiffSession } = await runtime();
+      remote = new SkiffSession({ context: target.context, namespace: target.namespace });
+      remoteSessions.set(key, remote);
+    }
+    return remote;
+  };
+  const sessionFor = (node: JobNode) => (node.target ? remoteSession(node.target) : session());
 
   const details = vscode.window.createOutputChannel('Skiff', { log: true });
   const channels = new Map<string, vscode.LogOutputChannel>();
@@ -54,7 +72,10 @@ export function activate(context: vscode.ExtensionContext): void {
     });
   };
 
-  const state = new LiveState(session);
+  const state = new LiveState(session, remoteSession, {
+    get: () => context.workspaceState.get<PromotedTarget[]>(PROMOTED_TARGETS_KEY) ?? [],
+    set: (targets) => void context.workspaceState.update(PROMOTED_TARGETS_KEY, targets),
+  });
   const statusBar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   statusBar.command = 'workbench.view.extension.skiff';
   const drawStatus = () => {
@@ -72,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar,
     vscode.window.registerTreeDataProvider('skiff.clusters', new ClustersTree(state)),
     vscode.window.registerTreeDataProvider('skiff.jobs', new JobsTree(state)),
-    ...registerCommands({ session, settings, state, channel, report }),
+    ...registerCommands({ session, sessionFor, settings, state, channel, report }),
     createSkiffController(async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) })),
     vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new SkiffCodeLens()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('skiff') && state.restart()),

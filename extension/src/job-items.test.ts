@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterInfo, JobStatus } from '@skiff/runtime';
-import { clusterItem, jobItem, statusBarText } from './job-items.js';
+import { clusterItem, jobItem, statusBarText, targetItem } from './job-items.js';
 
 const job = (over: Partial<JobStatus> = {}): JobStatus => ({ name: 'train-ab12c', namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'cell.py', pods: [], ...over });
 const cluster: ClusterInfo = {
@@ -13,6 +13,24 @@ const cluster: ClusterInfo = {
     { name: 'skiff-worker2', role: 'worker', ready: false, gpus: 1 },
   ],
 };
+
+describe('promoted jobs', () => {
+  const gke = { context: 'gke', namespace: 'prod' };
+
+  it('are told apart from local ones by id and context value (no promote menu), and name their operator kind', () => {
+    const item = jobItem(job({ namespace: 'prod', workload: 'PyTorchJob' }), gke);
+    expect(item).toMatchObject({ id: 'job/gke/prod/train-ab12c', contextValue: 'job.training.remote' });
+    expect(item.tooltip.split('\n')[0]).toBe('train-ab12c — training job (a PyTorchJob), 2 workers, cell.py');
+    expect(jobItem(job({ workload: 'Job' })).tooltip.split('\n')[0]).toBe('train-ab12c — training job, 2 workers, cell.py');
+  });
+
+  it('sit under a heading per target that counts them, or says why they cannot be read', () => {
+    expect(targetItem(gke, [job(), job({ phase: 'Succeeded' })])).toMatchObject({ label: 'gke · prod', description: 'promoted · 2 job(s), 1 running', contextValue: 'target' });
+    const broken = targetItem(gke, [], 'connect ECONNREFUSED 127.0.0.1:1');
+    expect(broken.description).toBe('cannot be read: connect ECONNREFUSED 127.0.0.1:1');
+    expect(broken.icon.color).toBe('charts.yellow');
+  });
+});
 
 describe('jobItem', () => {
   it('shows phase and size, a spinning icon while running, and a context value per kind for the menus', () => {

@@ -1,6 +1,6 @@
 // How jobs and clusters look in the Skiff view: pure data, so the look is tested without VS Code.
 import type { ClusterInfo, JobPhase, JobStatus } from '@skiff/runtime';
-import { jobSizeText, podLines } from '@skiff/runtime/front';
+import { jobSizeText, podLines, promotedTargetLabel, type PromotedTarget } from '@skiff/runtime/front';
 
 export interface ItemModel {
   id: string;
@@ -22,18 +22,34 @@ const PHASE_ICONS: Record<JobPhase, { id: string; color?: string }> = {
   Unknown: { id: 'question' },
 };
 
-export function jobItem(job: JobStatus): ItemModel {
+/** A job of the local cluster, or (with `target`) one promoted to another context. */
+export function jobItem(job: JobStatus, target?: PromotedTarget): ItemModel {
   const size = jobSizeText(job);
-  const lines = [`${job.name} — ${job.kind} job, ${size}, ${job.script}`, `phase: ${job.phase}`];
+  const runsAs = job.workload && job.workload !== 'Job' && job.workload !== 'Deployment' ? ` (a ${job.workload})` : '';
+  const lines = [`${job.name} — ${job.kind} job${runsAs}, ${size}, ${job.script}`, `phase: ${job.phase}`];
   if (job.reason) lines.push(job.reason);
   lines.push(...podLines(job));
   return {
-    id: `job/${job.namespace}/${job.name}`,
+    id: target ? `job/${target.context}/${job.namespace}/${job.name}` : `job/${job.namespace}/${job.name}`,
     label: job.name,
     description: `${job.phase} · ${size}${job.reason ? ` · ${job.reason}` : ''}`,
     tooltip: lines.join('\n'),
     icon: PHASE_ICONS[job.phase],
-    contextValue: `job.${job.kind}`,
+    // Promoted jobs are not promoted again: `job.training.remote` matches no promote menu.
+    contextValue: `job.${job.kind}${target ? '.remote' : ''}`,
+  };
+}
+
+/** The heading of a promotion target's jobs: the context and namespace, how many run, or why it cannot be read. */
+export function targetItem(target: PromotedTarget, jobs: JobStatus[], problem?: string): ItemModel {
+  const running = jobs.filter((j) => j.phase === 'Running' || j.phase === 'Pending').length;
+  return {
+    id: `target/${target.context}/${target.namespace}`,
+    label: promotedTargetLabel(target),
+    description: problem ? `cannot be read: ${problem}` : `promoted · ${jobs.length} job(s)${running ? `, ${running} running` : ''}`,
+    tooltip: `Jobs promoted to context '${target.context}', namespace ${target.namespace}${problem ? `\n${problem}` : ''}`,
+    icon: problem ? { id: 'cloud', color: 'charts.yellow' } : { id: 'cloud' },
+    contextValue: 'target',
   };
 }
 

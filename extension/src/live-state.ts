@@ -1,7 +1,11 @@
-// The cluster and its jobs as the views show them, kept current from the runtime's job watch. One
-// instance per window; a lost cluster (deleted, Docker stopped) is retried quietly.
+// The cluster and its jobs as the views show them, kept current from the runtime's job watch; and
+// the jobs of each context a job was promoted to, from a watch there. One instance per window; a
+// lost cluster (deleted, Docker stopped, unreachable cloud) is retried quietly.
 import * as vscode from 'vscode';
 import type { ClusterInfo, JobStatus, SkiffSession } from '@skiff/runtime';
+import { PromotedJobs, type PromotedTarget, type RemoteJobs, type TargetMemory } from '@skiff/runtime/front';
+
+export type { RemoteJobs } from '@skiff/runtime/front';
 
 const RETRY_MS = 5000;
 
@@ -13,11 +17,27 @@ export class LiveState implements vscode.Disposable {
   /** Why the cluster could not be read, for the views' tooltip. */
   problem: string | undefined;
   private controller = new AbortController();
+  private readonly promoted: PromotedJobs;
 
-  constructor(private session: () => Promise<SkiffSession>) {}
+  constructor(
+    private readonly session: () => Promise<SkiffSession>,
+    remoteSession: (target: PromotedTarget) => Promise<SkiffSession>,
+    memory: TargetMemory,
+  ) {
+    const watch = async function* (target: PromotedTarget, signal: AbortSignal) {
+      yield* (await remoteSession(target)).watchJobs({ signal });
+    };
+    this.promoted = new PromotedJobs(watch, memory, () => this.changed.fire());
+  }
+
+  /** The jobs of each context a job was promoted to. */
+  get remotes(): RemoteJobs[] {
+    return this.promoted.remotes;
+  }
 
   start(): void {
     void this.loop(this.controller.signal);
+    this.promoted.start();
   }
 
   /** Re-reads at once, e.g. after a cluster was started or a setting changed. */
@@ -25,6 +45,16 @@ export class LiveState implements vscode.Disposable {
     this.controller.abort();
     this.controller = new AbortController();
     this.start();
+  }
+
+  /** After a promotion: list that target's jobs from now on, in this window and the next. */
+  watchTarget(target: PromotedTarget): void {
+    this.promoted.add(target);
+  }
+
+  /** Stops listing a target (its jobs stay where they are). */
+  forgetTarget(target: PromotedTarget): void {
+    this.promoted.forget(target);
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
@@ -40,7 +70,7 @@ export class LiveState implements vscode.Disposable {
         }
       } catch (err) {
         if (signal.aborted) return;
-        this.problem = err instanceof Error ? err.message : String(err);
+        this.problem = messageOf(err);
         if (this.cluster || this.jobs.length) {
           this.cluster = undefined;
           this.jobs = [];
@@ -53,6 +83,9 @@ export class LiveState implements vscode.Disposable {
 
   dispose(): void {
     this.controller.abort();
+    this.promoted.stop();
     this.changed.dispose();
   }
 }
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

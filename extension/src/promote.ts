@@ -1,12 +1,12 @@
 // "Skiff: Promote to Cloud…": a kubeconfig context and a target profile from QuickPicks, the
 // target's dry run in a diff editor (what it holds now on the left, what it would hold on the
-// right), a modal confirmation, then build, push and apply with progress, and the promoted job's
-// logs from the remote context in its own channel. The runtime does every step.
+// right), a modal confirmation, then build, push and apply with progress; then the promoted job in
+// the Jobs view under its target, and its logs from the remote context in its own channel. The
+// runtime does every step.
 import * as vscode from 'vscode';
-import type { JobStatus, PromotionPlan } from '@skiff/runtime';
+import type { JobStatus } from '@skiff/runtime';
 import { planSides, planSummaryLines, profilesFor, promotionChoices } from '@skiff/runtime/front';
-import { runtime } from './runtime.js';
-import type { CommandContext } from './commands.js';
+import { followInChannel, type CommandContext } from './commands.js';
 
 export const PLAN_SCHEME = 'skiff-plan';
 
@@ -51,20 +51,13 @@ export async function promoteJob(ctx: CommandContext, docs: PlanDocuments, job: 
       session.applyPromotion(plan, (message) => progress.report({ message })),
     );
     void vscode.window.showInformationMessage(`Skiff: ${plan.job} runs on '${to}' (namespace ${plan.namespace}).`);
-    await followRemote(ctx, plan);
+    // From now on the Jobs view lists that target's jobs too; its logs stream into a channel now.
+    const target = { context: plan.context, namespace: plan.namespace };
+    ctx.state.watchTarget(target);
+    const promoted = { job: await (await ctx.sessionFor({ job, target })).getJob(plan.job), target };
+    await followInChannel(ctx, promoted);
   } catch (err) {
     ctx.report(err);
   }
 }
 
-/** The promoted job's logs, from the remote context, in a channel of its own. */
-async function followRemote(ctx: CommandContext, plan: PromotionPlan): Promise<void> {
-  const { SkiffSession, displayLogLine, followJob, cellStatusText } = await runtime();
-  const remote = new SkiffSession({ context: plan.context, namespace: plan.namespace });
-  const channel = ctx.channel(`${plan.job} @ ${plan.context}`);
-  channel.show(true);
-  void followJob(remote, plan.job, { onLog: (line) => channel.appendLine(displayLogLine(line)), onStatus: (s) => channel.info(cellStatusText(s)) }, { namespace: plan.namespace }).then(
-    (final) => channel.info(`${cellStatusText(final)} on '${plan.context}'`),
-    (err) => ctx.report(err),
-  );
-}

@@ -1,7 +1,7 @@
 // One job in the sidebar: its logs (live, filtered by rank), metrics charts, the description with
 // its plain-words reason, a call to a serving job, and cancel. Each tab owns one stream at a time.
 import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
-import { describeText, displayLogLine, type JobStatus, type LogLine, type SkiffApiClient } from '@skiff/runtime/front';
+import { describeText, displayLogLine, promotedTargetLabel, type JobStatus, type LogLine, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { promoteJob } from './promote-dialog';
@@ -23,7 +23,13 @@ export class JobView {
   constructor(
     private readonly client: SkiffApiClient,
     job: JobStatus,
-    private readonly actions: { cancel(job: JobStatus): Promise<void>; localContext(): string },
+    private readonly actions: {
+      cancel(job: JobStatus): Promise<void>;
+      localContext(): string;
+      promoted(target: PromotedTarget): void;
+      /** Set for a job on a context it was promoted to: it is not promoted again from there. */
+      target?: PromotedTarget;
+    },
   ) {
     this.job = job;
     this.node.append(this.title, this.tabs, this.body);
@@ -47,29 +53,31 @@ export class JobView {
   }
 
   private drawHeader(): void {
-    this.title.replaceChildren(h('strong', {}, this.job.name), ` ${this.job.kind} · ${this.job.phase}`);
+    const where = this.actions.target ? ` · on ${promotedTargetLabel(this.actions.target)}` : '';
+    this.title.replaceChildren(h('strong', {}, this.job.name), ` ${this.job.kind} · ${this.job.phase}${where}`);
     const tabs: [Tab, string][] = [
       ['logs', 'Logs'],
       ['metrics', 'Metrics'],
       ['describe', 'Describe'],
     ];
     if (this.job.kind === 'serving') tabs.push(['call', 'Call']);
+    const promote = h('button', {
+      className: 'skiff-button',
+      textContent: 'Promote…',
+      title: `move ${this.job.name} to another cluster after a reviewed diff`,
+      dataset: { action: 'promote' },
+      onclick: () => this.promote(),
+    });
+    const cancel = h('button', {
+      className: 'skiff-button skiff-danger',
+      textContent: 'Cancel',
+      title: `delete ${this.job.name} and its pods`,
+      disabled: ['Succeeded', 'Failed', 'Cancelled'].includes(this.job.phase),
+      onclick: () => void this.actions.cancel(this.job),
+    });
     this.tabs.replaceChildren(
       ...tabs.map(([tab, label]) => h('button', { className: `skiff-tab${tab === this.tab ? ' skiff-mod-active' : ''}`, textContent: label, dataset: { tab }, onclick: () => this.show(tab) })),
-      h('button', {
-        className: 'skiff-button',
-        textContent: 'Promote…',
-        title: `move ${this.job.name} to another cluster after a reviewed diff`,
-        dataset: { action: 'promote' },
-        onclick: () => this.promote(),
-      }),
-      h('button', {
-        className: 'skiff-button skiff-danger',
-        textContent: 'Cancel',
-        title: `delete ${this.job.name} and its pods`,
-        disabled: ['Succeeded', 'Failed', 'Cancelled'].includes(this.job.phase),
-        onclick: () => void this.actions.cancel(this.job),
-      }),
+      ...(this.actions.target ? [cancel] : [promote, cancel]),
     );
   }
 
@@ -78,7 +86,7 @@ export class JobView {
     this.stream = new AbortController();
     const log = h('pre', { className: 'skiff-promote-log' });
     this.body.replaceChildren(log);
-    void promoteJob(this.client, this.job.name, this.actions.localContext(), (line) => log.append((log.textContent ? '\n' : '') + line));
+    void promoteJob(this.client, this.job.name, this.actions.localContext(), (line) => log.append((log.textContent ? '\n' : '') + line), this.actions.promoted);
   }
 
   private show(tab: Tab): void {

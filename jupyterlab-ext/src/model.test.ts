@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '@skiff/runtime';
 import { SkiffApiClient } from '@skiff/runtime/front';
-import { SkiffModel } from './model';
+import { SkiffModel, browserTargetMemory } from './model';
 import { scriptedBackend, TOKEN } from './testing/backend';
 
 const closers: (() => Promise<void>)[] = [];
@@ -36,7 +36,7 @@ describe('SkiffModel', () => {
     const model = await realApi();
     await model.start();
     expect(model.error).toBeUndefined();
-    expect(model.health).toMatchObject({ cluster: 'skiff', apiVersion: 2 });
+    expect(model.health).toMatchObject({ cluster: 'skiff', apiVersion: 3 });
     expect(model.cluster).toBeUndefined();
     await expect.poll(() => model.jobsError).toBeUndefined();
   });
@@ -63,6 +63,24 @@ describe('SkiffModel', () => {
   it('says plainly when the runtime speaks another API version', async () => {
     const model = await answering(200, { ok: true, version: '9.0.0', apiVersion: 9, cluster: 'skiff', namespace: 'skiff' });
     await model.start();
-    expect(model.error).toMatch(/speaks API version 9 \(runtime 9\.0\.0\) but this front end expects version 2 — install the same Skiff version/);
+    expect(model.error).toMatch(/speaks API version 9 \(runtime 9\.0\.0\) but this front end expects version 3 — install the same Skiff version/);
+  });
+
+  it('lists the jobs of each context a job was promoted to, through the API on that context, and remembers the targets', async () => {
+    const cloud = scriptedBackend();
+    await cloud.submit({ kind: 'training', name: 'promoted-train' } as Parameters<typeof cloud.submit>[0], { files: [] });
+    const contexts: string[] = [];
+    const server = await startApiServer({ token: TOKEN, backend: scriptedBackend(), remote: (context) => (contexts.push(context), cloud) });
+    const memory = browserTargetMemory(window.localStorage);
+    const model = new SkiffModel(new SkiffApiClient({ baseUrl: server.url, token: TOKEN }), memory);
+    closers.push(async () => (model.dispose(), await server.close()));
+    await model.start();
+    model.promoted.add({ context: 'gke', namespace: 'prod' });
+    await expect.poll(() => model.promoted.remotes[0]?.jobs.map((j) => j.name)).toEqual(['promoted-train']);
+    expect(model.jobs).toEqual([]);
+    expect(contexts).toEqual(['gke']);
+    expect(JSON.parse(window.localStorage.getItem('skiff:promoted-targets')!)).toEqual([{ context: 'gke', namespace: 'prod' }]);
+    window.localStorage.setItem('skiff:promoted-targets', 'not json');
+    expect(memory.get()).toEqual([]);
   });
 });

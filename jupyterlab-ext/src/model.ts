@@ -1,11 +1,37 @@
 // The sidebar's state, owned in one place: the runtime's health, the clusters, the live job list and
 // what the cluster is busy with. Widgets only draw it and call its methods.
 import { Signal, type ISignal } from '@lumino/signaling';
-import { sleep, type ClusterInfo, type ClusterProfile, type Health, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
+import {
+  PromotedJobs,
+  sleep,
+  type ClusterInfo,
+  type ClusterProfile,
+  type Health,
+  type JobStatus,
+  type PromotedTarget,
+  type SkiffApiClient,
+  type TargetMemory,
+} from '@skiff/runtime/front';
 import { connect, errorText } from './api';
 
 /** How long the job watch waits before it reconnects after the stream broke. */
 const RECONNECT_MS = 5000;
+const PROMOTED_TARGETS_KEY = 'skiff:promoted-targets';
+
+/** The promotion targets, remembered by this browser. */
+export function browserTargetMemory(storage: Pick<Storage, 'getItem' | 'setItem'> = window.localStorage): TargetMemory {
+  return {
+    get: () => {
+      try {
+        const parsed: unknown = JSON.parse(storage.getItem(PROMOTED_TARGETS_KEY) ?? '[]');
+        return Array.isArray(parsed) ? parsed.filter((t): t is PromotedTarget => typeof t?.context === 'string' && typeof t?.namespace === 'string') : [];
+      } catch {
+        return [];
+      }
+    },
+    set: (targets) => storage.setItem(PROMOTED_TARGETS_KEY, JSON.stringify(targets)),
+  };
+}
 
 export interface ClusterActivity {
   action: 'starting' | 'stopping';
@@ -27,7 +53,15 @@ export class SkiffModel {
   private readonly stopped = new AbortController();
   private wakeWatch?: () => void;
 
-  constructor(readonly client: SkiffApiClient) {}
+  /** The jobs of each context a job was promoted to, live from the API's view of that context. */
+  readonly promoted: PromotedJobs;
+
+  constructor(
+    readonly client: SkiffApiClient,
+    memory: TargetMemory = browserTargetMemory(),
+  ) {
+    this.promoted = new PromotedJobs((target, signal) => client.at(target).watchJobs(signal), memory, () => this.emit());
+  }
 
   get changed(): ISignal<this, void> {
     return this.changedSignal;
@@ -54,6 +88,7 @@ export class SkiffModel {
     }
     await this.refreshClusters();
     void this.watchJobs();
+    this.promoted.start();
   }
 
   async refreshClusters(): Promise<void> {
@@ -98,6 +133,7 @@ export class SkiffModel {
 
   dispose(): void {
     this.stopped.abort();
+    this.promoted.stop();
   }
 
   private async watchJobs(): Promise<void> {

@@ -2,7 +2,7 @@
 // diff, confirm, then watch the build, push and apply. Every step is the runtime's; this only asks.
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import { planSummaryLines, promotionChoices, type PromotionSummary, type SkiffApiClient } from '@skiff/runtime/front';
+import { planSummaryLines, promotionChoices, type PromotedTarget, type PromotionSummary, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 
@@ -40,8 +40,14 @@ function planBody(plan: PromotionSummary): Widget {
   return body;
 }
 
-/** The whole flow; `report` shows progress and the outcome where the user is looking. */
-export async function promoteJob(client: SkiffApiClient, job: string, localContext: string, report: (line: string) => void): Promise<void> {
+/** The whole flow; `report` shows progress and the outcome where the user is looking, `promoted` where the job went. */
+export async function promoteJob(
+  client: SkiffApiClient,
+  job: string,
+  localContext: string,
+  report: (line: string) => void,
+  promoted: (target: PromotedTarget) => void = () => {},
+): Promise<void> {
   let targets;
   try {
     targets = await client.promotionTargets();
@@ -71,7 +77,8 @@ export async function promoteJob(client: SkiffApiClient, job: string, localConte
   if (!confirm.button.accept) return report('not promoted: nothing changed on the target');
   try {
     const done = await client.promote(job, chosen.value, (line) => report(line));
-    report(`✓ promoted ${done.job} to '${done.context}' (namespace ${done.namespace}); follow it with skiff --context ${done.context} -n ${done.namespace} logs ${done.job} -f`);
+    report(`✓ promoted ${done.job} to '${done.context}' (namespace ${done.namespace}); it is listed under that target in the sidebar`);
+    promoted({ context: done.context, namespace: done.namespace });
   } catch (err) {
     report(`✗ ${errorText(err)}`);
   }

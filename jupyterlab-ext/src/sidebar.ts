@@ -1,7 +1,7 @@
 // The Skiff sidebar: the cluster (start with a profile, stop, progress), the live job list, and the
 // selected job's logs, metrics and description. It draws the model and calls its methods.
 import { Widget } from '@lumino/widgets';
-import { cellStatusText, jobSizeText, type ClusterInfo, type ClusterProfile, type JobStatus } from '@skiff/runtime/front';
+import { cellStatusText, jobSizeText, promotedTargetLabel, type ClusterInfo, type ClusterProfile, type JobStatus, type PromotedTarget } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { JobView } from './job-view';
@@ -27,6 +27,8 @@ export class SkiffSidebar extends Widget {
   private readonly detail = h('section', { className: 'skiff-detail' });
   private readonly profile = h('select', { className: 'skiff-profile', title: 'cluster profile' }, ...PROFILES.map((p) => h('option', { value: p.value, textContent: p.label })));
   private view?: JobView;
+  /** Which job the view shows: its name, and the target for a promoted job. */
+  private viewKey?: string;
   private clusterError?: string;
 
   constructor(
@@ -43,11 +45,19 @@ export class SkiffSidebar extends Widget {
     this.draw();
   }
 
-  /** Shows a job's logs (the cell that just submitted it, or a click in the list). */
-  select(job: JobStatus): void {
-    if (this.view?.name === job.name) return;
+  /** Shows a job's logs (the cell that just submitted it, or a click in the list); `target` for a promoted job. */
+  select(job: JobStatus, target?: PromotedTarget): void {
+    const key = viewKey(job.name, target);
+    if (this.viewKey === key) return;
     this.view?.dispose();
-    this.view = new JobView(this.model.client, job, { cancel: (j) => this.cancel(j), localContext: () => this.model.cluster?.context ?? `kind-${this.model.health?.cluster ?? ''}` });
+    const client = target ? this.model.client.at(target) : this.model.client;
+    this.view = new JobView(client, job, {
+      cancel: (j) => this.cancel(j, target),
+      localContext: () => this.model.cluster?.context ?? `kind-${this.model.health?.cluster ?? ''}`,
+      promoted: (t) => this.model.promoted.add(t),
+      target,
+    });
+    this.viewKey = key;
     this.detail.replaceChildren(this.view.node);
     this.draw();
   }
@@ -72,9 +82,9 @@ export class SkiffSidebar extends Widget {
     }
   }
 
-  private async cancel(job: JobStatus): Promise<void> {
+  private async cancel(job: JobStatus, target?: PromotedTarget): Promise<void> {
     try {
-      await this.model.client.cancel(job.name);
+      await (target ? this.model.client.at(target) : this.model.client).cancel(job.name);
     } catch (err) {
       this.clusterError = errorText(err);
       this.draw();
@@ -91,7 +101,8 @@ export class SkiffSidebar extends Widget {
     this.drawCluster();
     this.drawJobs();
     if (this.view) {
-      const job = m.job(this.view.name);
+      const shown: { j: JobStatus; t?: PromotedTarget }[] = [...m.jobs.map((j) => ({ j })), ...m.promoted.remotes.flatMap((r) => r.jobs.map((j) => ({ j, t: r.target })))];
+      const job = shown.find((x) => viewKey(x.j.name, x.t) === this.viewKey)?.j;
       if (job) this.view.update(job);
     }
   }
@@ -127,16 +138,27 @@ export class SkiffSidebar extends Widget {
     const rows: (Node | string)[] = [h('h3', { textContent: `Jobs (${m.jobs.length})` })];
     if (m.jobsError && m.cluster) rows.push(h('div', { className: 'skiff-error', textContent: m.jobsError }));
     if (m.jobs.length === 0) rows.push(h('div', { className: 'skiff-muted', textContent: 'No jobs yet: run a cell on the cluster (Skiff: Run Cell on Cluster).' }));
+    rows.push(this.jobList(m.jobs));
+    // Jobs promoted to other contexts, each target under its own heading.
+    for (const remote of m.promoted.remotes) {
+      rows.push(h('h3', { className: 'skiff-target', dataset: { target: viewKey('', remote.target) }, textContent: `${promotedTargetLabel(remote.target)} (${remote.jobs.length})` }));
+      if (remote.problem) rows.push(h('div', { className: 'skiff-error', textContent: `cannot be read: ${remote.problem}` }));
+      rows.push(this.jobList(remote.jobs, remote.target));
+    }
+    this.jobs.replaceChildren(...rows);
+  }
+
+  private jobList(jobs: JobStatus[], target?: PromotedTarget): HTMLUListElement {
     const list = h('ul', { className: 'skiff-job-list' });
-    for (const job of [...m.jobs].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))) {
+    for (const job of [...jobs].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))) {
       list.append(
         h(
           'li',
           {
-            className: `skiff-job-row skiff-phase-${job.phase}${this.view?.name === job.name ? ' skiff-mod-selected' : ''}`,
-            dataset: { job: job.name, phase: job.phase },
+            className: `skiff-job-row skiff-phase-${job.phase}${this.viewKey === viewKey(job.name, target) ? ' skiff-mod-selected' : ''}`,
+            dataset: { job: job.name, phase: job.phase, ...(target ? { target: viewKey('', target) } : {}) },
             title: cellStatusText(job),
-            onclick: () => this.select(job),
+            onclick: () => this.select(job, target),
           },
           h('span', { className: 'skiff-job-name', textContent: job.name }),
           h('span', { className: 'skiff-job-meta', textContent: `${job.phase} · ${jobSizeText(job)}` }),
@@ -144,7 +166,10 @@ export class SkiffSidebar extends Widget {
         ),
       );
     }
-    rows.push(list);
-    this.jobs.replaceChildren(...rows);
+    return list;
   }
+}
+
+function viewKey(name: string, target?: PromotedTarget): string {
+  return target ? `${target.context}/${target.namespace}/${name}` : name;
 }

@@ -13,11 +13,11 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, skiffAt } from './skiff-cli.js';
+import { REGISTRY, mirrorRegistryIntoNodes } from '../infra/registry.js';
 
 const LOCAL = process.env.SKIFF_PROMO_LOCAL ?? 'skiff-promo';
 const CLOUD = process.env.SKIFF_PROMO_CLOUD ?? 'skiff-cloud';
 const CLOUD_CONTEXT = `kind-${CLOUD}`;
-const REGISTRY = `localhost:${process.env.SKIFF_REGISTRY_PORT ?? '5000'}`;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-promote-'));
 const targets = path.join(dir, 'targets.yaml');
@@ -31,18 +31,6 @@ const cloud = cloudIn('prod');
 /** Where the profile that lets Skiff use the target's operators puts jobs. */
 const withOperators = cloudIn('ml');
 const promote = (job: string, args: string[]) => local(['promote', job, '--targets', targets, ...args], 15 * 60_000);
-
-/** Cloud nodes pull `localhost:5000/...` from the host's registry, through their network's gateway. */
-function mirrorRegistryIntoNodes(cluster: string): void {
-  const gateway = execFileSync('docker', ['network', 'inspect', 'kind', '-f', '{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}} {{end}}{{end}}'], { encoding: 'utf8' })
-    .split(' ')
-    .find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip))!;
-  const hostsToml = `server = "http://${REGISTRY}"\n\n[host."http://${gateway}:${REGISTRY.split(':')[1]}"]\n  capabilities = ["pull", "resolve"]\n`;
-  const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${cluster}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim().split('\n');
-  for (const node of nodes) {
-    execFileSync('docker', ['exec', '-i', node, 'sh', '-c', `mkdir -p /etc/containerd/certs.d/${REGISTRY} && cat > /etc/containerd/certs.d/${REGISTRY}/hosts.toml`], { input: hostsToml });
-  }
-}
 
 /** A context that reaches nothing, and one whose service account may do nothing. */
 async function writeFailingContexts(): Promise<void> {

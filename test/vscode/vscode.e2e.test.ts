@@ -1,11 +1,17 @@
 // The Skiff extension in the real VS Code workbench (code-server + Chromium) against a real kind
 // cluster: start it from the palette, run a 2-worker training cell and a failing cell, run a script
-// from its CodeLens, watch jobs in the tree, cancel one. Screenshots land in test-results/vscode/.
+// from its CodeLens, watch jobs in the tree, cancel one, promote one to another context (an alias
+// context of the same cluster, with Debian's docker-registry as the cloud's registry) and see it
+// under its target in the Jobs view. Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { REPO, openFile, openWorkbench, pick, runCommand, screenshot, waitInFrames, type Workbench } from './workbench.mjs';
+import { REGISTRY, mirrorRegistryIntoNodes } from '../infra/registry.js';
 
 const CLUSTER = process.env.SKIFF_VSCODE_CLUSTER ?? 'skiff-vscode';
 const skiff = (...args: string[]) => execFileSync(process.execPath, [join(REPO, 'runtime/dist/cli/skiff.mjs'), '--cluster', CLUSTER, ...args], { encoding: 'utf8' });
@@ -19,7 +25,12 @@ const notification = (text: string | RegExp) => page.locator('.notification-toas
 
 describe('Skiff in VS Code', () => {
   beforeAll(async () => {
+    // "cloud": a second context for the same cluster, which the workbench sees beside kind's.
+    const extra = join(mkdtempSync(join(tmpdir(), 'skiff-vscode-kube-')), 'cloud.yaml');
+    writeFileSync(extra, stringify({ apiVersion: 'v1', kind: 'Config', contexts: [{ name: 'cloud', context: { cluster: `kind-${CLUSTER}`, user: `kind-${CLUSTER}` } }] }));
+    process.env.KUBECONFIG = [join(homedir(), '.kube', 'config'), extra].join(delimiter);
     wb = await openWorkbench({ 'skiff.clusterName': CLUSTER, 'skiff.nodes': 1 });
+    writeFileSync(join(wb.folder, 'skiff-targets.yaml'), stringify({ cloud: { registry: REGISTRY, namespace: 'prod' } }));
     page = wb.page;
   });
   afterAll(async () => {
@@ -99,5 +110,28 @@ describe('Skiff in VS Code', () => {
     await notification(/cancelled slow-/).waitFor({ timeout: 30_000 });
     await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).count(), { timeout: 60_000 }).toBe(0);
     await screenshot(page, '06-cancelled');
+  });
+
+  it('promotes a job to another context after the dry run in a diff editor, and lists it under that target', async () => {
+    mirrorRegistryIntoNodes(CLUSTER);
+    await runCommand(page, 'Skiff: Promote to Cloud…');
+    await pick(page, 'hello-');
+    await pick(page, 'cloud'); // the context
+    await pick(page, 'cloud'); // the profile, with the file it comes from
+    // The target's dry run, side by side with what it holds now (nothing).
+    await page.locator('.tab', { hasText: /now ↔ after promotion/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.editor-container .view-lines', { hasText: 'promoted-from' }).first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '07-promotion-diff');
+    await page.locator('.monaco-dialog-box', { hasText: "Promote hello-" }).waitFor();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Promote$/ }).click();
+    await notification(/runs on 'cloud' \(namespace prod\)/).waitFor({ timeout: 10 * 60_000 });
+    const heading = jobsTree().locator('.monaco-list-row', { hasText: 'cloud · prod' });
+    await heading.waitFor({ timeout: 60_000 });
+    const promoted = jobsTree().locator('.monaco-list-row[aria-level="2"]', { hasText: /^hello-/ });
+    await expect.poll(() => promoted.first().textContent(), { timeout: 5 * 60_000 }).toMatch(/Succeeded/);
+    await page.locator('.view-lines', { hasText: 'hello from rank 1 of 2' }).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, '08-promoted-job');
+    const remote = JSON.parse(skiff('--context', 'cloud', '-n', 'prod', 'jobs', '-o', 'json')) as { name: string; phase: string }[];
+    expect(remote).toEqual([expect.objectContaining({ name: expect.stringMatching(/^hello-/), phase: 'Succeeded' })]);
   });
 });

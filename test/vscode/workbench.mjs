@@ -100,7 +100,7 @@ export async function runCommand(page, title) {
 }
 
 /** Picks an entry of the open quick pick. */
-/** @param {import('playwright-core').Page} page @param {string} label */
+/** @param {import("playwright-core").Page} page @param {string | RegExp} label */
 export async function pick(page, label) {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
   await row.waitFor();

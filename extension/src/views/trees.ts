@@ -1,8 +1,9 @@
 // The Clusters and Jobs trees of the Skiff view, drawn from LiveState.
 import * as vscode from 'vscode';
 import type { JobStatus } from '@skiff/runtime';
-import { clusterItem, jobItem, type ItemModel } from '../job-items.js';
-import type { LiveState } from '../live-state.js';
+import type { PromotedTarget } from '@skiff/runtime/front';
+import { clusterItem, jobItem, targetItem, type ItemModel } from '../job-items.js';
+import type { LiveState, RemoteJobs } from '../live-state.js';
 
 export function treeItem(model: ItemModel): vscode.TreeItem {
   const item = new vscode.TreeItem(model.label, vscode.TreeItemCollapsibleState.None);
@@ -14,10 +15,13 @@ export function treeItem(model: ItemModel): vscode.TreeItem {
   return item;
 }
 
-/** Tree nodes carry the job, so context-menu commands receive it. */
-export type JobNode = { job: JobStatus };
+/** Tree nodes carry the job (and, for a promoted job, where it runs), so context-menu commands receive it. */
+export type JobNode = { job: JobStatus; target?: PromotedTarget };
+/** A heading with the jobs of one promotion target. */
+export type TargetNode = { remote: RemoteJobs };
+export type JobsTreeNode = JobNode | TargetNode;
 
-export class JobsTree implements vscode.TreeDataProvider<JobNode> {
+export class JobsTree implements vscode.TreeDataProvider<JobsTreeNode> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
@@ -25,12 +29,20 @@ export class JobsTree implements vscode.TreeDataProvider<JobNode> {
     state.onDidChange(() => this.changed.fire());
   }
 
-  getChildren(): JobNode[] {
-    return this.state.jobs.map((job) => ({ job }));
+  /** The local jobs, then one heading per context a job was promoted to, with its jobs under it. */
+  getChildren(node?: JobsTreeNode): JobsTreeNode[] {
+    if (node && 'remote' in node) return node.remote.jobs.map((job) => ({ job, target: node.remote.target }));
+    if (node) return [];
+    return [...this.state.jobs.map((job) => ({ job })), ...this.state.remotes.map((remote) => ({ remote }))];
   }
 
-  getTreeItem(node: JobNode): vscode.TreeItem {
-    const item = treeItem(jobItem(node.job));
+  getTreeItem(node: JobsTreeNode): vscode.TreeItem {
+    if ('remote' in node) {
+      const item = treeItem(targetItem(node.remote.target, node.remote.jobs, node.remote.problem));
+      item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
+      return item;
+    }
+    const item = treeItem(jobItem(node.job, node.target));
     item.command = { command: 'skiff.showLogs', title: 'Show Logs', arguments: [node] };
     return item;
   }

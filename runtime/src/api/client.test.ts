@@ -114,6 +114,21 @@ describe('SkiffApiClient', () => {
     expect(progress).toEqual(['creating cluster']);
   });
 
+  it("reads a promotion target's jobs through at(): the server answers from a session on that context", async () => {
+    const local = backend();
+    const cloud = { ...backend(), listJobs: async (namespace?: string) => [{ ...(await local.listJobs())[0], name: `cloud-job-in-${namespace}` }] };
+    const contexts: string[] = [];
+    server = await startApiServer({ token: TOKEN, backend: local, remote: (context) => (contexts.push(context), cloud as typeof local) });
+    const api = new SkiffApiClient({ baseUrl: server.url, token: TOKEN });
+    const remote = api.at({ context: 'gke', namespace: 'prod' });
+    expect((await remote.jobs()).map((j) => j.name)).toEqual(['cloud-job-in-prod']);
+    expect((await remote.jobs()).length).toBe(1);
+    expect(contexts).toEqual(['gke']); // one session per context, reused
+    expect((await api.jobs()).map((j) => j.name)).not.toContain('cloud-job-in-prod');
+    // Submitting, promoting and clusters are for the local cluster only.
+    await expect(remote.submit({ spec: { kind: 'training', name: 'x', script: 'x.py' }, files: [] })).rejects.toMatchObject({ status: 400, code: 'BAD_INPUT', message: expect.stringContaining("local cluster only, not for context 'gke'") });
+  });
+
   it('turns API errors, stream errors and an unreachable API into ApiErrors with hints', async () => {
     const { api } = await client();
     await expect(api.describe('nope')).rejects.toMatchObject({ status: 404, code: 'JOB_NOT_FOUND', hint: 'see `skiff jobs`' });

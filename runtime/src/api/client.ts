@@ -1,6 +1,7 @@
 // A typed client for the runtime's HTTP + server-sent-events API (`skiff api`), for front ends that
 // live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
 // imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
+import type { PromotedTarget } from '../front/promotion-text.js';
 import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '../types.js';
 import type { JobDescription } from '../jobs/status.js';
 import { API_VERSION } from '../version.js';
@@ -14,6 +15,8 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** Another fetch (e.g. one that adds credentials); the global one by default. */
   fetch?: typeof fetch;
+  /** The context (and namespace) jobs were promoted to, instead of the local cluster: see at(). */
+  target?: PromotedTarget;
 }
 
 /** An error the API answered with: its code (NO_CLUSTER, BAD_INPUT, ...), message and hint. */
@@ -67,6 +70,14 @@ export class SkiffApiClient {
 
   constructor(private readonly opts: ClientOptions) {
     this.fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /**
+   * The same API for the jobs of a context they were promoted to: listing, watching, describing,
+   * waiting, logs, metrics, calls and cancel. The server refuses the rest (submit, promote, clusters).
+   */
+  at(target: PromotedTarget): SkiffApiClient {
+    return new SkiffApiClient({ ...this.opts, target });
   }
 
   health(): Promise<Health> {
@@ -206,13 +217,20 @@ export class SkiffApiClient {
     return (await res.json()) as T;
   }
 
+  private targeted(path: string): string {
+    const target = this.opts.target;
+    if (!target) return path;
+    const query = new URLSearchParams({ context: target.context, namespace: target.namespace });
+    return `${path}${path.includes('?') ? '&' : '?'}${query}`;
+  }
+
   private async request(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     const all: Record<string, string> = { ...this.opts.headers, ...headers };
     if (this.opts.token) all.Authorization = `Bearer ${this.opts.token}`;
     if (body !== undefined) all['Content-Type'] = 'application/json';
     let res: Response;
     try {
-      res = await this.fetch(this.opts.baseUrl.replace(/\/$/, '') + path, { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      res = await this.fetch(this.opts.baseUrl.replace(/\/$/, '') + this.targeted(path), { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (err) {
       if (signal?.aborted) throw err;
       throw new ApiError(0, 'UNREACHABLE', `cannot reach the Skiff API at ${this.opts.baseUrl}: ${err instanceof Error ? err.message : String(err)}`, 'is `skiff api` (or the Jupyter server extension) running?');

@@ -48,6 +48,8 @@ export interface ApiServerOptions {
   namespace?: string;
   /** Replaces the session built from clusters/clusterName/namespace. */
   backend?: ApiBackend;
+  /** The session for a kubeconfig context jobs were promoted to (default: a SkiffSession on it). */
+  remote?: (context: string) => ApiBackend;
 }
 
 export interface ApiServer {
@@ -71,7 +73,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const backend = opts.backend ?? new SkiffSession({ clusters: opts.clusters, clusterName: opts.clusterName, namespace: opts.namespace });
-  const server = createServer(apiHandler(backend, token));
+  const server = createServer(apiHandler(backend, token, opts.remote));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -103,6 +105,8 @@ interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
+  /** Also serves the jobs of another context (`?context=`): reads, logs, metrics, calls and cancel. */
+  remote?: boolean;
 }
 
 const NAME = '([a-z0-9][-a-z0-9.]*)';
@@ -120,7 +124,7 @@ const routes: Route[] = [
       sendJson(res, 200, { name, deleted: await backend.down(name) });
     },
   },
-  { method: 'GET', pattern: /^\/api\/jobs$/, handler: async ({ res, query, backend }) => sendJson(res, 200, await backend.listJobs(namespaceOf(query))) },
+  { method: 'GET', pattern: /^\/api\/jobs$/, remote: true, handler: async ({ res, query, backend }) => sendJson(res, 200, await backend.listJobs(namespaceOf(query))) },
   {
     method: 'POST',
     pattern: /^\/api\/jobs$/,
@@ -132,12 +136,14 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/api\/jobs\/watch$/,
+    remote: true,
     handler: ({ res, query, backend }) => streamEvents(res, 'jobs', (signal) => backend.watchJobs({ signal, namespace: namespaceOf(query) })),
   },
-  { method: 'GET', pattern: new RegExp(`^/api/jobs/${NAME}$`), handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))) },
+  { method: 'GET', pattern: new RegExp(`^/api/jobs/${NAME}$`), remote: true, handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))) },
   {
     method: 'DELETE',
     pattern: new RegExp(`^/api/jobs/${NAME}$`),
+    remote: true,
     handler: async ({ res, params, query, backend }) => {
       await backend.cancelJob(params.name, namespaceOf(query));
       sendJson(res, 200, { name: params.name, cancelled: true });
@@ -159,6 +165,7 @@ const routes: Route[] = [
     // The job's status at every change until it reaches one of `until` (default: finished).
     method: 'GET',
     pattern: new RegExp(`^/api/jobs/${NAME}/wait$`),
+    remote: true,
     handler: ({ res, params, query, backend }) =>
       streamEvents(res, 'status', (signal) =>
         callbackStream((onStatus) => backend.waitForJob(params.name, phasesOf(query), { signal, onStatus, namespace: namespaceOf(query) })),
@@ -167,12 +174,14 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: new RegExp(`^/api/jobs/${NAME}/logs$`),
+    remote: true,
     handler: ({ res, params, query, backend }) =>
       streamEvents(res, 'log', (signal) => backend.logs(params.name, { follow: flag(query, 'follow'), sinceTime: query.get('since') ?? undefined, signal, namespace: namespaceOf(query) })),
   },
   {
     method: 'GET',
     pattern: new RegExp(`^/api/jobs/${NAME}/metrics$`),
+    remote: true,
     handler: ({ res, params, query, backend }) =>
       streamEvents(res, 'metrics', (signal) => {
         const interval = Number(query.get('intervalMs') ?? '');
@@ -182,6 +191,7 @@ const routes: Route[] = [
   {
     method: 'POST',
     pattern: new RegExp(`^/api/jobs/${NAME}/call$`),
+    remote: true,
     handler: async ({ req, res, params, query, backend }) => {
       const body = objectBody(await readJson(req));
       const data = body.data === undefined ? undefined : typeof body.data === 'string' ? body.data : JSON.stringify(body.data);
@@ -199,14 +209,21 @@ const routes: Route[] = [
 ];
 
 /** The request handler, exported so tests can mount it on their own server. */
-export function apiHandler(backend: ApiBackend, token: string): (req: IncomingMessage, res: ServerResponse) => void {
+export function apiHandler(backend: ApiBackend, token: string, remote: (context: string) => ApiBackend = (context) => new SkiffSession({ context })): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(token);
+  const remotes = new Map<string, ApiBackend>();
+  const backendFor = (context: string | null) => {
+    if (!context) return backend;
+    let session = remotes.get(context);
+    if (!session) remotes.set(context, (session = remote(context)));
+    return session;
+  };
   return (req, res) => {
-    void handle(req, res, backend, expected).catch((err) => sendError(res, err));
+    void handle(req, res, backendFor, expected).catch((err) => sendError(res, err));
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, expectedToken: Buffer): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, backendFor: (context: string | null) => ApiBackend, expectedToken: Buffer): Promise<void> {
   // A web page on another origin could point a hostname at 127.0.0.1 (DNS rebinding); the Host header gives it away.
   const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   if (!isLoopbackHost(hostHeader)) return sendProblem(res, 403, 'FORBIDDEN', `requests must be addressed to a loopback host, not '${req.headers.host}'`);
@@ -222,8 +239,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, backend: ApiBac
     res.setHeader('Allow', matching.map((r) => r.method).join(', '));
     return sendProblem(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}`);
   }
+  const context = url.searchParams.get('context');
+  if (context && !route.remote) return sendProblem(res, 400, 'BAD_INPUT', `${req.method} ${url.pathname} is for the local cluster only, not for context '${context}'`);
   const match = route.pattern.exec(url.pathname)!;
-  await route.handler({ req, res, params: { name: match[1] ?? '' }, query: url.searchParams, backend });
+  await route.handler({ req, res, params: { name: match[1] ?? '' }, query: url.searchParams, backend: backendFor(context) });
 }
 
 function digest(value: string): Buffer {

@@ -10,4 +10,15 @@ export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
 export type { JobDescription, JobEvent, PodDescription } from '../jobs/status.js';
 export { API_VERSION, RUNTIME_VERSION } from '../version.js';
-export { planSides, planSummaryLines, profilesFor, promotionChoices, type PlanView, type PromotionTargets } from './promotion-text.js';
+export {
+  planSides,
+  planSummaryLines,
+  profilesFor,
+  promotionChoices,
+  promotedTargetLabel,
+  rememberPromotedTarget,
+  type PlanView,
+  type PromotedTarget,
+  type PromotionTargets,
+} from './promotion-text.js';
+export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSides, planSummaryLines, profilesFor, promotionChoices } from './promotion-text.js';
+import { MAX_PROMOTED_TARGETS, planSides, planSummaryLines, profilesFor, promotedTargetLabel, promotionChoices, rememberPromotedTarget } from './promotion-text.js';
 
 const plan = {
   job: 'train-a1',
@@ -43,5 +43,19 @@ describe('promotionChoices', () => {
   it('says why there is nothing to pick', () => {
     expect(promotionChoices({ contexts: ['kind-skiff'], profiles }, 'kind-skiff').problem).toMatch(/^no other kubeconfig context/);
     expect(promotionChoices({ contexts: ['kind-skiff', 'gke'], profiles: [] }, 'kind-skiff').problem).toMatch(/^no target profile: add skiff-targets.yaml/);
+  });
+});
+
+describe('rememberPromotedTarget', () => {
+  it('puts the newest first, once, and keeps a few', () => {
+    const gke = { context: 'gke', namespace: 'prod' };
+    let list = rememberPromotedTarget([], gke);
+    list = rememberPromotedTarget(list, { context: 'gke', namespace: 'ml' });
+    list = rememberPromotedTarget(list, { ...gke });
+    expect(list).toEqual([gke, { context: 'gke', namespace: 'ml' }]);
+    for (let i = 0; i < 20; i++) list = rememberPromotedTarget(list, { context: `c${i}`, namespace: 'n' });
+    expect(list).toHaveLength(MAX_PROMOTED_TARGETS);
+    expect(list[0]).toEqual({ context: 'c19', namespace: 'n' });
+    expect(promotedTargetLabel(gke)).toBe('gke · prod');
   });
 });

@@ -48,3 +48,22 @@ export function promotionChoices(targets: PromotionTargets, localContext: string
 export function profilesFor<P extends { name: string }>(context: string, profiles: P[]): P[] {
   return [...profiles].sort((a, b) => Number(b.name === context) - Number(a.name === context));
 }
+
+/** Where promoted jobs run: a kubeconfig context and a namespace there. The editors list its jobs. */
+export interface PromotedTarget {
+  context: string;
+  namespace: string;
+}
+
+export const MAX_PROMOTED_TARGETS = 8;
+
+/** The editors' list of promotion targets after one more promotion: newest first, no repeats, a few at most. */
+export function rememberPromotedTarget(targets: readonly PromotedTarget[], target: PromotedTarget): PromotedTarget[] {
+  const same = (t: PromotedTarget) => t.context === target.context && t.namespace === target.namespace;
+  return [{ context: target.context, namespace: target.namespace }, ...targets.filter((t) => !same(t))].slice(0, MAX_PROMOTED_TARGETS);
+}
+
+/** How a target reads as a heading: `context · namespace`. */
+export function promotedTargetLabel(target: PromotedTarget): string {
+  return `${target.context} · ${target.namespace}`;
+}

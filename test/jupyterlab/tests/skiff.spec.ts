@@ -1,9 +1,12 @@
 // Skiff in a real JupyterLab (from PyPI, the wheel installed) against a real kind cluster: start the
 // cluster from the sidebar, run a 2-worker training cell and see both ranks and the loss chart, a
-// failing cell's reason, the %%skiff magic, and cancelling a job. Screenshots: test-results/jupyterlab/.
+// failing cell's reason, the %%skiff magic, cancelling a job, and promoting one to another context
+// (test-jupyterlab-e2e.sh makes "cloud", an alias context of the same cluster, and its target profile;
+// Debian's docker-registry is its registry). Screenshots: test-results/jupyterlab/.
 import { expect, galata, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 import path from 'node:path';
+import { mirrorRegistryIntoNodes } from '../../infra/registry';
 
 const NOTEBOOKS = path.join(__dirname, '..', 'notebooks');
 const SHOTS = path.join(__dirname, '..', '..', '..', 'test-results', 'jupyterlab');
@@ -159,9 +162,36 @@ test('serves a cell and answers a request sent from the sidebar', async ({ page,
   await expect.poll(() => outputText(page, 0), { timeout: 2 * 60_000 }).toMatch(/■ job serve-[a-z0-9]+: Cancelled/);
 });
 
+test('promotes a finished training job after the reviewed plan, and lists it with its logs under the target', async ({ page }) => {
+  mirrorRegistryIntoNodes(CLUSTER);
+  const bar = await openSidebar(page);
+  await bar.locator('.skiff-job-row[data-phase="Succeeded"]:not([data-target])', { hasText: /^train-/ }).first().click();
+  const job = (await bar.locator('.skiff-job-title strong').innerText()).trim();
+  await bar.locator('.skiff-job').getByRole('button', { name: 'Promote…' }).click();
+  const targets = page.locator('.jp-Dialog');
+  await targets.locator('select[name="context"]').selectOption('cloud');
+  await expect(targets.locator('select[name="profile"]')).toHaveValue('cloud');
+  await targets.getByRole('button', { name: 'Show plan' }).click();
+  const plan = page.locator('.jp-Dialog', { hasText: "Apply to 'cloud'?" });
+  await expect(plan.locator('.skiff-plan')).toContainText(`${job} → context 'cloud', namespace prod`);
+  await expect(plan.locator('.skiff-diff')).toContainText('skiff.dev/promoted-from');
+  await shot(page, '14-promotion-plan');
+  await plan.getByRole('button', { name: 'Promote' }).click();
+  await expect(bar.locator('.skiff-promote-log')).toContainText(`✓ promoted ${job} to 'cloud'`, { timeout: 10 * 60_000 });
+  await expect(bar.locator('.skiff-target')).toContainText('cloud · prod (1)');
+  const promoted = bar.locator(`.skiff-job-row[data-target="cloud/prod/"][data-job="${job}"]`);
+  await expect(promoted).toHaveAttribute('data-phase', 'Succeeded', { timeout: 5 * 60_000 });
+  await promoted.click();
+  await expect(bar.locator('.skiff-job-title')).toContainText('on cloud · prod');
+  await expect(bar.locator('.skiff-logs')).toContainText('rank 1/2 finished');
+  // A promoted job is not promoted again from where it went.
+  await expect(bar.locator('.skiff-job').getByRole('button', { name: 'Promote…' })).toHaveCount(0);
+  await shot(page, '15-promoted-job');
+});
+
 test('stops the cluster from the sidebar', async ({ page }) => {
   const bar = await openSidebar(page);
   await bar.getByRole('button', { name: 'Stop cluster' }).click();
   await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'none', { timeout: 5 * 60_000 });
-  await shot(page, '14-cluster-stopped');
+  await shot(page, '16-cluster-stopped');
 });
