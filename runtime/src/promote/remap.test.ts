@@ -5,7 +5,7 @@ import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { renderJob } from '../jobs/submit.js';
 import { ANNOTATIONS, specFromAnnotations } from '../manifests/labels.js';
 import { CODE_MOUNT, LIB_MOUNT } from '../manifests/code-bundle.js';
-import { PROMOTED_FROM, promotedImageRef, promotedObjects } from './remap.js';
+import { PROMOTED_FROM, SCRATCH_MOUNT, promotedImageRef, promotedObjects } from './remap.js';
 import { targetProfileSchema } from './target.js';
 
 const files: CodeFile[] = [{ path: 'train.py', content: Buffer.from('print(1)') }];
@@ -79,6 +79,29 @@ describe('promotedObjects', () => {
     expect(deployment.spec!.template.spec!.tolerations).toBeUndefined();
     const [, lbSvc] = promotedObjects(renderJob(serving, [{ path: 'app.py', content: Buffer.from('') }], lib), serving, target, image, source) as [V1Namespace, V1Service];
     expect(lbSvc.spec?.type).toBe('LoadBalancer');
+  });
+});
+
+describe('scratch storage on the target', () => {
+  const spec = parseTrainingSpec({ name: 'train-a1', script: 'train.py', workers: 2 });
+  const podOf = (profile: object) => {
+    const [, , job] = promotedObjects(renderJob(spec, files, lib), spec, targetProfileSchema.parse({ registry: 'r.example.com', ...profile }), image, source) as [V1Namespace, V1Service, V1Job];
+    return job.spec!.template.spec!;
+  };
+
+  it("claims a volume of the profile's storage class for each pod, mounted at /skiff/scratch and named in $SKIFF_SCRATCH", () => {
+    const pod = podOf({ storageClass: 'premium-rwo', scratchSize: '50Gi' });
+    const scratch = pod.volumes?.find((v) => v.name === 'scratch');
+    expect(scratch?.ephemeral?.volumeClaimTemplate?.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'premium-rwo', resources: { requests: { storage: '50Gi' } } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'scratch', mountPath: SCRATCH_MOUNT });
+    expect(pod.containers[0].env).toContainEqual({ name: 'SKIFF_SCRATCH', value: SCRATCH_MOUNT });
+  });
+
+  it('adds none without a storage class, and refuses a size that is not a quantity', () => {
+    const pod = podOf({});
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['dshm']);
+    expect(pod.containers[0].env?.map((e) => e.name)).not.toContain('SKIFF_SCRATCH');
+    expect(() => targetProfileSchema.parse({ registry: 'r', storageClass: 'x', scratchSize: 'lots' })).toThrow(/a Kubernetes quantity/);
   });
 });
 

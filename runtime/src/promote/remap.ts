@@ -11,6 +11,8 @@ import type { TargetProfile } from './target.js';
 import { inferenceServiceOf, pytorchJobOf, type WorkloadForm } from './forms.js';
 
 export const PROMOTED_FROM = 'skiff.dev/promoted-from';
+export const SCRATCH_MOUNT = '/skiff/scratch';
+const SCRATCH_VOLUME = 'scratch';
 
 export interface PromotionSource {
   /** The local context and job, recorded on every promoted object. */
@@ -56,11 +58,24 @@ function retarget(obj: KubernetesObject, namespace: string, annotations: Record<
 /** The code and Skiff's helper are in the image at the paths they were mounted at: drop those volumes. */
 function podSpecForTarget(pod: V1PodSpec, target: TargetProfile, image: string): V1PodSpec {
   const mounted = new Set<string>([VOLUMES.code, VOLUMES.lib]);
-  const containers = pod.containers.map((c) => containerForTarget(c, target, image, mounted));
+  const containers = pod.containers.map((c) => withScratch(containerForTarget(c, target, image, mounted), target));
+  const volumes = pod.volumes?.filter((v) => !mounted.has(v.name)) ?? [];
+  if (target.storageClass) {
+    // A generic ephemeral volume: claimed with the pod, deleted with it, of the target's storage class.
+    volumes.push({
+      name: SCRATCH_VOLUME,
+      ephemeral: {
+        volumeClaimTemplate: {
+          metadata: { labels: { [LABELS.managedBy]: MANAGED_BY } },
+          spec: { accessModes: ['ReadWriteOnce'], storageClassName: target.storageClass, resources: { requests: { storage: target.scratchSize } } },
+        },
+      },
+    });
+  }
   const out: V1PodSpec = {
     ...pod,
     containers,
-    volumes: pod.volumes?.filter((v) => !mounted.has(v.name)),
+    volumes,
     nodeSelector: { ...pod.nodeSelector, ...target.nodeSelector },
     tolerations: [...(pod.tolerations ?? []), ...target.tolerations],
   };
@@ -70,6 +85,11 @@ function podSpecForTarget(pod: V1PodSpec, target: TargetProfile, image: string):
   if (Object.keys(out.nodeSelector!).length === 0) delete out.nodeSelector;
   if (out.tolerations!.length === 0) delete out.tolerations;
   return out;
+}
+
+function withScratch(c: V1Container, target: TargetProfile): V1Container {
+  if (!target.storageClass) return c;
+  return { ...c, volumeMounts: [...(c.volumeMounts ?? []), { name: SCRATCH_VOLUME, mountPath: SCRATCH_MOUNT }], env: [...(c.env ?? []), { name: 'SKIFF_SCRATCH', value: SCRATCH_MOUNT }] };
 }
 
 function containerForTarget(c: V1Container, target: TargetProfile, image: string, dropped: Set<string>): V1Container {

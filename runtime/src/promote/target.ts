@@ -40,6 +40,12 @@ export const targetProfileSchema = z
     nodeSelector: z.record(z.string(), z.string()).default({}),
     tolerations: z.array(toleration).default([]),
     runtimeClassName: z.string().optional(),
+    /**
+     * Scratch disk on the target (checkpoints, downloaded data): each pod gets a volume of this
+     * storage class, `scratchSize` big, at /skiff/scratch ($SKIFF_SCRATCH). Absent: no scratch volume.
+     */
+    storageClass: z.string().min(1).optional(),
+    scratchSize: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 50Gi').default('10Gi'),
     serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
     /** Secrets (already in the target namespace) the kubelet uses to pull from the registry. */
     imagePullSecrets: z.array(z.string()).default([]),
@@ -75,7 +81,7 @@ export function parseTargets(text: string, source = 'targets file'): Record<stri
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new SkiffError('BAD_INPUT', `${source}: profile '${name}': ${issue.path.join('.') || 'profile'}: ${issue.message}`, {
-        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, serviceType, imagePullSecrets, form',
+        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, storageClass, scratchSize, serviceType, imagePullSecrets, form',
       });
     }
     out[name] = result.data;
