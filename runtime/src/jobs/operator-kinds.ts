@@ -2,8 +2,7 @@
 // KServe's InferenceService (serving). Promotion chooses these forms when the target serves their
 // APIs. Here they are read back as the Job- and Deployment-shaped views the status code already
 // understands, so `skiff --context … jobs/logs/describe` and the editors show them like any job.
-import type { CustomObjectsApi, KubernetesObject, V1Deployment, V1Job, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { CustomObjectsApi, KubeConfig, KubernetesObject, V1Deployment, V1Job, V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { apiStatusOf, kubeRequest } from '../k8s/client.js';
 
 export interface OperatorKind {
