@@ -24,6 +24,10 @@ await build({
   // Native addons cannot be bundled; ssh2 loads this one optionally.
   external: ['cpu-features', '*.node'],
   banner: { js: commonJsGlobals },
+  // Half the bytes for Node to read and compile at every command (9.5 MB → 4.8 MB; warm `skiff up`
+  // 0.56 s → 0.51 s here). Names are kept, so stack traces and error names still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: 'linked',
   logLevel: 'warning',
 });
