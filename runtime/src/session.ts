@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
 import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
 import { submitJob, submitJobFiles } from './jobs/submit.js';
 import { callService, type CallOptions, type CallResult } from './jobs/call.js';
+import { forwardJob, type Forward, type ForwardOptions } from './jobs/forward.js';
 import { streamJobLogs } from './k8s/logs.js';
 import { streamJobMetrics } from './k8s/metrics.js';
 import { explainKubeError, kubeConfigForContext } from './k8s/client.js';
@@ -105,6 +106,11 @@ export class SkiffSession {
 
   call(name: string, opts: CallOptions & { namespace?: string } = {}): Promise<CallResult> {
     return this.withKube((kc) => callService(kc, opts.namespace ?? this.namespace, name, opts));
+  }
+
+  /** The serving job on a port of 127.0.0.1 until close() or the signal. */
+  forward(name: string, opts: ForwardOptions & { namespace?: string } = {}): Promise<Forward> {
+    return this.withKube((kc) => forwardJob(kc, opts.namespace ?? this.namespace, name, opts));
   }
 
   async *logs(name: string, opts: LogOptions): AsyncGenerator<LogLine> {

@@ -1,7 +1,8 @@
 // End to end against a real kind cluster (3 nodes, fake-gpu profile) built from Skiff's offline
 // images: real pods, real Python, a DDP job that trains across two nodes, a server that answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skiff, skiffJson, skiffJsonLines } from './skiff-cli.js';
+import { once } from 'node:events';
+import { skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
 interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
 interface Described { phase: string; reason?: string; pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[] }
@@ -62,6 +63,20 @@ describe('skiff on a real kind cluster', () => {
     const call = await skiff(['call', 'e2e-serve', '/', '--data', '[1, 2]']);
     expect(call.code, call.stderr).toBe(0);
     expect(JSON.parse(call.stdout)).toEqual({ predictions: [5, 8] });
+    // `skiff forward` puts it on a local port for any client, one forwarded connection per request.
+    const forward = spawnSkiff(['forward', 'e2e-serve']);
+    try {
+      const [first] = (await once(forward.stdout, 'data')) as [Buffer];
+      const url = first.toString().trim();
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const post = await fetch(url, { method: 'POST', body: '[3]', headers: { 'Content-Type': 'application/json' } });
+      expect(await post.json()).toEqual({ predictions: [11] });
+      expect(await (await fetch(url)).json()).toMatchObject({ status: 'ok' });
+    } finally {
+      forward.kill('SIGINT');
+    }
+    const [code] = (await once(forward, 'exit')) as [number];
+    expect(code).toBe(0);
     expect((await skiff(['cancel', 'e2e-serve'])).code).toBe(0);
   });
 

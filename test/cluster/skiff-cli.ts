@@ -1,5 +1,5 @@
 // Runs the built `skiff` CLI as a user would, in a child process, and captures what it prints.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +20,11 @@ export function skiffAt(cluster: string, args: string[], timeoutMs = 10 * 60_000
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A long-running command (e.g. `forward`), with its output as streams. */
+export function spawnSkiff(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [CLI, '--cluster', CLUSTER, ...args], { cwd: REPO });
 }
 
 export async function skiffJson<T>(args: string[]): Promise<T> {

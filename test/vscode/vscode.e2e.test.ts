@@ -2,7 +2,8 @@
 // cluster: start it from the palette, run a 2-worker training cell and a failing cell, run a script
 // from its CodeLens, watch jobs in the tree, cancel one, promote one to another context (an alias
 // context of the same cluster, with Debian's docker-registry as the cloud's registry) and see it
-// under its target in the Jobs view. Screenshots land in test-results/vscode/.
+// under its target in the Jobs view, serve a script and call it, with its metrics, description and the
+// status bar's count. Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -133,5 +134,39 @@ describe('Skiff in VS Code', () => {
     await screenshot(page, '08-promoted-job');
     const remote = JSON.parse(skiff('--context', 'cloud', '-n', 'prod', 'jobs', '-o', 'json')) as { name: string; phase: string }[];
     expect(remote).toEqual([expect.objectContaining({ name: expect.stringMatching(/^hello-/), phase: 'Succeeded' })]);
+  });
+
+  it('serves a script from its CodeLens, calls it, shows its metrics and description, and the status bar counts it', async () => {
+    await openFile(page, 'serve.py');
+    await page.locator('.codelens-decoration a', { hasText: 'Serve on cluster' }).click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('8000');
+    await input.press('Enter');
+    await notification(/serving serve-/).waitFor({ timeout: 60_000 });
+    const row = jobsTree().locator('.monaco-list-row[aria-level="1"]', { hasText: /^serve-/ }).first();
+    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running · 1 replica/);
+    const statusBar = page.locator('.statusbar-item', { hasText: CLUSTER });
+    await expect.poll(() => statusBar.first().textContent(), { timeout: 30_000 }).toMatch(/1 running/);
+
+    await runCommand(page, 'Skiff: Call Serving Job…');
+    await pick(page, 'serve-');
+    await input.waitFor();
+    await input.fill('[1, 2, 3]');
+    await input.press('Enter');
+    await page.locator('.view-lines', { hasText: 'HTTP 200: {"doubled": [2, 4, 6]}' }).first().waitFor({ timeout: 2 * 60_000 });
+    await screenshot(page, '09-serve-call');
+
+    await runCommand(page, 'Skiff: Show Metrics');
+    await pick(page, 'serve-');
+    await page.locator('.view-lines', { hasText: /usage rank 0: \d+\.\d+ cores, \d+ MiB/ }).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, '10-metrics');
+
+    await runCommand(page, 'Skiff: Describe Job');
+    await pick(page, 'serve-');
+    const described = page.locator('.editor-container .view-lines', { hasText: 'phase: Running' }).first();
+    await described.waitFor({ timeout: 60_000 });
+    expect(await page.locator('.editor-container .view-lines', { hasText: 'kind: serving' }).count()).toBeGreaterThan(0);
+    await screenshot(page, '11-describe');
   });
 });

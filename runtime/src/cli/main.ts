@@ -183,6 +183,28 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     );
 
   program
+    .command('forward')
+    .description('serve a serving job on a local port (127.0.0.1) until Ctrl-C, for curl, a browser or any client')
+    .argument('<job>', 'serving job')
+    .option('-p, --port <port>', 'local port (default: a free one)')
+    .action(
+      act(async (job: string, flags: { port?: string }, cmd: Command) => {
+        const port = flags.port === undefined ? undefined : Number(flags.port);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SkiffError('BAD_INPUT', `--port must be a port number (1-65535), not '${flags.port}'`);
+        const stop = new AbortController();
+        const forward = await session(cmd).forward(job, { port, signal: stop.signal, onError: (err) => io.err(`forward: ${err.message}\n`) });
+        io.out(`${forward.url}\n`);
+        io.err(`forwarding ${forward.url} to ${job} (port ${forward.targetPort}); Ctrl-C stops\n`);
+        await new Promise<void>((resolve) => {
+          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+        });
+        stop.abort();
+        await forward.close();
+        return EXIT_OK;
+      }),
+    );
+
+  program
     .command('jobs')
     .description('list jobs')
     .option('-w, --watch', 'print the list again whenever a job changes (JSON: one list per line)')

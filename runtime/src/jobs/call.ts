@@ -60,7 +60,7 @@ function looksLikeJson(data: string | Buffer): boolean {
 }
 
 /** The job's status once a replica is ready (a serving job is Running then). */
-async function waitForReadyReplica(kc: KubeConfig, namespace: string, job: string, timeoutMs: number, signal?: AbortSignal): Promise<JobStatus> {
+export async function waitForReadyReplica(kc: KubeConfig, namespace: string, job: string, timeoutMs: number, signal?: AbortSignal): Promise<JobStatus> {
   const jobs = new Jobs(kc, namespace);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

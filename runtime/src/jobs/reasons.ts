@@ -250,7 +250,7 @@ export function jobPhase(job: V1Job | undefined, pods: V1Pod[]): JobPhase {
   return 'Pending';
 }
 
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+export const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const isCrashing = (p: V1Pod) =>
   (p.status?.containerStatuses ?? []).some(
     (s) => s.state?.waiting?.reason === 'CrashLoopBackOff' || (!s.ready && s.restartCount > 0 && (s.lastState?.terminated?.exitCode ?? 0) !== 0),
