@@ -21,6 +21,9 @@ export interface CommandContext {
   report(err: unknown, retry?: () => PromiseLike<unknown>): void;
 }
 
+/** How long Show Metrics waits for the kubelet's first numbers of a job. */
+const METRICS_WAIT_MS = 30_000;
+
 const PROFILES: { label: ClusterProfile; description: string }[] = [
   { label: 'cpu', description: 'CPU only' },
   { label: 'fake-gpu', description: 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU' },
@@ -128,13 +131,25 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!picked) return;
     const channel = ctx.channel(channelName(picked));
     channel.show(true);
+    // The kubelet reports a pod's usage some seconds after it starts: follow until the first usage
+    // sample with numbers (or the job ends, or half a minute), then print that.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), METRICS_WAIT_MS);
+    let usageSeen = false;
     try {
-      for await (const sample of (await ctx.sessionFor(picked)).metrics(picked.job.name, { follow: false })) {
+      for await (const sample of (await ctx.sessionFor(picked)).metrics(picked.job.name, { follow: true, intervalMs: 2000, signal: stop.signal })) {
         if (sample.type === 'training') channel.info(`metrics rank ${sample.metric.rank}: ${JSON.stringify(sample.metric.values)}`);
-        else for (const pod of sample.pods) channel.info(`usage rank ${pod.rank}: ${pod.cpuCores.toFixed(2)} cores, ${(pod.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+        else if (sample.pods.length > 0) {
+          for (const pod of sample.pods) channel.info(`usage rank ${pod.rank}: ${pod.cpuCores.toFixed(2)} cores, ${(pod.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+          usageSeen = true;
+          stop.abort();
+        }
       }
+      if (!usageSeen) channel.info(`no CPU or memory usage reported for ${picked.job.name} (yet): the kubelet reports a pod some seconds after it starts, and none once it ended`);
     } catch (err) {
-      ctx.report(err);
+      if (!stop.signal.aborted) ctx.report(err);
+    } finally {
+      clearTimeout(timer);
     }
   };
 

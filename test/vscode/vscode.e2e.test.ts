@@ -159,7 +159,15 @@ describe('Skiff in VS Code', () => {
 
     await runCommand(page, 'Skiff: Show Metrics');
     await pick(page, 'serve-');
-    await page.locator('.view-lines', { hasText: /usage rank 0: \d+\.\d+ cores, \d+ MiB/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      // Monaco draws spaces as no-break spaces, which a regular expression must match as \s.
+      .locator('.view-lines', { hasText: /usage\srank\s0:\s\d+\.\d+\scores,\s\d+\sMiB/ })
+      .first()
+      .waitFor({ timeout: 60_000 })
+      .catch(async (err: unknown) => {
+        await screenshot(page, '10-metrics-failed');
+        throw err;
+      });
     await screenshot(page, '10-metrics');
 
     await runCommand(page, 'Skiff: Describe Job');
