@@ -24,6 +24,14 @@ const pane = (title: string) => page.locator('.pane', { has: page.locator('.pane
 const jobsTree = () => pane('Jobs');
 const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
 
+/** Types the answer into the input box a command opened and confirms it. */
+async function answer(text: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(text);
+  await input.press('Enter');
+}
+
 describe('Skiff in VS Code', () => {
   beforeAll(async () => {
     // "cloud": a second context for the same cluster, which the workbench sees beside kind's.
@@ -86,10 +94,7 @@ describe('Skiff in VS Code', () => {
     const lens = page.locator('.codelens-decoration a', { hasText: 'Run on cluster' });
     await lens.waitFor({ timeout: 30_000 });
     await lens.click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill('2');
-    await input.press('Enter');
+    await answer('2');
     await jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().waitFor({ timeout: 60_000 });
     await page.locator('.view-lines', { hasText: 'hello from rank 1 of 2' }).first().waitFor({ timeout: 4 * 60_000 });
     await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
@@ -99,10 +104,7 @@ describe('Skiff in VS Code', () => {
   it('cancels a running job from the palette, and the tree drops it', async () => {
     await openFile(page, 'slow.py');
     await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill('1');
-    await input.press('Enter');
+    await answer('1');
     const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
     await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
     await runCommand(page, 'Skiff: Cancel Job');
@@ -139,10 +141,7 @@ describe('Skiff in VS Code', () => {
   it('serves a script from its CodeLens, calls it, shows its metrics and description, and the status bar counts it', async () => {
     await openFile(page, 'serve.py');
     await page.locator('.codelens-decoration a', { hasText: 'Serve on cluster' }).click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill('8000');
-    await input.press('Enter');
+    await answer('8000');
     await notification(/serving serve-/).waitFor({ timeout: 60_000 });
     const row = jobsTree().locator('.monaco-list-row[aria-level="1"]', { hasText: /^serve-/ }).first();
     await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running · 1 replica/);
@@ -151,9 +150,7 @@ describe('Skiff in VS Code', () => {
 
     await runCommand(page, 'Skiff: Call Serving Job…');
     await pick(page, 'serve-');
-    await input.waitFor();
-    await input.fill('[1, 2, 3]');
-    await input.press('Enter');
+    await answer('[1, 2, 3]');
     await page.locator('.view-lines', { hasText: 'HTTP 200: {"doubled": [2, 4, 6]}' }).first().waitFor({ timeout: 2 * 60_000 });
     await screenshot(page, '09-serve-call');
 

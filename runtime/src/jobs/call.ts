@@ -7,7 +7,7 @@ import { HTTP_PORT_NAME } from '../manifests/serving.js';
 import { kubeRequest } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { Jobs } from './jobs.js';
-import { INFERENCE_SERVICE } from './operator-kinds.js';
+import { INFERENCE_SERVICE, predictorServiceName } from './operator-kinds.js';
 
 export interface CallOptions {
   /** Path and query on the service, default '/'. */
@@ -36,7 +36,7 @@ export function serviceProxyPath(namespace: string, name: string, path = '/'): s
 
 /** The Service in front of a serving job: its own, or the one KServe makes for an InferenceService. */
 export function serviceOfJob(status: Pick<JobStatus, 'name' | 'workload'>): string {
-  return status.workload === INFERENCE_SERVICE.kind ? `${status.name}-predictor` : status.name;
+  return status.workload === INFERENCE_SERVICE.kind ? predictorServiceName(status.name) : status.name;
 }
 
 export async function callService(kc: KubeConfig, namespace: string, job: string, opts: CallOptions = {}): Promise<CallResult> {

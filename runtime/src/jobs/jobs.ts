@@ -19,6 +19,7 @@ import {
   jobViewOfPyTorchJob,
   operatorPath,
   type InferenceService,
+  type OperatorKind,
   type PyTorchJob,
 } from './operator-kinds.js';
 
@@ -122,7 +123,7 @@ export class Jobs {
   async cancel(name: string): Promise<void> {
     const namespace = this.namespace;
     const propagationPolicy = 'Background';
-    const operatorJob = (kind: typeof PYTORCH_JOB) =>
+    const operatorJob = (kind: OperatorKind) =>
       deleteIfPresent(this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name, propagationPolicy }));
     const [job, deployment, pytorchJob, inferenceService] = await Promise.all([
       deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),

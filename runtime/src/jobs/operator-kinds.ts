@@ -114,6 +114,11 @@ export function isMadeByOperator(obj: KubernetesObject): boolean {
   return obj.metadata?.ownerReferences?.some((o) => o.kind === INFERENCE_SERVICE.kind || o.kind === PYTORCH_JOB.kind) ?? false;
 }
 
+/** The Service KServe makes in front of an InferenceService's predictor in raw mode. */
+export function predictorServiceName(job: string): string {
+  return `${job}-predictor`;
+}
+
 /** The plural path of a kind, for watches. */
 export function operatorPath(kind: OperatorKind, namespace: string): string {
   return `/apis/${kind.group}/${kind.version}/namespaces/${encodeURIComponent(namespace)}/${kind.plural}`;

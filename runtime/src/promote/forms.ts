@@ -1,7 +1,7 @@
 // The operator forms of a promoted job, for targets that run Kubeflow Trainer or KServe: the
 // already-remapped Job becomes a PyTorchJob, the Deployment an InferenceService in KServe's raw
 // (plain Deployment) mode. Pure, so the diff a user reviews is exactly what gets applied.
-import type { KubernetesObject, V1Container, V1Deployment, V1Job, V1PodSpec } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Job, V1PodSpec } from '@kubernetes/client-node';
 import type { ServingJobSpec, TrainingJobSpec } from '../spec/job-spec.js';
 import { INFERENCE_SERVICE, PYTORCH_JOB, apiVersionOf, type InferenceService, type PyTorchJob } from '../jobs/operator-kinds.js';
 
@@ -83,13 +83,4 @@ export function inferenceServiceOf(deployment: V1Deployment, spec: ServingJobSpe
       },
     },
   };
-}
-
-/** The Service KServe makes for a predictor in raw mode. */
-export function predictorServiceName(job: string): string {
-  return `${job}-predictor`;
-}
-
-export function isOperatorForm(obj: KubernetesObject): boolean {
-  return obj.kind === PYTORCH_JOB.kind || obj.kind === INFERENCE_SERVICE.kind;
 }
