@@ -5,7 +5,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-# The runtime this package ships (scripts/bundle-runtime.mjs): a one-file CLI run by Node.js.
+# The runtime this package ships (scripts/bundle-runtime.mjs): the CLI bundle, run by Node.js.
 BUNDLED = Path(__file__).parent / "runtime"
 
 

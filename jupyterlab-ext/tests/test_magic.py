@@ -45,6 +45,7 @@ def test_without_skiff_on_path_the_bundled_runtime_runs(monkeypatch, tmp_path):
     monkeypatch.setattr(command.shutil, "which", lambda name: "/usr/bin/node" if name == "node" else None)
     argv = command.skiff_command(env)
     assert argv == ["/usr/bin/node", str(command.BUNDLED / "skiff.mjs")]
-    assert (command.BUNDLED / "skiff.mjs").exists(), "npm run build -w @skiff/jupyterlab bundles the runtime"
+    for part in ("skiff.mjs", "skiff-main.cjs"):
+        assert (command.BUNDLED / part).exists(), "npm run build -w @skiff/jupyterlab bundles the runtime"
     assert env["SKIFF_PYTHON_DIR"].endswith("runtime/python/skiff")
     assert (command.BUNDLED / "images" / "versions.env").exists()

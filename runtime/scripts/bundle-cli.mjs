@@ -1,33 +1,36 @@
-// Bundles the `skiff` command into one file. Node loads @kubernetes/client-node's hundreds of
-// modules one by one in about a second; from one bundle it takes a fraction of that, and every
-// command (and so every `skiff run`) starts that much sooner. The library itself stays unbundled.
+// Bundles the `skiff` command. Node loads @kubernetes/client-node's hundreds of modules one by one
+// in about a second; from one bundle it takes a fraction of that, and every command (and so every
+// `skiff run`) starts that much sooner. The library itself stays unbundled.
+//   dist/cli/skiff-main.cjs  the CLI and its dependencies, as CommonJS (see launcher.ts for why)
+//   dist/cli/skiff.mjs       the launcher: v8-compile-cache, then the bundle
 import { build } from 'esbuild';
 
-// Some bundled CommonJS dependencies (ssh2 via dockerode) use require, __dirname and __filename.
-const commonJsGlobals = [
-  "import { createRequire as __skiffCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __skiffFileURLToPath } from 'node:url';",
-  "import { dirname as __skiffDirname } from 'node:path';",
-  'const require = __skiffCreateRequire(import.meta.url);',
-  'const __filename = __skiffFileURLToPath(import.meta.url);',
-  'const __dirname = __skiffDirname(__filename);',
-].join('\n');
+const cli = (file) => new URL(`../dist/cli/${file}`, import.meta.url).pathname;
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
 
 await build({
-  entryPoints: [new URL('../dist/cli/main.js', import.meta.url).pathname],
+  ...common,
+  entryPoints: [cli('bin.js')],
   // Beside main.js, so paths the CLI resolves from import.meta.url (python/, images/) still hold.
-  outfile: new URL('../dist/cli/skiff.mjs', import.meta.url).pathname,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
+  outfile: cli('skiff-main.cjs'),
+  format: 'cjs',
+  // CommonJS has no import.meta: the runtime's own modules get the bundle's URL instead.
+  define: { 'import.meta.url': '__skiffBundleUrl' },
+  banner: { js: "const __skiffBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Native addons cannot be bundled; ssh2 loads this one optionally.
   external: ['cpu-features', '*.node'],
-  banner: { js: commonJsGlobals },
-  // Half the bytes for Node to read and compile at every command (9.5 MB → 4.8 MB; warm `skiff up`
-  // 0.56 s → 0.51 s here). Names are kept, so stack traces and error names still read.
+  // Half the bytes for Node to read and compile at every command (9.5 MB → 4.8 MB). Names are
+  // kept, so stack traces and error names still read.
   minifyWhitespace: true,
   minifySyntax: true,
-  sourcemap: 'linked',
-  logLevel: 'warning',
+});
+
+await build({
+  ...common,
+  entryPoints: [cli('launcher.js')],
+  outfile: cli('skiff.mjs'),
+  format: 'esm',
+  // v8-compile-cache is CommonJS and needs require; the bundle stays a file of its own.
+  banner: { js: "import { createRequire as __skiffCreateRequire } from 'node:module';\nconst require = __skiffCreateRequire(import.meta.url);" },
+  external: ['./skiff-main.cjs'],
 });

@@ -1,7 +1,4 @@
-#!/usr/bin/env node
 // The `skiff` command. Handlers parse flags, call the library and print; nothing else lives here.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
@@ -387,18 +384,4 @@ async function withInterrupt(deps: CliDeps, fn: (signal: AbortSignal) => Promise
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-}
-
-function isEntryPoint(): boolean {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  const code = await main(process.argv.slice(2));
-  // Flush before exiting: client-node keeps sockets alive that would otherwise hold the process open.
-  process.stdout.write('', () => process.exit(code));
 }

@@ -257,12 +257,13 @@ type Owner = Pick<JobObjects, 'kind' | 'owner'>;
  * out: the job is the InferenceService). Plus the matching pods and the lists' versions.
  */
 async function readOwners(k: KubeClients, namespace: string, labelSelector: string): Promise<{ owners: Owner[]; pods: V1Pod[]; versions: Versions }> {
+  const server = k.kc.getCurrentCluster()?.server ?? '';
   const [jobs, deployments, pods, pytorchJobs, inferenceServices] = await Promise.all([
     k.batch.listNamespacedJob({ namespace, labelSelector }),
     k.apps.listNamespacedDeployment({ namespace, labelSelector }),
     k.core.listNamespacedPod({ namespace, labelSelector }),
-    listOperatorObjects<PyTorchJob>(k.custom, PYTORCH_JOB, namespace, labelSelector),
-    listOperatorObjects<InferenceService>(k.custom, INFERENCE_SERVICE, namespace, labelSelector),
+    listOperatorObjects<PyTorchJob>(k.custom, PYTORCH_JOB, namespace, labelSelector, server),
+    listOperatorObjects<InferenceService>(k.custom, INFERENCE_SERVICE, namespace, labelSelector, server),
   ]);
   const owners: Owner[] = [
     ...jobs.items.filter((j) => !isMadeByOperator(j)).map((owner): Owner => ({ kind: 'training', owner })),

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Pod } from '@kubernetes/client-node';
-import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE, deploymentViewOfInferenceService, isMadeByOperator, jobViewOfPyTorchJob, type PyTorchJob } from './operator-kinds.js';
+import type { CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import {
+  KUBEFLOW_REPLICA_INDEX,
+  KUBEFLOW_REPLICA_TYPE,
+  NOT_SERVED_MEMORY_MS,
+  PYTORCH_JOB,
+  deploymentViewOfInferenceService,
+  listOperatorObjects,
+  isMadeByOperator,
+  jobViewOfPyTorchJob,
+  type PyTorchJob,
+} from './operator-kinds.js';
 import { jobPhase, rankOf, servingPhase } from './reasons.js';
 import { jobStatusOf } from './status.js';
 
@@ -61,5 +71,45 @@ describe('rankOf Kubeflow pods', () => {
     expect(rankOf(kubeflowPod('master', 0))).toBe(0);
     expect(rankOf(kubeflowPod('worker', 3))).toBe(4);
     expect(rankOf(kubeflowPod('Worker', 0))).toBe(1);
+  });
+});
+
+describe('listOperatorObjects', () => {
+  /** A CustomObjectsApi whose list answers with `status` (an ApiException-like error) or a list. */
+  const apiAnswering = (status: number | 'list') => {
+    const api = {
+      calls: 0,
+      async listNamespacedCustomObject() {
+        api.calls++;
+        if (status === 'list') return { items: [{ metadata: { name: 'train' } }], metadata: { resourceVersion: '7' } };
+        throw Object.assign(new Error(`HTTP ${status}`), { code: status });
+      },
+    };
+    return api;
+  };
+  const list = (api: ReturnType<typeof apiAnswering>, server: string, now: number) =>
+    listOperatorObjects(api as unknown as CustomObjectsApi, PYTORCH_JOB, 'skiff', 'skiff.dev/job=train', server, now);
+
+  it('returns the items and the list version where the kind is served', async () => {
+    expect(await list(apiAnswering('list'), 'https://served:1', 0)).toEqual({ items: [{ metadata: { name: 'train' } }], resourceVersion: '7' });
+  });
+
+  it('remembers a 404 for that server a while, then asks again', async () => {
+    const api = apiAnswering(404);
+    expect(await list(api, 'https://no-operator:1', 1_000)).toBeUndefined();
+    expect(await list(api, 'https://no-operator:1', 1_000 + NOT_SERVED_MEMORY_MS - 1)).toBeUndefined();
+    expect(api.calls).toBe(1);
+    await list(api, 'https://other:1', 1_000);
+    expect(api.calls).toBe(2);
+    await list(api, 'https://no-operator:1', 1_000 + NOT_SERVED_MEMORY_MS);
+    expect(api.calls).toBe(3);
+  });
+
+  it('asks again after a 403 (rights can be granted) and lets other errors through', async () => {
+    const forbidden = apiAnswering(403);
+    expect(await list(forbidden, 'https://rbac:1', 0)).toBeUndefined();
+    expect(await list(forbidden, 'https://rbac:1', 0)).toBeUndefined();
+    expect(forbidden.calls).toBe(2);
+    await expect(list(apiAnswering(500), 'https://broken:1', 0)).rejects.toThrow('HTTP 500');
   });
 });

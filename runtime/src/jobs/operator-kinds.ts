@@ -41,13 +41,22 @@ export interface InferenceService extends KubernetesObject {
   status?: { conditions?: Condition[]; url?: string };
 }
 
-/** The objects of one operator kind in a namespace, or undefined when the cluster does not serve that API. */
+/**
+ * The objects of one operator kind in a namespace, or undefined when the cluster does not serve
+ * that API. `server` (the API server's URL) keys a short memory of "not served": every job read
+ * lists these kinds, and on a cluster without the operator each list is a wasted 404. An operator
+ * installed meanwhile shows within NOT_SERVED_MEMORY_MS.
+ */
 export async function listOperatorObjects<T extends KubernetesObject>(
   custom: CustomObjectsApi,
   kind: OperatorKind,
   namespace: string,
   labelSelector: string,
+  server: string,
+  now = Date.now(),
 ): Promise<{ items: T[]; resourceVersion?: string } | undefined> {
+  const memoryKey = `${server} ${apiVersionOf(kind)}/${kind.plural}`;
+  if ((notServedUntil.get(memoryKey) ?? 0) > now) return undefined;
   try {
     const list = (await custom.listNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, labelSelector })) as {
       items?: T[];
@@ -57,10 +66,14 @@ export async function listOperatorObjects<T extends KubernetesObject>(
   } catch (err) {
     // Not served here, or not visible to this user: either way there are no such jobs to show.
     const status = apiStatusOf(err);
+    if (status === 404) notServedUntil.set(memoryKey, now + NOT_SERVED_MEMORY_MS);
     if (status === 404 || status === 403) return undefined;
     throw err;
   }
 }
+
+export const NOT_SERVED_MEMORY_MS = 30_000;
+const notServedUntil = new Map<string, number>();
 
 /**
  * Whether the cluster serves the kind, from API discovery (open to every authenticated user, so a

@@ -183,6 +183,16 @@ describe('jobPhase', () => {
   it('is Succeeded when all completions are done', () => {
     expect(jobPhase(job({ succeeded: 2 }), [pod('train-0-a', { phase: 'Succeeded' }), pod('train-1-b', { phase: 'Succeeded' })])).toBe('Succeeded');
   });
+
+  it("is Succeeded once every rank's pod has, before the Job controller counts them", () => {
+    expect(jobPhase(job(), [pod('train-0-a', { phase: 'Succeeded' }), pod('train-1-b', { phase: 'Succeeded' })])).toBe('Succeeded');
+  });
+
+  it('stays Running, not Pending, while finished ranks wait for the others to be (re)created', () => {
+    expect(jobPhase(job(), [pod('train-0-a', { phase: 'Succeeded' })])).toBe('Running');
+    // Two pods of one rank (a retry) are one rank done, not two.
+    expect(jobPhase(job({}, { backoffLimit: 1 }), [pod('train-0-aaaaa', { phase: 'Succeeded' }), pod('train-0-bbbbb', { phase: 'Succeeded' })])).toBe('Running');
+  });
 });
 
 describe('servingPhase', () => {

@@ -246,8 +246,12 @@ export function jobPhase(job: V1Job | undefined, pods: V1Pod[]): JobPhase {
   const live = pods.filter(isLive);
   if (live.some((p) => !p.status?.phase || p.status.phase === 'Pending')) return 'Pending';
   if (live.some((p) => p.status?.phase === 'Running')) return 'Running';
-  if ((job.status?.succeeded ?? 0) >= (job.spec?.completions ?? 1)) return 'Succeeded';
-  return 'Pending';
+  // The kubelet reports a pod done a moment before the Job controller counts it.
+  const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded');
+  const ranksDone = new Set(succeeded.map((p) => rankOf(p, pods))).size;
+  if (Math.max(job.status?.succeeded ?? 0, ranksDone) >= (job.spec?.completions ?? 1)) return 'Succeeded';
+  // Some ranks done, the others being (re)created: the job is still under way, not back to Pending.
+  return succeeded.length > 0 ? 'Running' : 'Pending';
 }
 
 export const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

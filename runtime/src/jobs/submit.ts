@@ -79,8 +79,8 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
   // Render before touching the cluster: a bundle that is too big fails without side effects.
   const rendered = renderJob(spec, files, await pythonLibFiles());
 
-  await ensureNamespace(k, spec.namespace);
-  await removePrevious(k, spec);
+  // Independent first steps together (a delete in a namespace not yet made is simply a 404).
+  await Promise.all([ensureNamespace(k, spec.namespace), removePrevious(k, spec), k.objects.learnResources(renderedObjects(rendered))]);
   // The code and the Service first, together; then the owner, whose pods mount the code.
   await Promise.all([...rendered.configMaps, rendered.service].map((o) => applyObject(k.objects, o)));
   const owner = await applyObject(k.objects, rendered.owner);

@@ -7,7 +7,7 @@ import type { LogLine } from '../types.js';
 import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
 import { jobPhase, rankOf } from '../jobs/reasons.js';
 import { jobSelector } from '../manifests/labels.js';
-import { kubeClients, orUndefined, type KubeClients } from './client.js';
+import { kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
@@ -100,7 +100,7 @@ export class KubePodLogs implements PodLogSource {
     kc: KubeConfig,
     private readonly namespace: string,
   ) {
-    this.log = new Log(kc);
+    this.log = new Log(withPooledConnections(kc));
     this.k = kubeClients(kc);
     this.changes = new ChangeWatch(kc);
   }

@@ -2,6 +2,7 @@
 // waiting costs one long request per collection instead of a poll loop. A dropped watch is reported
 // as such; the caller re-reads and watches again, which is how watch drops are tolerated.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { withPooledConnections } from './client.js';
 import { sleep } from './streams.js';
 
 export interface WatchTarget {
@@ -20,7 +21,7 @@ export class ChangeWatch {
   private readonly watch: Watch;
 
   constructor(kc: KubeConfig) {
-    this.watch = new Watch(kc);
+    this.watch = new Watch(withPooledConnections(kc));
   }
 
   /** Resolves exactly once, on the first of: an event on any target, a watch ending, maxWaitMs, abort. */
