@@ -2,6 +2,11 @@
 // images: real pods, real Python, a DDP job that trains across two nodes, a server that answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JOB_IMAGE } from '@skiff/runtime';
 import { skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
 interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
@@ -162,6 +167,31 @@ describe('skiff on a real kind cluster', () => {
     const noKind = await skiff(['--cluster', 'other', 'up'], 60_000, { ...process.env, PATH: '/nonexistent', SKIFF_KIND: '', SKIFF_CACHE_DIR: '/nonexistent' });
     expect(noKind.code).toBe(3);
     expect(noKind.stderr).toMatch(/kind not found/);
+  });
+
+  it("loads an image of the user's own onto the nodes and runs a job in it (--image)", async () => {
+    // The user's image: the job image plus a file of its own, made without a registry or a builder.
+    const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+    const image = 'skiff-e2e/custom:1';
+    const marker = `made at ${Date.now()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-e2e-image-'));
+    writeFileSync(join(dir, 'marker.txt'), marker);
+    const container = docker('create', JOB_IMAGE, 'true');
+    try {
+      docker('cp', dir + '/.', `${container}:/opt/skiff-e2e`);
+      docker('commit', container, image);
+    } finally {
+      docker('rm', container);
+    }
+    const load = await skiff(['images', 'load', image]);
+    expect(load.code, load.stderr).toBe(0);
+    const run = await skiff(['run', 'test/cluster/fixtures/image_marker.py', '--image', image, '--workers', '1', '--name', 'e2e-image']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`[rank 0] marker: ${marker}`);
+    // An image that is not there says how to get it.
+    const missing = await skiff(['images', 'load', 'skiff-e2e/absent:1']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/not in the local Docker engine/);
   });
 
   it('lists the jobs it ran, recovered from the cluster', async () => {

@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Node } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +37,8 @@ function node(name: string, labels: Record<string, string>, controlPlane = false
 /** A pretend machine: Docker containers and images, kind, and the clusters' API servers. */
 class World {
   log: string[] = [];
+  /** Image IDs that differ from the default (a rebuilt image). */
+  imageIds = new Map<string, string>();
   containers = new Map<string, { name: string; state: string }[]>();
   nodes = new Map<string, V1Node[]>();
   images = new Set<string>([OFFLINE, JOB]);
@@ -48,10 +51,22 @@ class World {
     gpus: { count: 1, nvidiaRuntime: true },
   };
   kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'skiff-clusters-')), 'config');
+  archiveDir = mkdtempSync(join(tmpdir(), 'skiff-archives-'));
   contexts = new Set<string>();
 
   constructor() {
     this.writeKubeconfig();
+  }
+
+  /** The log without the job image's save and load, which run alongside the other steps. */
+  steps(): string[] {
+    return this.log.filter((l) => !/^(save|load) /.test(l));
+  }
+
+  /** Whether the job image was loaded onto the cluster after kind created it. */
+  loadedAfterCreate(name = 'skiff'): boolean {
+    const created = this.log.findIndex((l) => l.startsWith(`create ${name} `));
+    return created >= 0 && this.log.indexOf(`load ${name} ${JOB}`) > created;
   }
 
   writeKubeconfig() {
@@ -96,7 +111,7 @@ class World {
         this.log.push(`kubeconfig ${name}`);
         return kubeconfigYaml([name]);
       },
-      loadImage: async (name, image) => void this.log.push(`load ${name} ${image}`),
+      loadImageArchive: async (name, archive) => void this.log.push(`load ${name} ${readFileSync(archive, 'utf8')}`),
       nodeContainers: async (name) => (this.containers.get(name) ?? []).map((c) => c.name),
     };
   }
@@ -113,8 +128,13 @@ class World {
       },
       getImage: (ref: string) => ({
         inspect: async () => {
-          if (this.images.has(ref)) return {};
+          if (this.images.has(ref)) return { Id: this.imageIds.get(ref) ?? `sha256:${Buffer.from(ref).toString('hex')}` };
           throw Object.assign(new Error('no such image'), { statusCode: 404 });
+        },
+        // `docker save`: here the archive's content is the image's name.
+        get: async () => {
+          this.log.push(`save ${ref}`);
+          return Readable.from([ref]);
         },
       }),
     } as unknown as Docker;
@@ -148,6 +168,7 @@ class World {
       provider: this.provider(),
       docker: this.docker(),
       kubeconfigPath: this.kubeconfigPath,
+      archiveDir: this.archiveDir,
       api: (kc) => this.api(kc),
       preflight: async (profile: ClusterProfile) => {
         this.log.push(`preflight ${profile}`);
@@ -169,14 +190,27 @@ beforeEach(() => {
 });
 
 describe('Clusters.up', () => {
-  it('creates a cluster in order: preflight, node image, create, namespace, job image', async () => {
+  it('creates a cluster in order: preflight, node image, create, namespace; the job image goes on once the nodes exist', async () => {
     const progress: string[] = [];
     const result = await world.clusters().up({}, (m) => progress.push(m));
     expect(result.reused).toBe(false);
     expect(result.cluster).toMatchObject({ name: 'skiff', context: 'kind-skiff', profile: 'cpu' });
     expect(result.cluster.nodes.map((n) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
-    expect(world.log).toEqual(['preflight cpu', `create skiff cpu 2 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
+    expect(world.steps()).toEqual(['preflight cpu', `create skiff cpu 2 ${OFFLINE}`, 'namespace skiff']);
+    expect(world.loadedAfterCreate()).toBe(true);
     expect(progress).toContain(`loading ${JOB} onto the nodes`);
+  });
+
+  it('saves the job image once per version and loads that archive onto every new cluster', async () => {
+    await world.clusters().up({});
+    await world.clusters().up({ name: 'other' });
+    expect(world.log.filter((l) => l.startsWith('save '))).toEqual([`save ${JOB}`]);
+    expect(world.loadedAfterCreate('other')).toBe(true);
+    // A rebuilt image is saved again, and the archive of the old one goes.
+    world.imageIds.set(JOB, 'sha256:0123456789abcdef0123');
+    await world.clusters().up({ name: 'third' });
+    expect(world.log.filter((l) => l.startsWith('save '))).toHaveLength(2);
+    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_bookworm-1@0123456789abcdef.tar`]);
   });
 
   it('reuses a healthy cluster without creating anything', async () => {
@@ -194,7 +228,9 @@ describe('Clusters.up', () => {
     world.apiReady = false;
     const err = (await clusters.up({ workers: 1 }).catch((e: unknown) => e)) as SkiffError;
     expect(err.code).toBe('TIMEOUT');
-    expect(world.log).toEqual(['preflight cpu', `create skiff cpu 1 ${OFFLINE}`, 'delete skiff']);
+    expect(world.steps()).toEqual(['preflight cpu', `create skiff cpu 1 ${OFFLINE}`, 'delete skiff']);
+    // A load under way finishes before its nodes are deleted.
+    expect(world.log.at(-1)).toBe('delete skiff');
   });
 
   it('warns when a reused cluster differs from what was explicitly asked for', async () => {
@@ -214,7 +250,8 @@ describe('Clusters.up', () => {
     const progress: string[] = [];
     const result = await world.clusters().up({ workers: 1 }, (m) => progress.push(m));
     expect(result.reused).toBe(false);
-    expect(world.log).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
+    expect(world.steps()).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff']);
+    expect(world.loadedAfterCreate()).toBe(true);
     expect(progress[0]).toContain('skiff-worker');
   });
 
@@ -251,14 +288,14 @@ describe('Clusters.up', () => {
 
   it('installs the NVIDIA runtime class and device plugin for the gpu profile', async () => {
     await world.clusters().up({ profile: 'gpu', workers: 1 });
-    expect(world.log).toEqual([
+    expect(world.steps()).toEqual([
       'preflight gpu',
       `create skiff gpu 1 ${OFFLINE}`,
       'runtimeclass nvidia',
       'daemonset nvidia-device-plugin-daemonset',
       'namespace skiff',
-      `load skiff ${JOB}`,
     ]);
+    expect(world.loadedAfterCreate()).toBe(true);
   });
 
   it('builds the node image when neither image is there nor pullable, and skips a missing job image', async () => {
@@ -361,7 +398,7 @@ describe('Clusters.status and friends', () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
     expect(((await clusters.loadImage('skiff', 'nope:1').catch((e: unknown) => e)) as SkiffError).code).toBe('IMAGE_MISSING');
     await clusters.loadImage('skiff', JOB);
-    expect(world.log).toEqual([`load skiff ${JOB}`]);
+    expect(world.log).toEqual([`save ${JOB}`, `load skiff ${JOB}`]);
   });
 });
 

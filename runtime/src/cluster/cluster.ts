@@ -5,6 +5,7 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
+import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, imageExists, JOB_IMAGE } from '../images/images.js';
 import type { ClusterInfo, ClusterOptions, ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
@@ -47,6 +48,8 @@ export interface ClustersDeps {
   preflight?: (profile: ClusterProfile) => Promise<PreflightReport>;
   buildImages?: typeof buildImages;
   pullImage?: NodeImageDeps['pullImage'];
+  /** Where image archives for the nodes are kept (default: image-archives/ in the cache). */
+  archiveDir?: string;
   pollIntervalMs?: number;
   nodesReadyTimeoutMs?: number;
   unresponsiveGraceMs?: number;
@@ -131,7 +134,8 @@ export class Clusters {
     if (!(await imageExists(this.docker, image))) {
       throw new SkiffError('IMAGE_MISSING', `image ${image} is not in the local Docker engine`, { hint: 'run `skiff images build`' });
     }
-    await (await this.resolveProvider()).loadImage(name, image, onProgress);
+    const archive = await this.imageArchive(image, onProgress);
+    await (await this.resolveProvider()).loadImageArchive(name, archive, onProgress);
   }
 
   // --- steps of up ---
@@ -192,7 +196,17 @@ export class Clusters {
   private async create(provider: ClusterProvider, opts: ClusterOptions, onProgress: Progress): Promise<ClusterInfo> {
     const nodeImage = await chooseNodeImage(opts.nodeImage, { docker: this.docker, buildImages: this.deps.buildImages, pullImage: this.deps.pullImage }, onProgress);
     onProgress(`creating cluster '${opts.name}' (profile ${opts.profile}, ${opts.workers} workers, ${nodeImage})`);
+    // The job image's archive is saved (when its version is new) while kind creates the nodes, and
+    // goes onto them while they become Ready: each step needs only what exists by then.
+    const jobArchive = this.jobImageArchive(onProgress);
+    jobArchive.catch(() => {});
     await provider.create({ ...opts, nodeImage }, onProgress);
+    const jobImageLoaded = jobArchive.then((archive) => {
+      if (!archive) return;
+      onProgress(`loading ${JOB_IMAGE} onto the nodes`);
+      return provider.loadImageArchive(opts.name, archive, onProgress);
+    });
+    jobImageLoaded.catch(() => {});
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
       const nodes = await waitForNodesReady(api, opts.name, opts.workers + 1, {
@@ -202,22 +216,28 @@ export class Clusters {
       });
       await addProfileExtras(api, nodes, opts, onProgress);
       await api.ensureNamespace(SKIFF_NAMESPACE);
-      await this.loadJobImage(provider, opts.name, onProgress);
+      await jobImageLoaded;
       return clusterInfoFromNodes(opts.name, await api.listNodes());
     } catch (err) {
+      // Let a load in progress finish or fail before its nodes go away.
+      await jobImageLoaded.catch(() => {});
       onProgress(`deleting cluster '${opts.name}', which did not come up`);
       await provider.delete(opts.name).catch(() => {});
       throw err;
     }
   }
 
-  private async loadJobImage(provider: ClusterProvider, name: string, onProgress: Progress): Promise<void> {
+  /** The job image's archive, or undefined (with a word why) when the image is not built. */
+  private async jobImageArchive(onProgress: Progress): Promise<string | undefined> {
     if (!(await imageExists(this.docker, JOB_IMAGE))) {
       onProgress(`${JOB_IMAGE} is not built yet; \`skiff images build job\` builds it`);
-      return;
+      return undefined;
     }
-    onProgress(`loading ${JOB_IMAGE} onto the nodes`);
-    await provider.loadImage(name, JOB_IMAGE, onProgress);
+    return this.imageArchive(JOB_IMAGE, onProgress);
+  }
+
+  private imageArchive(image: string, onProgress?: Progress): Promise<string> {
+    return cachedImageArchive(this.docker, image, { onProgress, dir: this.deps.archiveDir });
   }
 
   // --- plumbing ---

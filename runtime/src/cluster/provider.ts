@@ -11,8 +11,8 @@ export interface ClusterProvider {
   list(): Promise<string[]>;
   /** The cluster's kubeconfig as YAML. */
   kubeconfig(name: string): Promise<string>;
-  /** Copies an image from the local Docker engine onto every node. */
-  loadImage(name: string, image: string, onProgress?: (msg: string) => void): Promise<void>;
+  /** Imports an image archive (`docker save` format) onto the nodes that run jobs. */
+  loadImageArchive(name: string, archive: string, onProgress?: (msg: string) => void): Promise<void>;
   /** Docker container names of the cluster's nodes. */
   nodeContainers(name: string): Promise<string[]>;
 }

@@ -81,14 +81,21 @@ describe('KindProvider', () => {
     expect(await kind.nodeContainers('skiff')).toEqual(['skiff-control-plane', 'skiff-worker']);
     await kind.delete('skiff');
     await kind.kubeconfig('skiff');
-    await kind.loadImage('skiff', 'skiff.local/job-python:bookworm-1');
+    await kind.loadImageArchive('skiff', '/cache/job.tar');
     expect(calls.map((c) => c.args)).toEqual([
       ['get', 'clusters'],
       ['get', 'nodes', '--name', 'skiff'],
       ['delete', 'cluster', '--name', 'skiff', '--kubeconfig', '/kc'],
       ['get', 'kubeconfig', '--name', 'skiff'],
-      ['load', 'docker-image', 'skiff.local/job-python:bookworm-1', '--name', 'skiff'],
+      ['get', 'nodes', '--name', 'skiff'],
+      ['load', 'image-archive', '/cache/job.tar', '--name', 'skiff', '--nodes', 'skiff-worker'],
     ]);
+  });
+
+  it('loads images onto the control plane only when it is the one node', async () => {
+    const { runner, calls } = fakeRunner(() => ({ stdout: 'solo-control-plane' }));
+    await new KindProvider({ kindPath: 'kind', runner, kubeconfigPath: '/kc' }).loadImageArchive('solo', '/cache/job.tar');
+    expect(calls.at(-1)?.args).toEqual(['load', 'image-archive', '/cache/job.tar', '--name', 'solo', '--nodes', 'solo-control-plane']);
   });
 
   it('reports a missing kind binary as NO_KIND', async () => {

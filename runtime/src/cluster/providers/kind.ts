@@ -62,8 +62,15 @@ export class KindProvider implements ClusterProvider {
     return (await this.kind(['get', 'kubeconfig', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout;
   }
 
-  async loadImage(name: string, image: string, onProgress?: (msg: string) => void): Promise<void> {
-    await this.kind(['load', 'docker-image', image, '--name', name], { timeoutMs: CREATE_TIMEOUT_MS, onLine: progressReporter(onProgress) });
+  /**
+   * kind taints the control plane of a cluster with workers, so no job runs there: leaving it out
+   * saves importing (and unpacking) the image once more, a third of `skiff up` with two workers.
+   */
+  async loadImageArchive(name: string, archive: string, onProgress?: (msg: string) => void): Promise<void> {
+    const nodes = await this.nodeContainers(name);
+    const workers = nodes.filter((n) => !n.endsWith('-control-plane'));
+    const jobNodes = workers.length > 0 ? workers : nodes;
+    await this.kind(['load', 'image-archive', archive, '--name', name, '--nodes', jobNodes.join(',')], { timeoutMs: CREATE_TIMEOUT_MS, onLine: progressReporter(onProgress) });
   }
 
   async nodeContainers(name: string): Promise<string[]> {

@@ -1,0 +1,37 @@
+import type Dockerode from 'dockerode';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { archiveFileName, cachedImageArchive } from './archive.js';
+
+/** A Docker engine whose `docker save` stream yields `chunks`, then fails when `failWith` is set. */
+const engine = (chunks: string[], failWith?: Error) =>
+  ({
+    getImage: () => ({
+      inspect: async () => ({ Id: 'sha256:feedfacecafebeef0011' }),
+      get: async () =>
+        Readable.from(
+          (async function* () {
+            yield* chunks;
+            if (failWith) throw failWith;
+          })(),
+        ),
+    }),
+  }) as unknown as Dockerode;
+
+describe('cachedImageArchive', () => {
+  it('names archives by image and version', () => {
+    expect(archiveFileName('skiff.local/job-python:bookworm-1', 'sha256:feedfacecafebeef0011')).toBe('skiff.local_job-python_bookworm-1@feedfacecafebeef.tar');
+  });
+
+  it('leaves nothing behind when the save breaks off, so no half archive is ever loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-archive-'));
+    await expect(cachedImageArchive(engine(['part'], new Error('engine went away')), 'img:1', { dir })).rejects.toThrow('engine went away');
+    expect(readdirSync(dir)).toEqual([]);
+    const file = await cachedImageArchive(engine(['whole']), 'img:1', { dir });
+    expect(readdirSync(dir)).toEqual(['img_1@feedfacecafebeef.tar']);
+    expect(file).toBe(join(dir, 'img_1@feedfacecafebeef.tar'));
+  });
+});
