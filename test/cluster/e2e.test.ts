@@ -135,6 +135,24 @@ describe('skiff on a real kind cluster', () => {
     expect(run.stdout).toContain('scheduled on a GPU node');
   });
 
+  it('samples a GPU job without a GPU reading where there is no nvidia-smi (fake GPUs), and on time', async () => {
+    const run = await skiff(['run', 'test/cluster/fixtures/slow.py', '--gpus-per-worker', '1', '--name', 'e2e-gpu-metrics', '--detach']);
+    expect(run.code, run.stderr).toBe(0);
+    await expect.poll(async () => (await skiffJson<Described>(['describe', 'e2e-gpu-metrics'])).phase, { timeout: 120_000 }).toBe('Running');
+    let pods: { rank: number; cpuCores: number; gpuUtilization?: number }[] = [];
+    // The kubelet reports a new pod some seconds after it starts.
+    for (let i = 0; i < 15 && pods.length === 0; i++) {
+      const started = Date.now();
+      const [sample] = await skiffJsonLines<{ type: string; pods?: typeof pods }>(['metrics', 'e2e-gpu-metrics']);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      pods = sample.pods ?? [];
+      if (pods.length === 0) await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(pods.map((p) => p.rank)).toEqual([0]);
+    expect(pods[0].gpuUtilization).toBeUndefined();
+    expect((await skiff(['cancel', 'e2e-gpu-metrics'])).code).toBe(0);
+  });
+
   it('explains in plain words why a job asking for too many GPUs stays Pending', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--gpus-per-worker', '4', '--name', 'e2e-gpu-big', '--detach']);
     expect(run.code, run.stderr).toBe(0);

@@ -12,6 +12,8 @@ export interface PodRef {
   rank: number;
   container: string;
   node?: string;
+  /** GPUs its container asked for (absent: none). */
+  gpus?: number;
 }
 
 /** waiting: not started yet; running; terminated: Succeeded or Failed; gone: deleted. */

@@ -6,6 +6,7 @@ import { Log, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
 import { jobPhase, rankOf } from '../jobs/reasons.js';
+import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { jobSelector } from '../manifests/labels.js';
 import { kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
@@ -72,6 +73,8 @@ export function podRef(pod: V1Pod, siblings: V1Pod[]): PodRef {
     container: pod.spec?.containers?.[0]?.name ?? '',
   };
   if (pod.spec?.nodeName) ref.node = pod.spec.nodeName;
+  const gpus = Number(pod.spec?.containers?.[0]?.resources?.limits?.[GPU_RESOURCE] ?? 0);
+  if (gpus > 0) ref.gpus = gpus;
   return ref;
 }
 

@@ -76,14 +76,35 @@ describe('usageSamples', () => {
 
   it('samples every interval until the job is finished, leaving out nodes that fail', async () => {
     const samples: MetricsSample[] = [];
-    for await (const s of usageSamples(source(3), summaryOf, 'skiff', { follow: true, intervalMs: 1 })) samples.push(s);
+    for await (const s of usageSamples(source(3), { summaryOf }, 'skiff', { follow: true, intervalMs: 1 })) samples.push(s);
     expect(samples).toHaveLength(3);
     expect(samples[0]).toMatchObject({ type: 'usage', pods: [{ pod: 'train-0-aaaaa', rank: 0, cpuCores: 1, memoryBytes: 1 }] });
   });
 
+  it("adds GPU pods' own readings, and stops asking a pod that had none", async () => {
+    const gpuPods: PodRef[] = [
+      { ...pods[0], node: 'n1', gpus: 1 },
+      { name: 'train-1-bbbbb', uid: 'u1', rank: 1, container: 'worker', node: 'n1', gpus: 2 },
+      { name: 'cpu-only', uid: 'u2', rank: 2, container: 'worker', node: 'n1' },
+    ];
+    const both: KubeletSummary = summary(gpuPods.map((p) => ({ podRef: { name: p.name, namespace: 'skiff' }, cpu: { usageNanoCores: 1e9 }, memory: { workingSetBytes: 1 } })));
+    const asked: string[] = [];
+    const gpuOf = async (pod: PodRef) => {
+      asked.push(pod.name);
+      return pod.rank === 0 ? 87.5 : undefined; // rank 1's image has no nvidia-smi
+    };
+    let calls = 0;
+    const samples: MetricsSample[] = [];
+    const source: JobPodSource = { list: async () => ({ pods: gpuPods, finished: ++calls >= 2 }) };
+    for await (const s of usageSamples(source, { summaryOf: async () => both, gpuOf }, 'skiff', { follow: true, intervalMs: 1 })) samples.push(s);
+    expect(samples[0]).toMatchObject({ pods: [{ rank: 0, gpuUtilization: 87.5 }, { rank: 1 }, { rank: 2 }] });
+    expect(samples[0].type === 'usage' && samples[0].pods[1].gpuUtilization).toBeUndefined();
+    expect(asked).toEqual(['train-0-aaaaa', 'train-1-bbbbb', 'train-0-aaaaa']);
+  });
+
   it('takes one sample without follow, even an empty one', async () => {
     const samples: MetricsSample[] = [];
-    for await (const s of usageSamples({ list: async () => ({ pods: [], finished: false }) }, summaryOf, 'skiff', { follow: false })) samples.push(s);
+    for await (const s of usageSamples({ list: async () => ({ pods: [], finished: false }) }, { summaryOf }, 'skiff', { follow: false })) samples.push(s);
     expect(samples).toEqual([{ type: 'usage', time: expect.any(String), pods: [] }]);
   });
 });

@@ -1,9 +1,11 @@
-// Job metrics: pod CPU/memory (and GPU duty cycle where reported) from each node's kubelet summary
-// API through the API server proxy, plus the training metrics scripts print with `skiff.log()`.
+// Job metrics: pod CPU/memory from each node's kubelet summary API through the API server proxy,
+// GPU utilisation from the GPU pods themselves (gpu-usage.ts), plus the training metrics scripts
+// print with `skiff.log()`.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import { parseMetricLine } from '../logs/parse.js';
 import { kubeRequest } from './client.js';
+import { podGpuUtilization } from './gpu-usage.js';
 import { KubeJobPods, streamJobLogs } from './logs.js';
 import type { JobPodSource, PodRef } from './log-merge.js';
 import { childController, fromArray, mergeStreams, sleep } from './streams.js';
@@ -20,7 +22,8 @@ export async function* streamJobMetrics(kc: KubeConfig, namespace: string, job: 
   const controller = childController(opts.signal);
   const signal = controller.signal;
   try {
-    const usage = usageSamples(new KubeJobPods(kc, namespace, job), (node) => nodeSummary(kc, node, signal), namespace, { ...opts, signal });
+    const readers: UsageReaders = { summaryOf: (node) => nodeSummary(kc, node, signal), gpuOf: (pod) => podGpuUtilization(kc, namespace, pod) };
+    const usage = usageSamples(new KubeJobPods(kc, namespace, job), readers, namespace, { ...opts, signal });
     const training = trainingSamples(streamJobLogs(kc, namespace, job, { follow: opts.follow, signal }));
     yield* mergeStreams(fromArray<AsyncIterable<MetricsSample>>([usage, training]));
   } finally {
@@ -35,23 +38,37 @@ export async function nodeSummary(kc: KubeConfig, node: string, signal?: AbortSi
   return JSON.parse(res.body.toString('utf8')) as KubeletSummary;
 }
 
+/** Where usage comes from: each node's kubelet summary, and each GPU pod's own reading. */
+export interface UsageReaders {
+  summaryOf(node: string): Promise<KubeletSummary>;
+  /** Undefined when the pod has no reading (see podGpuUtilization). */
+  gpuOf?(pod: PodRef): Promise<number | undefined>;
+}
+
 /**
  * One sample per interval for the job's pods that run on a node. Nodes whose summary cannot be
- * read are left out of that sample rather than ending the stream. Ends (following) once the job
- * is finished, or after one sample without follow.
+ * read are left out of that sample rather than ending the stream. Pods that asked for GPUs get
+ * their utilisation, unless a first try found none to read (asking again would not change that).
+ * Ends (following) once the job is finished, or after one sample without follow.
  */
-export async function* usageSamples(
-  pods: JobPodSource,
-  summaryOf: (node: string) => Promise<KubeletSummary>,
-  namespace: string,
-  opts: MetricsOptions,
-): AsyncGenerator<MetricsSample> {
+export async function* usageSamples(pods: JobPodSource, readers: UsageReaders, namespace: string, opts: MetricsOptions): AsyncGenerator<MetricsSample> {
   const signal = opts.signal ?? new AbortController().signal;
+  const withoutGpuReading = new Set<string>();
   while (!signal.aborted) {
     const { pods: current, finished } = await pods.list();
     const nodes = [...new Set(current.map((p) => p.node).filter((n): n is string => !!n))];
-    const summaries = await Promise.all(nodes.map((n) => summaryOf(n).catch(() => undefined)));
+    const gpuPods = readers.gpuOf ? current.filter((p) => p.node && (p.gpus ?? 0) > 0 && !withoutGpuReading.has(p.uid)) : [];
+    const [summaries, gpuReadings] = await Promise.all([
+      Promise.all(nodes.map((n) => readers.summaryOf(n).catch(() => undefined))),
+      Promise.all(gpuPods.map((p) => readers.gpuOf!(p).catch(() => undefined))),
+    ]);
     const usage = summaries.flatMap((s) => (s ? podUsageFromSummary(s, current, namespace) : []));
+    gpuPods.forEach((pod, i) => {
+      const reading = gpuReadings[i];
+      const entry = usage.find((u) => u.pod === pod.name);
+      if (reading === undefined) withoutGpuReading.add(pod.uid);
+      else if (entry && entry.gpuUtilization === undefined) entry.gpuUtilization = reading;
+    });
     if (signal.aborted) return;
     if (usage.length > 0 || !opts.follow) yield { type: 'usage', time: new Date().toISOString(), pods: usage.sort((a, b) => a.rank - b.rank) };
     if (!opts.follow || finished) return;
