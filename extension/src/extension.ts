@@ -12,6 +12,7 @@ import { LiveState } from './live-state.js';
 import { ClustersTree, JobsTree, type JobNode } from './views/trees.js';
 import { registerCommands } from './commands.js';
 import { createSkiffController } from './notebook/controller.js';
+import { CellResourcesStatusBar, pickCellResources, SET_CELL_RESOURCES } from './notebook/cell-resources.js';
 import { SkiffCodeLens } from './codelens.js';
 
 /** The contexts and namespaces this workspace promoted jobs to, whose jobs the Jobs view lists. */
@@ -87,6 +88,13 @@ export function activate(context: vscode.ExtensionContext): void {
   state.onDidChange(drawStatus);
   drawStatus();
 
+  // Status bar items of cells follow which notebooks run on the Skiff controller.
+  const skiff = createSkiffController(
+    async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }),
+    () => cellResources.refresh(),
+  );
+  const cellResources = new CellResourcesStatusBar(settings, (notebook) => skiff.selected.has(notebook));
+
   context.subscriptions.push(
     details,
     state,
@@ -94,9 +102,16 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('skiff.clusters', new ClustersTree(state)),
     vscode.window.registerTreeDataProvider('skiff.jobs', new JobsTree(state)),
     ...registerCommands({ session, sessionFor, settings, state, channel, report }),
-    createSkiffController(async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) })),
+    skiff.controller,
+    cellResources,
+    vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellResources),
+    vscode.commands.registerCommand(SET_CELL_RESOURCES, (cell?: vscode.NotebookCell) => pickCellResources(cell, settings())),
     vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new SkiffCodeLens()),
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('skiff') && state.restart()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('skiff')) return;
+      state.restart();
+      cellResources.refresh();
+    }),
   );
   // After activation returns: the first look at the cluster loads the runtime.
   setTimeout(() => state.start(), 0);

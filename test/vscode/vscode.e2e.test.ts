@@ -58,9 +58,15 @@ describe('Skiff in VS Code', () => {
     await screenshot(page, '01-cluster-started');
   });
 
-  it('runs a 2-worker training cell: both ranks log into the cell, the loss is charted; a failing cell shows its reason', async () => {
+  it('runs a 2-worker training cell: both ranks log into the cell, the loss is charted; a failing cell, given 1 worker by the picker, shows its reason', async () => {
     await openFile(page, 'train.ipynb');
     await page.locator('.notebookOverlay').first().waitFor();
+    // The failing cell has no choice of its own (the settings say 2 workers): give it 1 through the picker.
+    await page.locator('.notebookOverlay .cell-editor-container').nth(1).click();
+    await runCommand(page, 'Skiff: Set Workers and GPUs for Cell…');
+    await pick(page, '1 worker');
+    await pick(page, 'no GPU');
+    await page.locator('.notebookOverlay .cell-statusbar-container', { hasText: /1\sworker/ }).first().waitFor({ timeout: 10_000 });
     await page.locator('.notebookOverlay .cell-editor-container').first().click();
     await runCommand(page, 'Notebook: Run All');
     // The only controller for .ipynb here is Skiff's; VS Code asks only when it has not chosen it yet.
@@ -74,7 +80,7 @@ describe('Skiff in VS Code', () => {
     await waitInFrames(page, '.skiff-metrics-chart[data-metric="loss"] canvas', 60_000);
     await screenshot(page, '03-loss-chart');
     // The toolbar's "Go To" reveals the running cell, then the failed one: click until it shows the failure.
-    const failure = 'text=/✗ job train-.*Failed.*script exited 1/';
+    const failure = 'text=/✗ job train-.*Failed \\(1 worker\\b.*script exited 1/';
     await expect
       .poll(
         async () => {

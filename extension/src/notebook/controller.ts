@@ -4,7 +4,8 @@ import { runCellOnCluster, type CellRunDeps } from './cell-run.js';
 
 export const CONTROLLER_ID = 'skiff-cluster';
 
-export function createSkiffController(deps: () => Promise<CellRunDeps>): vscode.NotebookController {
+/** The controller, and the notebooks it is selected for (which the cell status bar reads). */
+export function createSkiffController(deps: () => Promise<CellRunDeps>, onSelectionChange?: () => void): { controller: vscode.NotebookController; selected: Set<vscode.NotebookDocument> } {
   const controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, 'jupyter-notebook', 'Skiff cluster');
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;
@@ -25,5 +26,11 @@ export function createSkiffController(deps: () => Promise<CellRunDeps>): vscode.
     }
   };
   controller.interruptHandler = () => running?.abort();
-  return controller;
+  const selected = new Set<vscode.NotebookDocument>();
+  controller.onDidChangeSelectedNotebooks(({ notebook, selected: isSelected }) => {
+    if (isSelected) selected.add(notebook);
+    else selected.delete(notebook);
+    onSelectionChange?.();
+  });
+  return { controller, selected };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec, parseTrainingSpec } from '../spec/job-spec.js';
-import { cellJobOptions, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells } from './cells.js';
+import { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, withCellJobOptions } from './cells.js';
 
 const defaults = { workers: 3, gpusPerWorker: 0, namespace: 'skiff' };
 
@@ -36,5 +36,23 @@ describe('cells as scripts and serving jobs', () => {
     const spec = parseJobSpec(cellServingSpec({ namespace: 'skiff' }, 'app.py', 'app-x1', { port: 8080, replicas: 2 }));
     expect(spec).toMatchObject({ kind: 'serving', name: 'app-x1', script: 'app.py', port: 8080, replicas: 2, namespace: 'skiff' });
     expect(() => parseJobSpec(cellServingSpec({}, 'app.py', 'app-x2', { port: 0 }))).toThrow(/--port/);
+  });
+});
+
+describe("a cell's choices written back", () => {
+  it('lands where cellJobOptions reads it, nested or not, keeping the other metadata', () => {
+    const vscodeIpynb = { execution_count: 3, metadata: { tags: ['x'], skiff: { workers: 4, name: 'old' } } };
+    const written = withCellJobOptions(vscodeIpynb, { workers: 2, gpusPerWorker: 1 });
+    expect(written).toEqual({ execution_count: 3, metadata: { tags: ['x'], skiff: { workers: 2, gpusPerWorker: 1 } } });
+    expect(cellJobOptions(written)).toEqual({ workers: 2, gpusPerWorker: 1 });
+    const flat = withCellJobOptions({ tags: ['y'] }, { workers: 3, gpusPerWorker: undefined });
+    expect(flat).toEqual({ tags: ['y'], skiff: { workers: 3 } });
+    expect(cellJobOptions(withCellJobOptions(undefined, { workers: 1 }))).toEqual({ workers: 1 });
+  });
+
+  it('says the resources in a few words', () => {
+    expect(cellResourcesText(1, 0)).toBe('1 worker');
+    expect(cellResourcesText(2, 1)).toBe('2 workers · 1 GPU each');
+    expect(cellResourcesText(4, 2)).toBe('4 workers · 2 GPUs each');
   });
 });

@@ -22,6 +22,27 @@ export function cellJobOptions(metadata: Record<string, unknown> | undefined): C
   return out;
 }
 
+/**
+ * The cell's metadata with its `skiff` choices replaced by `options`, written where cellJobOptions
+ * reads them: under `metadata` where the editor nests the .ipynb's cell metadata (VS Code's
+ * Jupyter serializer), else at the top. Unset fields are dropped; other metadata is kept.
+ */
+export function withCellJobOptions(metadata: Record<string, unknown> | undefined, options: CellJobOptions): Record<string, unknown> {
+  const choices = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const nested = metadata?.metadata;
+  if (nested && typeof nested === 'object' && !Array.isArray(nested)) {
+    const { skiff: _old, ...rest } = metadata as Record<string, unknown>;
+    return { ...rest, metadata: { ...(nested as Record<string, unknown>), skiff: choices } };
+  }
+  return { ...metadata, skiff: choices };
+}
+
+/** "2 workers · 1 GPU each", "1 worker": a cell's resources in a few words. */
+export function cellResourcesText(workers: number, gpusPerWorker: number): string {
+  const who = `${workers} worker${workers === 1 ? '' : 's'}`;
+  return gpusPerWorker > 0 ? `${who} · ${gpusPerWorker} GPU${gpusPerWorker === 1 ? '' : 's'} each` : who;
+}
+
 /** A job name from a file or notebook name: lower-case DNS label, ending in a short random suffix. */
 export function jobNameFrom(base: string, suffix: string = Math.random().toString(36).slice(2, 7)): string {
   const stem = base

@@ -8,7 +8,7 @@ import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
-import { GPU_RESOURCE } from '../manifests/gpu.js';
+import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
 import { LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, clusterNameOf, deleteIfPresent, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
@@ -74,10 +74,11 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
     });
   }
   const k = kubeClients(kc);
-  if (spec.gpusPerWorker > 0) await assertGpus(k, spec, clusterNameOf(kc));
+  const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, clusterNameOf(kc))]) : [false];
 
   // Render before touching the cluster: a bundle that is too big fails without side effects.
   const rendered = renderJob(spec, files, await pythonLibFiles());
+  if (nvidiaRuntime) withNvidiaRuntime(rendered.owner);
 
   // Independent first steps together (a delete in a namespace not yet made is simply a 404).
   await Promise.all([ensureNamespace(k, spec.namespace), removePrevious(k, spec), k.objects.learnResources(renderedObjects(rendered))]);
@@ -119,6 +120,11 @@ async function assertGpus(k: KubeClients, spec: JobSpec, cluster: string): Promi
   throw new SkiffError('NO_GPU', `this job asks for ${n} GPU${n === 1 ? '' : 's'} per worker but cluster '${cluster}' has no GPUs`, {
     hint: 'run `skiff up --profile fake-gpu` (or gpu on an NVIDIA machine), or drop --gpus-per-worker',
   });
+}
+
+/** Whether the cluster runs GPU pods under the NVIDIA runtime (the gpu profile; not fake GPUs). */
+async function hasNvidiaRuntime(k: KubeClients): Promise<boolean> {
+  return (await orUndefined(k.node.readRuntimeClass({ name: NVIDIA_RUNTIME_CLASS }))) !== undefined;
 }
 
 async function ensureNamespace(k: KubeClients, name: string): Promise<void> {

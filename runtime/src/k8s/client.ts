@@ -9,6 +9,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
+  NodeV1Api,
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -23,6 +24,7 @@ export interface KubeClients {
   batch: BatchV1Api;
   apps: AppsV1Api;
   custom: CustomObjectsApi;
+  node: NodeV1Api;
   objects: ObjectApi;
 }
 
@@ -34,6 +36,7 @@ export function kubeClients(kc: KubeConfig): KubeClients {
     batch: pooled.makeApiClient(BatchV1Api),
     apps: pooled.makeApiClient(AppsV1Api),
     custom: pooled.makeApiClient(CustomObjectsApi),
+    node: pooled.makeApiClient(NodeV1Api),
     objects: ObjectApi.forConfig(pooled),
   };
 }

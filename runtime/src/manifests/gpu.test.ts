@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fakeGpuCapacityPatch, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from './gpu.js';
+import { fakeGpuCapacityPatch, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass, withNvidiaRuntime } from './gpu.js';
 
 describe('gpu', () => {
   it('defines the nvidia RuntimeClass', () => {
@@ -22,5 +22,13 @@ describe('gpu', () => {
 
   it('advertises fake GPUs through node status', () => {
     expect(fakeGpuCapacityPatch(2)).toMatchObject({ status: { capacity: { 'nvidia.com/gpu': '2' } } });
+  });
+});
+
+describe('withNvidiaRuntime', () => {
+  it("runs the owner's pods under the RuntimeClass the device plugin uses, keeping the rest of the pod", () => {
+    const job = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'worker' }] } } } };
+    expect(withNvidiaRuntime(job).spec.template.spec).toEqual({ restartPolicy: 'Never', containers: [{ name: 'worker' }], runtimeClassName: nvidiaRuntimeClass().metadata!.name });
+    expect(nvidiaDevicePluginDaemonSet().spec!.template.spec!.runtimeClassName).toBe(nvidiaRuntimeClass().handler);
   });
 });

@@ -40,6 +40,18 @@ export function nvidiaRuntimeClass(): V1RuntimeClass {
   };
 }
 
+/**
+ * The owner's pods under the NVIDIA runtime, as the gpu profile needs: the device plugin only
+ * names the GPUs a container gets, and the NVIDIA runtime (RuntimeClass `nvidia`) is what puts
+ * them, the driver and nvidia-smi into it. Fake GPUs have no such runtime, so submit sets this only
+ * where the cluster has the RuntimeClass.
+ */
+export function withNvidiaRuntime<T extends { spec?: { template: { spec?: { runtimeClassName?: string } } } }>(owner: T): T {
+  const template = owner.spec!.template;
+  template.spec = { ...template.spec!, runtimeClassName: NVIDIA_RUNTIME_CLASS } as NonNullable<typeof template.spec>;
+  return owner;
+}
+
 /** NVIDIA's k8s-device-plugin, as in its static manifest, restricted to nodes that have GPUs. */
 export function nvidiaDevicePluginDaemonSet(image: string = DEVICE_PLUGIN_IMAGE): V1DaemonSet {
   const selector = { name: 'nvidia-device-plugin-ds' };

@@ -92,6 +92,35 @@ describe('KindProvider', () => {
     ]);
   });
 
+  it("sets up the NVIDIA runtime in the gpu profile's GPU nodes, nvkind's way, and says which step failed", async () => {
+    const gpuMounts = JSON.stringify([{ Source: '/dev/null', Destination: '/var/run/nvidia-container-devices/0' }]);
+    const nodeList = {
+      items: ['gpu-control-plane', 'gpu-worker'].map((name, i) => ({ metadata: { name }, spec: { podCIDR: `10.244.${i}.0/24` }, status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }] } })),
+    };
+    const respond = (failInstall: boolean) => (call: Call) => {
+      if (call.args[0] === 'get') return { stdout: 'gpu-control-plane\ngpu-worker' };
+      if (call.args.includes('kubectl')) return { stdout: JSON.stringify(nodeList) };
+      if (call.args[0] === 'inspect') return { stdout: call.args.at(-1) === 'gpu-worker' ? gpuMounts : '[]' };
+      if (failInstall && call.args.join(' ').includes('apt-get install -y nvidia-container-toolkit')) throw new Error('exit code 100: could not resolve nvidia.github.io');
+      return {};
+    };
+    const { runner, calls } = fakeRunner(respond(false));
+    const progress: string[] = [];
+    const kind = new KindProvider({ kindPath: 'kind', runner, kubeconfigPath: '/kc' });
+    await kind.create({ name: 'gpu', profile: 'gpu', workers: 1, gpusPerNode: 1 }, (m) => progress.push(m));
+    const inNode = calls.filter((c) => c.args[0] === 'exec' && c.args[2] === 'bash').map((c) => [c.args[1], c.args.at(-1)!.split('\n')[1]]);
+    expect(inNode).toEqual([
+      ['gpu-worker', "if ! grep -q '^ModifyDeviceFiles: 0' /proc/driver/nvidia/params; then"],
+      ['gpu-worker', 'command -v nvidia-ctk >/dev/null && exit 0'],
+      ['gpu-worker', 'nvidia-ctk runtime configure --runtime=containerd --config-source=file'],
+    ]);
+    expect(progress).toContain('Setting up the NVIDIA runtime on gpu-worker (GPUs 0)');
+
+    const failing = new KindProvider({ kindPath: 'kind', runner: fakeRunner(respond(true)).runner, kubeconfigPath: '/kc' });
+    const err = await failing.create({ name: 'gpu', profile: 'gpu', workers: 1, gpusPerNode: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_GPU', message: expect.stringMatching(/installing NVIDIA's container toolkit on node gpu-worker failed: .*nvidia\.github\.io/) });
+  });
+
   it('loads images onto the control plane only when it is the one node', async () => {
     const { runner, calls } = fakeRunner(() => ({ stdout: 'solo-control-plane' }));
     await new KindProvider({ kindPath: 'kind', runner, kubeconfigPath: '/kc' }).loadImageArchive('solo', '/cache/job.tar');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SkiffError } from '../../errors.js';
 import { run, RunError, type RunOptions, type Runner } from '../../exec/run.js';
 import { kindClusterConfigYaml } from '../../manifests/kind-config.js';
+import { CONFIGURE_CONTAINERD_SCRIPT, INSTALL_TOOLKIT_SCRIPT, maskOtherGpusScript, visibleGpus, type ContainerMount } from '../../manifests/gpu-node.js';
 import { CNI_CONFLIST_PATH, nodeAddresses, podNetworkPlan, type NodeAddress } from '../../manifests/pod-network.js';
 import type { ClusterOptions } from '../../types.js';
 import type { ClusterProvider } from '../provider.js';
@@ -45,6 +46,7 @@ export class KindProvider implements ClusterProvider {
       });
       onProgress?.('Configuring the pod network');
       await this.configurePodNetwork(opts.name);
+      if (opts.profile === 'gpu') await this.prepareGpuNodes(opts.name, onProgress);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -75,6 +77,28 @@ export class KindProvider implements ClusterProvider {
 
   async nodeContainers(name: string): Promise<string[]> {
     return parseNames((await this.kind(['get', 'nodes', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout);
+  }
+
+  /**
+   * nvkind's steps on every node the host gave GPUs: only its own GPUs visible, NVIDIA's container
+   * toolkit installed (from NVIDIA's apt repository when the node image lacks it), and containerd
+   * given the `nvidia` runtime. Nodes are done one after another: apt and containerd restarts on
+   * all nodes at once would only compete.
+   */
+  private async prepareGpuNodes(name: string, onProgress?: (msg: string) => void): Promise<void> {
+    for (const node of await this.nodeContainers(name)) {
+      const inspected = await this.runner('docker', ['inspect', '--format', '{{json .Mounts}}', node], { timeoutMs: QUICK_TIMEOUT_MS });
+      const visible = visibleGpus(JSON.parse(inspected.stdout || '[]') as ContainerMount[]);
+      if (visible.length === 0) continue;
+      onProgress?.(`Setting up the NVIDIA runtime on ${node} (GPUs ${visible.join(', ')})`);
+      const inNode = (script: string, what: string, hint: string) =>
+        this.runner('docker', ['exec', node, 'bash', '-c', script], { timeoutMs: CREATE_TIMEOUT_MS }).catch((err: unknown) => {
+          throw new SkiffError('NO_GPU', `${what} on node ${node} failed: ${err instanceof Error ? err.message : String(err)}`, { hint, cause: err });
+        });
+      await inNode(maskOtherGpusScript(visible), 'hiding the GPUs of other nodes', 'is the NVIDIA driver loaded on this machine (`nvidia-smi`)?');
+      await inNode(INSTALL_TOOLKIT_SCRIPT, "installing NVIDIA's container toolkit", 'the node needs nvidia.github.io and Debian mirrors; check the network, or use a node image with nvidia-container-toolkit');
+      await inNode(CONFIGURE_CONTAINERD_SCRIPT, 'configuring containerd for the NVIDIA runtime', 'see `docker exec ' + node + ' journalctl -u containerd`');
+    }
   }
 
   /** Writes each node's CNI config and the routes to the other nodes' pods (see pod-network.ts). */
