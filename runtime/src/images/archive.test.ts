@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -33,5 +33,14 @@ describe('cachedImageArchive', () => {
     const file = await cachedImageArchive(engine(['whole']), 'img:1', { dir });
     expect(readdirSync(dir)).toEqual(['img_1@feedfacecafebeef.tar']);
     expect(file).toBe(join(dir, 'img_1@feedfacecafebeef.tar'));
+  });
+
+  it('clears the partial archives of saves whose process is gone, not those still running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-archive-'));
+    // PID 2^22 + 1 is above Linux's pid_max: no such process.
+    writeFileSync(join(dir, 'img_1@0000000000000000.tar.partial-4194305'), 'half');
+    writeFileSync(join(dir, `other_2@1111111111111111.tar.partial-${process.pid}`), 'in progress');
+    await cachedImageArchive(engine(['whole']), 'img:1', { dir });
+    expect(readdirSync(dir).sort()).toEqual(['img_1@feedfacecafebeef.tar', `other_2@1111111111111111.tar.partial-${process.pid}`]);
   });
 });

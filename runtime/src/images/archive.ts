@@ -30,6 +30,7 @@ export async function cachedImageArchive(docker: Dockerode, image: string, opts:
 
   opts.onProgress?.(`saving ${image} as an archive for the nodes (once per image version, in ${dir})`);
   await mkdir(dir, { recursive: true });
+  await removeAbandonedSaves(dir);
   const partial = `${file}.partial-${process.pid}`;
   try {
     await pipeline(await docker.getImage(image).get(), createWriteStream(partial));
@@ -48,6 +49,24 @@ async function removeOlderVersions(dir: string, image: string, keep: string): Pr
   for (const name of await readdir(dir)) {
     const path = join(dir, name);
     if (name.startsWith(prefix) && name.endsWith('.tar') && path !== keep) await rm(path, { force: true });
+  }
+}
+
+/** Partial archives of saves whose process is gone (a CLI that exited mid-save): 1 GB each. */
+async function removeAbandonedSaves(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const pid = /\.partial-(\d+)$/.exec(name)?.[1];
+    if (pid && !isRunning(Number(pid))) await rm(join(dir, name), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
