@@ -27,6 +27,8 @@ describe('withPooledConnections', () => {
     const agent = a.getAgent() as https.Agent;
     expect(agent).toBe(b.getAgent());
     expect(agent.keepAlive).toBe(true);
+    // Idle sockets go before the API server would close them under a new request.
+    expect(agent.options.timeout).toBeLessThan(90_000);
     expect(agent.options.rejectUnauthorized).toBe(false);
     // Authentication itself is untouched.
     expect(a.getHeaders().Authorization).toBe('Bearer secret-token');

@@ -66,12 +66,15 @@ export function withPooledConnections(kc: KubeConfig): KubeConfig {
 }
 
 const pooledAgents = new WeakMap<KubeConfig, https.Agent>();
+const IDLE_SOCKET_MS = 30_000;
 
 function pooledAgent(kc: KubeConfig, fresh: https.Agent): https.Agent {
   let agent = pooledAgents.get(kc);
   if (!agent) {
-    // The fresh agent carries this cluster's CA, client certificate and TLS settings.
-    agent = new https.Agent({ ...fresh.options, keepAlive: true });
+    // The fresh agent carries this cluster's CA, client certificate and TLS settings. Idle sockets
+    // close well before the API server's own idle timeout (90 s), so a request never picks up a
+    // connection the server is closing (that would read as ECONNRESET: "cluster gone").
+    agent = new https.Agent({ ...fresh.options, keepAlive: true, timeout: IDLE_SOCKET_MS });
     pooledAgents.set(kc, agent);
   }
   return agent;
