@@ -31,7 +31,7 @@ await deleteBoth();
 
 writeResults('up', {
   what: `seconds to a Ready cluster of 1 control plane + ${WORKERS} worker(s) with the job image loaded, node image ${OFFLINE_NODE_IMAGE}`,
-  note: 'skiff saves the job image once per version as an archive in its cache and loads it onto the nodes that run jobs (the workers) while they become Ready; the baseline loads it with `kind load docker-image` onto every node after they are Ready',
+  note: 'skiff saves the job image once per version as an archive in its cache (before kind starts) and loads it onto the nodes that run jobs (the workers) once they are Ready; the baseline loads it with `kind load docker-image` onto every node once they are Ready',
   rounds: ROUNDS,
   skiff: { command: 'skiff up', seconds: timings.skiff.map((s) => round(s, 1)), median: round(median(timings.skiff), 1) },
   baseline: {

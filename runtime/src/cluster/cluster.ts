@@ -196,17 +196,11 @@ export class Clusters {
   private async create(provider: ClusterProvider, opts: ClusterOptions, onProgress: Progress): Promise<ClusterInfo> {
     const nodeImage = await chooseNodeImage(opts.nodeImage, { docker: this.docker, buildImages: this.deps.buildImages, pullImage: this.deps.pullImage }, onProgress);
     onProgress(`creating cluster '${opts.name}' (profile ${opts.profile}, ${opts.workers} workers, ${nodeImage})`);
-    // The job image's archive is saved (when its version is new) while kind creates the nodes, and
-    // goes onto them while they become Ready: each step needs only what exists by then.
-    const jobArchive = this.jobImageArchive(onProgress);
-    jobArchive.catch(() => {});
+    // One step at a time: saving or importing 1.3 GB beside a booting node (or two clusters coming up
+    // at once) starves its kubelet and containerd until the node misses its Ready deadline. The
+    // archive is made before kind starts, and only when the job image is a new version.
+    const jobArchive = await this.jobImageArchive(onProgress);
     await provider.create({ ...opts, nodeImage }, onProgress);
-    const jobImageLoaded = jobArchive.then((archive) => {
-      if (!archive) return;
-      onProgress(`loading ${JOB_IMAGE} onto the nodes`);
-      return provider.loadImageArchive(opts.name, archive, onProgress);
-    });
-    jobImageLoaded.catch(() => {});
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
       const nodes = await waitForNodesReady(api, opts.name, opts.workers + 1, {
@@ -216,11 +210,12 @@ export class Clusters {
       });
       await addProfileExtras(api, nodes, opts, onProgress);
       await api.ensureNamespace(SKIFF_NAMESPACE);
-      await jobImageLoaded;
+      if (jobArchive) {
+        onProgress(`loading ${JOB_IMAGE} onto the nodes`);
+        await provider.loadImageArchive(opts.name, jobArchive, onProgress);
+      }
       return clusterInfoFromNodes(opts.name, await api.listNodes());
     } catch (err) {
-      // Let a load in progress finish or fail before its nodes go away.
-      await jobImageLoaded.catch(() => {});
       onProgress(`deleting cluster '${opts.name}', which did not come up`);
       await provider.delete(opts.name).catch(() => {});
       throw err;
