@@ -44,12 +44,14 @@ describe('withPooledConnections', () => {
   });
 });
 
-describe('withPooledConnections for watches and logs', () => {
-  it('hands fetch options the same pooled agent as the API clients', async () => {
+describe('withPooledConnections for watches, logs and raw requests', () => {
+  it('hands fetch and HTTPS options the same pooled agent as the API clients', async () => {
     const kc = kubeConfig();
     const pooled = withPooledConnections(kc);
-    const [fetchOptions, context] = await Promise.all([pooled.applyToFetchOptions({}), authenticate(pooled)]);
+    const httpsOptions: https.RequestOptions = {};
+    const [fetchOptions, context] = await Promise.all([pooled.applyToFetchOptions({}), authenticate(pooled), pooled.applyToHTTPSOptions(httpsOptions)]);
     expect(fetchOptions.agent).toBe(context.getAgent());
+    expect(httpsOptions.agent).toBe(context.getAgent());
     expect((fetchOptions.headers as Headers).get('Authorization')).toBe('Bearer secret-token');
   });
 });

@@ -45,8 +45,8 @@ export function kubeClients(kc: KubeConfig): KubeClients {
  * client-node 1.x gives every request a new https.Agent, so each call pays a TCP and TLS handshake
  * (~20 ms here; a job submit makes a dozen calls, a follow one per change). The returned view of
  * `kc` authenticates requests exactly as `kc` does, then hands them one keep-alive agent per
- * KubeConfig, shared by all the clients, watches and log streams made from it. Proxy agents are
- * left alone.
+ * KubeConfig, shared by all the clients, watches, log streams and raw requests made from it.
+ * Proxy agents are left alone.
  */
 export function withPooledConnections(kc: KubeConfig): KubeConfig {
   const pooled = Object.create(kc) as KubeConfig;
@@ -57,10 +57,11 @@ export function withPooledConnections(kc: KubeConfig): KubeConfig {
     const agent = pool(context.getAgent());
     if (agent) context.setAgent(agent);
   };
-  // ...and Watch and Log through this one.
-  pooled.applyToFetchOptions = async (opts) => {
-    const options = await kc.applyToFetchOptions(opts);
-    return { ...options, agent: pool(options.agent) ?? options.agent };
+  // ...and everything else through this one: kubeRequest directly, Watch and Log through the
+  // inherited applyToFetchOptions, which calls it on the view.
+  pooled.applyToHTTPSOptions = async (opts) => {
+    await kc.applyToHTTPSOptions(opts);
+    opts.agent = pool(opts.agent) ?? opts.agent;
   };
   return pooled;
 }
@@ -175,7 +176,7 @@ export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<Kub
   if (!cluster) throw new SkiffError('NO_CLUSTER', 'the kubeconfig has no current cluster', { hint: 'run `skiff up`' });
   const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
   const options: https.RequestOptions = { method: req.method ?? 'GET', headers: { Accept: '*/*', ...req.headers } };
-  await kc.applyToHTTPSOptions(options);
+  await withPooledConnections(kc).applyToHTTPSOptions(options);
   const send = url.protocol === 'http:' ? http.request : https.request;
   return new Promise<KubeResponse>((resolve, reject) => {
     const request = send(url, { ...options, signal: req.signal, timeout: req.timeoutMs }, (res) => {
