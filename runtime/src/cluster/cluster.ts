@@ -6,7 +6,7 @@ import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
-import { buildImages, imageExists, JOB_IMAGE } from '../images/images.js';
+import { buildImages, JOB_IMAGE } from '../images/images.js';
 import type { ClusterInfo, ClusterOptions, ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
@@ -131,10 +131,8 @@ export class Clusters {
 
   async loadImage(name: string, image: string, onProgress?: Progress): Promise<void> {
     if ((await this.nodeContainers(name)).length === 0) throw this.missing(name);
-    if (!(await imageExists(this.docker, image))) {
-      throw new SkiffError('IMAGE_MISSING', `image ${image} is not in the local Docker engine`, { hint: 'run `skiff images build`' });
-    }
     const archive = await this.imageArchive(image, onProgress);
+    if (!archive) throw new SkiffError('IMAGE_MISSING', `image ${image} is not in the local Docker engine`, { hint: 'run `skiff images build`' });
     await (await this.resolveProvider()).loadImageArchive(name, archive, onProgress);
   }
 
@@ -224,14 +222,12 @@ export class Clusters {
 
   /** The job image's archive, or undefined (with a word why) when the image is not built. */
   private async jobImageArchive(onProgress: Progress): Promise<string | undefined> {
-    if (!(await imageExists(this.docker, JOB_IMAGE))) {
-      onProgress(`${JOB_IMAGE} is not built yet; \`skiff images build job\` builds it`);
-      return undefined;
-    }
-    return this.imageArchive(JOB_IMAGE, onProgress);
+    const archive = await this.imageArchive(JOB_IMAGE, onProgress);
+    if (!archive) onProgress(`${JOB_IMAGE} is not built yet; \`skiff images build job\` builds it`);
+    return archive;
   }
 
-  private imageArchive(image: string, onProgress?: Progress): Promise<string> {
+  private imageArchive(image: string, onProgress?: Progress): Promise<string | undefined> {
     return cachedImageArchive(this.docker, image, { onProgress, dir: this.deps.archiveDir });
   }
 

@@ -21,11 +21,15 @@ export const archiveStem = (image: string) => image.replace(/[^A-Za-z0-9._-]+/g,
 /** The archive's file name for an image and its ID (sha256:…). */
 export const archiveFileName = (image: string, id: string) => `${archiveStem(image)}@${id.replace(/^sha256:/, '').slice(0, 16)}.tar`;
 
-/** The path of an up-to-date archive of the image, saving it first when there is none. */
-export async function cachedImageArchive(docker: Dockerode, image: string, opts: ArchiveOptions = {}): Promise<string> {
+/**
+ * The path of an up-to-date archive of the image, saving it first when there is none; undefined
+ * when the Docker engine has no such image.
+ */
+export async function cachedImageArchive(docker: Dockerode, image: string, opts: ArchiveOptions = {}): Promise<string | undefined> {
   const dir = opts.dir ?? join(cacheDir(), 'image-archives');
-  const { Id } = await docker.getImage(image).inspect();
-  const file = join(dir, archiveFileName(image, Id));
+  const id = await imageId(docker, image);
+  if (!id) return undefined;
+  const file = join(dir, archiveFileName(image, id));
   if (await isFile(file)) return file;
 
   opts.onProgress?.(`saving ${image} as an archive for the nodes (once per image version, in ${dir})`);
@@ -42,6 +46,15 @@ export async function cachedImageArchive(docker: Dockerode, image: string, opts:
   }
   await removeOlderVersions(dir, image, file);
   return file;
+}
+
+async function imageId(docker: Dockerode, image: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(image).inspect()).Id;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
 }
 
 async function removeOlderVersions(dir: string, image: string, keep: string): Promise<void> {
