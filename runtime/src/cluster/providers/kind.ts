@@ -70,7 +70,7 @@ export class KindProvider implements ClusterProvider {
    */
   async loadImageArchive(name: string, archive: string, onProgress?: (msg: string) => void): Promise<void> {
     const nodes = await this.nodeContainers(name);
-    const workers = nodes.filter((n) => !n.endsWith('-control-plane'));
+    const workers = nodes.filter((n) => !isControlPlane(n));
     const jobNodes = workers.length > 0 ? workers : nodes;
     await this.kind(['load', 'image-archive', archive, '--name', name, '--nodes', jobNodes.join(',')], { timeoutMs: CREATE_TIMEOUT_MS, onLine: progressReporter(onProgress) });
   }
@@ -103,7 +103,7 @@ export class KindProvider implements ClusterProvider {
 
   /** Writes each node's CNI config and the routes to the other nodes' pods (see pod-network.ts). */
   private async configurePodNetwork(name: string): Promise<void> {
-    const [controlPlane] = (await this.nodeContainers(name)).filter((n) => n.endsWith('-control-plane'));
+    const [controlPlane] = (await this.nodeContainers(name)).filter(isControlPlane);
     const nodes = await this.waitForPodCIDRs(controlPlane);
     for (const plan of podNetworkPlan(nodes)) {
       await this.runner('docker', ['exec', '-i', plan.node, 'sh', '-c', `mkdir -p /etc/cni/net.d && cat > ${CNI_CONFLIST_PATH}`], {
@@ -193,4 +193,9 @@ function progressReporter(onProgress?: (msg: string) => void): RunOptions['onLin
     const message = kindProgressMessage(line);
     if (message) onProgress(message);
   };
+}
+
+/** kind names the control-plane node container `<cluster>-control-plane`. */
+function isControlPlane(node: string): boolean {
+  return node.endsWith('-control-plane');
 }
