@@ -58,17 +58,6 @@ class World {
     this.writeKubeconfig();
   }
 
-  /** The log without the job image's save and load, which run alongside the other steps. */
-  steps(): string[] {
-    return this.log.filter((l) => !/^(save|load) /.test(l));
-  }
-
-  /** Whether the job image was loaded onto the cluster after kind created it. */
-  loadedAfterCreate(name = 'skiff'): boolean {
-    const created = this.log.findIndex((l) => l.startsWith(`create ${name} `));
-    return created >= 0 && this.log.indexOf(`load ${name} ${JOB}`) > created;
-  }
-
   writeKubeconfig() {
     writeFileSync(this.kubeconfigPath, kubeconfigYaml([...this.contexts]));
   }
@@ -204,7 +193,7 @@ describe('Clusters.up', () => {
     await world.clusters().up({});
     await world.clusters().up({ name: 'other' });
     expect(world.log.filter((l) => l.startsWith('save '))).toEqual([`save ${JOB}`]);
-    expect(world.loadedAfterCreate('other')).toBe(true);
+    expect(world.log.slice(-3)).toEqual([`create other cpu 2 ${OFFLINE}`, 'namespace skiff', `load other ${JOB}`]);
     // A rebuilt image is saved again, and the archive of the old one goes.
     world.imageIds.set(JOB, 'sha256:0123456789abcdef0123');
     await world.clusters().up({ name: 'third' });
@@ -227,9 +216,8 @@ describe('Clusters.up', () => {
     world.apiReady = false;
     const err = (await clusters.up({ workers: 1 }).catch((e: unknown) => e)) as SkiffError;
     expect(err.code).toBe('TIMEOUT');
-    expect(world.steps()).toEqual(['preflight cpu', `create skiff cpu 1 ${OFFLINE}`, 'delete skiff']);
     // Nothing is loaded onto nodes that never came up.
-    expect(world.log.some((l) => l.startsWith('load '))).toBe(false);
+    expect(world.log).toEqual(['preflight cpu', `save ${JOB}`, `create skiff cpu 1 ${OFFLINE}`, 'delete skiff']);
   });
 
   it('warns when a reused cluster differs from what was explicitly asked for', async () => {
@@ -249,8 +237,7 @@ describe('Clusters.up', () => {
     const progress: string[] = [];
     const result = await world.clusters().up({ workers: 1 }, (m) => progress.push(m));
     expect(result.reused).toBe(false);
-    expect(world.steps()).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff']);
-    expect(world.loadedAfterCreate()).toBe(true);
+    expect(world.log).toEqual(['preflight cpu', 'delete skiff', `save ${JOB}`, `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
     expect(progress[0]).toContain('skiff-worker');
   });
 
@@ -263,7 +250,7 @@ describe('Clusters.up', () => {
     setTimeout(() => (world.apiReady = true), 30);
     const result = await up;
     expect(result.reused).toBe(false);
-    expect(world.steps().slice(0, 3)).toEqual(['preflight cpu', 'delete skiff', `create skiff cpu 0 ${OFFLINE}`]);
+    expect(world.log.slice(0, 4)).toEqual(['preflight cpu', 'delete skiff', `save ${JOB}`, `create skiff cpu 0 ${OFFLINE}`]);
   });
 
   it('advertises fake GPUs on the marked nodes', async () => {
@@ -287,14 +274,15 @@ describe('Clusters.up', () => {
 
   it('installs the NVIDIA runtime class and device plugin for the gpu profile', async () => {
     await world.clusters().up({ profile: 'gpu', workers: 1 });
-    expect(world.steps()).toEqual([
+    expect(world.log).toEqual([
       'preflight gpu',
+      `save ${JOB}`,
       `create skiff gpu 1 ${OFFLINE}`,
       'runtimeclass nvidia',
       'daemonset nvidia-device-plugin-daemonset',
       'namespace skiff',
+      `load skiff ${JOB}`,
     ]);
-    expect(world.loadedAfterCreate()).toBe(true);
   });
 
   it('builds the node image when neither image is there nor pullable, and skips a missing job image', async () => {
