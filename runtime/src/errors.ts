@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'COMMAND_FAILED'
   | 'REGISTRY_FAILED'
   | 'FORBIDDEN'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'CLUSTER_OUTDATED'
+  | 'DISK_FULL'
+  | 'PACKAGES_FAILED';
 
 export class SkiffError extends Error {
   readonly code: ErrorCode;
@@ -52,6 +55,9 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   FORBIDDEN: EXIT_ENVIRONMENT,
   COMMAND_FAILED: EXIT_COMMAND_FAILED,
   TIMEOUT: EXIT_COMMAND_FAILED,
+  CLUSTER_OUTDATED: EXIT_ENVIRONMENT,
+  DISK_FULL: EXIT_ENVIRONMENT,
+  PACKAGES_FAILED: EXIT_BAD_INPUT,
 };
 
 /** The code of a Skiff error; SpecError from the spec module (it carries `field`) counts as BAD_INPUT. */

@@ -25,7 +25,9 @@ export {
 } from './spec/job-spec.js';
 
 // Jobs
-export { SkiffSession, type SessionOptions, type CodeSource, type LogOptions, type MetricOptions } from './session.js';
+export { SkiffSession, type SessionOptions, type CodeSource, type SubmitOptions, type LogOptions, type MetricOptions } from './session.js';
+export { dataDir } from './workspace/layout.js';
+export type { Run, RunRecord } from './workspace/runs.js';
 export { Jobs, type JobDescription, type JobEvent, type PodDescription, type WaitOptions } from './jobs/jobs.js';
 export { submitJob, submitJobFiles, renderJob, renderedObjects } from './jobs/submit.js';
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from './jobs/follow-job.js';

@@ -1,11 +1,14 @@
 // One object for "this cluster, this namespace": what the CLI commands and the API server call, so
 // both stay thin. Every call resolves the cluster's kubeconfig afresh, since `skiff up` in another
 // terminal may recreate the cluster (new port, new certificates) at any time.
-import type { ClusterInfo, CodeFile, JobPhase, JobStatus, LogLine, MetricsSample } from './types.js';
+import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from './types.js';
 import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
 import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
 import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
-import { submitJob, submitJobFiles } from './jobs/submit.js';
+import { submitJob, type CodeSource } from './jobs/submit.js';
+import { SkiffError } from './errors.js';
+import { dataDir } from './workspace/layout.js';
+import { copyRun, jobsWithRuns, latestRun, listRuns, removeRun, type Run } from './workspace/runs.js';
 import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { forwardJob, type Forward, type ForwardOptions } from './jobs/forward.js';
 import { streamJobLogs } from './k8s/logs.js';
@@ -24,8 +27,14 @@ export interface SessionOptions {
   context?: string;
 }
 
-/** The code of a job: a folder on this machine, or the files themselves (a notebook cell, an editor buffer). */
-export type CodeSource = { codeRoot: string } | { files: CodeFile[] };
+export type { CodeSource };
+
+export interface SubmitOptions {
+  /** Start in the newest run folder of this job: its checkpoints are there (`--from`). */
+  from?: string;
+  /** Packages being resolved, files left out: lines for the user. */
+  onProgress?: (line: string) => void;
+}
 
 export interface LogOptions {
   follow: boolean;
@@ -74,8 +83,54 @@ export class SkiffSession {
     return this.clusters.down(name);
   }
 
-  submit(spec: JobSpec, code: CodeSource): Promise<JobStatus> {
-    return this.withKube(async (kc) => ('files' in code ? submitJobFiles(kc, spec, code.files) : submitJob(kc, spec, code.codeRoot)));
+  /** On the local cluster the job gets a run folder of its own; on another context its code goes in a ConfigMap. */
+  async submit(spec: JobSpec, code: CodeSource, opts: SubmitOptions = {}): Promise<JobStatus> {
+    const local = this.context ? undefined : { cluster: this.clusterName, shared: await this.clusters.sharedFolders(this.clusterName) };
+    return this.withKube((kc) => submitJob(kc, spec, code, { ...opts, local }));
+  }
+
+  /** The newest run folder of a job on the local cluster (kept after the job and its pods are gone). */
+  async outputs(job: string, namespace?: string): Promise<Run> {
+    return latestRun(await this.localDataDir(), this.clusterName, namespace ?? this.namespace, job);
+  }
+
+  /** Every run of every job with outputs in the namespace. */
+  async listOutputs(namespace?: string): Promise<{ job: string; runs: Run[] }[]> {
+    return jobsWithRuns(await this.localDataDir(), this.clusterName, namespace ?? this.namespace);
+  }
+
+  /** Copies the newest run folder of a job to `to`. */
+  async copyOutputs(job: string, to: string, namespace?: string): Promise<Run> {
+    const run = await this.outputs(job, namespace);
+    await copyRun(run, to);
+    return run;
+  }
+
+  /** Deletes every run folder of a job; refused while the job still exists (it may be writing). */
+  async removeOutputs(job: string, namespace?: string): Promise<Run[]> {
+    const ns = namespace ?? this.namespace;
+    const existing = await this.getJob(job, ns).catch((err: unknown) => {
+      if (err instanceof SkiffError && err.code === 'JOB_NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (existing) {
+      throw new SkiffError('BAD_INPUT', `job '${job}' still exists (${existing.phase}); its outputs stay while it does`, { hint: `run \`skiff cancel ${job}\` first` });
+    }
+    const runs = await listRuns(await this.localDataDir(), this.clusterName, ns, job);
+    if (runs.length === 0) await this.outputs(job, ns); // the plain "no outputs" error
+    for (const run of runs) await removeRun(run.dir);
+    return runs;
+  }
+
+  /** The host folder the local cluster keeps jobs' files in; where it would be when the cluster is gone. */
+  private async localDataDir(): Promise<string> {
+    if (this.context) throw new SkiffError('BAD_INPUT', `outputs are kept for jobs on a local cluster, not on context '${this.context}'`);
+    try {
+      return (await this.clusters.sharedFolders(this.clusterName)).data;
+    } catch (err) {
+      if (err instanceof SkiffError && (err.code === 'NO_CLUSTER' || err.code === 'CLUSTER_GONE' || err.code === 'NO_DOCKER')) return dataDir();
+      throw err;
+    }
   }
 
   listJobs(namespace?: string): Promise<JobStatus[]> {

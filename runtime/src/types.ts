@@ -13,6 +13,8 @@ export interface ClusterOptions {
   gpusPerNode: number;
   /** Node image; when absent the provider picks upstream kindest/node or Skiff's offline build. */
   nodeImage?: string;
+  /** Host folders shared into every node: jobs' run folders and packages, and the home folder for --data. */
+  shared?: { data: string; home?: string };
 }
 
 export interface ClusterInfo {
@@ -62,6 +64,8 @@ export interface JobStatus {
   createdAt?: string;
   workers: number;
   script: string;
+  /** The run folder on this machine (local clusters): the job's working directory, and its outputs. */
+  workDir?: string;
   pods: JobPodStatus[];
 }
 

@@ -159,7 +159,7 @@ describe('promotion from the local cluster to another context', () => {
 
     const localJob = JSON.parse((await local(['describe', 'promo-train', '-o', 'json'])).stdout) as { phase: string; spec: { image: string } };
     expect(localJob.phase).toBe('Succeeded');
-    expect(localJob.spec.image).toBe('skiff.local/job-python:bookworm-1');
+    expect(localJob.spec.image).toBe('skiff.local/job-python:bookworm-2');
   });
 
   it("goes as Kubeflow Trainer's PyTorchJob where the target runs the training operator, and trains there", async () => {

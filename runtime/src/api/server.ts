@@ -28,6 +28,7 @@ export type ApiBackend = Pick<
   | 'watchJobs'
   | 'describeJob'
   | 'submit'
+  | 'outputs'
   | 'cancelJob'
   | 'waitForJob'
   | 'logs'
@@ -129,8 +130,19 @@ const routes: Route[] = [
     method: 'POST',
     pattern: /^\/api\/jobs$/,
     handler: async ({ req, res, query, backend }) => {
-      const { spec, code } = submitRequest(await readJson(req), namespaceOf(query) ?? backend.namespace);
-      sendJson(res, 201, await backend.submit(spec, code));
+      const { spec, code, from } = submitRequest(await readJson(req), namespaceOf(query) ?? backend.namespace);
+      // What stayed behind and which packages were used, for the editor to show beside the job.
+      const notices: string[] = [];
+      const status = await backend.submit(spec, code, { from, onProgress: (line) => notices.push(line) });
+      sendJson(res, 201, { ...status, notices });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/jobs/${NAME}/outputs$`),
+    handler: async ({ res, params, query, backend }) => {
+      const run = await backend.outputs(params.name, namespaceOf(query));
+      sendJson(res, 200, { dir: run.dir, record: run.record });
     },
   },
   {
@@ -324,16 +336,19 @@ export function upRequest(input: unknown): UpRequest {
  * POST /api/jobs: spec fields plus either `code.files` ({path, content: base64}[], e.g. a notebook
  * cell as one file) or `codeRoot` (a folder on this machine).
  */
-export function submitRequest(input: unknown, namespace: string): { spec: JobSpec; code: CodeSource } {
-  const { code, codeRoot, ...fields } = objectBody(input);
+export function submitRequest(input: unknown, namespace: string): { spec: JobSpec; code: CodeSource; from?: string } {
+  const { code, codeRoot, from, ...fields } = objectBody(input);
   const spec = parseJobSpec({ namespace, ...fields });
+  const source: CodeSource = {};
   if (code !== undefined) {
     const files = (code as { files?: unknown } | null)?.files;
     if (!Array.isArray(files)) throw new SkiffError('BAD_INPUT', 'code.files must be a list of {path, content} with base64 content');
-    return { spec, code: { files: files.map(codeFile) } };
+    source.files = files.map(codeFile);
   }
-  if (typeof codeRoot === 'string' && codeRoot) return { spec, code: { codeRoot } };
-  throw new SkiffError('BAD_INPUT', 'send the code as code.files or name a folder on this machine as codeRoot');
+  if (typeof codeRoot === 'string' && codeRoot) source.codeRoot = codeRoot;
+  if (!source.files && !source.codeRoot) throw new SkiffError('BAD_INPUT', 'send the code as code.files or name a folder on this machine as codeRoot (or both: a cell in its notebook\'s folder)');
+  if (from !== undefined && (typeof from !== 'string' || !from)) throw new SkiffError('BAD_INPUT', 'from must be the name of an earlier job');
+  return from ? { spec, code: source, from: from as string } : { spec, code: source };
 }
 
 function codeFile(entry: unknown, index: number): CodeFile {
@@ -453,6 +468,9 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   COMMAND_FAILED: 500,
   TIMEOUT: 504,
+  CLUSTER_OUTDATED: 409,
+  DISK_FULL: 507,
+  PACKAGES_FAILED: 400,
 };
 
 export function httpStatusFor(err: unknown): number {

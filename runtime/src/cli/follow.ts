@@ -30,7 +30,8 @@ function statusPrinter(io: Output, outcomes: JobPhase[]): (s: JobStatus) => void
 
 function submittedText(s: JobStatus, session: SkiffSession): string {
   const unit = s.kind === 'training' ? 'worker' : 'replica';
-  return `submitted ${s.kind} job ${s.name} (${s.workers} ${unit}${s.workers === 1 ? '' : 's'}) to cluster '${session.clusterName}', namespace ${s.namespace}\n`;
+  const where = s.workDir ? `; working directory ${s.workDir} (\`skiff outputs ${s.name}\`)` : '';
+  return `submitted ${s.kind} job ${s.name} (${s.workers} ${unit}${s.workers === 1 ? '' : 's'}) to cluster '${session.clusterName}', namespace ${s.namespace}${where}\n`;
 }
 
 export async function runAndFollow(
@@ -38,9 +39,9 @@ export async function runAndFollow(
   spec: JobSpec,
   code: CodeSource,
   io: Output,
-  opts: { detach?: boolean; signal?: AbortSignal; drainMs?: number },
+  opts: { detach?: boolean; signal?: AbortSignal; drainMs?: number; from?: string },
 ): Promise<number> {
-  const submitted = await session.submit(spec, code);
+  const submitted = await session.submit(spec, code, { from: opts.from, onProgress: (line) => io.err(line + '\n') });
   io.err(submittedText(submitted, session));
   if (opts.detach) {
     io.err(`follow it with \`skiff logs ${submitted.name} -f\`, stop it with \`skiff cancel ${submitted.name}\`\n`);
@@ -82,9 +83,9 @@ export async function serveAndWait(
   spec: JobSpec,
   code: CodeSource,
   io: Output,
-  opts: { detach?: boolean; signal?: AbortSignal },
+  opts: { detach?: boolean; signal?: AbortSignal; from?: string },
 ): Promise<number> {
-  const submitted = await session.submit(spec, code);
+  const submitted = await session.submit(spec, code, { from: opts.from, onProgress: (line) => io.err(line + '\n') });
   io.err(submittedText(submitted, session));
   const howToCall = `call it with \`skiff call ${submitted.name} /\` (add a path and --data '{...}' for POST)\n`;
   if (opts.detach) {

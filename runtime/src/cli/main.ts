@@ -3,6 +3,9 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { cacheDir } from '../cluster/tools.js';
+import { resolve as pathResolve } from 'node:path';
+import { dataDir } from '../workspace/layout.js';
+import { clearPackages, packagesRoot } from '../packages/install.js';
 import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { SkiffSession } from '../session.js';
@@ -32,7 +35,7 @@ interface GlobalFlags {
 }
 
 type OutputFlag = { output: 'text' | 'json' };
-type SubmitFlags = { detach?: boolean; dryRun?: boolean };
+type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
 
@@ -125,6 +128,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--env <K=V>', 'environment variable (repeatable)', collect)
       .option('--name <job>', 'job name (default: from the script name)')
       .option('--code-dir <dir>', 'folder shipped with the job (default: the script’s folder)')
+      .option('--pip <requirement>', 'Python package to install for the job, e.g. flask==3.1 (repeatable; requirements.txt beside the script and PEP 723 metadata are read too)', collect)
+      .option('--data <dir[:path]>', 'host folder mounted read-only into every worker, at path (default: its name in the working directory) (repeatable)', collect)
+      .option('--from <job>', 'start in the newest run folder of an earlier job (its checkpoints), with the code copied over it')
       .option('-d, --detach', 'submit and return')
       .option('--dry-run', 'print the Kubernetes objects the job would be, as YAML, and submit nothing');
 
@@ -141,7 +147,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
-      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
+      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
 
@@ -157,7 +163,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
-      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal }));
+      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
 
@@ -272,8 +278,43 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     );
 
   program
+    .command('outputs')
+    .description("a job's working directory on this machine: what it wrote (kept after the job ends, until --remove)")
+    .argument('[job]', 'job (default: list every job with outputs)')
+    .option('--copy-to <dir>', 'copy the newest run folder there')
+    .option('--remove', "delete every run folder of the job (once the job itself is gone)")
+    .option('--all', 'list every run of the job, not just the newest')
+    .addOption(outputOption())
+    .action(
+      act(async (job: string | undefined, flags: { copyTo?: string; remove?: boolean; all?: boolean } & OutputFlag, cmd: Command) => {
+        const s = session(cmd);
+        if (!job) {
+          const jobs = await s.listOutputs();
+          if (flags.output === 'json') return json(jobs.map((j) => ({ job: j.job, runs: j.runs.map((r) => r.dir) })));
+          if (jobs.length === 0) io.err('no job has outputs yet\n');
+          for (const j of jobs) io.out(`${j.job}\t${j.runs.length} run${j.runs.length === 1 ? '' : 's'}\t${j.runs.at(-1)!.dir}\n`);
+          return;
+        }
+        if (flags.remove) {
+          const removed = await s.removeOutputs(job);
+          io.err(`removed ${removed.length} run folder${removed.length === 1 ? '' : 's'} of ${job}\n`);
+          return;
+        }
+        if (flags.copyTo) {
+          const to = pathResolve(cwd, flags.copyTo);
+          const run = await s.copyOutputs(job, to);
+          io.err(`copied ${run.dir} to ${to}\n`);
+          return;
+        }
+        const runs = flags.all ? (await s.listOutputs()).find((j) => j.job === job)?.runs ?? [await s.outputs(job)] : [await s.outputs(job)];
+        if (flags.output === 'json') return json(runs.map((r) => ({ dir: r.dir, ...r.record })));
+        for (const r of runs) io.out(`${r.dir}\n`);
+      }),
+    );
+
+  program
     .command('cancel')
-    .description('stop a job and delete everything it created')
+    .description('stop a job and delete its objects on the cluster (its outputs stay: see `skiff outputs`)')
     .argument('<job>')
     .action(
       act(async (job: string, _flags: unknown, cmd: Command) => {
@@ -324,7 +365,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .action(
       act(async () => {
         await clearCache();
-        io.err(`cleared ${cacheDir()}\n`);
+        await clearPackages(dataDir());
+        io.err(`cleared ${cacheDir()} and the resolved packages in ${packagesRoot(dataDir())} (jobs' outputs are kept)\n`);
       }),
     );
 

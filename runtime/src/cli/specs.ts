@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { ClusterProfile } from '../types.js';
 import { SkiffError } from '../errors.js';
 import type { UpRequest } from '../cluster/cluster.js';
-import { parseEnvPairs, parseServingSpec, parseTrainingSpec, type ServingJobSpec, type TrainingJobSpec } from '../spec/job-spec.js';
+import { parseEnvPairs, parseServingSpec, parseTrainingSpec, type DataMount, type ServingJobSpec, type TrainingJobSpec } from '../spec/job-spec.js';
+import { WORK_MOUNT } from '../workspace/layout.js';
 
 /** Flags shared by `skiff run` and `skiff serve` (commander hands them over as strings). */
 export interface ResourceFlags {
@@ -16,6 +17,8 @@ export interface ResourceFlags {
   image?: string;
   env?: string[];
   codeDir?: string;
+  pip?: string[];
+  data?: string[];
 }
 
 export interface RunFlags extends ResourceFlags {
@@ -39,7 +42,7 @@ export function codeLocation(script: string, codeDir: string | undefined, cwd: s
   return { codeRoot, script: path.relative(codeRoot, absScript).split(path.sep).join('/') };
 }
 
-function commonFields(flags: ResourceFlags, namespace: string | undefined) {
+function commonFields(flags: ResourceFlags, namespace: string | undefined, cwd: string) {
   const fields: Record<string, unknown> = {};
   if (flags.name !== undefined) fields.name = flags.name;
   if (namespace !== undefined) fields.namespace = namespace;
@@ -51,7 +54,23 @@ function commonFields(flags: ResourceFlags, namespace: string | undefined) {
   fields.resources = resources;
   if (flags.image !== undefined) fields.image = flags.image;
   fields.env = parseEnvPairs(flags.env ?? []);
+  if (flags.pip?.length) fields.packages = flags.pip;
+  if (flags.data?.length) fields.data = flags.data.map((d) => parseDataFlag(d, cwd));
   return fields;
+}
+
+/**
+ * `--data DIR[:PATH]`: DIR on this machine, mounted read-only at PATH in the container; PATH
+ * defaults to DIR's name and a relative PATH is inside the job's working directory.
+ */
+export function parseDataFlag(value: string, cwd: string): DataMount {
+  const colon = value.lastIndexOf(':');
+  const [dir, target] = colon > 0 ? [value.slice(0, colon), value.slice(colon + 1)] : [value, ''];
+  if (!dir) throw new SkiffError('BAD_INPUT', `--data expects DIR or DIR:PATH (got '${value}')`);
+  const source = path.resolve(cwd, dir);
+  const mountPath = target || path.basename(source);
+  if (mountPath.split('/').includes('..')) throw new SkiffError('BAD_INPUT', `--data mount path must not contain '..' (got '${target}')`);
+  return { source, target: path.posix.isAbsolute(mountPath) ? path.posix.normalize(mountPath) : path.posix.join(WORK_MOUNT, mountPath) };
 }
 
 export function trainingSpecFromFlags(
@@ -61,7 +80,7 @@ export function trainingSpecFromFlags(
   ctx: { namespace?: string; cwd: string },
 ): { spec: TrainingJobSpec; codeRoot: string } {
   const where = codeLocation(script, flags.codeDir, ctx.cwd);
-  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace), script: where.script, args };
+  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace, ctx.cwd), script: where.script, args };
   if (flags.workers !== undefined) input.workers = flags.workers;
   if (flags.retries !== undefined) input.backoffLimit = flags.retries;
   if (flags.masterPort !== undefined) input.masterPort = flags.masterPort;
@@ -75,7 +94,7 @@ export function servingSpecFromFlags(
   ctx: { namespace?: string; cwd: string },
 ): { spec: ServingJobSpec; codeRoot: string } {
   const where = codeLocation(script, flags.codeDir, ctx.cwd);
-  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace), script: where.script, args };
+  const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace, ctx.cwd), script: where.script, args };
   if (flags.port !== undefined) input.port = flags.port;
   if (flags.replicas !== undefined) input.replicas = flags.replicas;
   return { spec: parseServingSpec(input), codeRoot: where.codeRoot };

@@ -14,7 +14,7 @@ import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 
 const OFFLINE = 'skiff.local/node:v1.34.1-3';
-const JOB = 'skiff.local/job-python:bookworm-1';
+const JOB = 'skiff.local/job-python:bookworm-2';
 
 function kubeconfigYaml(clusters: string[]): string {
   return stringify({
@@ -198,7 +198,7 @@ describe('Clusters.up', () => {
     world.imageIds.set(JOB, 'sha256:0123456789abcdef0123');
     await world.clusters().up({ name: 'third' });
     expect(world.log.filter((l) => l.startsWith('save '))).toHaveLength(2);
-    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_bookworm-1@0123456789abcdef.tar`]);
+    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_bookworm-2@0123456789abcdef.tar`]);
   });
 
   it('reuses a healthy cluster without creating anything', async () => {

@@ -15,6 +15,9 @@ import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, ty
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
 import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from './tools.js';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { NODE_DATA_DIR, NODE_HOME_DIR, dataDir, type SharedFolders } from '../workspace/layout.js';
 
 export const DEFAULT_CLUSTER = 'skiff';
 /** Where Skiff's jobs run. */
@@ -48,6 +51,8 @@ export interface ClustersDeps {
   preflight?: (profile: ClusterProfile) => Promise<PreflightReport>;
   buildImages?: typeof buildImages;
   pullImage?: NodeImageDeps['pullImage'];
+  /** The host folder shared into the nodes for jobs' files (default: dataDir()). */
+  dataDir?: string;
   /** Where image archives for the nodes are kept (default: image-archives/ in the cache). */
   archiveDir?: string;
   pollIntervalMs?: number;
@@ -86,8 +91,34 @@ export class Clusters {
       onProgress(`cluster '${opts.name}' exists but ${health.problem}; recreating it`);
       await provider.delete(opts.name);
     }
-    const cluster = await this.create(provider, opts, onProgress);
+    const cluster = await this.create(provider, { ...opts, shared: await this.foldersToShare() }, onProgress);
     return { cluster, reused: false, seconds: secondsSince(started) };
+  }
+
+  /**
+   * The host folders a local cluster shares with its nodes, read from its node containers' mounts
+   * (so the answer holds whatever $SKIFF_DATA_DIR said when the cluster was made). CLUSTER_OUTDATED
+   * for a cluster made before Skiff shared folders: its jobs would have nowhere to write.
+   */
+  async sharedFolders(name: string): Promise<SharedFolders> {
+    const containers = await this.listNodeContainers(name);
+    if (containers.length === 0) throw this.missing(name);
+    const mounts = containers[0].Mounts ?? [];
+    const data = mounts.find((m) => m.Destination === NODE_DATA_DIR)?.Source;
+    if (!data) {
+      throw new SkiffError('CLUSTER_OUTDATED', `cluster '${name}' was made by an older Skiff and has no folder for jobs' files (working directories, outputs, packages)`, {
+        hint: `recreate it: \`skiff down --name ${name} && skiff up --name ${name}\` (its jobs are deleted with it)`,
+      });
+    }
+    const home = mounts.find((m) => m.Destination === NODE_HOME_DIR)?.Source;
+    return home ? { data, home } : { data };
+  }
+
+  private async foldersToShare(): Promise<SharedFolders> {
+    const data = this.deps.dataDir ?? dataDir();
+    await mkdir(data, { recursive: true });
+    const home = homedir();
+    return home && home !== '/' ? { data, home } : { data };
   }
 
   /** Deletes the cluster (and a context it left behind); false when there was no such cluster. */

@@ -10,7 +10,7 @@ import { SkiffError } from '../errors.js';
 import { run, type Runner } from '../exec/run.js';
 
 /** The image every job runs in (tag suffix: JOB_RECIPE in runtime/images/versions.env). */
-export const JOB_IMAGE = 'skiff.local/job-python:bookworm-1';
+export const JOB_IMAGE = 'skiff.local/job-python:bookworm-2';
 
 export type ImageSet = 'all' | 'binaries' | 'node' | 'job';
 

@@ -3,7 +3,7 @@
 import type { CoreV1Event, V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { JobKind, JobPhase, JobPodStatus, JobStatus } from '../types.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { LABELS, specFromAnnotations } from '../manifests/labels.js';
+import { ANNOTATIONS, LABELS, specFromAnnotations } from '../manifests/labels.js';
 import { jobPhase, rankOf, servingPhase } from './reasons.js';
 
 /** A job as Kubernetes holds it: its owner object (Job or Deployment) and its pods. */
@@ -128,6 +128,8 @@ export function jobStatusOf(objects: JobObjects, reason?: string): JobStatus {
   if (reason) status.reason = reason;
   const createdAt = isoTime(objects.owner.metadata?.creationTimestamp);
   if (createdAt) status.createdAt = createdAt;
+  const workDir = objects.owner.metadata?.annotations?.[ANNOTATIONS.workDir];
+  if (workDir) status.workDir = workDir;
   return status;
 }
 

@@ -1,37 +1,193 @@
-// Submitting a job: code into ConfigMaps, then server-side apply of Service and Job/Deployment.
-// Nothing is built or pushed; a resubmit with the same name replaces the previous job.
+// Submitting a job. On a local cluster the code is copied into a fresh run folder in the folder the
+// cluster shares with the host (writable, shared by every rank, kept after the job), packages are
+// resolved once per set and mounted beside it. On any other context the code travels in a
+// ConfigMap. Then server-side apply of Service and Job/Deployment; nothing is built or pushed, and
+// a resubmit with the same name replaces the previous job (its run folder stays).
 import { createHash } from 'node:crypto';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import type { CodeFile, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
-import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
-import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
+import { SpecError, parseQuantity, type DataMount, type JobSpec } from '../spec/job-spec.js';
+import { collectCodeFiles, leftOutText, pythonLibFiles, scanCodeFolder, type CodeFolder } from '../manifests/collect.js';
+import type { Workspace } from '../manifests/code-bundle.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
 import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
-import { LABELS, MANAGED_BY } from '../manifests/labels.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, clusterNameOf, deleteIfPresent, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
+import { WORK_MOUNT, nodePathOf, type SharedFolders } from '../workspace/layout.js';
+import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
+import { resolvePackages, type ResolvedPackages } from '../packages/install.js';
+import { mergeRequirements, parseInlineScriptMetadata, parseRequirementsText } from '../packages/sources.js';
 
 /** How long a replaced Job may take to disappear (its pods get their termination grace period). */
 const REPLACE_TIMEOUT_MS = 90_000;
+/** Read beside the script for its packages. */
+export const REQUIREMENTS_FILE = 'requirements.txt';
 
-/** Collects the code under `codeRoot` (the script and its siblings) and submits the job. */
-export async function submitJob(kc: KubeConfig, spec: JobSpec, codeRoot: string): Promise<JobStatus> {
-  return submitJobFiles(kc, spec, await collectJobCode(codeRoot, spec));
+/** The code of a job: a folder on this machine, files given as content (a notebook cell), or both (a cell in its notebook's folder). */
+export interface CodeSource {
+  codeRoot?: string;
+  files?: CodeFile[];
 }
 
-/** The script and its siblings under `codeRoot`, with a clear error when the script is missing. */
+export interface SubmitOptions {
+  /** A local cluster's name and shared folders: the job gets a run folder there. Absent: a ConfigMap. */
+  local?: { cluster: string; shared: SharedFolders };
+  /** Start in the newest run folder of this job (same cluster and namespace): --from. */
+  from?: string;
+  /** Resolving packages, what stayed behind: lines for the user. */
+  onProgress?: (line: string) => void;
+}
+
+/** The code under `codeRoot` (the script and its siblings), with a clear error when the script is missing. */
 export async function collectJobCode(codeRoot: string, spec: JobSpec): Promise<CodeFile[]> {
+  return scriptErrors(() => collectCodeFiles(codeRoot, spec.script));
+}
+
+async function scriptErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return await collectCodeFiles(codeRoot, spec.script);
+    return await fn();
   } catch (err) {
     if (err instanceof SpecError && /^script not found/.test(err.message)) {
       throw new SkiffError('SCRIPT_NOT_FOUND', err.message, { hint: 'pass the path of a Python file (relative to the code folder)', cause: err });
     }
     throw err;
   }
+}
+
+/** Submits a job: its code from a folder and/or as files. */
+export async function submitJob(kc: KubeConfig, spec: JobSpec, code: CodeSource | string, opts: SubmitOptions = {}): Promise<JobStatus> {
+  const source: CodeSource = typeof code === 'string' ? { codeRoot: code } : code;
+  if (!opts.local) {
+    refuseLocalOnly(spec);
+    const files = source.codeRoot ? await collectJobCode(source.codeRoot, spec) : [];
+    return submitJobFiles(kc, spec, overlay(files, source.files ?? []));
+  }
+  return submitToWorkspace(kc, spec, source, opts.local, opts);
+}
+
+/** Files given as content replace same-named files of the folder. */
+function overlay(files: CodeFile[], extra: CodeFile[]): CodeFile[] {
+  const given = new Set(extra.map((f) => f.path));
+  return [...files.filter((f) => !given.has(f.path)), ...extra].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Packages and --data need the local cluster's shared folder; on other clusters promotion bakes them into an image. */
+function refuseLocalOnly(spec: JobSpec): void {
+  if (spec.packages?.length || spec.data?.length) {
+    throw new SkiffError('BAD_INPUT', `${spec.packages?.length ? '--pip packages' : '--data folders'} need a local cluster made by \`skiff up\``, {
+      hint: 'run the job locally, then `skiff promote` it: promotion bakes its packages into the image it pushes',
+    });
+  }
+}
+
+interface LocalCode {
+  folder?: CodeFolder;
+  extra: CodeFile[];
+  scriptText: string;
+  /** The folder the script sits in, on the host, for requirements.txt. */
+  scriptDir?: string;
+}
+
+async function localCode(spec: JobSpec, source: CodeSource): Promise<LocalCode> {
+  const extra = source.files ?? [];
+  const given = extra.find((f) => f.path === spec.script);
+  if (!source.codeRoot) {
+    if (!given) throw scriptMissing(spec, extra.length);
+    return { extra, scriptText: given.content.toString('utf8') };
+  }
+  const codeRoot = source.codeRoot;
+  const folder = await scriptErrors(() => scanCodeFolder(codeRoot, given ? undefined : spec.script));
+  const scriptPath = path.join(folder.root, ...spec.script.split('/'));
+  const scriptText = given ? given.content.toString('utf8') : await readFile(scriptPath, 'utf8');
+  return { folder, extra, scriptText, scriptDir: path.dirname(scriptPath) };
+}
+
+function scriptMissing(spec: JobSpec, count: number): SkiffError {
+  return new SkiffError('SCRIPT_NOT_FOUND', `script ${spec.script} is not among the ${count} code files sent`, {
+    hint: 'the script path must match one of the files, relative to the code folder',
+  });
+}
+
+/** Every package the job asks for: requirements.txt beside the script, PEP 723 metadata in it, then --pip. */
+export async function jobRequirements(spec: JobSpec, scriptText: string, scriptDir?: string): Promise<string[]> {
+  const fromFile = scriptDir ? await readFile(path.join(scriptDir, REQUIREMENTS_FILE), 'utf8').catch(() => undefined) : undefined;
+  return mergeRequirements(
+    fromFile === undefined ? [] : parseRequirementsText(fromFile, REQUIREMENTS_FILE),
+    parseInlineScriptMetadata(scriptText, spec.script) ?? [],
+    spec.packages ?? [],
+  );
+}
+
+/** --data folders as the nodes see them; each must exist and be shared with the cluster. */
+export async function dataMounts(data: DataMount[], shared: SharedFolders): Promise<Workspace['data']> {
+  const mounts: Workspace['data'] = [];
+  for (const d of data) {
+    const info = await stat(d.source).catch(() => undefined);
+    if (!info?.isDirectory()) throw new SkiffError('BAD_INPUT', `--data folder not found: ${d.source}`, { hint: 'pass an existing folder on this machine' });
+    const nodePath = nodePathOf(shared, await realpath(d.source));
+    if (!nodePath) {
+      throw new SkiffError('BAD_INPUT', `--data folder ${d.source} is outside the folders the cluster shares with this machine (${[shared.home, shared.data].filter(Boolean).join(', ')})`, {
+        hint: 'move or copy it under your home folder (symbolic links are resolved first)',
+      });
+    }
+    mounts.push({ nodePath, mountPath: d.target });
+  }
+  return mounts;
+}
+
+async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSource, local: { cluster: string; shared: SharedFolders }, opts: SubmitOptions): Promise<JobStatus> {
+  const progress = opts.onProgress ?? (() => {});
+  const code = await localCode(spec, source);
+  const leftOut = leftOutText(code.folder?.leftOut ?? []);
+  if (leftOut) progress(leftOut);
+  const requirements = await jobRequirements(spec, code.scriptText, code.scriptDir);
+  const data = await dataMounts(spec.data ?? [], local.shared);
+  const from = opts.from ? await latestRun(local.shared.data, local.cluster, spec.namespace, opts.from) : undefined;
+  const packages = requirements.length > 0 ? await resolvePackages(requirements, { dataRoot: local.shared.data, image: spec.image, onProgress: progress }) : undefined;
+  if (packages) progress(packagesText(packages));
+  const finalSpec: JobSpec = requirements.length > 0 ? { ...spec, packages: requirements } : spec;
+
+  const run = await createRun({
+    dataRoot: local.shared.data,
+    cluster: local.cluster,
+    namespace: spec.namespace,
+    job: spec.name,
+    script: spec.script,
+    files: code.folder?.files ?? [],
+    extraFiles: code.extra,
+    from: from?.dir,
+    packages: requirements,
+  });
+  if (from) progress(`starting from ${from.dir}`);
+  try {
+    const status = await applyJob(kc, finalSpec, [], workspaceFor(run, local.shared, packages, data));
+    return { ...status, workDir: run.dir };
+  } catch (err) {
+    await removeRun(run.dir);
+    throw err;
+  }
+}
+
+function workspaceFor(run: Run, shared: SharedFolders, packages: ResolvedPackages | undefined, data: Workspace['data']): Workspace {
+  const nodeDir = nodePathOf(shared, run.dir);
+  if (!nodeDir) throw new SkiffError('BAD_INPUT', `run folder ${run.dir} is outside the cluster's shared folder ${shared.data}`);
+  const ws: Workspace = { hostDir: run.dir, nodeDir, data: data.map((d) => ({ ...d, mountPath: path.posix.resolve(WORK_MOUNT, d.mountPath) })) };
+  if (packages) ws.packagesNodeDir = nodePathOf(shared, packages.siteDir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0) ws.runAs = { uid, gid: process.getgid?.() ?? uid };
+  return ws;
+}
+
+function packagesText(p: ResolvedPackages): string {
+  const what = p.installed.length > 0 ? p.installed.map((d) => `${d.name} ${d.version}`).join(', ') : 'nothing new (the image has them all)';
+  const shadow = p.shadowed.length > 0 ? `; replaces the image's ${p.shadowed.join(', ')}` : '';
+  return `packages ${p.cached ? 'from the cache' : 'resolved'}: ${what}${shadow}`;
 }
 
 /** Everything a job consists of on the cluster, in the order it is applied. */
@@ -42,16 +198,18 @@ export interface RenderedJob {
 }
 
 /** The job's objects from its spec and code: pure, so `--dry-run` shows exactly what submit applies. */
-export function renderJob(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]): RenderedJob {
+export function renderJob(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[], ws?: Workspace): RenderedJob {
   let rendered: RenderedJob;
   if (spec.kind === 'training') {
-    const m = trainingManifests(spec, files, libFiles);
+    const m = trainingManifests(spec, files, libFiles, {}, ws);
     rendered = { configMaps: m.configMaps, service: m.service, owner: m.job };
   } else {
-    const m = servingManifests(spec, files, libFiles);
+    const m = servingManifests(spec, files, libFiles, {}, ws);
     rendered = { configMaps: m.configMaps, service: m.service, owner: m.deployment };
   }
-  stampCodeHash(rendered.owner, [...files, ...libFiles]);
+  if (ws) rendered.owner.metadata = { ...rendered.owner.metadata, annotations: { ...rendered.owner.metadata?.annotations, [ANNOTATIONS.workDir]: ws.hostDir } };
+  // A run folder is new on every submit, so its path alone rolls a Deployment's replicas.
+  stampCodeHash(rendered.owner, [...files, ...libFiles, ...(ws ? [{ path: ws.nodeDir, content: Buffer.alloc(0) }] : [])]);
   return rendered;
 }
 
@@ -68,16 +226,17 @@ export async function renderJobFiles(spec: JobSpec, files: CodeFile[]): Promise<
 
 /** Submits a job whose code is given as files (e.g. a notebook cell sent by an editor). */
 export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeFile[]): Promise<JobStatus> {
-  if (!files.some((f) => f.path === spec.script)) {
-    throw new SkiffError('SCRIPT_NOT_FOUND', `script ${spec.script} is not among the ${files.length} code files sent`, {
-      hint: 'the script path must match one of the files, relative to the code folder',
-    });
-  }
+  if (!files.some((f) => f.path === spec.script)) throw scriptMissing(spec, files.length);
+  return applyJob(kc, spec, files);
+}
+
+/** Renders and applies: the code in a ConfigMap (files) or in a run folder (ws). */
+async function applyJob(kc: KubeConfig, spec: JobSpec, files: CodeFile[], ws?: Workspace): Promise<JobStatus> {
   const k = kubeClients(kc);
   const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, clusterNameOf(kc))]) : [false];
 
   // Render before touching the cluster: a bundle that is too big fails without side effects.
-  const rendered = renderJob(spec, files, await pythonLibFiles());
+  const rendered = renderJob(spec, files, await pythonLibFiles(), ws);
   if (nvidiaRuntime) withNvidiaRuntime(rendered.owner);
 
   // Independent first steps together (a delete in a namespace not yet made is simply a 404).

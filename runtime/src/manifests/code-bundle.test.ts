@@ -13,7 +13,7 @@ import {
   libConfigMap,
   libVolumeItems,
 } from './code-bundle.js';
-import { collectCodeFiles, pythonLibDir, pythonLibFiles } from './collect.js';
+import { collectCodeFiles, leftOutText, pythonLibDir, pythonLibFiles, scanCodeFolder } from './collect.js';
 
 const spec = parseTrainingSpec({ name: 'train-a1b2c', script: 'train.py' });
 const file = (p: string, content: string | Buffer): CodeFile => ({ path: p, content: Buffer.isBuffer(content) ? content : Buffer.from(content) });
@@ -128,7 +128,7 @@ describe('collectCodeFiles', () => {
     await writeFile(path.join(root, rel), content);
   };
 
-  it('collects the script and its siblings, skipping junk', async () => {
+  it('collects the script and its siblings of any size; hidden files and junk folders stay home, each reported', async () => {
     await put('train.py', 'print(1)');
     await put('lib/model.py');
     await put('.env.example');
@@ -141,8 +141,54 @@ describe('collectCodeFiles', () => {
     await put('data/huge.bin', Buffer.alloc(512 * 1024 + 1));
     await symlink(root, path.join(root, 'loop'));
     const files = await collectCodeFiles(root, 'train.py');
-    expect(files.map((f) => f.path)).toEqual(['.env.example', 'lib/model.py', 'train.py']);
+    expect(files.map((f) => f.path)).toEqual(['data/huge.bin', 'lib/model.py', 'train.py']);
     expect(files.find((f) => f.path === 'train.py')?.content.toString()).toBe('print(1)');
+    const { leftOut } = await scanCodeFolder(root, 'train.py');
+    expect(leftOut).toEqual([
+      { path: '.cache/', reason: 'hidden' },
+      { path: '.env.example', reason: 'hidden' },
+      { path: '.git/', reason: 'not code' },
+      { path: '.ipynb_checkpoints/', reason: 'not code' },
+      { path: '.venv/', reason: 'not code' },
+      { path: 'lib/__pycache__/', reason: 'not code' },
+      { path: 'loop/', reason: 'link outside the folder' },
+      { path: 'node_modules/', reason: 'not code' },
+    ]);
+    expect(leftOutText(leftOut, 3)).toBe(
+      'left out: .cache/, .env.example (hidden); .git/, .ipynb_checkpoints/, .venv/ and 2 more (not code); loop/ (link outside the folder)',
+    );
+  });
+
+  it('follows .gitignore and .skiffignore in every folder; .skiffignore can bring back what .gitignore leaves out', async () => {
+    await put('serve.py');
+    await put('.gitignore', '*.pt\ncheckpoints/\n');
+    await put('.skiffignore', '!weights.pt\n');
+    await put('weights.pt', Buffer.alloc(1200 * 1024));
+    await put('old.pt');
+    await put('checkpoints/epoch1.pt');
+    await put('sub/.gitignore', 'scratch.txt\n');
+    await put('sub/scratch.txt');
+    await put('sub/keep.txt');
+    const folder = await scanCodeFolder(root, 'serve.py');
+    expect(folder.files.map((f) => f.rel)).toEqual(['serve.py', 'sub/keep.txt', 'weights.pt']);
+    expect(folder.bytes).toBe(1 + 1 + 1200 * 1024);
+    expect(folder.leftOut.filter((l) => l.reason === 'ignored').map((l) => l.path)).toEqual(['checkpoints/', 'old.pt', 'sub/scratch.txt']);
+  });
+
+  it('always takes the script, even when an ignore file matches it; a link to a file inside the folder is followed', async () => {
+    await put('.gitignore', '*.py\n');
+    await put('train.py');
+    await put('real/data.txt', 'd');
+    await symlink(path.join(root, 'real/data.txt'), path.join(root, 'data.txt'));
+    const folder = await scanCodeFolder(root, 'train.py');
+    expect(folder.files.map((f) => f.rel)).toEqual(['data.txt', 'real/data.txt', 'train.py']);
+  });
+
+  it('scans a whole folder without a script (a notebook cell comes as content)', async () => {
+    await put('helpers.py');
+    await put('nb.ipynb');
+    expect((await scanCodeFolder(root)).files.map((f) => f.rel)).toEqual(['helpers.py', 'nb.ipynb']);
+    await expect(scanCodeFolder(path.join(root, 'nope'))).rejects.toThrow(/code folder not found/);
   });
 
   it('accepts a script in a subfolder or as an absolute path', async () => {

@@ -6,6 +6,7 @@ import type { V1ConfigMap, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from
 import type { CodeFile } from '../types.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
+import { PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
 
 export const CODE_MOUNT = '/skiff/code';
 export const LIB_MOUNT = '/skiff/lib';
@@ -15,7 +16,28 @@ export const MAX_BUNDLE_BYTES = 900 * 1024;
 /** Skiff's Python package lives under this folder of the lib mount, so PYTHONPATH=LIB_MOUNT imports it. */
 export const LIB_PACKAGE_DIR = 'skiff';
 
-export const VOLUMES = { code: 'code', lib: 'skiff-lib', shm: 'dshm' } as const;
+export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', lib: 'skiff-lib', shm: 'dshm' } as const;
+
+/**
+ * A job whose files live in a local cluster's shared folder rather than a ConfigMap: its run folder
+ * (a snapshot of the code that the job may write to, shared by every rank, kept on the host) and
+ * the resolved packages, both as hostPath volumes.
+ */
+export interface Workspace {
+  /** Host path of the run folder (recorded on the job for `skiff outputs` and promotion). */
+  hostDir: string;
+  /** The run folder as every node sees it. */
+  nodeDir: string;
+  /** The resolved packages' site folder as the nodes see it. */
+  packagesNodeDir?: string;
+  /** `--data` folders: read-only, at mountPath in every container. */
+  data: { nodePath: string; mountPath: string }[];
+  /** The host user's ids, so that what the job writes is theirs (absent when that is root). */
+  runAs?: { uid: number; gid: number };
+}
+
+/** Where the script's folder is inside the container. */
+export const codeDirOf = (ws?: Workspace) => (ws ? WORK_MOUNT : CODE_MOUNT);
 
 export const codeConfigMapName = (spec: JobSpec) => `${spec.name}-code`;
 export const libConfigMapName = (spec: JobSpec) => `${spec.name}-lib`;
@@ -111,26 +133,43 @@ export function libVolumeItems(pythonFiles: CodeFile[]): { key: string; path: st
 }
 
 /** Code, lib and a memory-backed /dev/shm (the 64 MiB default breaks DataLoader workers and gloo). */
-export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]): V1Volume[] {
+export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[], ws?: Workspace): V1Volume[] {
   const items = (list: { key: string; path: string }[]): V1KeyToPath[] => list;
+  const code: V1Volume[] = ws
+    ? [
+        { name: VOLUMES.work, hostPath: { path: ws.nodeDir, type: 'Directory' } },
+        ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, hostPath: { path: ws.packagesNodeDir, type: 'Directory' } }] : []),
+        ...ws.data.map((d, i) => ({ name: dataVolumeName(i), hostPath: { path: d.nodePath, type: 'Directory' } })),
+      ]
+    : [{ name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } }];
   return [
-    { name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } },
+    ...code,
     { name: VOLUMES.lib, configMap: { name: libConfigMapName(spec), items: items(libVolumeItems(libFiles)) } },
     { name: VOLUMES.shm, emptyDir: { medium: 'Memory' } },
   ];
 }
 
-export function jobVolumeMounts(): V1VolumeMount[] {
-  return [
-    { name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true },
-    { name: VOLUMES.lib, mountPath: LIB_MOUNT, readOnly: true },
-    { name: VOLUMES.shm, mountPath: SHM_MOUNT },
-  ];
+const dataVolumeName = (index: number) => `data-${index}`;
+
+export function jobVolumeMounts(ws?: Workspace): V1VolumeMount[] {
+  const code: V1VolumeMount[] = ws
+    ? [
+        { name: VOLUMES.work, mountPath: WORK_MOUNT },
+        ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, mountPath: PACKAGES_MOUNT, readOnly: true }] : []),
+        ...ws.data.map((d, i) => ({ name: dataVolumeName(i), mountPath: d.mountPath, readOnly: true })),
+      ]
+    : [{ name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true }];
+  return [...code, { name: VOLUMES.lib, mountPath: LIB_MOUNT, readOnly: true }, { name: VOLUMES.shm, mountPath: SHM_MOUNT }];
+}
+
+/** The host user's ids on the pod, so files written to the run folder are theirs. */
+export function workspaceSecurityContext(ws?: Workspace): { runAsUser: number; runAsGroup: number } | undefined {
+  return ws?.runAs ? { runAsUser: ws.runAs.uid, runAsGroup: ws.runAs.gid } : undefined;
 }
 
 /** `python3 -m skiff.launch` waits for rendezvous DNS, then runs the script as __main__. */
-export function launchCommand(spec: JobSpec): string[] {
-  return ['python3', '-u', '-m', 'skiff.launch', `${CODE_MOUNT}/${spec.script}`, ...spec.args];
+export function launchCommand(spec: JobSpec, ws?: Workspace): string[] {
+  return ['python3', '-u', '-m', 'skiff.launch', `${codeDirOf(ws)}/${spec.script}`, ...spec.args];
 }
 
 /**
@@ -138,15 +177,19 @@ export function launchCommand(spec: JobSpec): string[] {
  * lib mount rather than replacing it; OMP_NUM_THREADS follows --cpu because torch otherwise starts
  * one thread per node core and thrashes under the CPU limit.
  */
-export function jobEnv(spec: JobSpec): V1EnvVar[] {
+export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
   const { PYTHONPATH: userPythonPath, ...user } = spec.env;
+  const skiffPath = ws?.packagesNodeDir ? `${LIB_MOUNT}:${PACKAGES_MOUNT}` : LIB_MOUNT;
   const env: V1EnvVar[] = [
-    { name: 'PYTHONPATH', value: userPythonPath ? `${LIB_MOUNT}:${userPythonPath}` : LIB_MOUNT },
+    { name: 'PYTHONPATH', value: userPythonPath ? `${skiffPath}:${userPythonPath}` : skiffPath },
     { name: 'PYTHONUNBUFFERED', value: '1' },
-    // The code mount is read-only; don't let Python try to write __pycache__ into it.
+    // The code mount may be read-only, and __pycache__ folders would litter the job's outputs.
     { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
     { name: 'SKIFF_JOB', value: spec.name },
   ];
+  if (ws) env.push({ name: 'SKIFF_WORK_DIR', value: WORK_MOUNT });
+  // A host user's id has no home in the image; caches (torch, matplotlib) go to /tmp instead of failing.
+  if (ws?.runAs && !('HOME' in user)) env.push({ name: 'HOME', value: '/tmp' });
   const cpu = spec.resources.cpu ? parseQuantity(spec.resources.cpu) : NaN;
   if (Number.isFinite(cpu) && !('OMP_NUM_THREADS' in user)) {
     env.push({ name: 'OMP_NUM_THREADS', value: String(Math.max(1, Math.floor(cpu))) });

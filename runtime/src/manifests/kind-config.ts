@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import type { ClusterOptions } from '../types.js';
 import { GPU_PRESENT_LABEL } from './gpu.js';
+import { NODE_DATA_DIR, NODE_HOME_DIR } from '../workspace/layout.js';
 
 export const PROFILE_LABEL = 'skiff.dev/profile';
 export const FAKE_GPU_LABEL = 'skiff.dev/fake-gpu';
@@ -25,7 +26,13 @@ interface KindNode {
   role: 'control-plane' | 'worker';
   image?: string;
   labels: Record<string, string>;
-  extraMounts?: { hostPath: string; containerPath: string }[];
+  extraMounts?: KindMount[];
+}
+
+interface KindMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
 }
 
 export interface KindClusterConfig {
@@ -59,11 +66,21 @@ function jobNode(role: KindNode['role'], opts: ClusterOptions, index: number): K
   return node;
 }
 
+/** The same host folders in every node, so a hostPath volume reaches the same files wherever a pod lands. */
+export function sharedFolderMounts(shared: ClusterOptions['shared']): KindMount[] {
+  if (!shared) return [];
+  const mounts: KindMount[] = [{ hostPath: shared.data, containerPath: NODE_DATA_DIR }];
+  if (shared.home) mounts.push({ hostPath: shared.home, containerPath: NODE_HOME_DIR, readOnly: true });
+  return mounts;
+}
+
 export function kindClusterConfig(opts: ClusterOptions): KindClusterConfig {
   // Without workers the control plane is untainted and runs the jobs, so it gets the GPU setup.
   const controlPlane = opts.workers > 0 ? { role: 'control-plane' as const, labels: { [PROFILE_LABEL]: opts.profile } } : jobNode('control-plane', opts, 0);
   const nodes: KindNode[] = [controlPlane, ...Array.from({ length: opts.workers }, (_, i) => jobNode('worker', opts, i))];
   if (opts.nodeImage) for (const node of nodes) node.image = opts.nodeImage;
+  const shared = sharedFolderMounts(opts.shared);
+  if (shared.length > 0) for (const node of nodes) node.extraMounts = [...(node.extraMounts ?? []), ...shared];
   return {
     kind: 'Cluster',
     apiVersion: 'kind.x-k8s.io/v1alpha4',

@@ -21,6 +21,8 @@ export const ANNOTATIONS = {
   /** JSON of the validated JobSpec. */
   spec: 'skiff.dev/spec',
   createdBy: 'skiff.dev/created-by',
+  /** Host path of the job's run folder on a local cluster. */
+  workDir: 'skiff.dev/work-dir',
 } as const;
 
 /** Optional metadata callers may stamp on the objects. */

@@ -2,7 +2,7 @@
 import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { ServingJobSpec } from '../spec/job-spec.js';
-import { CODE_MOUNT, codeConfigMap, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap } from './code-bundle.js';
+import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
@@ -15,11 +15,12 @@ export function servingManifests(
   files: CodeFile[],
   libFiles: CodeFile[],
   meta: ManifestMeta = {},
+  ws?: Workspace,
 ): { configMaps: V1ConfigMap[]; service: V1Service; deployment: V1Deployment } {
   return {
-    configMaps: [codeConfigMap(spec, files, meta), libConfigMap(spec, libFiles, meta)],
+    configMaps: [...(ws ? [] : [codeConfigMap(spec, files, meta)]), libConfigMap(spec, libFiles, meta)],
     service: servingService(spec, meta),
-    deployment: servingDeployment(spec, files, libFiles, meta),
+    deployment: servingDeployment(spec, files, libFiles, meta, ws),
   };
 }
 
@@ -36,7 +37,7 @@ export function servingService(spec: ServingJobSpec, meta: ManifestMeta = {}): V
   };
 }
 
-export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}): V1Deployment {
+export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}, ws?: Workspace): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -53,17 +54,18 @@ export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFi
               name: SERVING_CONTAINER,
               image: spec.image,
               imagePullPolicy: 'IfNotPresent',
-              command: launchCommand(spec),
-              workingDir: CODE_MOUNT,
-              env: [{ name: 'PORT', value: String(spec.port) }, ...jobEnv(spec)],
+              command: launchCommand(spec, ws),
+              workingDir: codeDirOf(ws),
+              env: [{ name: 'PORT', value: String(spec.port) }, ...jobEnv(spec, ws)],
               ports: [{ name: HTTP_PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
               // TCP, not HTTP: Skiff cannot know the script's routes, only that it must listen on PORT.
               readinessProbe: { tcpSocket: { port: spec.port }, periodSeconds: 2 },
               resources: containerResources(spec),
-              volumeMounts: jobVolumeMounts(),
+              volumeMounts: jobVolumeMounts(ws),
             },
           ],
-          volumes: jobVolumes(spec, files, libFiles),
+          volumes: jobVolumes(spec, files, libFiles, ws),
+          ...(ws?.runAs ? { securityContext: workspaceSecurityContext(ws) } : {}),
           ...(spec.gpusPerWorker > 0 ? { tolerations: gpuTolerations() } : {}),
         },
       },

@@ -3,7 +3,7 @@
 import type { V1ConfigMap, V1Job, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { TrainingJobSpec } from '../spec/job-spec.js';
-import { CODE_MOUNT, codeConfigMap, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap } from './code-bundle.js';
+import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { LABELS, jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
@@ -22,11 +22,12 @@ export function trainingManifests(
   files: CodeFile[],
   libFiles: CodeFile[],
   meta: ManifestMeta = {},
+  ws?: Workspace,
 ): { configMaps: V1ConfigMap[]; service: V1Service; job: V1Job } {
   return {
-    configMaps: [codeConfigMap(spec, files, meta), libConfigMap(spec, libFiles, meta)],
+    configMaps: [...(ws ? [] : [codeConfigMap(spec, files, meta)]), libConfigMap(spec, libFiles, meta)],
     service: trainingService(spec, meta),
-    job: trainingJob(spec, files, libFiles, meta),
+    job: trainingJob(spec, files, libFiles, meta, ws),
   };
 }
 
@@ -45,7 +46,7 @@ export function trainingService(spec: TrainingJobSpec, meta: ManifestMeta = {}):
   };
 }
 
-export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}): V1Job {
+export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}, ws?: Workspace): V1Job {
   const gpu = spec.gpusPerWorker > 0;
   return {
     apiVersion: 'batch/v1',
@@ -70,8 +71,8 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
               name: TRAINING_CONTAINER,
               image: spec.image,
               imagePullPolicy: 'IfNotPresent',
-              command: launchCommand(spec),
-              workingDir: CODE_MOUNT,
+              command: launchCommand(spec, ws),
+              workingDir: codeDirOf(ws),
               env: [
                 { name: 'MASTER_ADDR', value: masterAddress(spec) },
                 { name: 'MASTER_PORT', value: String(spec.masterPort) },
@@ -81,14 +82,15 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
                 // One process per pod: each pod is one DDP rank.
                 { name: 'LOCAL_RANK', value: '0' },
                 { name: 'LOCAL_WORLD_SIZE', value: '1' },
-                ...jobEnv(spec),
+                ...jobEnv(spec, ws),
               ],
               ports: [{ name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' }],
               resources: containerResources(spec),
-              volumeMounts: jobVolumeMounts(),
+              volumeMounts: jobVolumeMounts(ws),
             },
           ],
-          volumes: jobVolumes(spec, files, libFiles),
+          volumes: jobVolumes(spec, files, libFiles, ws),
+          ...(ws?.runAs ? { securityContext: workspaceSecurityContext(ws) } : {}),
           ...(gpu ? { tolerations: gpuTolerations() } : {}),
           topologySpreadConstraints: [
             {

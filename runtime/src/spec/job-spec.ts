@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:bookworm-1'; // Skiff's offline-built Python+torch image
+export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:bookworm-2'; // Skiff's offline-built Python+torch image
 export const DEFAULT_NAMESPACE = 'skiff';
 export const DEFAULT_MASTER_PORT = 29500;
 export const DEFAULT_SERVING_PORT = 8000;
@@ -15,7 +15,22 @@ export interface Resources {
   memory?: string;
 }
 
-export interface TrainingJobSpec {
+/** A host folder mounted read-only into every container (`--data DIR[:PATH]`). */
+export interface DataMount {
+  /** Absolute path on this machine. */
+  source: string;
+  /** Absolute path in the container. */
+  target: string;
+}
+
+/** What both kinds of job may add to the image without building one. */
+export interface JobExtras {
+  /** Python requirement specifiers installed for the job (from --pip, requirements.txt, PEP 723, %pip). */
+  packages?: string[];
+  data?: DataMount[];
+}
+
+export interface TrainingJobSpec extends JobExtras {
   kind: 'training';
   name: string;
   namespace: string;
@@ -34,7 +49,7 @@ export interface TrainingJobSpec {
   backoffLimit?: number;
 }
 
-export interface ServingJobSpec {
+export interface ServingJobSpec extends JobExtras {
   kind: 'serving';
   name: string;
   namespace: string;
@@ -89,6 +104,8 @@ const FLAGS: Record<string, string> = {
   backoffLimit: '--retries',
   script: 'script',
   args: 'script arguments',
+  packages: '--pip',
+  data: '--data',
 };
 
 const flagFor = (field: string) => FLAGS[field] ?? FLAGS[field.split('.')[0]] ?? field;
@@ -195,8 +212,23 @@ function envNameProblem(key: string): string | undefined {
   return ENV_NAME_RE.test(key) ? undefined : `--env name '${key}' is not a valid variable name (letters, digits and '_', not starting with a digit)`;
 }
 
+const packages = z
+  .array(z.string().trim().min(1, '--pip needs a package name'), { invalid_type_error: '--pip must be a list of requirement strings' })
+  .optional();
+
+const absolutePath = (what: string) =>
+  z.string({ invalid_type_error: `${what} must be a path` }).refine((v) => path.posix.isAbsolute(v), (v) => ({ message: `${what} must be an absolute path (got '${v}')` }));
+
+const data = z
+  .array(z.object({ source: absolutePath('--data folder'), target: absolutePath('--data mount path') }).strip(), {
+    invalid_type_error: '--data must be a list of {source, target}',
+  })
+  .optional();
+
 const common = {
   namespace: namespace.default(DEFAULT_NAMESPACE),
+  packages,
+  data,
   script,
   args,
   gpusPerWorker: intBetween('gpusPerWorker', 0, 16).default(0),
@@ -259,13 +291,13 @@ export function parseTrainingSpec(input: unknown): TrainingJobSpec {
     masterPort: s.masterPort,
   };
   if (s.backoffLimit !== undefined) spec.backoffLimit = s.backoffLimit;
-  return spec;
+  return withExtras(spec, s);
 }
 
 /** Validates a serving spec and fills defaults (name from the script when absent). */
 export function parseServingSpec(input: unknown): ServingJobSpec {
   const s = parseWith(servingSchema, withKind(input, 'serving'));
-  return {
+  return withExtras<ServingJobSpec>({
     kind: 'serving',
     name: s.name ?? jobNameFor(s.script),
     namespace: s.namespace,
@@ -277,7 +309,14 @@ export function parseServingSpec(input: unknown): ServingJobSpec {
     resources: s.resources,
     image: s.image,
     env: s.env,
-  };
+  }, s);
+}
+
+/** Packages and data only when there are some, so specs without them round-trip unchanged. */
+function withExtras<T extends JobSpec>(spec: T, s: JobExtras): T {
+  if (s.packages?.length) spec.packages = s.packages;
+  if (s.data?.length) spec.data = s.data;
+  return spec;
 }
 
 export function parseJobSpec(input: unknown): JobSpec {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
+import { trainingManifests } from './training.js';
+import { servingManifests } from './serving.js';
+import { kindClusterConfig } from './kind-config.js';
+import type { Workspace } from './code-bundle.js';
+import { NODE_DATA_DIR, NODE_HOME_DIR } from '../workspace/layout.js';
+
+const lib = [{ path: 'skiff/launch.py', content: Buffer.from('') }];
+const ws: Workspace = {
+  hostDir: '/home/u/.local/share/skiff/runs/skiff/skiff/train/20261202-000000-000',
+  nodeDir: '/skiff/host/runs/skiff/skiff/train/20261202-000000-000',
+  packagesNodeDir: '/skiff/host/packages/0123/prefix/lib/python3.11/site-packages',
+  data: [{ nodePath: '/skiff/home/datasets/mnist', mountPath: '/skiff/work/mnist' }],
+  runAs: { uid: 1000, gid: 1000 },
+};
+
+describe('jobs in a run folder', () => {
+  const spec = parseTrainingSpec({ name: 'train', script: 'src/train.py', workers: 2 });
+
+  it('mounts the run folder writable as the working directory, packages and data read-only, and ships no code ConfigMap', () => {
+    const m = trainingManifests(spec, [], lib, {}, ws);
+    expect(m.configMaps.map((c) => c.metadata?.name)).toEqual(['train-lib']);
+    const pod = m.job.spec!.template.spec!;
+    const c = pod.containers[0];
+    expect(c.workingDir).toBe('/skiff/work');
+    expect(c.command).toEqual(['python3', '-u', '-m', 'skiff.launch', '/skiff/work/src/train.py']);
+    expect(pod.volumes?.filter((v) => v.hostPath)).toEqual([
+      { name: 'work', hostPath: { path: ws.nodeDir, type: 'Directory' } },
+      { name: 'packages', hostPath: { path: ws.packagesNodeDir, type: 'Directory' } },
+      { name: 'data-0', hostPath: { path: '/skiff/home/datasets/mnist', type: 'Directory' } },
+    ]);
+    expect(c.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'work', mountPath: '/skiff/work' },
+        { name: 'packages', mountPath: '/skiff/packages', readOnly: true },
+        { name: 'data-0', mountPath: '/skiff/work/mnist', readOnly: true },
+      ]),
+    );
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
+    expect(env.PYTHONPATH).toBe('/skiff/lib:/skiff/packages');
+    expect(env.SKIFF_WORK_DIR).toBe('/skiff/work');
+    expect(env.HOME).toBe('/tmp');
+    expect(pod.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000 });
+  });
+
+  it('runs as the image user when the host user is root, with no packages volume when there are none', () => {
+    const plain: Workspace = { hostDir: ws.hostDir, nodeDir: ws.nodeDir, data: [] };
+    const m = servingManifests(parseServingSpec({ name: 'srv', script: 'app.py' }), [], lib, {}, plain);
+    const pod = m.deployment.spec!.template.spec!;
+    expect(pod.securityContext).toBeUndefined();
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['work', 'skiff-lib', 'dshm']);
+    const env = Object.fromEntries(pod.containers[0].env!.map((e) => [e.name, e.value]));
+    expect(env.PYTHONPATH).toBe('/skiff/lib');
+    expect(env.HOME).toBeUndefined();
+  });
+
+  it('keeps the ConfigMap form without a workspace (other contexts)', () => {
+    const m = trainingManifests(spec, [{ path: 'src/train.py', content: Buffer.from('x') }], lib);
+    expect(m.configMaps.map((c) => c.metadata?.name)).toEqual(['train-code', 'train-lib']);
+    expect(m.job.spec!.template.spec!.containers[0].workingDir).toBe('/skiff/code');
+  });
+});
+
+describe('kind config', () => {
+  it('shares the data folder (writable) and the home folder (read-only) with every node', () => {
+    const config = kindClusterConfig({ name: 'skiff', profile: 'cpu', workers: 2, gpusPerNode: 0, shared: { data: '/d', home: '/home/u' } });
+    for (const node of config.nodes) {
+      expect(node.extraMounts).toEqual([
+        { hostPath: '/d', containerPath: NODE_DATA_DIR },
+        { hostPath: '/home/u', containerPath: NODE_HOME_DIR, readOnly: true },
+      ]);
+    }
+  });
+});
