@@ -179,7 +179,8 @@ export function launchCommand(spec: JobSpec, ws?: Workspace): string[] {
  */
 export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
   const { PYTHONPATH: userPythonPath, ...user } = spec.env;
-  const skiffPath = ws?.packagesNodeDir ? `${LIB_MOUNT}:${PACKAGES_MOUNT}` : LIB_MOUNT;
+  // Packages sit at PACKAGES_MOUNT in a run folder's pods and in a promoted image alike.
+  const skiffPath = ws?.packagesNodeDir || spec.packages?.length ? `${LIB_MOUNT}:${PACKAGES_MOUNT}` : LIB_MOUNT;
   const env: V1EnvVar[] = [
     { name: 'PYTHONPATH', value: userPythonPath ? `${skiffPath}:${userPythonPath}` : skiffPath },
     { name: 'PYTHONUNBUFFERED', value: '1' },

@@ -10,17 +10,19 @@ import { pack } from 'tar-stream';
 import type { CodeFile } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { CODE_MOUNT, LIB_MOUNT, libFilesInPackage } from '../manifests/code-bundle.js';
+import { PACKAGES_MOUNT } from '../workspace/layout.js';
 
 /** The Dockerfile of a promoted job: nothing but the base image and the two folders. */
-export function promotedDockerfile(baseImage: string): string {
-  return [`FROM ${baseImage}`, `COPY code/ ${CODE_MOUNT}/`, `COPY lib/ ${LIB_MOUNT}/`, ''].join('\n');
+export function promotedDockerfile(baseImage: string, withPackages = false): string {
+  return [`FROM ${baseImage}`, `COPY code/ ${CODE_MOUNT}/`, `COPY lib/ ${LIB_MOUNT}/`, ...(withPackages ? [`COPY packages/ ${PACKAGES_MOUNT}/`] : []), ''].join('\n');
 }
 
 /** The build context as a tar stream: Dockerfile, code/…, lib/skiff/…. */
-export function buildContext(baseImage: string, files: CodeFile[], libFiles: CodeFile[]): NodeJS.ReadableStream {
+export function buildContext(baseImage: string, files: CodeFile[], libFiles: CodeFile[], packageFiles: CodeFile[] = []): NodeJS.ReadableStream {
   const tar = pack();
-  tar.entry({ name: 'Dockerfile' }, promotedDockerfile(baseImage));
+  tar.entry({ name: 'Dockerfile' }, promotedDockerfile(baseImage, packageFiles.length > 0));
   for (const f of files) tar.entry({ name: `code/${f.path}`, mode: 0o644 }, f.content);
+  for (const f of packageFiles) tar.entry({ name: `packages/${f.path}`, mode: 0o644 }, f.content);
   for (const f of libFilesInPackage(libFiles)) tar.entry({ name: `lib/${f.path}`, mode: 0o644 }, f.content);
   tar.finalize();
   return tar as unknown as NodeJS.ReadableStream;
@@ -52,9 +54,9 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream, onProgress?: (lin
   });
 }
 
-export async function buildImage(docker: Docker, tag: string, baseImage: string, files: CodeFile[], libFiles: CodeFile[], onProgress?: (line: string) => void): Promise<void> {
+export async function buildImage(docker: Docker, tag: string, baseImage: string, files: CodeFile[], libFiles: CodeFile[], onProgress?: (line: string) => void, packageFiles: CodeFile[] = []): Promise<void> {
   try {
-    const stream = await docker.buildImage(buildContext(baseImage, files, libFiles) as never, { t: tag, pull: false as never });
+    const stream = await docker.buildImage(buildContext(baseImage, files, libFiles, packageFiles) as never, { t: tag, pull: false as never });
     await follow(docker, stream, onProgress);
   } catch (err) {
     throw new SkiffError('COMMAND_FAILED', `building the image ${tag} from ${baseImage} failed: ${(err as Error).message}`, {

@@ -10,7 +10,11 @@ import { stringify } from 'yaml';
 import type { CodeFile } from '../types.js';
 import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { specFromAnnotations } from '../manifests/labels.js';
+import { ANNOTATIONS, specFromAnnotations } from '../manifests/labels.js';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { readRecord } from '../workspace/runs.js';
+import { resolvePackages } from '../packages/install.js';
 import { VOLUMES, codeConfigMapName, libConfigMapName } from '../manifests/code-bundle.js';
 import { CODE_HASH_ANNOTATION, renderJob } from '../jobs/submit.js';
 import { FIELD_MANAGER, apiStatusOf, applyObject, kubeClients, kubeConfigForContext, orUndefined } from '../k8s/client.js';
@@ -50,10 +54,16 @@ export interface PromotionPlan {
   /** The job's code and Skiff's helper, baked into the image by apply(). */
   files: CodeFile[];
   libFiles: CodeFile[];
+  /** The job's resolved Python packages (site-packages relative paths), baked in too. */
+  packageFiles?: CodeFile[];
 }
 
 /** The job as the local cluster holds it: spec, code files and helper files, its code hash. */
-export async function readLocalJob(kc: KubeConfig, namespace: string, name: string): Promise<{ spec: JobSpec; files: CodeFile[]; libFiles: CodeFile[]; codeHash: string }> {
+export async function readLocalJob(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<{ spec: JobSpec; files: CodeFile[]; libFiles: CodeFile[]; packageFiles: CodeFile[]; codeHash: string }> {
   const { batch, apps, core } = kubeClients(kc);
   const owner: V1Job | V1Deployment | undefined =
     (await orUndefined(batch.readNamespacedJob({ name, namespace }))) ?? (await orUndefined(apps.readNamespacedDeployment({ name, namespace })));
@@ -66,10 +76,36 @@ export async function readLocalJob(kc: KubeConfig, namespace: string, name: stri
     if (!cm) throw new SkiffError('BAD_INPUT', `the code of job '${name}' is gone (ConfigMap ${cmName} is missing)`, { hint: 'submit the job again, then promote it' });
     return filesFromConfigMap(cm, volumes.find((v) => v.name === volumeName));
   };
-  const files = await read(codeConfigMapName(spec), VOLUMES.code);
+  const workDir = owner.metadata?.annotations?.[ANNOTATIONS.workDir];
+  const files = workDir ? await runFolderCode(name, workDir) : await read(codeConfigMapName(spec), VOLUMES.code);
   // The helper sits under skiff/ in its ConfigMap: the package path the image needs too.
   const libFiles = await read(libConfigMapName(spec), VOLUMES.lib);
-  return { spec, files, libFiles, codeHash: owner.spec?.template.metadata?.annotations?.[CODE_HASH_ANNOTATION] ?? 'latest' };
+  const packageFiles = workDir && spec.packages?.length ? await runPackages(spec, workDir) : [];
+  return { spec, files, libFiles, packageFiles, codeHash: owner.spec?.template.metadata?.annotations?.[CODE_HASH_ANNOTATION] ?? 'latest' };
+}
+
+/** The code a run folder started with (its record lists it), as it is there now. */
+async function runFolderCode(job: string, workDir: string): Promise<CodeFile[]> {
+  const record = await readRecord(workDir);
+  if (!record) throw new SkiffError('BAD_INPUT', `the run folder of job '${job}' is gone (${workDir})`, { hint: 'submit the job again, then promote it' });
+  return Promise.all(record.codeFiles.map(async (p) => ({ path: p, content: await readFile(path.join(workDir, ...p.split('/'))) })));
+}
+
+/** The packages the local job used: the same resolved set (cached beside its run folder), file by file. */
+async function runPackages(spec: JobSpec, workDir: string): Promise<CodeFile[]> {
+  const dataRoot = path.resolve(workDir, '..', '..', '..', '..', '..');
+  const { siteDir } = await resolvePackages(spec.packages ?? [], { dataRoot, image: spec.image });
+  return readTree(siteDir);
+}
+
+async function readTree(root: string, rel = ''): Promise<CodeFile[]> {
+  const out: CodeFile[] = [];
+  for (const entry of await readdir(path.join(root, rel), { withFileTypes: true })) {
+    const child = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await readTree(root, child)));
+    else if (entry.isFile()) out.push({ path: child, content: await readFile(path.join(root, child)) });
+  }
+  return out;
 }
 
 /** A code ConfigMap back into files, with the paths its volume's items give each key. */
@@ -98,7 +134,7 @@ const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 /** Reads, dry-runs and diffs; touches nothing on either cluster. */
 export async function planPromotion(req: PromotionRequest): Promise<PromotionPlan> {
-  const { spec, files, libFiles, codeHash } = await readLocalJob(req.local, req.localNamespace, req.job);
+  const { spec, files, libFiles, packageFiles, codeHash } = await readLocalJob(req.local, req.localNamespace, req.job);
   const image = promotedImageRef(req.profile.registry, spec.name, codeHash);
   const targetConfig = kubeConfigForContext(req.toContext, req.kubeconfig);
   const form = req.profile.form === 'kubernetes' ? 'kubernetes' : await explained(req.toContext, 'API discovery', () => targetForm(targetConfig, spec.kind));
@@ -123,7 +159,7 @@ export async function planPromotion(req: PromotionRequest): Promise<PromotionPla
     changes.push({ kind, name, action, before: beforeText, after: afterText });
     if (action !== 'unchanged') patches.push(createTwoFilesPatch(`${req.toContext}/${kind}/${name}`, `promoted/${kind}/${name}`, beforeText, afterText, action === 'create' ? '(absent)' : '(live)', '(after apply)'));
   }
-  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, form, objects, changes, diff: patches.join('\n'), files, libFiles };
+  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, form, objects, changes, diff: patches.join('\n'), files, libFiles, packageFiles };
 }
 
 export interface ApplyOptions {
@@ -141,7 +177,7 @@ async function targetForm(kc: KubeConfig, kind: JobSpec['kind']): Promise<Worklo
 /** Builds and pushes the image, then applies the plan's objects to the target with Skiff's field manager. */
 export async function applyPromotion(plan: PromotionPlan, opts: ApplyOptions): Promise<KubernetesObject[]> {
   opts.onProgress?.(`building ${plan.image} from ${plan.baseImage}`);
-  await buildImage(opts.docker, plan.image, plan.baseImage, plan.files, plan.libFiles);
+  await buildImage(opts.docker, plan.image, plan.baseImage, plan.files, plan.libFiles, undefined, plan.packageFiles ?? []);
   opts.onProgress?.(`pushing ${plan.image}`);
   await pushImage(opts.docker, plan.image);
   const target = kubeClients(kubeConfigForContext(plan.context, opts.kubeconfig));

@@ -1,0 +1,164 @@
+// Ordinary projects, unchanged, on a real kind cluster: a script that checkpoints into its working
+// directory and resumes, Flask from requirements.txt and from PEP 723 metadata, a weights file
+// and a 200 MB folder beside the code, a --data folder both ranks read, and bad input refused
+// before any pod starts, with nothing left behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, skiff, skiffJson } from './skiff-cli.js';
+
+const FIXTURES = join(REPO, 'test/cluster/fixtures/projects');
+
+interface Status { name: string; phase: string; workDir?: string }
+
+describe('real projects run unchanged', () => {
+  const scratch: string[] = [];
+  const tempDir = (prefix: string, under = tmpdir()) => {
+    const dir = mkdtempSync(join(under, prefix));
+    scratch.push(dir);
+    return dir;
+  };
+
+  beforeAll(async () => {
+    const up = await skiff(['up', '--workers', '2'], 25 * 60_000);
+    if (up.code !== 0) throw new Error(`skiff up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+  });
+  afterAll(async () => {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    if (!process.env.SKIFF_E2E_KEEP) await skiff(['down']);
+  });
+
+  it('a 2-worker job saves a checkpoint in its working directory each epoch; the file is on the host, and a run --from it resumes', async () => {
+    const first = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--workers', '2', '--name', 'ckpt-a']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('epoch 1: saved snapshot.pt');
+    expect(first.stderr).toMatch(/working directory \/\S+ckpt-a\//);
+    // Both ranks, on two nodes, wrote into the same folder.
+    expect(first.stdout).toMatch(/rank 1 done, folder has \[.*'rank0.txt', 'rank1.txt', 'snapshot.pt'/);
+
+    const outputs = await skiff(['outputs', 'ckpt-a']);
+    expect(outputs.code, outputs.stderr).toBe(0);
+    const dir = outputs.stdout.trim();
+    expect(readdirSync(dir).sort()).toEqual(['rank0.txt', 'rank1.txt', 'snapshot.pt', 'train_snapshot.py']);
+    const described = await skiffJson<Status>(['describe', 'ckpt-a']);
+    expect(described.workDir).toBe(dir);
+    // The user's own folder is untouched.
+    expect(readdirSync(join(FIXTURES, 'checkpoint'))).toEqual(['train_snapshot.py']);
+
+    const resumed = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--workers', '2', '--name', 'ckpt-b', '--from', 'ckpt-a']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('rank 0: resuming from epoch 1');
+    expect(resumed.stdout).toContain('rank 1: resuming from epoch 1');
+    expect(resumed.stdout).toContain('epoch 3: saved snapshot.pt');
+
+    // Cancel deletes the job, never its results; removing them is a separate, explicit step.
+    expect((await skiff(['cancel', 'ckpt-a'])).code).toBe(0);
+    expect(existsSync(join(dir, 'snapshot.pt'))).toBe(true);
+    const copy = tempDir('skiff-copy-');
+    expect((await skiff(['outputs', 'ckpt-a', '--copy-to', copy])).code).toBe(0);
+    expect(existsSync(join(copy, 'snapshot.pt'))).toBe(true);
+    const removed = await skiff(['outputs', 'ckpt-a', '--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    const refused = await skiff(['outputs', 'ckpt-b', '--remove']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("job 'ckpt-b' still exists");
+  });
+
+  it('serves Flask from requirements.txt, then from PEP 723 metadata with the same packages from the cache', async () => {
+    const serve = await skiff(['serve', join(FIXTURES, 'flask_requirements/app.py'), '--name', 'flask-req']);
+    expect(serve.code, serve.stderr).toBe(0);
+    expect(serve.stderr).toMatch(/packages (resolved|from the cache): .*[Ff]lask 3/);
+    const call = await skiff(['call', 'flask-req', '/predict', '--data', '[1, 2]', '-H', 'Content-Type: application/json']);
+    expect(call.code, call.stderr).toBe(0);
+    expect(JSON.parse(call.stdout)).toEqual({ predictions: [5, 8], server: 'flask' });
+
+    const pep723 = await skiff(['serve', join(FIXTURES, 'flask_pep723/app.py'), '--name', 'flask-pep723']);
+    expect(pep723.code, pep723.stderr).toBe(0);
+    expect(pep723.stderr).toContain('packages from the cache');
+    const hello = await skiff(['call', 'flask-pep723', '/']);
+    expect(JSON.parse(hello.stdout)).toEqual({ hello: 'pep723' });
+    await Promise.all(['flask-req', 'flask-pep723'].map((job) => skiff(['cancel', job])));
+  });
+
+  it('ships a 5 MB weights file beside a serving script, and a 200 MB code folder', async () => {
+    const project = tempDir('skiff-weights-');
+    const weights = randomBytes(5 * 1024 * 1024);
+    writeFileSync(join(project, 'weights.bin'), weights);
+    writeFileSync(
+      join(project, 'serve_weights.py'),
+      [
+        'import hashlib, http.server, os',
+        'digest = hashlib.sha256(open("weights.bin", "rb").read()).hexdigest()',
+        'class H(http.server.BaseHTTPRequestHandler):',
+        '    def do_GET(self):',
+        '        self.send_response(200); self.end_headers(); self.wfile.write(digest.encode())',
+        'http.server.HTTPServer(("", int(os.environ["PORT"])), H).serve_forever()',
+      ].join('\n'),
+    );
+    const serve = await skiff(['serve', join(project, 'serve_weights.py'), '--name', 'weights']);
+    expect(serve.code, serve.stderr).toBe(0);
+    const call = await skiff(['call', 'weights', '/']);
+    expect(call.stdout.trim()).toBe(createHash('sha256').update(weights).digest('hex'));
+    await skiff(['cancel', 'weights']);
+
+    const big = tempDir('skiff-big-');
+    mkdirSync(join(big, 'data'));
+    for (let i = 0; i < 50; i++) writeFileSync(join(big, 'data', `shard-${i}.bin`), randomBytes(4 * 1024 * 1024));
+    writeFileSync(join(big, 'count.py'), 'import os\nprint("bytes", sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(".") for f in fs if f.endswith(".bin")), flush=True)\n');
+    const run = await skiff(['run', join(big, 'count.py'), '--name', 'big-folder']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`bytes ${200 * 1024 * 1024}`);
+    await skiff(['cancel', 'big-folder']);
+    await skiff(['outputs', 'big-folder', '--remove']);
+  });
+
+  it('mounts a --data folder read-only into both ranks, without copying it', async () => {
+    const data = tempDir('skiff-data-', homedir());
+    writeFileSync(join(data, 'labels.csv'), 'cat,dog\n');
+    const project = tempDir('skiff-reader-');
+    writeFileSync(
+      join(project, 'read.py'),
+      [
+        'import os',
+        'print(f"rank {os.environ[\'RANK\']} read {open(\'inputs/labels.csv\').read().strip()}", flush=True)',
+        'try:',
+        '    open("inputs/new.txt", "w")',
+        'except OSError as err:',
+        '    print(f"rank {os.environ[\'RANK\']} cannot write: {err.strerror}", flush=True)',
+      ].join('\n'),
+    );
+    const run = await skiff(['run', join(project, 'read.py'), '--workers', '2', '--name', 'data-read', '--data', `${data}:inputs`]);
+    expect(run.code, run.stderr).toBe(0);
+    for (const rank of [0, 1]) {
+      expect(run.stdout).toContain(`rank ${rank} read cat,dog`);
+      expect(run.stdout).toContain(`rank ${rank} cannot write: Read-only file system`);
+    }
+    expect(readdirSync(data)).toEqual(['labels.csv']);
+    await skiff(['cancel', 'data-read']);
+  });
+
+  it('refuses bad packages and folders at submit, before any pod starts, leaving nothing behind', async () => {
+    const before = (await skiffJson<{ job: string }[]>(['outputs'])).map((j) => j.job);
+    const missing = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--name', 'bad-pkg', '--pip', 'skiff-no-such-package-4242']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("package 'skiff-no-such-package-4242' was not found on the package index");
+
+    const malformed = await skiff(['run', join(FIXTURES, 'bad_requirements/train.py'), '--name', 'bad-req']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain("requirements.txt line 2: 'flask==' is not a valid requirement");
+
+    const nowhere = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--name', 'bad-data', '--data', '/nonexistent/skiff-data']);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('--data folder not found: /nonexistent/skiff-data');
+
+    for (const job of ['bad-pkg', 'bad-req', 'bad-data']) {
+      const described = await skiff(['describe', job]);
+      expect(described.code, `${job} must not exist`).toBe(2);
+    }
+    expect((await skiffJson<{ job: string }[]>(['outputs'])).map((j) => j.job)).toEqual(before);
+    expect(readFileSync(join(FIXTURES, 'bad_requirements/requirements.txt'), 'utf8')).toBe('numpy\nflask==\n');
+  });
+});
