@@ -172,11 +172,33 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!picked) return;
     const { job, target } = picked;
     const where = target ? ` on '${target.context}'` : '';
-    const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}${where}? Its pods are deleted.`, { modal: true }, 'Cancel Job');
+    const kept = target ? '' : ' What it wrote stays (Skiff: Open Job Outputs).';
+    const ok = await vscode.window.showWarningMessage(`Cancel job ${job.name}${where}? Its pods are deleted.${kept}`, { modal: true }, 'Cancel Job');
     if (ok !== 'Cancel Job') return;
     try {
       await (await ctx.sessionFor(picked)).cancelJob(job.name);
       void vscode.window.showInformationMessage(`Skiff: cancelled ${job.name}${where}.`);
+    } catch (err) {
+      ctx.report(err);
+    }
+  };
+
+  /**
+   * A job's run folder (what it wrote, kept after it ended) in the Explorer: added to the
+   * workspace as its own folder, and revealed, so checkpoints open and copy like any file.
+   */
+  const openOutputs = async (node?: JobNode) => {
+    const picked = await pickJob(node);
+    if (!picked) return;
+    try {
+      const run = await (await ctx.sessionFor(picked)).outputs(picked.job.name);
+      const uri = vscode.Uri.file(run.dir);
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      if (!folders.some((f) => f.uri.fsPath === uri.fsPath)) {
+        vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name: `outputs: ${picked.job.name}` });
+      }
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      await vscode.commands.executeCommand('revealInExplorer', uri);
     } catch (err) {
       ctx.report(err);
     }
@@ -212,6 +234,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('skiff.showMetrics', showMetrics),
     vscode.commands.registerCommand('skiff.describeJob', describeJob),
     vscode.commands.registerCommand('skiff.cancelJob', cancelJob),
+    vscode.commands.registerCommand('skiff.openOutputs', openOutputs),
     vscode.commands.registerCommand('skiff.promoteJob', async (node?: JobNode) => {
       const picked = await pickJob(node, undefined, { localOnly: true });
       if (picked) await promoteJob(ctx, planDocs, picked.job);

@@ -1,6 +1,7 @@
 """One authenticated route that forwards to the runtime's API, streaming server-sent events."""
 
 import json
+import os
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import httpclient, web
@@ -10,6 +11,27 @@ from .api_process import SkiffApiError
 # What the runtime's API needs from a request, and what a response may carry back.
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept")
 FORWARDED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "Allow")
+
+
+def with_code_root(body, root_dir):
+    """A submit naming its notebook (relative to the server's root) as one naming the notebook's folder.
+
+    The browser knows where a notebook sits only under the server's root; the runtime runs on this
+    machine and needs the folder itself. A path that climbs out of the root is refused.
+    """
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return body  # the runtime answers malformed JSON itself
+    notebook = request.pop("notebookPath", None) if isinstance(request, dict) else None
+    if not notebook:
+        return body
+    root = os.path.realpath(root_dir)
+    folder = os.path.realpath(os.path.join(root, os.path.dirname(str(notebook).lstrip("/"))))
+    if os.path.commonpath([root, folder]) != root:
+        raise ValueError(f"notebook {notebook} is outside the server's folder {root}")
+    request["codeRoot"] = folder
+    return json.dumps(request).encode()
 
 
 class _BrowserGone(Exception):
@@ -28,13 +50,20 @@ class SkiffApiProxy(APIHandler):
 
     @web.authenticated
     async def post(self, path):
-        await self._forward(path)
+        body = self.request.body
+        if path == "jobs":
+            try:
+                body = with_code_root(body, self.contents_manager.root_dir)
+            except ValueError as err:
+                self._problem(400, "BAD_INPUT", str(err), "open the notebook from inside the Jupyter server's folder")
+                return
+        await self._forward(path, body)
 
     @web.authenticated
     async def delete(self, path):
         await self._forward(path)
 
-    async def _forward(self, path):
+    async def _forward(self, path, body=None):
         try:
             url, token = await self.skiff_api.endpoint()
         except SkiffApiError as err:
@@ -48,7 +77,7 @@ class SkiffApiProxy(APIHandler):
             f"{url}/api/{path}{query}",
             method=self.request.method,
             headers=headers,
-            body=self.request.body if self.request.method == "POST" else None,
+            body=(body if body is not None else self.request.body) if self.request.method == "POST" else None,
             allow_nonstandard_methods=True,
             request_timeout=0 if streaming else 600,
             header_callback=self._on_header if streaming else None,

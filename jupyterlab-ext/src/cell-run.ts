@@ -16,6 +16,11 @@ export interface CellJob {
   spec: Record<string, unknown> & { name: string; script: string };
   /** The script's text. */
   source: string;
+  /**
+   * The notebook's path under the Jupyter server's root: the job runs in a copy of its folder, so
+   * sibling modules and data files travel with the cell and what it writes lands in its outputs.
+   */
+  notebookPath?: string;
 }
 
 /** What a run needs of a code cell: its outputs and its prompt. */
@@ -90,7 +95,7 @@ export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: C
   const out = new CellOutputs(cell.model.outputs, training);
   cell.setPrompt('*');
   try {
-    const submitted = await client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }] });
+    const submitted = await client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }], notebookPath: job.notebookPath });
     out.status(cellStatusText(submitted));
     opts.onSubmitted?.(submitted);
   } catch (err) {

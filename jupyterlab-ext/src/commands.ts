@@ -65,7 +65,7 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
   const trainingJob = (panel: NotebookPanel, cells: CodeCell[]): CellJob => {
     const last = cells[cells.length - 1];
     const spec = cellTrainingSpec(settings(), 'cell.py', jobNameFrom(notebookName(panel)), choicesOf(last));
-    return { spec: spec as CellJob['spec'], source: scriptOf(cells) };
+    return { spec: spec as CellJob['spec'], source: scriptOf(cells), notebookPath: panel.context.path };
   };
 
   const hasCell = () => activeCodeCell() !== undefined;
@@ -123,7 +123,7 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
       const choice = await askServingOptions({ port: s.servePort, replicas: 1 });
       if (!choice) return;
       const spec = cellServingSpec(s, 'app.py', jobNameFrom(notebookName(target.panel)), choice);
-      return run(target.cell, { spec: spec as CellJob['spec'], source: scriptOf([target.cell]) });
+      return run(target.cell, { spec: spec as CellJob['spec'], source: scriptOf([target.cell]), notebookPath: target.panel.context.path });
     },
   });
 

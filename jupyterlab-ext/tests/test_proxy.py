@@ -59,3 +59,15 @@ async def test_the_runtime_bundled_in_the_package_answers_when_no_skiff_is_confi
     assert body["apiVersion"] == API_VERSION
     assert body["cluster"] == "skiff"
 
+
+
+def test_a_notebook_path_becomes_the_folder_the_job_runs_in(tmp_path):
+    from skiff_jupyterlab.handlers import with_code_root
+
+    (tmp_path / "project").mkdir()
+    body = json.dumps({"kind": "training", "script": "cell.py", "notebookPath": "project/nb.ipynb"}).encode()
+    assert json.loads(with_code_root(body, str(tmp_path))) == {"kind": "training", "script": "cell.py", "codeRoot": str((tmp_path / "project").resolve())}
+    # Without a notebook the request passes unchanged; one outside the root is refused.
+    assert with_code_root(b'{"script": "a.py"}', str(tmp_path)) == b'{"script": "a.py"}'
+    with pytest.raises(ValueError, match="outside the server's folder"):
+        with_code_root(json.dumps({"notebookPath": "../../etc/nb.ipynb"}).encode(), str(tmp_path))

@@ -5,7 +5,8 @@ import type { JobStatus, MetricsSample, SkiffSession } from '@skiff/runtime';
 import { runtime } from '../runtime.js';
 import { METRICS_MIME } from '@skiff/media';
 import { cellJobOptions, jobNameFrom, trainingSpecInput, type SkiffSettings } from '../settings.js';
-import { cellStatusText } from '@skiff/runtime/front';
+import { cellStatusText, scriptFromCells } from '@skiff/runtime/front';
+import path from 'node:path';
 
 /** Charts are redrawn at most this often while samples arrive. */
 const METRICS_REDRAW_MS = 1500;
@@ -31,7 +32,11 @@ export async function runCellOnCluster(execution: vscode.NotebookCellExecution, 
   let spec;
   try {
     spec = parseTrainingSpec(trainingSpecInput(deps.settings, 'cell.py', jobNameFrom(notebookName), cellJobOptions(cell.metadata)));
-    const submitted = await deps.session.submit(spec, { files: [{ path: 'cell.py', content: Buffer.from(cell.document.getText(), 'utf8') }] });
+    // The cell runs in its notebook's folder: sibling modules import, data files read, and what it
+    // writes lands in the job's outputs; its %pip lines become the job's packages.
+    const script = { path: 'cell.py', content: Buffer.from(scriptFromCells([cell.document.getText()]), 'utf8') };
+    const folder = cell.notebook.uri.scheme === 'file' ? path.dirname(cell.notebook.uri.fsPath) : undefined;
+    const submitted = await deps.session.submit(spec, folder ? { codeRoot: folder, files: [script] } : { files: [script] });
     await setStatus(cellStatusText(submitted));
   } catch (err) {
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);

@@ -45,6 +45,15 @@ export interface SubmitRequest {
   spec: Record<string, unknown>;
   /** The code: file paths relative to the code root, contents as text. */
   files: { path: string; content: string }[];
+  /** A folder on the runtime's machine the files are laid over (a notebook's folder). */
+  codeRoot?: string;
+  /**
+   * The notebook's path under the Jupyter server's root; JupyterLab's server extension turns it
+   * into codeRoot (the browser does not know where the server keeps its files).
+   */
+  notebookPath?: string;
+  /** Start in the newest run folder of this earlier job. */
+  from?: string;
 }
 
 /** A promotion plan as the API sends it. */
@@ -125,7 +134,8 @@ export class SkiffApiClient {
 
   submit(request: SubmitRequest): Promise<JobStatus> {
     const files = request.files.map((f) => ({ path: f.path, content: base64(f.content) }));
-    return this.json('POST', '/api/jobs', { ...request.spec, code: { files } });
+    const where = Object.fromEntries(Object.entries({ codeRoot: request.codeRoot, notebookPath: request.notebookPath, from: request.from }).filter(([, v]) => v));
+    return this.json('POST', '/api/jobs', { ...request.spec, code: { files }, ...where });
   }
 
   cancel(job: string): Promise<{ name: string; cancelled: boolean }> {

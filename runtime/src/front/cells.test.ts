@@ -26,9 +26,9 @@ describe('cell jobs', () => {
 });
 
 describe('cells as scripts and serving jobs', () => {
-  it('joins cells in order and keeps IPython-only lines as comments', () => {
-    expect(scriptFromCells(['%pip install x\nimport os', '', '!ls\nprint(os.getcwd())'])).toBe(
-      '# (IPython only) %pip install x\nimport os\n\n# (IPython only) !ls\nprint(os.getcwd())\n',
+  it('joins cells in order and keeps IPython-only lines as comments, pip lines as they are (the runtime installs them)', () => {
+    expect(scriptFromCells(['%pip install x\nimport os', '', '!ls\nprint(os.getcwd())\n!pip install -q y'])).toBe(
+      '%pip install x\nimport os\n\n# (IPython only) !ls\nprint(os.getcwd())\n!pip install -q y\n',
     );
   });
 

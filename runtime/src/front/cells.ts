@@ -90,14 +90,17 @@ export function cellServingSpec(
 
 // IPython-only lines (magics, shell escapes) mean nothing to plain Python in a pod.
 const IPYTHON_LINE = /^\s*(%|!)/;
+// `%pip install` and `!pip install` lines: the runtime reads them as the job's packages at submit.
+const PIP_LINE = /^\s*[%!]\s*(pip3?|python3?\s+-m\s+pip|\{sys\.executable\}\s+-m\s+pip)(\s|$)/;
 
 /**
  * Cells' sources as one plain Python script, in order: IPython-only lines (`%magic`, `%%cell`,
- * `!shell`) are kept as comments so line numbers in tracebacks still point at the user's code.
+ * `!shell`) are kept as comments so line numbers in tracebacks still point at the user's code;
+ * pip lines stay as they are, for the runtime to install their packages.
  */
 export function scriptFromCells(sources: string[]): string {
   return sources
-    .map((source) => source.split('\n').map((line) => (IPYTHON_LINE.test(line) ? `# (IPython only) ${line}` : line)).join('\n'))
+    .map((source) => source.split('\n').map((line) => (IPYTHON_LINE.test(line) && !PIP_LINE.test(line) ? `# (IPython only) ${line}` : line)).join('\n'))
     .filter((source) => source.trim() !== '')
     .join('\n\n')
     .concat('\n');

@@ -22,7 +22,7 @@ import { jobStatusOf } from './status.js';
 import { WORK_MOUNT, nodePathOf, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { resolvePackages, type ResolvedPackages } from '../packages/install.js';
-import { mergeRequirements, parseInlineScriptMetadata, parseRequirementsText } from '../packages/sources.js';
+import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
 
 /** How long a replaced Job may take to disappear (its pods get their termination grace period). */
 const REPLACE_TIMEOUT_MS = 90_000;
@@ -62,13 +62,30 @@ async function scriptErrors<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Submits a job: its code from a folder and/or as files. */
 export async function submitJob(kc: KubeConfig, spec: JobSpec, code: CodeSource | string, opts: SubmitOptions = {}): Promise<JobStatus> {
-  const source: CodeSource = typeof code === 'string' ? { codeRoot: code } : code;
+  const cell = withCellPackages(spec, typeof code === 'string' ? { codeRoot: code } : code);
+  spec = cell.spec;
+  const source = cell.source;
   if (!opts.local) {
     refuseLocalOnly(spec);
     const files = source.codeRoot ? await collectJobCode(source.codeRoot, spec) : [];
     return submitJobFiles(kc, spec, overlay(files, source.files ?? []));
   }
   return submitToWorkspace(kc, spec, source, opts.local, opts);
+}
+
+/**
+ * A script sent as content is a notebook's cell or cells: its `%pip install` lines become the
+ * job's packages (installed before it starts) and plain `pass` lines in the script, so it runs as
+ * Python and tracebacks keep their line numbers.
+ */
+export function withCellPackages(spec: JobSpec, source: CodeSource): { spec: JobSpec; source: CodeSource } {
+  const script = source.files?.find((f) => f.path === spec.script);
+  if (!script) return { spec, source };
+  const text = script.content.toString('utf8');
+  const requirements = notebookPipRequirements([text]);
+  if (requirements.length === 0) return { spec, source };
+  const files = source.files!.map((f) => (f === script ? { path: f.path, content: Buffer.from(withoutPipMagics(text), 'utf8') } : f));
+  return { spec: { ...spec, packages: mergeRequirements(requirements, spec.packages ?? []) }, source: { ...source, files } };
 }
 
 /** Files given as content replace same-named files of the folder. */
