@@ -40,11 +40,14 @@ async function viaSkiff(name) {
 
 async function viaKubectl(name) {
   const manifest = join(tmpdir(), `${name}.yaml`);
-  writeFileSync(manifest, await skiff(['--cluster', CLUSTER, 'run', SCRIPT, '--workers', '1', '--name', name, '--dry-run']));
+  const yaml = await skiff(['--cluster', CLUSTER, 'run', SCRIPT, '--workers', '1', '--name', name, '--dry-run']);
+  writeFileSync(manifest, yaml);
+  // The same work by hand: the run folder the objects mount, with the code copied in.
+  const workDir = /skiff\.dev\/work-dir: (\S+)/.exec(yaml)[1];
   const k = `${KUBECTL} ${context.join(' ')} -n skiff`;
-    // What one types by hand: logs -f fails while the container is being created, so retry it.
+  // What one types by hand: logs -f fails while the container is being created, so retry it.
   const follow = `until ${k} logs -f job/${name} 2>/dev/null; do sleep 0.2; done`;
-  return secondsUntilLine('sh', ['-c', `${k} apply -f ${manifest} >/dev/null 2>&1 && ${follow}`], FIRST_LINE);
+  return secondsUntilLine('sh', ['-c', `mkdir -p ${workDir} && cp ${SCRIPT} ${workDir}/ && ${k} apply -f ${manifest} >/dev/null 2>&1 && ${follow}`], FIRST_LINE);
 }
 
 function cancel(name) {

@@ -2,6 +2,7 @@
 // the result. No cluster logic lives here.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readdir } from 'node:fs/promises';
 import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
@@ -29,6 +30,9 @@ const PROFILES: { label: ClusterProfile; description: string }[] = [
   { label: 'fake-gpu', description: 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU' },
   { label: 'gpu', description: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)' },
 ];
+
+/** Files of a run folder listed for picking; a checkpoint folder may hold thousands. */
+const MAX_LISTED_OUTPUTS = 500;
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const planDocs = new PlanDocuments();
@@ -184,21 +188,33 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   };
 
   /**
-   * A job's run folder (what it wrote, kept after it ended) in the Explorer: added to the
-   * workspace as its own folder, and revealed, so checkpoints open and copy like any file.
+   * A job's run folder (what it wrote, kept after it ended): its files in a quick pick, the one
+   * picked opened in an editor; or the folder added to the workspace's Explorer, or its path copied.
    */
   const openOutputs = async (node?: JobNode) => {
     const picked = await pickJob(node);
     if (!picked) return;
     try {
       const run = await (await ctx.sessionFor(picked)).outputs(picked.job.name);
+      const files = (await readdir(run.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).slice(0, MAX_LISTED_OUTPUTS);
+      const ADD = '$(root-folder) Add the folder to the Explorer';
+      const COPY = '$(copy) Copy the folder path';
+      const items: vscode.QuickPickItem[] = [
+        { label: ADD, detail: run.dir },
+        { label: COPY },
+        { label: '', kind: vscode.QuickPickItemKind.Separator },
+        ...files.map((e) => ({ label: path.relative(run.dir, path.join(e.parentPath ?? (e as { path?: string }).path ?? run.dir, e.name)) })),
+      ];
+      const choice = await vscode.window.showQuickPick(items, { title: `Outputs of ${picked.job.name}`, placeHolder: 'Open a file the job wrote, or the folder' });
+      if (!choice) return;
       const uri = vscode.Uri.file(run.dir);
-      const folders = vscode.workspace.workspaceFolders ?? [];
-      if (!folders.some((f) => f.uri.fsPath === uri.fsPath)) {
-        vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name: `outputs: ${picked.job.name}` });
+      if (choice.label === COPY) return void (await vscode.env.clipboard.writeText(run.dir));
+      if (choice.label === ADD) {
+        const folders = vscode.workspace.workspaceFolders ?? [];
+        if (!folders.some((f) => f.uri.fsPath === uri.fsPath)) vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name: `outputs: ${picked.job.name}` });
+        return;
       }
-      await vscode.commands.executeCommand('workbench.view.explorer');
-      await vscode.commands.executeCommand('revealInExplorer', uri);
+      await vscode.commands.executeCommand('vscode.open', vscode.Uri.joinPath(uri, ...choice.label.split(path.sep)));
     } catch (err) {
       ctx.report(err);
     }

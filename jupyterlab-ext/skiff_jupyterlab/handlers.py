@@ -51,7 +51,7 @@ class SkiffApiProxy(APIHandler):
     @web.authenticated
     async def post(self, path):
         body = self.request.body
-        if path == "jobs":
+        if path == "jobs" or path.endswith("/outputs/copy"):
             try:
                 body = with_code_root(body, self.contents_manager.root_dir)
             except ValueError as err:

@@ -25,7 +25,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, palette: ICommandPalette | null, registry: ISettingRegistry | null, restorer: ILayoutRestorer | null) => {
     let settings: SkiffSettings = DEFAULT_SETTINGS;
     const model = new SkiffModel(createClient());
-    const sidebar = new SkiffSidebar(model, () => settings);
+    const sidebar = new SkiffSidebar(model, () => settings, {
+      notebookPath: () => tracker.currentWidget?.context.path ?? '',
+      reveal: (folder) => void app.commands.execute('filebrowser:go-to-path', { path: folder }),
+    });
     sidebar.title.icon = skiffIcon;
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, sidebar.id);

@@ -6,7 +6,7 @@ import { errorText } from './api';
 import { h } from './dom';
 import { promoteJob } from './promote-dialog';
 
-type Tab = 'logs' | 'metrics' | 'describe' | 'call';
+type Tab = 'logs' | 'metrics' | 'describe' | 'call' | 'outputs';
 
 /** Redraw the charts at most this often while samples arrive. */
 const METRICS_REDRAW_MS = 1500;
@@ -29,6 +29,10 @@ export class JobView {
       promoted(target: PromotedTarget): void;
       /** Set for a job on a context it was promoted to: it is not promoted again from there. */
       target?: PromotedTarget;
+      /** The open notebook's path under the server's root, where outputs are copied ('' for the root). */
+      notebookPath(): string;
+      /** Shows a folder (relative to the server's root) in the file browser. */
+      reveal(folder: string): void;
     },
   ) {
     this.job = job;
@@ -61,6 +65,7 @@ export class JobView {
       ['describe', 'Describe'],
     ];
     if (this.job.kind === 'serving') tabs.push(['call', 'Call']);
+    if (this.job.workDir && !this.actions.target) tabs.push(['outputs', 'Outputs']);
     const promote = h('button', {
       className: 'skiff-button',
       textContent: 'Promote…',
@@ -99,6 +104,7 @@ export class JobView {
     if (tab === 'logs') void this.showLogs(signal);
     else if (tab === 'metrics') void this.showMetrics(signal);
     else if (tab === 'describe') void this.showDescribe();
+    else if (tab === 'outputs') void this.showOutputs();
     else this.showCall();
   }
 
@@ -156,6 +162,36 @@ export class JobView {
       const d = await this.client.describe(this.job.name);
       if (d.reason) this.body.append(h('div', { className: `skiff-reason skiff-phase-${d.phase}`, textContent: d.reason }));
       this.body.append(h('pre', { className: 'skiff-describe', textContent: describeText(d) }));
+    } catch (err) {
+      this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
+    }
+  }
+
+  /** What the job wrote (its run folder, kept after it ends), and a copy next to the notebook to open. */
+  private async showOutputs(): Promise<void> {
+    try {
+      const outputs = await this.client.outputs(this.job.name);
+      const list = h('ul', { className: 'skiff-outputs' }, ...outputs.files.map((f) => h('li', { textContent: f })));
+      const done = h('div', { className: 'skiff-outputs-copied' });
+      const copy = h('button', {
+        className: 'skiff-button',
+        textContent: "Copy to the notebook's folder",
+        title: `copy ${outputs.dir} into skiff-outputs/${this.job.name}/ beside the open notebook`,
+        onclick: async () => {
+          done.textContent = '…';
+          try {
+            const notebookPath = this.actions.notebookPath();
+            await this.client.copyOutputs(this.job.name, { notebookPath });
+            const folder = [notebookPath.split('/').slice(0, -1).join('/'), 'skiff-outputs', this.job.name].filter(Boolean).join('/');
+            done.textContent = `copied to ${folder}/`;
+            this.actions.reveal(folder);
+          } catch (err) {
+            done.textContent = errorText(err);
+          }
+        },
+      });
+      const more = outputs.truncated ? [h('div', { textContent: '… and more' })] : [];
+      this.body.append(h('div', { className: 'skiff-outputs-dir', textContent: outputs.dir }), list, ...more, h('div', { className: 'skiff-outputs-actions' }, copy), done);
     } catch (err) {
       this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
     }

@@ -34,6 +34,8 @@ export class SkiffSidebar extends Widget {
   constructor(
     private readonly model: SkiffModel,
     private readonly settings: () => SkiffSettings,
+    /** The open notebook's path and the file browser, for a job's outputs. */
+    private readonly files: { notebookPath(): string; reveal(folder: string): void } = { notebookPath: () => '', reveal: () => {} },
   ) {
     super();
     this.id = 'skiff-sidebar';
@@ -56,6 +58,8 @@ export class SkiffSidebar extends Widget {
       localContext: () => this.model.cluster?.context ?? `kind-${this.model.health?.cluster ?? ''}`,
       promoted: (t) => this.model.promoted.add(t),
       target,
+      notebookPath: () => this.files.notebookPath(),
+      reveal: (folder) => this.files.reveal(folder),
     });
     this.viewKey = key;
     this.detail.replaceChildren(this.view.node);

@@ -5,7 +5,8 @@ import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '.
 import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
 import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
 import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
-import { submitJob, type CodeSource } from './jobs/submit.js';
+import { collectJobCode, renderJobFiles, renderLocalJob, submitJob, type CodeSource } from './jobs/submit.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { SkiffError } from './errors.js';
 import { dataDir } from './workspace/layout.js';
 import { copyRun, jobsWithRuns, latestRun, listRuns, removeRun, type Run } from './workspace/runs.js';
@@ -87,6 +88,15 @@ export class SkiffSession {
   async submit(spec: JobSpec, code: CodeSource, opts: SubmitOptions = {}): Promise<JobStatus> {
     const local = this.context ? undefined : { cluster: this.clusterName, shared: await this.clusters.sharedFolders(this.clusterName) };
     return this.withKube((kc) => submitJob(kc, spec, code, { ...opts, local }));
+  }
+
+  /** The objects submit would apply, touching nothing on the cluster (`--dry-run`). */
+  async render(spec: JobSpec, code: CodeSource, opts: SubmitOptions = {}): Promise<KubernetesObject[]> {
+    if (this.context) {
+      const files = code.codeRoot ? await collectJobCode(code.codeRoot, spec) : [];
+      return renderJobFiles(spec, [...files.filter((f) => !code.files?.some((g) => g.path === f.path)), ...(code.files ?? [])]);
+    }
+    return renderLocalJob(spec, code, { cluster: this.clusterName, shared: await this.clusters.sharedFolders(this.clusterName) }, opts);
   }
 
   /** The newest run folder of a job on the local cluster (kept after the job and its pods are gone). */

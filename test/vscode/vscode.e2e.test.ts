@@ -3,7 +3,8 @@
 // from its CodeLens, watch jobs in the tree, cancel one, promote one to another context (an alias
 // context of the same cluster, with Debian's docker-registry as the cloud's registry) and see it
 // under its target in the Jobs view, serve a script and call it, with its metrics, description and the
-// status bar's count. Screenshots land in test-results/vscode/.
+// status bar's count, and run a cell in its notebook's folder whose written file opens from the job's
+// outputs. Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -179,5 +180,22 @@ describe('Skiff in VS Code', () => {
     await described.waitFor({ timeout: 60_000 });
     expect(await page.locator('.editor-container .view-lines', { hasText: 'kind: serving' }).count()).toBeGreaterThan(0);
     await screenshot(page, '11-describe');
+  });
+
+  it("runs a cell in its notebook's folder: it imports a sibling module, installs its %pip package, and the file it writes opens from Open Job Outputs", async () => {
+    await openFile(page, 'project.ipynb');
+    await page.locator('.notebookOverlay .cell-editor-container').first().click();
+    await runCommand(page, 'Notebook: Run All');
+    const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
+    if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();
+    const frame = await waitInFrames(page, 'text=/✓ job project-.*Succeeded/', 6 * 60_000);
+    expect(await frame.locator('text=hello from helpers').count()).toBeGreaterThan(0);
+    await screenshot(page, '12-project-cell');
+
+    await runCommand(page, 'Skiff: Open Job Outputs');
+    await pick(page, 'project-');
+    await pick(page, 'result.txt');
+    await page.locator('.editor-container .view-lines', { hasText: 'hello from helpers' }).first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '13-job-outputs');
   });
 });

@@ -1,6 +1,6 @@
 // A scripted session behind the runtime's real API server, for the frontend's unit tests: the HTTP,
 // the server-sent events and the client are the real ones; only the cluster is played from a script.
-import type { ApiBackend, JobPhase, JobStatus, LogLine } from '@skiff/runtime';
+import { SkiffError, type ApiBackend, type JobPhase, type JobStatus, type LogLine } from '@skiff/runtime';
 import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '@skiff/runtime/testing';
 
 export const TOKEN = 'frontend-test';
@@ -52,12 +52,19 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
     describeJob: async (name) => ({ ...status(name, 'Failed', { reason: script.reason }), pods: [], events: [] }),
     async submit(spec, code) {
       if (script.submitError) throw script.submitError;
-      submitted.push({ spec, files: 'files' in code ? code.files.map((f) => ({ path: f.path, content: f.content.toString('utf8') })) : [] });
+      submitted.push({ spec, files: (code.files ?? []).map((f) => ({ path: f.path, content: f.content.toString('utf8') })) });
       const job = status(spec.name, 'Pending', { kind: spec.kind, pods: [] });
       jobs = [job];
       return job;
     },
     cancelJob: async () => {},
+    outputs: async (job) => {
+      if (!jobs.some((j) => j.name === job)) throw new SkiffError('JOB_NOT_FOUND', `job '${job}' has no outputs`);
+      return { runId: 'r1', dir: `/data/runs/skiff/skiff/${job}/r1`, record: { job, namespace: 'skiff', cluster: 'skiff', runId: 'r1', createdAt: '2026-12-01T00:00:00Z', script: 'cell.py', codeFiles: ['cell.py'] } };
+    },
+    copyOutputs: async () => {
+      throw new SkiffError('BAD_INPUT', 'the scripted backend keeps no files to copy');
+    },
     promotionTargets: () => PROMOTION_TARGETS_FIXTURE,
     planPromotion: async (job, target) => promotionPlanFixture(job, target.to),
     applyPromotion: async (_plan, onProgress) => (onProgress?.('pushing the image'), []),

@@ -56,6 +56,14 @@ export interface SubmitRequest {
   from?: string;
 }
 
+/** A job's run folder as the API sends it. */
+export interface JobOutputs {
+  dir: string;
+  files: string[];
+  /** More files than listed. */
+  truncated: boolean;
+}
+
 /** A promotion plan as the API sends it. */
 export interface PromotionSummary {
   job: string;
@@ -136,6 +144,16 @@ export class SkiffApiClient {
     const files = request.files.map((f) => ({ path: f.path, content: base64(f.content) }));
     const where = Object.fromEntries(Object.entries({ codeRoot: request.codeRoot, notebookPath: request.notebookPath, from: request.from }).filter(([, v]) => v));
     return this.json('POST', '/api/jobs', { ...request.spec, code: { files }, ...where });
+  }
+
+  /** A local job's run folder and the files in it. */
+  outputs(job: string): Promise<JobOutputs> {
+    return this.json('GET', `/api/jobs/${encodeURIComponent(job)}/outputs`);
+  }
+
+  /** Copies a job's outputs into `<notebook folder>/skiff-outputs/<job>/` (JupyterLab's server extension resolves notebookPath). */
+  copyOutputs(job: string, where: { notebookPath: string } | { codeRoot: string }): Promise<{ dir: string; to: string }> {
+    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/outputs/copy`, where);
   }
 
   cancel(job: string): Promise<{ name: string; cancelled: boolean }> {

@@ -9,6 +9,11 @@ import type { Clusters, UpRequest } from '../cluster/cluster.js';
 import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
 import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
+import path from 'node:path';
+import { runFiles } from '../workspace/runs.js';
+
+/** Where a copy of a job's outputs goes inside the folder asked for. */
+export const OUTPUTS_COPY_DIR = 'skiff-outputs';
 import { SseStream } from './sse.js';
 import { callbackStream } from '../k8s/streams.js';
 import { FINISHED_PHASES } from '../jobs/follow-job.js';
@@ -29,6 +34,7 @@ export type ApiBackend = Pick<
   | 'describeJob'
   | 'submit'
   | 'outputs'
+  | 'copyOutputs'
   | 'cancelJob'
   | 'waitForJob'
   | 'logs'
@@ -142,7 +148,19 @@ const routes: Route[] = [
     pattern: new RegExp(`^/api/jobs/${NAME}/outputs$`),
     handler: async ({ res, params, query, backend }) => {
       const run = await backend.outputs(params.name, namespaceOf(query));
-      sendJson(res, 200, { dir: run.dir, record: run.record });
+      sendJson(res, 200, { dir: run.dir, record: run.record, ...(await runFiles(run)) });
+    },
+  },
+  {
+    // Into `<codeRoot>/skiff-outputs/<job>/`: where an editor that shows only its own folder (JupyterLab) can open them.
+    method: 'POST',
+    pattern: new RegExp(`^/api/jobs/${NAME}/outputs/copy$`),
+    handler: async ({ req, res, params, query, backend }) => {
+      const codeRoot = objectBody(await readJson(req)).codeRoot;
+      if (typeof codeRoot !== 'string' || !path.isAbsolute(codeRoot)) throw new SkiffError('BAD_INPUT', 'codeRoot must be the absolute path of a folder to copy the outputs into');
+      const to = path.join(codeRoot, OUTPUTS_COPY_DIR, params.name);
+      const run = await backend.copyOutputs(params.name, to, namespaceOf(query));
+      sendJson(res, 200, { dir: run.dir, to });
     },
   },
   {

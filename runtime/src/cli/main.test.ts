@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -43,16 +43,27 @@ describe('skiff CLI', () => {
     expect(version.out()).toBe(`${RUNTIME_VERSION}\n`);
   });
 
-  it('prints a job as YAML with --dry-run and touches no cluster', async () => {
+  it('prints a job as YAML with --dry-run, with the run folder it would make, and touches no cluster', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-dry-'));
     writeFileSync(join(dir, 'train.py'), 'print("hi")\n');
+    const shared = { data: join(dir, 'data') };
+    const clusters = fakeClusters({ sharedFolders: async () => shared });
     const io = capture();
-    expect(await main(['run', 'train.py', '--workers', '2', '--name', 'dry', '--dry-run'], { ...io, cwd: dir, clusters: fakeClusters() })).toBe(0);
-    const docs = parseAllDocuments(io.out()).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec?: { completions?: number } });
-    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ConfigMap/dry-code', 'ConfigMap/dry-lib', 'Service/dry', 'Job/dry']);
-    expect(docs[3].spec?.completions).toBe(2);
+    expect(await main(['run', 'train.py', '--workers', '2', '--name', 'dry', '--dry-run'], { ...io, cwd: dir, clusters })).toBe(0);
+    const docs = parseAllDocuments(io.out()).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: { completions?: number; template?: { spec?: { volumes?: { hostPath?: { path: string } }[] } } } },
+    );
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ConfigMap/dry-lib', 'Service/dry', 'Job/dry']);
+    expect(docs[2].spec?.completions).toBe(2);
+    expect(docs[2].metadata.annotations?.['skiff.dev/work-dir']).toMatch(new RegExp(`^${join(dir, 'data', 'runs', 'skiff', 'skiff', 'dry')}/\\d{8}-`));
+    expect(docs[2].spec?.template?.spec?.volumes?.[0].hostPath?.path).toMatch(/^\/skiff\/host\/runs\/skiff\/skiff\/dry\//);
+    expect(existsSync(join(dir, 'data', 'runs'))).toBe(false);
+    // On another context the code goes in a ConfigMap.
+    const remote = capture();
+    expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--dry-run'], { ...remote, cwd: dir, clusters })).toBe(0);
+    expect(parseAllDocuments(remote.out()).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name)).toEqual(['dry-code', 'dry-lib', 'dry', 'dry']);
     const missing = capture();
-    expect(await main(['serve', 'nope.py', '--dry-run'], { ...missing, cwd: dir, clusters: fakeClusters() })).toBe(2);
+    expect(await main(['serve', 'nope.py', '--dry-run'], { ...missing, cwd: dir, clusters })).toBe(2);
     expect(missing.err()).toContain('script not found');
   });
 

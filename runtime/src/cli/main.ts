@@ -12,7 +12,6 @@ import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
 import { RUNTIME_VERSION } from '../version.js';
 import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metricsSampleText, upText } from './format.js';
-import { collectJobCode, renderJobFiles } from '../jobs/submit.js';
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
 import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
@@ -146,7 +145,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
+      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
@@ -162,7 +161,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await renderJobFiles(spec, await collectJobCode(codeRoot, spec))));
+      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );

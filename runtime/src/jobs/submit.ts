@@ -19,7 +19,7 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, clusterNameOf, deleteIfPresent, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
-import { WORK_MOUNT, nodePathOf, type SharedFolders } from '../workspace/layout.js';
+import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { resolvePackages, type ResolvedPackages } from '../packages/install.js';
 import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
@@ -158,7 +158,19 @@ export async function dataMounts(data: DataMount[], shared: SharedFolders): Prom
   return mounts;
 }
 
-async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSource, local: { cluster: string; shared: SharedFolders }, opts: SubmitOptions): Promise<JobStatus> {
+/** Everything a local job needs before its run folder is made: each a clear error before anything is written. */
+interface LocalPlan {
+  spec: JobSpec;
+  code: LocalCode;
+  requirements: string[];
+  packages?: ResolvedPackages;
+  data: Workspace['data'];
+  from?: Run;
+}
+
+type Local = { cluster: string; shared: SharedFolders };
+
+async function planLocalJob(spec: JobSpec, source: CodeSource, local: Local, opts: SubmitOptions): Promise<LocalPlan> {
   const progress = opts.onProgress ?? (() => {});
   const code = await localCode(spec, source);
   const leftOut = leftOutText(code.folder?.leftOut ?? []);
@@ -168,22 +180,28 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   const from = opts.from ? await latestRun(local.shared.data, local.cluster, spec.namespace, opts.from) : undefined;
   const packages = requirements.length > 0 ? await resolvePackages(requirements, { dataRoot: local.shared.data, image: spec.image, onProgress: progress }) : undefined;
   if (packages) progress(packagesText(packages));
-  const finalSpec: JobSpec = requirements.length > 0 ? { ...spec, packages: requirements } : spec;
+  const plan: LocalPlan = { spec: requirements.length > 0 ? { ...spec, packages: requirements } : spec, code, requirements, data };
+  if (packages) plan.packages = packages;
+  if (from) plan.from = from;
+  return plan;
+}
 
+async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSource, local: Local, opts: SubmitOptions): Promise<JobStatus> {
+  const plan = await planLocalJob(spec, source, local, opts);
   const run = await createRun({
     dataRoot: local.shared.data,
     cluster: local.cluster,
     namespace: spec.namespace,
     job: spec.name,
     script: spec.script,
-    files: code.folder?.files ?? [],
-    extraFiles: code.extra,
-    from: from?.dir,
-    packages: requirements,
+    files: plan.code.folder?.files ?? [],
+    extraFiles: plan.code.extra,
+    from: plan.from?.dir,
+    packages: plan.requirements,
   });
-  if (from) progress(`starting from ${from.dir}`);
+  if (plan.from) opts.onProgress?.(`starting from ${plan.from.dir}`);
   try {
-    const status = await applyJob(kc, finalSpec, [], workspaceFor(run, local.shared, packages, data));
+    const status = await applyJob(kc, plan.spec, [], workspaceFor(run.dir, local.shared, plan));
     return { ...status, workDir: run.dir };
   } catch (err) {
     await removeRun(run.dir);
@@ -191,11 +209,22 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   }
 }
 
-function workspaceFor(run: Run, shared: SharedFolders, packages: ResolvedPackages | undefined, data: Workspace['data']): Workspace {
-  const nodeDir = nodePathOf(shared, run.dir);
-  if (!nodeDir) throw new SkiffError('BAD_INPUT', `run folder ${run.dir} is outside the cluster's shared folder ${shared.data}`);
-  const ws: Workspace = { hostDir: run.dir, nodeDir, data: data.map((d) => ({ ...d, mountPath: path.posix.resolve(WORK_MOUNT, d.mountPath) })) };
-  if (packages) ws.packagesNodeDir = nodePathOf(shared, packages.siteDir);
+/**
+ * What `skiff run --dry-run` prints on a local cluster: the objects submit would apply, with the run
+ * folder it would make (nothing is copied or made; packages are resolved, into the cache, as submit would).
+ */
+export async function renderLocalJob(spec: JobSpec, code: CodeSource, local: Local, opts: SubmitOptions = {}): Promise<KubernetesObject[]> {
+  const cell = withCellPackages(spec, code);
+  const plan = await planLocalJob(cell.spec, cell.source, local, opts);
+  const runDir = path.join(jobRunsDir(local.shared.data, local.cluster, spec.namespace, spec.name), runIdFor());
+  return renderedObjects(renderJob(plan.spec, [], await pythonLibFiles(), workspaceFor(runDir, local.shared, plan)));
+}
+
+function workspaceFor(runDir: string, shared: SharedFolders, plan: Pick<LocalPlan, 'packages' | 'data'>): Workspace {
+  const nodeDir = nodePathOf(shared, runDir);
+  if (!nodeDir) throw new SkiffError('BAD_INPUT', `run folder ${runDir} is outside the cluster's shared folder ${shared.data}`);
+  const ws: Workspace = { hostDir: runDir, nodeDir, data: plan.data.map((d) => ({ ...d, mountPath: path.posix.resolve(WORK_MOUNT, d.mountPath) })) };
+  if (plan.packages) ws.packagesNodeDir = nodePathOf(shared, plan.packages.siteDir);
   const uid = process.getuid?.();
   if (uid !== undefined && uid !== 0) ws.runAs = { uid, gid: process.getgid?.() ?? uid };
   return ws;

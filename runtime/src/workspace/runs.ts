@@ -166,3 +166,13 @@ export function diskError(err: unknown, where: string): unknown {
   }
   return err;
 }
+
+/** The files in a run folder, relative to it ('/'-separated, sorted), at most `max`. */
+export async function runFiles(run: Run, max = 500): Promise<{ files: string[]; truncated: boolean }> {
+  const entries = await readdir(run.dir, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(run.dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+  return { files: files.slice(0, max), truncated: files.length > max };
+}

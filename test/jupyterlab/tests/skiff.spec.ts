@@ -1,6 +1,7 @@
 // Skiff in a real JupyterLab (from PyPI, the wheel installed) against a real kind cluster: start the
 // cluster from the sidebar, run a 2-worker training cell and see both ranks and the loss chart, a
-// failing cell's reason, the %%skiff magic, cancelling a job, and promoting one to another context
+// failing cell's reason, the %%skiff magic, cancelling a job, a cell run in its notebook's folder whose
+// outputs come back, and promoting one to another context
 // (test-jupyterlab-e2e.sh makes "cloud", an alias context of the same cluster, and its target profile;
 // Debian's docker-registry is its registry). Screenshots: test-results/jupyterlab/.
 import { expect, galata, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
@@ -140,6 +141,23 @@ test('runs a whole notebook as one job; its output lands in the last code cell',
   await expect.poll(() => outputText(page, 1), { timeout: 4 * 60_000 }).toMatch(/✓ job whole-[a-z0-9]+: Succeeded \(1 worker/);
   expect(await outputText(page, 1)).toContain('hello notebook from the cluster');
   await shot(page, '12-whole-notebook');
+});
+
+test("runs a cell in its notebook's folder: a sibling module imports, its %pip package installs, and the file it writes is in its outputs", async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(path.join(NOTEBOOKS, 'helpers.py'), `${tmpPath}/helpers.py`);
+  await openNotebook(page, tmpPath, 'project.ipynb');
+  await runFromMenu(page, 0);
+  await expect.poll(() => outputText(page, 0), { timeout: 5 * 60_000 }).toMatch(/✓ job project-[a-z0-9]+: Succeeded \(1 worker/);
+  expect(await outputText(page, 0)).toContain('hello from helpers');
+  const bar = await openSidebar(page);
+  await bar.locator('.skiff-tab[data-tab="outputs"]').click();
+  await expect(bar.locator('.skiff-outputs')).toContainText('result.txt');
+  await expect(bar.locator('.skiff-outputs')).toContainText('helpers.py');
+  await shot(page, '14-job-outputs');
+  const job = /job (project-[a-z0-9]+)/.exec(await outputText(page, 0))![1];
+  await bar.locator('.skiff-outputs-actions').getByRole('button', { name: "Copy to the notebook's folder" }).click();
+  await expect(bar.locator('.skiff-outputs-copied')).toContainText(`skiff-outputs/${job}/`);
+  await expect.poll(() => page.contents.fileExists(`${tmpPath}/skiff-outputs/${job}/result.txt`)).toBe(true);
 });
 
 test('serves a cell and answers a request sent from the sidebar', async ({ page, tmpPath }) => {
