@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on a fresh machine: Docker engine, offline images, a 3-node kind
-# cluster, a 2-worker DDP training job with its logs and metrics, a serving job called once.
+# cluster, a 2-worker DDP training job with its logs and metrics, a serving job called once; then
+# a script that checkpoints into its working directory and a second run that resumes from it, and a
+# Flask server whose package comes from its requirements.txt (no image built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
@@ -13,4 +15,9 @@ skiff run examples/train_ddp.py --workers 2 --name demo-train
 skiff metrics demo-train
 skiff serve examples/serve.py --port 8000 --name demo-serve
 skiff call demo-serve / --data '[1, 2, 3]'
+skiff run examples/resume/train.py --workers 2 --name demo-ckpt
+ls -l "$(skiff outputs demo-ckpt)"
+skiff run examples/resume/train.py --workers 2 --name demo-resume --from demo-ckpt
+skiff serve examples/flask_app/app.py --name demo-flask
+skiff call demo-flask /predict --data '[1, 2, 3]' -H 'Content-Type: application/json'
 skiff jobs

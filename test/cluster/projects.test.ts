@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { REPO, skiff, skiffJson } from './skiff-cli.js';
 
 const FIXTURES = join(REPO, 'test/cluster/fixtures/projects');
+/** The demo's scripts are ordinary projects too: a checkpointing trainer, a Flask server with its requirements.txt. */
+const CHECKPOINT = join(REPO, 'examples/resume/train.py');
 
 interface Status { name: string; phase: string; workDir?: string }
 
@@ -31,7 +33,7 @@ describe('real projects run unchanged', () => {
   });
 
   it('a 2-worker job saves a checkpoint in its working directory each epoch; the file is on the host, and a run --from it resumes', async () => {
-    const first = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--workers', '2', '--name', 'ckpt-a']);
+    const first = await skiff(['run', CHECKPOINT, '--workers', '2', '--name', 'ckpt-a']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('epoch 1: saved snapshot.pt');
     expect(first.stderr).toMatch(/working directory \/\S+ckpt-a\//);
@@ -41,13 +43,13 @@ describe('real projects run unchanged', () => {
     const outputs = await skiff(['outputs', 'ckpt-a']);
     expect(outputs.code, outputs.stderr).toBe(0);
     const dir = outputs.stdout.trim();
-    expect(readdirSync(dir).sort()).toEqual(['rank0.txt', 'rank1.txt', 'snapshot.pt', 'train_snapshot.py']);
+    expect(readdirSync(dir).sort()).toEqual(['rank0.txt', 'rank1.txt', 'snapshot.pt', 'train.py']);
     const described = await skiffJson<Status>(['describe', 'ckpt-a']);
     expect(described.workDir).toBe(dir);
     // The user's own folder is untouched.
-    expect(readdirSync(join(FIXTURES, 'checkpoint'))).toEqual(['train_snapshot.py']);
+    expect(readdirSync(join(REPO, 'examples/resume'))).toEqual(['train.py']);
 
-    const resumed = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--workers', '2', '--name', 'ckpt-b', '--from', 'ckpt-a']);
+    const resumed = await skiff(['run', CHECKPOINT, '--workers', '2', '--name', 'ckpt-b', '--from', 'ckpt-a']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('rank 0: resuming from epoch 1');
     expect(resumed.stdout).toContain('rank 1: resuming from epoch 1');
@@ -68,7 +70,7 @@ describe('real projects run unchanged', () => {
   });
 
   it('serves Flask from requirements.txt, then from PEP 723 metadata with the same packages from the cache', async () => {
-    const serve = await skiff(['serve', join(FIXTURES, 'flask_requirements/app.py'), '--name', 'flask-req']);
+    const serve = await skiff(['serve', join(REPO, 'examples/flask_app/app.py'), '--name', 'flask-req']);
     expect(serve.code, serve.stderr).toBe(0);
     expect(serve.stderr).toMatch(/packages (resolved|from the cache): .*[Ff]lask 3/);
     const call = await skiff(['call', 'flask-req', '/predict', '--data', '[1, 2]', '-H', 'Content-Type: application/json']);
@@ -142,7 +144,7 @@ describe('real projects run unchanged', () => {
 
   it('refuses bad packages and folders at submit, before any pod starts, leaving nothing behind', async () => {
     const before = (await skiffJson<{ job: string }[]>(['outputs'])).map((j) => j.job);
-    const missing = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--name', 'bad-pkg', '--pip', 'skiff-no-such-package-4242']);
+    const missing = await skiff(['run', CHECKPOINT, '--name', 'bad-pkg', '--pip', 'skiff-no-such-package-4242']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("package 'skiff-no-such-package-4242' was not found on the package index");
 
@@ -150,7 +152,7 @@ describe('real projects run unchanged', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain("requirements.txt line 2: 'flask==' is not a valid requirement");
 
-    const nowhere = await skiff(['run', join(FIXTURES, 'checkpoint/train_snapshot.py'), '--name', 'bad-data', '--data', '/nonexistent/skiff-data']);
+    const nowhere = await skiff(['run', CHECKPOINT, '--name', 'bad-data', '--data', '/nonexistent/skiff-data']);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toContain('--data folder not found: /nonexistent/skiff-data');
 

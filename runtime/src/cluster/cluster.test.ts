@@ -1,8 +1,8 @@
 import type { KubeConfig, V1Node } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -12,6 +12,7 @@ import { clusterOptions, Clusters, type ClustersDeps } from './cluster.js';
 import type { ClusterApi } from './kube-api.js';
 import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
+import { sharedFolderMounts } from '../manifests/kind-config.js';
 
 const OFFLINE = 'skiff.local/node:v1.34.1-3';
 const JOB = 'skiff.local/job-python:bookworm-2';
@@ -40,6 +41,9 @@ class World {
   /** Image IDs that differ from the default (a rebuilt image). */
   imageIds = new Map<string, string>();
   containers = new Map<string, { name: string; state: string }[]>();
+  /** The folders each cluster's nodes were given (kind extraMounts), as Docker reports its mounts. */
+  mounts = new Map<string, { Source: string; Destination: string }[]>();
+  dataDir = mkdtempSync(join(tmpdir(), 'skiff-data-'));
   nodes = new Map<string, V1Node[]>();
   images = new Set<string>([OFFLINE, JOB]);
   apiReady = true;
@@ -90,6 +94,7 @@ class World {
       create: async (opts) => {
         this.log.push(`create ${opts.name} ${opts.profile} ${opts.workers} ${opts.nodeImage}`);
         this.addCluster(opts);
+        this.mounts.set(opts.name, sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })));
       },
       delete: async (name) => {
         this.log.push(`delete ${name}`);
@@ -113,7 +118,7 @@ class World {
         expect(key).toBe('io.x-k8s.kind.cluster');
         return [...this.containers]
           .filter(([cluster]) => value === undefined || cluster === value)
-          .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster } })));
+          .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster }, Mounts: this.mounts.get(cluster) ?? [] })));
       },
       getImage: (ref: string) => ({
         inspect: async () => {
@@ -158,6 +163,7 @@ class World {
       docker: this.docker(),
       kubeconfigPath: this.kubeconfigPath,
       archiveDir: this.archiveDir,
+      dataDir: this.dataDir,
       api: (kc) => this.api(kc),
       preflight: async (profile: ClusterProfile) => {
         this.log.push(`preflight ${profile}`);
@@ -176,6 +182,25 @@ class World {
 let world: World;
 beforeEach(() => {
   world = new World();
+});
+
+describe('Clusters.sharedFolders', () => {
+  it("shares the data folder (made if missing) and the home folder into every node, and reads them back from the nodes' mounts", async () => {
+    const clusters = world.clusters();
+    rmSync(world.dataDir, { recursive: true, force: true });
+    await clusters.up({ name: 'skiff', workers: 1 });
+    expect(existsSync(world.dataDir)).toBe(true);
+    expect(await clusters.sharedFolders('skiff')).toEqual({ data: world.dataDir, home: homedir() });
+  });
+
+  it('says how to recreate a cluster made before Skiff shared folders', async () => {
+    world.addCluster({ name: 'old', profile: 'cpu', workers: 1 });
+    await expect(world.clusters().sharedFolders('old')).rejects.toMatchObject({
+      code: 'CLUSTER_OUTDATED',
+      hint: expect.stringContaining('skiff down --name old && skiff up --name old'),
+    });
+    await expect(world.clusters().sharedFolders('nope')).rejects.toMatchObject({ code: 'NO_CLUSTER' });
+  });
 });
 
 describe('Clusters.up', () => {
