@@ -121,6 +121,13 @@ describe('explainFailure', () => {
     expect(explainFailure(p, [])).toBe('script exited 1 without printing anything');
   });
 
+  it('says first when the working directory ran out of disk', () => {
+    const p = pod('train-0-abcde', { phase: 'Failed', statuses: [terminated(1)] });
+    expect(explainFailure(p, ['saving', "OSError: [Errno 28] No space left on device: 'snapshot.pt'"])).toMatch(
+      /^the disk holding its working directory is full \(free space on this machine, e\.g\. `skiff outputs JOB --remove` of old runs\); script exited 1 — last lines:\nsaving\nOSError: \[Errno 28\]/,
+    );
+  });
+
   it('names the signal for killed scripts', () => {
     const p = pod('train-1-abcde', { phase: 'Failed', statuses: [terminated(139)] });
     expect(explainFailure(p, ['x'])).toBe('script exited 139 (killed by SIGSEGV) — last lines:\nx');

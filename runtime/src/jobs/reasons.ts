@@ -207,7 +207,11 @@ export function explainFailure(pod: V1Pod, lastLogLines: string[]): string | und
     const code = terminated.exitCode;
     const signal = code > 128 && SIGNALS[code - 128] ? ` (killed by ${SIGNALS[code - 128]})` : '';
     const lines = lastLines(lastLogLines);
-    return lines.length > 0 ? `script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
+    // A full disk reads as an OSError deep in the script; say what filled and what to do first.
+    const diskFull = lines.some((l) => /No space left on device|Errno 28\b/.test(l))
+      ? 'the disk holding its working directory is full (free space on this machine, e.g. `skiff outputs JOB --remove` of old runs); '
+      : '';
+    return lines.length > 0 ? `${diskFull}script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
   }
   if (pod.status?.phase === 'Failed') return pod.status.message || pod.status.reason || `the ${unit} failed`;
   return undefined;

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { copyRun, createRun, jobsWithRuns, latestRun, listRuns, removeRun } from './runs.js';
+import { copyRun, createRun, diskError, jobsWithRuns, latestRun, listRuns, removeRun } from './runs.js';
 import { jobRunsDir, nodePathOf, runIdFor, NODE_DATA_DIR, NODE_HOME_DIR } from './layout.js';
 import { scanCodeFolder } from '../manifests/collect.js';
 
@@ -83,6 +83,16 @@ describe('run folders', () => {
     await rm(path.join(code, 'lib', 'model.py'));
     await expect(createRun({ dataRoot: data, cluster: 'skiff', namespace: 'skiff', job: 'gone', script: 'train.py', files })).rejects.toThrow(/ENOENT/);
     expect(await readdir(jobRunsDir(data, 'skiff', 'skiff', 'gone'))).toEqual([]);
+  });
+});
+
+describe('diskError', () => {
+  it('says which disk is full, or which folder cannot be written, and what to do', () => {
+    const full = diskError(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }), '/data/runs/x');
+    expect(full).toMatchObject({ code: 'DISK_FULL', message: 'the disk holding /data/runs/x is full', hint: expect.stringContaining('skiff outputs JOB --remove') });
+    expect(diskError(Object.assign(new Error('EACCES'), { code: 'EACCES' }), '/data')).toMatchObject({ code: 'BAD_INPUT', message: 'no permission to write /data' });
+    const other = new Error('other');
+    expect(diskError(other, '/data')).toBe(other);
   });
 });
 
