@@ -5,7 +5,7 @@ import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { cacheDir } from '../cluster/tools.js';
 import { resolve as pathResolve } from 'node:path';
 import { dataDir } from '../workspace/layout.js';
-import { clearPackages, packagesRoot } from '../packages/install.js';
+import { clearPackages, listPackageSets, packagesRoot } from '../packages/install.js';
 import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { SkiffSession } from '../session.js';
@@ -366,6 +366,26 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         await clearCache();
         await clearPackages(dataDir());
         io.err(`cleared ${cacheDir()} and the resolved packages in ${packagesRoot(dataDir())} (jobs' outputs are kept)\n`);
+      }),
+    );
+
+  program
+    .command('packages')
+    .description('the Python package sets resolved for jobs (cached by image and requirements)')
+    .option('--clear', 'delete them all (they are resolved again when a job needs them)')
+    .addOption(outputOption())
+    .action(
+      act(async (flags: { clear?: boolean } & OutputFlag) => {
+        const root = dataDir();
+        if (flags.clear) {
+          await clearPackages(root);
+          io.err(`cleared ${packagesRoot(root)}\n`);
+          return;
+        }
+        const sets = await listPackageSets(root);
+        if (flags.output === 'json') return json(sets);
+        if (sets.length === 0) io.err(`no package sets in ${packagesRoot(root)} yet\n`);
+        for (const s of sets) io.out(`${s.hash}\t${(s.bytes / 2 ** 20).toFixed(1)} MiB\t${s.image}\t${s.requirements.join(' ')}\n`);
       }),
     );
 

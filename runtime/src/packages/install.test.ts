@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunError, type Runner } from '../exec/run.js';
-import { clearPackages, packagesHash, packagesRoot, pipContainerArgs, pipError, resolvePackages } from './install.js';
+import { clearPackages, listPackageSets, packagesHash, packagesRoot, pipContainerArgs, pipError, resolvePackages } from './install.js';
 
 /** Stands in for `docker run … pip install --prefix /out/prefix`: lays out what pip would. */
 function fakePip(onRun: (outDir: string) => Promise<void>, calls: string[][] = []): Runner {
@@ -39,6 +39,7 @@ describe('resolvePackages', () => {
     const again = await resolvePackages(['flask'], { dataRoot: data, image: 'img:1', runner });
     expect(again.cached).toBe(true);
     expect(calls).toHaveLength(1);
+    expect(await listPackageSets(data)).toEqual([expect.objectContaining({ hash: first.hash, image: 'img:1', requirements: ['flask'] })]);
     expect(packagesHash('img:2', ['flask'])).not.toBe(packagesHash('img:1', ['flask']));
     await clearPackages(data);
     expect(await readdir(packagesRoot(data))).toEqual([]);

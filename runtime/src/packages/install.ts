@@ -6,7 +6,7 @@
 // reaches every pod read-only through the folder the cluster shares with the host.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { run, RunError, type Runner } from '../exec/run.js';
@@ -213,6 +213,23 @@ async function distributionsIn(site: string): Promise<{ name: string; version: s
     const dash = stem.lastIndexOf('-');
     return { name: stem.slice(0, dash), version: stem.slice(dash + 1) };
   });
+}
+
+/** Every resolved set in the cache, newest first, with its size on disk. */
+export async function listPackageSets(dataRoot: string): Promise<{ hash: string; image: string; requirements: string[]; createdAt: string; bytes: number }[]> {
+  const root = packagesRoot(dataRoot);
+  const sets = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const record = name.startsWith('.') ? undefined : await readPackagesRecord(path.join(root, name));
+    if (record) sets.push({ hash: name, image: record.image, requirements: record.requirements, createdAt: record.createdAt, bytes: await treeBytes(path.join(root, name)) });
+  }
+  return sets.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+}
+
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) total += (await stat(path.join(e.parentPath, e.name))).size;
+  return total;
 }
 
 /** Deletes every resolved package set (with the other caches); what jobs wrote is not touched. */
