@@ -142,6 +142,21 @@ describe('promotion from the local cluster to another context', () => {
     expect(JSON.parse(answer.stdout)).toEqual({ predictions: [5, 8] });
   });
 
+  it('bakes the packages a local job used (Flask from its requirements.txt) into the image it pushes', async () => {
+    const serve = await local(['serve', 'examples/flask_app/app.py', '--name', 'promo-flask']);
+    expect(serve.code, serve.stderr).toBe(0);
+    const applied = await promote('promo-flask', ['--to', CLOUD_CONTEXT, '--yes']);
+    expect(applied.code, applied.stderr).toBe(0);
+    let answer = { code: -1, stdout: '', stderr: '' };
+    for (let i = 0; i < 60 && answer.code !== 0; i++) {
+      answer = await cloud(['call', 'promo-flask', '/predict', '--data', '[1]', '-H', 'Content-Type: application/json']);
+      if (answer.code !== 0) await new Promise((r) => setTimeout(r, 5000));
+    }
+    expect(answer.code, answer.stderr).toBe(0);
+    expect(JSON.parse(answer.stdout)).toEqual({ predictions: [5], server: 'flask' });
+    await Promise.all([local(['cancel', 'promo-flask']), cloud(['cancel', 'promo-flask'])]);
+  });
+
   it('fails clearly for an unreachable context, a missing registry and RBAC that forbids it, leaving the local job as it was', async () => {
     const unreachable = await promote('promo-train', ['--to', 'nowhere', '--yes']);
     expect(unreachable.code).toBe(3);
