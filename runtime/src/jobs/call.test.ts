@@ -9,6 +9,13 @@ describe('serviceProxyPath', () => {
     expect(serviceProxyPath('skiff', 'web', '/predict?x=1')).toBe('/api/v1/namespaces/skiff/services/web:http/proxy/predict?x=1');
     expect(serviceProxyPath('skiff', 'web', 'health')).toBe('/api/v1/namespaces/skiff/services/web:http/proxy/health');
     expect(serviceProxyPath('skiff', 'web')).toBe('/api/v1/namespaces/skiff/services/web:http/proxy/');
+    expect(serviceProxyPath('skiff', 'web', '/files/a..b?next=../x')).toBe('/api/v1/namespaces/skiff/services/web:http/proxy/files/a..b?next=../x');
+  });
+
+  it("refuses paths that would climb out of the job's proxy, however they are encoded", () => {
+    for (const path of ['/../../../../api/v1/secrets', '/%2e%2e/%2E%2E/api/v1/secrets', '/%252e%252e/api', '/a/./b', '/..', '\\..\\api', '/%2e%2e%2fapi']) {
+      expect(() => serviceProxyPath('skiff', 'web', path), path).toThrow("the call path must not contain '.' or '..' segments");
+    }
   });
 });
 
@@ -21,6 +28,7 @@ type Owner = 'deployment' | 'job' | 'inferenceService' | 'none';
 async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
   let reads = 0;
   const proxied: { method?: string; url?: string; body: string; contentType?: string }[] = [];
+  const seen: string[] = [];
   const meta = { name: 'web', namespace: 'skiff', labels: { 'skiff.dev/job': 'web' }, uid: 'u1' };
   server = createServer(async (req, res) => {
     let body = '';
@@ -31,6 +39,7 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
     };
     const list = (items: unknown[]) => json({ metadata: { resourceVersion: '1' }, items });
     const url = new URL(req.url ?? '', 'http://x');
+    seen.push(url.pathname);
     const ready = () => ++reads > readyAfterReads;
     switch (url.pathname) {
       case '/apis/apps/v1/namespaces/skiff/deployments':
@@ -59,10 +68,17 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
     contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
     currentContext: 'kind-fake',
   });
-  return { kc, proxied };
+  return { kc, proxied, seen };
 }
 
 describe('callService', () => {
+  it('sends nothing outside the job\'s service proxy for a path that tries to', async () => {
+    const { kc, proxied, seen } = await fakeApi(0);
+    await expect(callService(kc, 'skiff', 'web', { path: '/%2e%2e/%2e%2e/%2e%2e/%2e%2e/api/v1/namespaces/kube-system/secrets' })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect(proxied).toEqual([]);
+    expect(seen.filter((u) => !/^\/apis?\/[^?]*\/namespaces\/skiff\/(deployments|jobs|pods|inferenceservices|pytorchjobs)/.test(u) && !u.includes('/services/web:http/proxy/'))).toEqual([]);
+  });
+
   it('waits for a ready replica, then POSTs JSON through the service proxy', async () => {
     const { kc, proxied } = await fakeApi(1);
     const result = await callService(kc, 'skiff', 'web', { path: '/predict', data: '{"x":1}' });

@@ -28,10 +28,33 @@ export interface CallResult {
 
 const READY_TIMEOUT_MS = 120_000;
 
-/** /api/v1/namespaces/NS/services/NAME:http/proxy/PATH, keeping PATH's query string. */
+/**
+ * /api/v1/namespaces/NS/services/NAME:http/proxy/PATH, keeping PATH's query string. A path with a
+ * '.' or '..' segment, however it is percent-encoded, is refused: URL normalisation would resolve it
+ * out of the job's proxy to any API path the kubeconfig may read (secrets included).
+ */
 export function serviceProxyPath(namespace: string, name: string, path = '/'): string {
   const rest = path.startsWith('/') ? path : `/${path}`;
+  if (hasDotSegment(rest.split(/[?#]/, 1)[0])) {
+    throw new SkiffError('BAD_INPUT', `the call path must not contain '.' or '..' segments (got '${path}')`, { hint: 'a call reaches only the serving job itself; give the path as the job serves it, e.g. /predict' });
+  }
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}:${HTTP_PORT_NAME}/proxy${rest}`;
+}
+
+/** Decodes until nothing changes (double encoding too), then looks for '.' and '..' between slashes. */
+function hasDotSegment(pathPart: string): boolean {
+  let decoded = pathPart;
+  for (let i = 0; i < 5; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      break; // a lone '%' is no escape: what is there is what the URL parser sees
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  return decoded.split(/[\\/]/).some((segment) => segment === '.' || segment === '..');
 }
 
 /** The Service in front of a serving job: its own, or the one KServe makes for an InferenceService. */
@@ -40,6 +63,7 @@ export function serviceOfJob(status: Pick<JobStatus, 'name' | 'workload'>): stri
 }
 
 export async function callService(kc: KubeConfig, namespace: string, job: string, opts: CallOptions = {}): Promise<CallResult> {
+  serviceProxyPath(namespace, job, opts.path); // a bad path fails before anything is asked of the cluster
   const status = await waitForReadyReplica(kc, namespace, job, opts.readyTimeoutMs ?? READY_TIMEOUT_MS, opts.signal);
   const method = (opts.method ?? (opts.data !== undefined ? 'POST' : 'GET')).toUpperCase();
   const headers: Record<string, string> = { ...opts.headers };
