@@ -44,8 +44,13 @@ function podObject(phase: string, terminated?: { exitCode: number; reason: strin
   };
 }
 
+const labelled = (name: string) => ({ name, namespace: NS, uid: `${name}-uid`, labels: { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train' } });
+
 class FakeApi {
   jobs: ReturnType<typeof jobObject>[] = [jobObject()];
+  /** Services and ConfigMaps by name, with or without Skiff's labels (a user's own, kube-dns). */
+  services: { metadata: { name: string; labels?: Record<string, string>; uid?: string } }[] = [{ metadata: labelled('train') }];
+  configMaps: { metadata: { name: string; labels?: Record<string, string>; uid?: string } }[] = [{ metadata: labelled('train-code') }, { metadata: labelled('train-lib') }];
   pods: ReturnType<typeof podObject>[] = [podObject('Running')];
   log = 'line 1\nTraceback (most recent call last):\nValueError: bad\n';
   readonly requests: string[] = [];
@@ -102,8 +107,25 @@ class FakeApi {
         this.jobs = [];
         return json({ kind: 'Status', apiVersion: 'v1', status: 'Success' });
       }
+      for (const [collection, path] of [
+        ['services', `/api/v1/namespaces/${NS}/services/`],
+        ['configMaps', `/api/v1/namespaces/${NS}/configmaps/`],
+      ] as const) {
+        const name = p.startsWith(path) ? p.slice(path.length) : undefined;
+        if (name && this[collection].some((o) => o.metadata.name === name)) {
+          this[collection] = this[collection].filter((o) => o.metadata.name !== name);
+          return json({ kind: 'Status', apiVersion: 'v1', status: 'Success' });
+        }
+      }
       return notFound();
     }
+    // A label selector as the API server applies it: every key=value must match.
+    const selected = <T extends { metadata: { labels?: Record<string, string> } }>(items: T[]) => {
+      const wanted = (url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
+      return items.filter((o) => wanted.every(([k, v]) => o.metadata.labels?.[k] === v));
+    };
+    if (p === `/api/v1/namespaces/${NS}/services`) return list('ServiceList', selected(this.services));
+    if (p === `/api/v1/namespaces/${NS}/configmaps`) return list('ConfigMapList', selected(this.configMaps));
     if (p === `/apis/batch/v1/namespaces/${NS}/jobs`) return list('JobList', this.jobs);
     if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return list('DeploymentList', []);
     if (p === `/api/v1/namespaces/${NS}/pods`) return list('PodList', this.jobs.length ? this.pods : []);
@@ -153,21 +175,32 @@ describe('Jobs', () => {
     expect(api.requests.some((r) => r.includes('/log?') && r.includes('tailLines=10'))).toBe(true);
   });
 
-  it('cancels by deleting everything, in the background, and fails for unknown jobs', async () => {
+  it("cancels by deleting the job's labelled objects, in the background, and fails for unknown jobs", async () => {
     api = new FakeApi();
     const jobs = new Jobs(await api.start(), NS);
     await jobs.cancel('train');
     const deletes = api.requests.filter((r) => r.startsWith('DELETE'));
-    expect(deletes).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/jobs\/train\?.*propagationPolicy=Background/),
-        expect.stringContaining('/deployments/train'),
-        expect.stringContaining('/services/train'),
-        expect.stringContaining('/configmaps/train-code'),
-        expect.stringContaining('/configmaps/train-lib'),
-      ]),
-    );
+    expect(deletes.sort()).toEqual([
+      expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/configmaps\/train-code/),
+      expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/configmaps\/train-lib/),
+      expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/services\/train/),
+      expect.stringMatching(/^DELETE \/apis\/batch\/v1\/namespaces\/skiff\/jobs\/train\?.*propagationPolicy=Background/),
+    ]);
+    expect(api.services).toEqual([]);
     await expect(jobs.cancel('train')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+
+  it('never deletes what Skiff did not make: a same-named Service or ConfigMap without its labels stays, and so does everything when there is no job', async () => {
+    api = new FakeApi();
+    api.jobs = [];
+    api.services = [{ metadata: { name: 'victim' } }, { metadata: { name: 'kube-dns', labels: { 'k8s-app': 'kube-dns' } } }];
+    api.configMaps = [{ metadata: { name: 'victim-code' } }];
+    const jobs = new Jobs(await api.start(), NS);
+    await expect(jobs.cancel('victim')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    await expect(jobs.cancel('kube-dns')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    expect(api.requests.filter((r) => r.startsWith('DELETE'))).toEqual([]);
+    expect(api.services.map((s) => s.metadata.name)).toEqual(['victim', 'kube-dns']);
+    expect(api.configMaps.map((c) => c.metadata.name)).toEqual(['victim-code']);
   });
 
   it('watches the job list: yields it at once and again after a change, skipping lists that did not move', async () => {

@@ -1,6 +1,6 @@
 // List, inspect, cancel and wait for jobs. Everything is read back from the cluster (labels and the
 // spec annotation), never from local state, so a second terminal or an editor sees the same jobs.
-import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
@@ -120,22 +120,39 @@ export class Jobs {
   }
 
   /** Deletes the job and everything submitted with it; pods go in the background. */
+  /**
+   * Deletes the job's objects, and only objects that carry Skiff's labels for this job: a Service
+   * or ConfigMap that merely shares its name (kube-dns, a user's own) is never touched. Nothing is
+   * deleted when no job of that name exists. The run folder with its outputs stays.
+   */
   async cancel(name: string): Promise<void> {
     const namespace = this.namespace;
-    const propagationPolicy = 'Background';
-    const operatorJob = (kind: OperatorKind) =>
-      deleteIfPresent(this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name, propagationPolicy }));
-    const [job, deployment, pytorchJob, inferenceService] = await Promise.all([
-      deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),
-      deleteIfPresent(this.k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy })),
-      // 404 when the kind is not served here, as when there is no such job.
-      operatorJob(PYTORCH_JOB),
-      operatorJob(INFERENCE_SERVICE),
-      deleteIfPresent(this.k.core.deleteNamespacedService({ name, namespace })),
-      deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-code`, namespace })),
-      deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: `${name}-lib`, namespace })),
+    const labelSelector = `${jobSelector(name)},${managedSelector()}`;
+    const server = this.k.kc.getCurrentCluster()?.server ?? '';
+    const [jobs, deployments, services, configMaps, pytorchJobs, inferenceServices] = await Promise.all([
+      this.k.batch.listNamespacedJob({ namespace, labelSelector }),
+      this.k.apps.listNamespacedDeployment({ namespace, labelSelector }),
+      this.k.core.listNamespacedService({ namespace, labelSelector }),
+      this.k.core.listNamespacedConfigMap({ namespace, labelSelector }),
+      listOperatorObjects<PyTorchJob>(this.k.custom, PYTORCH_JOB, namespace, labelSelector, server),
+      listOperatorObjects<InferenceService>(this.k.custom, INFERENCE_SERVICE, namespace, labelSelector, server),
     ]);
-    if (!job && !deployment && !pytorchJob && !inferenceService) throw jobNotFound(name, namespace);
+    const named = <T extends { metadata?: { name?: string } }>(items: T[] | undefined) => (items ?? []).filter((o) => o.metadata?.name === name);
+    const owners = [...named(jobs.items), ...named(deployments.items), ...named(pytorchJobs?.items), ...named(inferenceServices?.items)];
+    if (owners.length === 0) throw jobNotFound(name, namespace);
+    const propagationPolicy = 'Background';
+    // Preconditions: an object replaced since it was listed (a resubmit) is not the one to delete.
+    const body = (o: { metadata?: { uid?: string } }) => ({ preconditions: { uid: o.metadata?.uid }, propagationPolicy });
+    const operatorDelete = (kind: OperatorKind, o: KubernetesObject) =>
+      this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name: o.metadata!.name!, propagationPolicy, body: body(o) });
+    await Promise.all([
+      ...named(jobs.items).map((o) => deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy, body: body(o) }))),
+      ...named(deployments.items).map((o) => deleteIfPresent(this.k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy, body: body(o) }))),
+      ...named(pytorchJobs?.items).map((o) => deleteIfPresent(operatorDelete(PYTORCH_JOB, o))),
+      ...named(inferenceServices?.items).map((o) => deleteIfPresent(operatorDelete(INFERENCE_SERVICE, o))),
+      ...services.items.map((o) => deleteIfPresent(this.k.core.deleteNamespacedService({ name: o.metadata!.name!, namespace, body: body(o) }))),
+      ...configMaps.items.map((o) => deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: o.metadata!.name!, namespace, body: body(o) }))),
+    ]);
   }
 
   /**

@@ -35,6 +35,8 @@ class FakeApi {
   readonly requests: string[] = [];
   gpus = 0;
   existingJob = false;
+  /** The labels of the Job already there (Skiff's own unless a test says otherwise). */
+  existingLabels: Record<string, string> = { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train' };
   private server?: Server;
 
   async start(): Promise<KubeConfig> {
@@ -76,6 +78,9 @@ class FakeApi {
         return json({ kind: 'Status', status: 'Success' });
       }
       return notFound();
+    }
+    if (req.method === 'GET' && p === '/apis/batch/v1/namespaces/skiff/jobs/train' && this.existingJob) {
+      return json({ kind: 'Job', apiVersion: 'batch/v1', metadata: { name: 'train', namespace: 'skiff', uid: 'old-uid', labels: this.existingLabels } });
     }
     if (p === '/api/v1/nodes') {
       const node: V1Node = { metadata: { name: 'w1' }, status: { allocatable: this.gpus ? { 'nvidia.com/gpu': String(this.gpus) } : {} } };
@@ -138,6 +143,18 @@ describe('submitJob', () => {
     const applyJobAt = api.requests.indexOf('PATCH /apis/batch/v1/namespaces/skiff/jobs/train');
     expect(deleteAt).toBeGreaterThanOrEqual(0);
     expect(applyJobAt).toBeGreaterThan(deleteAt);
+  });
+
+  it('never replaces a same-named Job that Skiff did not make', async () => {
+    api = new FakeApi();
+    api.existingJob = true;
+    api.existingLabels = { app: 'theirs' };
+    const kc = await api.start();
+    await expect(submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'a.py' }), [{ path: 'a.py', content: Buffer.from('pass\n') }])).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: "a Job named 'train' already exists in namespace 'skiff' and Skiff did not make it",
+    });
+    expect(api.requests.filter((r) => r.startsWith('DELETE') || r.includes('PATCH /apis/batch'))).toEqual([]);
   });
 
   it('refuses GPU jobs on a cluster without GPUs before changing anything', async () => {

@@ -346,12 +346,24 @@ async function ensureNamespace(k: KubeClients, name: string): Promise<void> {
 async function removePrevious(k: KubeClients, spec: JobSpec): Promise<void> {
   const { name, namespace } = spec;
   const propagationPolicy = 'Foreground';
+  const [job, deployment, service] = await Promise.all([
+    orUndefined(k.batch.readNamespacedJob({ name, namespace })),
+    orUndefined(k.apps.readNamespacedDeployment({ name, namespace })),
+    orUndefined(k.core.readNamespacedService({ name, namespace })),
+  ]);
+  // Only what Skiff made is replaced: a same-named object of someone else's is an error, not a casualty.
+  for (const [kind, obj] of [['Job', job], ['Deployment', deployment], ['Service', service]] as const) {
+    if (obj && obj.metadata?.labels?.[LABELS.managedBy] !== MANAGED_BY) {
+      throw new SkiffError('BAD_INPUT', `a ${kind} named '${name}' already exists in namespace '${namespace}' and Skiff did not make it`, { hint: 'pick another --name (Skiff never deletes what it did not create)' });
+    }
+  }
+  const body = (o: { metadata?: { uid?: string } }) => ({ preconditions: { uid: o.metadata?.uid }, propagationPolicy });
   const [removedJob, removedDeployment] = await Promise.all([
-    deleteIfPresent(k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy })),
-    spec.kind === 'training' ? deleteIfPresent(k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy })) : false,
+    job ? deleteIfPresent(k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy, body: body(job) })) : false,
+    deployment && spec.kind === 'training' ? deleteIfPresent(k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy, body: body(deployment) })) : false,
   ]);
   const kindChanged = (spec.kind === 'training' && removedDeployment) || (spec.kind === 'serving' && removedJob);
-  if (kindChanged) await deleteIfPresent(k.core.deleteNamespacedService({ name, namespace }));
+  if (kindChanged && service) await deleteIfPresent(k.core.deleteNamespacedService({ name, namespace, body: body(service) }));
   if (!removedJob && !removedDeployment) return;
 
   const deadline = Date.now() + REPLACE_TIMEOUT_MS;
