@@ -184,7 +184,8 @@ describe('Skiff in VS Code', () => {
 
   it("runs a cell in its notebook's folder: it imports a sibling module, installs its %pip package, and the file it writes opens from Open Job Outputs", async () => {
     await openFile(page, 'project.ipynb');
-    await page.locator('.notebookOverlay .cell-editor-container').first().click();
+    // The notebook opened before stays in its (now hidden, inert) tab: click this one's cell.
+    await page.locator('.notebookOverlay .cell-editor-container', { hasText: 'helpers' }).first().click();
     await runCommand(page, 'Notebook: Run All');
     const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
     if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();

@@ -104,10 +104,15 @@ describe('skiff CLI', () => {
     expect(io.err()).toBe("error: no cluster named 'skiff'\nhint: run `skiff up`\n");
   });
 
-  it('`skiff api` prints {url, token} and serves until stopped', async () => {
+  it('`skiff api` takes its token from a file, never from argv, prints {url, token} and serves until stopped', async () => {
+    const refused = capture();
+    expect(await main(['api', '--token', 'tok'], { ...refused, clusters: fakeClusters() })).toBe(2);
+    expect(refused.err()).toContain('--token would show the token to every user of this machine');
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-token-'));
+    writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o600 });
     const io = capture();
     const stop = new AbortController();
-    const running = main(['api', '--token', 'tok'], { ...io, clusters: fakeClusters(), signal: stop.signal });
+    const running = main(['api', '--token-file', join(dir, 'token')], { ...io, clusters: fakeClusters(), signal: stop.signal });
     while (!io.out().includes('\n')) await new Promise((r) => setTimeout(r, 10));
     const { url, token } = JSON.parse(io.out());
     expect(token).toBe('tok');

@@ -4,6 +4,7 @@ import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { cacheDir } from '../cluster/tools.js';
 import { resolve as pathResolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { dataDir } from '../workspace/layout.js';
 import { clearPackages, listPackageSets, packagesRoot } from '../packages/install.js';
 import { buildImages, clearCache, type ImageSet } from '../images/images.js';
@@ -394,14 +395,21 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .command('api')
     .description('serve the HTTP API for editor extensions on 127.0.0.1 (prints {url, token})')
     .option('--port <port>', 'port (default: any free one)', '0')
-    .option('--token <token>', 'bearer token (default: random)')
+    .option('--token-file <file>', 'read the bearer token from this file (default: $SKIFF_API_TOKEN, else random); never on the command line, where `ps` shows it to every user')
+    .addOption(new Option('--token <token>').hideHelp())
     .action(
-      act(async (flags: { port: string; token?: string }, cmd: Command) => {
+      act(async (flags: { port: string; token?: string; tokenFile?: string }, cmd: Command) => {
         const g = globals(cmd);
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SkiffError('BAD_INPUT', `--port must be 0..65535 (got '${flags.port}')`);
+        if (flags.token !== undefined) {
+          throw new SkiffError('BAD_INPUT', '--token would show the token to every user of this machine (in `ps`)', { hint: 'pass it in $SKIFF_API_TOKEN or a file named by --token-file' });
+        }
+        const token = flags.tokenFile ? (await readFile(pathResolve(cwd, flags.tokenFile), 'utf8').catch((err: Error) => {
+          throw new SkiffError('BAD_INPUT', `cannot read --token-file ${flags.tokenFile}: ${err.message}`);
+        })).trim() : process.env.SKIFF_API_TOKEN || undefined;
         return withInterrupt(deps, async (signal) => {
-          const server = await startApiServer({ port, token: flags.token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
+          const server = await startApiServer({ port, token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
           io.out(JSON.stringify({ url: server.url, token: server.token }) + '\n');
           await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
           await server.close();
