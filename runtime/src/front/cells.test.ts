@@ -22,6 +22,15 @@ describe('cell jobs', () => {
   it('derives DNS-safe job names from file names', () => {
     expect(jobNameFrom('My Experiment_v2.ipynb', 'x1y2z')).toBe('my-experiment-v2-x1y2z');
     expect(jobNameFrom('__.py', 'abcde')).toBe('job-abcde');
+    // Names the spec would refuse: a leading digit, too long, not ASCII.
+    expect(jobNameFrom('2024-results.ipynb', 'abcde')).toBe('nb-2024-results-abcde');
+    const long = jobNameFrom('a-notebook-with-a-really-very-long-descriptive-name.ipynb', 'abcde');
+    expect(long.length).toBeLessThanOrEqual(40);
+    expect(long).toBe('a-notebook-with-a-really-very-long-abcde');
+    expect(jobNameFrom('Über Résumé 数据.ipynb', 'abcde')).toBe('uber-resume-abcde');
+    for (const name of ['2024-results.ipynb', 'Über Résumé 数据.ipynb', '----.ipynb', 'x'.repeat(300)]) {
+      expect(() => parseJobSpec(cellTrainingSpec({ workers: 1, gpusPerWorker: 0 }, 'cell.py', jobNameFrom(name, 'abcde'))), name).not.toThrow();
+    }
   });
 });
 

@@ -43,14 +43,24 @@ export function cellResourcesText(workers: number, gpusPerWorker: number): strin
   return gpusPerWorker > 0 ? `${who} · ${gpusPerWorker} GPU${gpusPerWorker === 1 ? '' : 's'} each` : who;
 }
 
-/** A job name from a file or notebook name: lower-case DNS label, ending in a short random suffix. */
+/** Job names are DNS labels of at most this many characters (the runtime's MAX_JOB_NAME_LENGTH). */
+const MAX_JOB_NAME = 40;
+
+/**
+ * A job name from a file or notebook name: a lower-case DNS label that starts with a letter, at most
+ * 40 characters with its short random suffix. Accents are dropped ("Über" → "uber"), other
+ * characters become '-', and a name that starts with a digit ("2024-results") gets "nb-" before it.
+ */
 export function jobNameFrom(base: string, suffix: string = Math.random().toString(36).slice(2, 7)): string {
-  const stem = base
+  let stem = base
     .replace(/\.[^.]*$/, '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (stem && !/^[a-z]/.test(stem)) stem = `nb-${stem}`;
+  stem = stem.slice(0, MAX_JOB_NAME - suffix.length - 1).replace(/-+$/, '');
   return `${stem || 'job'}-${suffix}`;
 }
 
