@@ -97,6 +97,13 @@ describe('podLogLines', () => {
     ]);
   });
 
+  it('keeps a progress bar (tqdm frames joined by \\r) as one line, its last frame, delivered once across the final re-read', async () => {
+    const bar = [raw(T(1), 'start'), raw(T(2), '  0%|          | 0/3\r 67%|██████▋   | 2/3\r100%|██████████| 3/3'), raw(T(3), 'done')];
+    const source = new ScriptedPod(['running', 'terminated'], [() => bar.slice(0, 2), (since) => fromSecond(bar, since)]);
+    const lines = await collect(podLogLines(source, pod('p0', 0), { follow: true, ...fast }));
+    expect(texts(lines)).toEqual(['start', '100%|██████████| 3/3', 'done']);
+  });
+
   it('waits for a pending pod, then reads it once it has terminated', async () => {
     const source = new ScriptedPod(['waiting', 'waiting', 'terminated'], [() => full]);
     expect(texts(await collect(podLogLines(source, pod('p', 1), { follow: true, ...fast })))).toEqual(['l1', 'l2', 'l3', 'l4', 'l5']);

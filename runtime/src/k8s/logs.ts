@@ -1,7 +1,6 @@
 // Job logs from the cluster: client-node's Log (timestamps on, for exact resume) per pod, pods found
 // by the job label. The merge, resume and end-of-stream rules live in log-merge.ts.
 import { PassThrough, type Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { Log, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
@@ -10,6 +9,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { jobSelector } from '../manifests/labels.js';
 import { kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
+import { newlineSeparated } from './streams.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';
@@ -141,7 +141,7 @@ export class KubePodLogs implements PodLogSource {
         sinceTime: opts.sinceTime,
       });
       if (opts.signal.aborted) return;
-      yield* createInterface({ input: sink, crlfDelay: Infinity });
+      yield* newlineSeparated(sink);
     } finally {
       opts.signal.removeEventListener('abort', endSink);
       request?.abort();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { childController, fromArray, mergeStreams, sleep, callbackStream } from './streams.js';
+import { childController, fromArray, mergeStreams, newlineSeparated, sleep, callbackStream } from './streams.js';
+import { collect } from './log-merge.js';
 
 async function* timed<T>(items: [T, number][]): AsyncGenerator<T> {
   for (const [item, delay] of items) {
@@ -106,5 +107,13 @@ describe('callbackStream', () => {
     };
     await expect(run()).rejects.toThrow('job deleted');
     expect(seen).toEqual(['Pending']);
+  });
+});
+
+describe('newlineSeparated', () => {
+  it('splits on \\n only, across chunks and multi-byte characters, keeping lone \\r inside the line', async () => {
+    const bytes = Buffer.from('a\r\nb 0%\r100% █\nc');
+    const chunks = [bytes.subarray(0, 4), bytes.subarray(4, 15), bytes.subarray(15)];
+    expect(await collect(newlineSeparated(fromArray(chunks)))).toEqual(['a', 'b 0%\r100% █', 'c']);
   });
 });

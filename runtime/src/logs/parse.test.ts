@@ -8,6 +8,11 @@ describe('splitTimestamp', () => {
     expect(splitTimestamp('2026-11-23T11:00:00.5Z')).toEqual({ time: '2026-11-23T11:00:00.5Z', text: '' });
   });
 
+  it('keeps what a terminal shows of a line that redraws with \\r (progress bars)', () => {
+    expect(splitTimestamp('2026-11-23T11:00:00Z  0%|   | 0/3\r100%|███| 3/3\r')).toEqual({ time: '2026-11-23T11:00:00Z', text: '100%|███| 3/3' });
+    expect(splitTimestamp('2026-11-23T11:00:00Z \rSKIFF_METRIC {"step":1}')).toMatchObject({ text: 'SKIFF_METRIC {"step":1}' });
+  });
+
   it('leaves lines without a timestamp whole', () => {
     expect(splitTimestamp('no timestamp here')).toEqual({ time: '', text: 'no timestamp here' });
   });

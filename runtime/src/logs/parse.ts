@@ -11,8 +11,18 @@ export function splitTimestamp(raw: string): { time: string; text: string } {
   const line = raw.replace(/\r?\n$/, '');
   const space = line.indexOf(' ');
   const head = space === -1 ? line : line.slice(0, space);
-  if (!TIMESTAMP_RE.test(head)) return { time: '', text: line };
-  return { time: head, text: space === -1 ? '' : line.slice(space + 1) };
+  if (!TIMESTAMP_RE.test(head)) return { time: '', text: asTerminalShows(line) };
+  return { time: head, text: space === -1 ? '' : asTerminalShows(line.slice(space + 1)) };
+}
+
+/**
+ * A line as a terminal leaves it: progress bars (tqdm) redraw with '\r', so only the text after the
+ * last '\r' that is followed by something is what the user would see, e.g. "100%|██████| 3/3".
+ */
+export function asTerminalShows(text: string): string {
+  if (!text.includes('\r')) return text;
+  const frames = text.split('\r').filter((f) => f !== '');
+  return frames.at(-1) ?? '';
 }
 
 /**
