@@ -5,7 +5,8 @@ import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { CodeSource } from '../session.js';
 import { sleep } from '../k8s/streams.js';
-import { errorBody, httpStatusFor, startApiServer, submitRequest, type ApiBackend, type ApiServer } from './server.js';
+import { errorBody, httpStatusFor, intervalOf, namespaceOf, sinceOf, startApiServer, submitRequest, upRequest, type ApiBackend, type ApiServer } from './server.js';
+import { clusterOptions } from '../cluster/cluster.js';
 import { sseFrame } from './sse.js';
 import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '../testing/fixtures.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
@@ -291,5 +292,27 @@ describe('pure pieces', () => {
     expect(() => submitRequest({ kind: 'serving', script: 's.py' }, 'skiff')).toThrow(/code.files/);
     expect(() => submitRequest({ kind: 'serving', script: 's.py', code: { files: [{ path: 's.py', content: '***' }] } }, 'skiff')).toThrow(/base64/);
     expect(submitRequest({ kind: 'serving', script: 's.py', codeRoot: '/src' }, 'ns')).toMatchObject({ spec: { kind: 'serving', namespace: 'ns', port: 8000 }, code: { codeRoot: '/src' } });
+  });
+});
+
+describe('API inputs are validated as the CLI validates them', () => {
+  it('takes only kind and Skiff node images, and bounded node counts', () => {
+    expect(upRequest({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 })).toEqual({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 });
+    expect(upRequest({ nodeImage: 'kindest/node:v1.34.0' }).nodeImage).toBe('kindest/node:v1.34.0');
+    expect(() => upRequest({ nodeImage: 'evil.example/root:latest' })).toThrow('nodeImage must be a kindest/node or skiff.local/node image');
+    expect(() => clusterOptions({ workers: 1000 })).toThrow('workers must be a whole number from 0 to 16');
+    expect(() => clusterOptions({ gpusPerNode: 99 })).toThrow('GPUs per node must be a whole number from 0 to 16');
+  });
+
+  it('checks namespace, since and intervalMs', () => {
+    const q = (s: string) => new URLSearchParams(s);
+    expect(namespaceOf(q('namespace=ml'))).toBe('ml');
+    expect(namespaceOf(q(''))).toBeUndefined();
+    expect(() => namespaceOf(q('namespace=../kube-system'))).toThrow('--namespace must be at most 63 characters');
+    expect(sinceOf(q('since=2026-12-01T10:00:00.5Z'))).toBe('2026-12-01T10:00:00.5Z');
+    expect(() => sinceOf(q('since=yesterday'))).toThrow('since must be an RFC 3339 time');
+    expect(intervalOf(q('intervalMs=2000'))).toBe(2000);
+    expect(intervalOf(q(''))).toBeUndefined();
+    for (const bad of ['1', '0', '-5', 'abc', '1.5', '99999999']) expect(() => intervalOf(q(`intervalMs=${bad}`)), bad).toThrow('intervalMs must be a whole number from 500');
   });
 });

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { CodeFile } from '../types.js';
 import { SkiffError, describeError, errorCodeOf, type ErrorCode } from '../errors.js';
 import type { Clusters, UpRequest } from '../cluster/cluster.js';
-import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
+import { parseJobSpec, parseNamespace, type JobSpec } from '../spec/job-spec.js';
 import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
 import path from 'node:path';
@@ -206,7 +206,7 @@ const routes: Route[] = [
     pattern: new RegExp(`^/api/jobs/${NAME}/logs$`),
     remote: true,
     handler: ({ res, params, query, backend }) =>
-      streamEvents(res, 'log', (signal) => backend.logs(params.name, { follow: flag(query, 'follow'), sinceTime: query.get('since') ?? undefined, signal, namespace: namespaceOf(query) })),
+      streamEvents(res, 'log', (signal) => backend.logs(params.name, { follow: flag(query, 'follow'), sinceTime: sinceOf(query), signal, namespace: namespaceOf(query) })),
   },
   {
     method: 'GET',
@@ -214,8 +214,7 @@ const routes: Route[] = [
     remote: true,
     handler: ({ res, params, query, backend }) =>
       streamEvents(res, 'metrics', (signal) => {
-        const interval = Number(query.get('intervalMs') ?? '');
-        return backend.metrics(params.name, { follow: flag(query, 'follow'), intervalMs: interval > 0 ? interval : undefined, signal, namespace: namespaceOf(query) });
+        return backend.metrics(params.name, { follow: flag(query, 'follow'), intervalMs: intervalOf(query), signal, namespace: namespaceOf(query) });
       }),
   },
   {
@@ -338,7 +337,13 @@ export function upRequest(input: unknown): UpRequest {
   const profile = optionalString(body, 'profile');
   if (profile !== undefined) request.profile = profile as UpRequest['profile'];
   const nodeImage = optionalString(body, 'nodeImage');
-  if (nodeImage !== undefined) request.nodeImage = nodeImage;
+  if (nodeImage !== undefined) {
+    // kind runs node images privileged: over the API only kind's own and Skiff's offline build.
+    if (!/^(kindest\/node|skiff\.local\/node):[\w.-]+(@sha256:[0-9a-f]{64})?$/.test(nodeImage)) {
+      throw new SkiffError('BAD_INPUT', `nodeImage must be a kindest/node or skiff.local/node image (got '${nodeImage}')`, { hint: 'other node images can be given to `skiff up --image` on the command line' });
+    }
+    request.nodeImage = nodeImage;
+  }
   for (const key of ['workers', 'gpusPerNode'] as const) {
     const v = body[key];
     if (v === undefined) continue;
@@ -443,7 +448,35 @@ function stringRecord(v: unknown, key: string): Record<string, string> {
 }
 
 const flag = (query: URLSearchParams, key: string) => ['1', 'true', 'yes', ''].includes(query.get(key) ?? 'absent');
-const namespaceOf = (query: URLSearchParams) => query.get('namespace') || undefined;
+/** ?namespace=, validated as the CLI's -n is. */
+export function namespaceOf(query: URLSearchParams): string | undefined {
+  const value = query.get('namespace');
+  return value ? parseNamespace(value) : undefined;
+}
+
+/** ?since=: an RFC 3339 time, as the kubelet takes it. */
+export function sinceOf(query: URLSearchParams): string | undefined {
+  const value = query.get('since');
+  if (!value) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new SkiffError('BAD_INPUT', `since must be an RFC 3339 time such as 2026-12-01T10:00:00Z (got '${value}')`);
+  }
+  return value;
+}
+
+/** Metrics sampling: at most twice a second (a tighter loop only loads the API server), at least hourly. */
+export const MIN_INTERVAL_MS = 500;
+export const MAX_INTERVAL_MS = 3_600_000;
+
+export function intervalOf(query: URLSearchParams): number | undefined {
+  const raw = query.get('intervalMs');
+  if (raw === null || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS) {
+    throw new SkiffError('BAD_INPUT', `intervalMs must be a whole number from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS} (got '${raw}')`);
+  }
+  return ms;
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? null);

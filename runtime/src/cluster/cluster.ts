@@ -25,6 +25,10 @@ export const SKIFF_NAMESPACE = 'skiff';
 /** kind labels every node container with its cluster's name. */
 export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
 
+/** Node containers on one machine: more would only starve each other. */
+export const MAX_WORKER_NODES = 16;
+export const MAX_GPUS_PER_NODE = 16;
+
 export const DEFAULT_OPTIONS: Omit<ClusterOptions, 'name'> = { profile: 'cpu', workers: 2, gpusPerNode: 1 };
 
 const READYZ_TIMEOUT_MS = 2_000;
@@ -358,11 +362,11 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
   if (!['cpu', 'gpu', 'fake-gpu'].includes(opts.profile)) {
     throw new SkiffError('BAD_INPUT', `unknown profile '${opts.profile}'`, { hint: 'use cpu, gpu or fake-gpu' });
   }
-  if (!Number.isInteger(opts.workers) || opts.workers < 0) {
-    throw new SkiffError('BAD_INPUT', `workers must be a whole number ≥ 0, not ${opts.workers}`);
+  if (!Number.isInteger(opts.workers) || opts.workers < 0 || opts.workers > MAX_WORKER_NODES) {
+    throw new SkiffError('BAD_INPUT', `workers must be a whole number from 0 to ${MAX_WORKER_NODES}, not ${opts.workers}`, { hint: 'each worker node is a container on this machine' });
   }
-  if (!Number.isInteger(opts.gpusPerNode) || opts.gpusPerNode < 0) {
-    throw new SkiffError('BAD_INPUT', `GPUs per node must be a whole number ≥ 0, not ${opts.gpusPerNode}`);
+  if (!Number.isInteger(opts.gpusPerNode) || opts.gpusPerNode < 0 || opts.gpusPerNode > MAX_GPUS_PER_NODE) {
+    throw new SkiffError('BAD_INPUT', `GPUs per node must be a whole number from 0 to ${MAX_GPUS_PER_NODE}, not ${opts.gpusPerNode}`);
   }
   return opts;
 }

@@ -259,6 +259,11 @@ const servingSchema = z
   })
   .strip();
 
+/** A namespace as every surface takes it (`-n`, the API's ?namespace=): a DNS label. */
+export function parseNamespace(input: unknown): string {
+  return parseWith(namespace, input);
+}
+
 function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
