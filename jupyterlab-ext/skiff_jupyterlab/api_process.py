@@ -29,6 +29,7 @@ class SkiffApi(LoggingConfigurable):
         super().__init__(**kwargs)
         self._process = None
         self._endpoint = None
+        self._drains = []
         self._lock = asyncio.Lock()
 
     async def endpoint(self):
@@ -61,6 +62,12 @@ class SkiffApi(LoggingConfigurable):
             line = await asyncio.wait_for(self._process.stdout.readline(), timeout=30)
             info = json.loads(line)
             self.log.info("Skiff API at %s", info["url"])
+            # From now on nobody reads the pipes: drain them into the log, or a chatty runtime
+            # would fill the pipe buffer and block on its next write.
+            self._drains = [
+                asyncio.ensure_future(self._drain(self._process.stdout, self.log.info)),
+                asyncio.ensure_future(self._drain(self._process.stderr, self.log.warning)),
+            ]
             return info["url"], info["token"]
         except (asyncio.TimeoutError, ValueError, KeyError) as err:
             stderr = b""
@@ -69,6 +76,14 @@ class SkiffApi(LoggingConfigurable):
             raise SkiffApiError(
                 f"the Skiff runtime did not start its API: {stderr.decode(errors='replace').strip() or err}"
             ) from err
+
+    @staticmethod
+    async def _drain(stream, log):
+        while True:
+            line = await stream.readline()
+            if not line:
+                return
+            log("skiff api: %s", line.decode(errors="replace").rstrip())
 
     def stop(self):
         if self._process and self._process.returncode is None:

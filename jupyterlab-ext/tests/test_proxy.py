@@ -71,3 +71,32 @@ def test_a_notebook_path_becomes_the_folder_the_job_runs_in(tmp_path):
     assert with_code_root(b'{"script": "a.py"}', str(tmp_path)) == b'{"script": "a.py"}'
     with pytest.raises(ValueError, match="outside the server's folder"):
         with_code_root(json.dumps({"notebookPath": "../../etc/nb.ipynb"}).encode(), str(tmp_path))
+
+
+async def test_a_chatty_runtime_never_blocks_on_its_pipes(tmp_path):
+    import asyncio
+    import sys
+
+    from skiff_jupyterlab.api_process import SkiffApi
+
+    done = tmp_path / "wrote-everything"
+    script = tmp_path / "chatty.py"
+    script.write_text(
+        "import json, sys, time\n"
+        "print(json.dumps({'url': 'http://127.0.0.1:1', 'token': 't'}), flush=True)\n"
+        "for _ in range(2000):\n"
+        "    sys.stderr.write('x' * 1000 + '\\n'); sys.stdout.write('y' * 1000 + '\\n')\n"
+        "sys.stderr.flush(); sys.stdout.flush()\n"
+        f"open({str(done)!r}, 'w').close()\n"
+        "time.sleep(30)\n"
+    )
+    api = SkiffApi(command=[sys.executable, str(script)])
+    assert await api.endpoint() == ("http://127.0.0.1:1", "t")
+    try:
+        for _ in range(100):  # 2 MB on each pipe, far past a pipe's 64 KB buffer
+            if done.exists():
+                break
+            await asyncio.sleep(0.1)
+        assert done.exists()
+    finally:
+        api.stop()

@@ -9,7 +9,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { jobSelector } from '../manifests/labels.js';
 import { kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
-import { newlineSeparated } from './streams.js';
+import { newlineSeparated } from './lines.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { childController, fromArray, mergeStreams, newlineSeparated, sleep, callbackStream } from './streams.js';
+import { childController, fromArray, mergeStreams, sleep, callbackStream } from './streams.js';
+import { newlineSeparated } from './lines.js';
 import { collect } from './log-merge.js';
 
 async function* timed<T>(items: [T, number][]): AsyncGenerator<T> {

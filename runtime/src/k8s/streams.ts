@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 // Small async building blocks for the log, metric and watch streams. Pure: no cluster in sight.
 
 /** Resolves after `ms`, or early (without throwing) when the signal aborts. */
@@ -102,22 +101,3 @@ export async function* callbackStream<T>(task: (emit: (value: T) => void) => Pro
   }
 }
 
-/**
- * A byte stream's lines, split on '\n' only (a trailing '\r' of "\r\n" dropped). readline would
- * also split on a lone '\r', which progress bars (tqdm) write between frames: each frame would then
- * be a line of its own, without the kubelet's timestamp, so a reconnect could not tell it was seen.
- */
-export async function* newlineSeparated(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  for await (const chunk of input) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      yield pending.slice(0, newline).replace(/\r$/, '');
-      pending = pending.slice(newline + 1);
-    }
-  }
-  pending += decoder.end();
-  if (pending) yield pending.replace(/\r$/, '');
-}
