@@ -313,6 +313,6 @@ describe('API inputs are validated as the CLI validates them', () => {
     expect(() => sinceOf(q('since=yesterday'))).toThrow('since must be an RFC 3339 time');
     expect(intervalOf(q('intervalMs=2000'))).toBe(2000);
     expect(intervalOf(q(''))).toBeUndefined();
-    for (const bad of ['1', '0', '-5', 'abc', '1.5', '99999999']) expect(() => intervalOf(q(`intervalMs=${bad}`)), bad).toThrow('intervalMs must be a whole number from 500');
+    for (const bad of ['1', '0', '-5', 'abc', '1.5', '99999999']) expect(() => intervalOf(q(`intervalMs=${bad}`)), bad).toThrow('intervalMs must be a whole number from 100');
   });
 });

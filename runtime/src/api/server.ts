@@ -464,8 +464,8 @@ export function sinceOf(query: URLSearchParams): string | undefined {
   return value;
 }
 
-/** Metrics sampling: at most twice a second (a tighter loop only loads the API server), at least hourly. */
-export const MIN_INTERVAL_MS = 500;
+/** Metrics sampling: at most ten times a second (a tighter loop only loads the API server), at least hourly. */
+export const MIN_INTERVAL_MS = 100;
 export const MAX_INTERVAL_MS = 3_600_000;
 
 export function intervalOf(query: URLSearchParams): number | undefined {
