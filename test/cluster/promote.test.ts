@@ -154,7 +154,7 @@ describe('promotion from the local cluster to another context', () => {
     }
     expect(answer.code, answer.stderr).toBe(0);
     expect(JSON.parse(answer.stdout)).toEqual({ predictions: [5], server: 'flask' });
-    await Promise.all([local(['cancel', 'promo-flask']), cloud(['cancel', 'promo-flask'])]);
+    await Promise.all([local(['cancel', 'promo-flask']), cloud(['cancel', 'promo-flask', '--yes'])]);
   });
 
   it('fails clearly for an unreachable context, a missing registry and RBAC that forbids it, leaving the local job as it was', async () => {
@@ -213,7 +213,7 @@ describe('promotion from the local cluster to another context', () => {
     // KServe's own Deployment carries Skiff's labels too; the job list shows the InferenceService once.
     const jobs = JSON.parse((await withOperators(['jobs', '-o', 'json'])).stdout) as { name: string; workload: string; phase: string }[];
     expect(jobs.filter((j) => j.name.startsWith('promo-serve'))).toEqual([expect.objectContaining({ name: 'promo-serve', workload: 'InferenceService', phase: 'Running' })]);
-    expect((await withOperators(['cancel', 'promo-serve'])).code).toBe(0);
+    expect((await withOperators(['cancel', 'promo-serve', '--yes'])).code).toBe(0);
     const after = JSON.parse((await withOperators(['jobs', '-o', 'json'])).stdout) as { name: string }[];
     expect(after.map((j) => j.name)).not.toContain('promo-serve');
   });

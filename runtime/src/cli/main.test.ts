@@ -67,6 +67,26 @@ describe('skiff CLI', () => {
     expect(missing.err()).toContain('script not found');
   });
 
+  it('asks before writing to a context other than the local cluster, and writes nothing without a yes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-remote-'));
+    writeFileSync(join(dir, 'train.py'), 'print("hi")\n');
+    const clusters = fakeClusters();
+    const noTerminal = capture();
+    expect(await main(['--context', 'shared-gpu', 'cancel', 'train'], { ...noTerminal, clusters })).toBe(2);
+    expect(noTerminal.err()).toContain("not going to cancel job train on context 'shared-gpu' without a confirmation");
+    const asked: string[] = [];
+    const declined = capture();
+    const ask = async (q: string) => (asked.push(q), 'n');
+    expect(await main(['--context', 'shared-gpu', 'run', 'train.py', '--name', 'train'], { ...declined, cwd: dir, clusters, ask })).toBe(2);
+    expect(asked).toEqual(["submit training job train (replacing one of that name) on context 'shared-gpu'? [y/N] "]);
+    expect(declined.err()).toContain('not confirmed');
+    // With --yes it goes on to the context (which does not exist here): past the question, nothing asked.
+    const yes = capture();
+    expect(await main(['--context', 'shared-gpu', 'cancel', 'train', '--yes'], { ...yes, clusters, ask })).not.toBe(0);
+    expect(yes.err()).not.toContain('confirmation');
+    expect(asked).toHaveLength(1);
+  });
+
   it('rejects bad flags through the spec parser before touching a cluster', async () => {
     const io = capture();
     expect(await main(['run', 'train.py', '--workers', '0'], { ...io, clusters: fakeClusters() })).toBe(2);

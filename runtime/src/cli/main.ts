@@ -35,7 +35,7 @@ interface GlobalFlags {
 }
 
 type OutputFlag = { output: 'text' | 'json' };
-type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string };
+type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
 
@@ -66,6 +66,20 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   };
   const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
   const json = (value: unknown) => io.out(JSON.stringify(value, null, 2) + '\n');
+  /**
+   * Writes to a context other than the local cluster (`--context`) need a yes: --yes, or "y" at a
+   * prompt. A shell history line should not be able to replace or delete jobs on a shared cluster.
+   */
+  const confirmRemoteWrite = async (cmd: Command, what: string, yes: boolean | undefined) => {
+    const context = globals(cmd).context;
+    if (!context || yes) return;
+    const ask = deps.ask ?? terminalAsk();
+    if (!ask) {
+      throw new SkiffError('BAD_INPUT', `not going to ${what} on context '${context}' without a confirmation`, { hint: 'run again with --yes (or from a terminal to be asked)' });
+    }
+    const answer = (await ask(`${what} on context '${context}'? [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') throw new SkiffError('BAD_INPUT', `did not ${what} on context '${context}': not confirmed`);
+  };
   /** Wraps an action: its number becomes the exit code. */
   const act =
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
@@ -132,6 +146,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--data <dir[:path]>', 'host folder mounted read-only into every worker, at path (default: its name in the working directory) (repeatable)', collect)
       .option('--from <job>', 'start in the newest run folder of an earlier job (its checkpoints), with the code copied over it')
       .option('-d, --detach', 'submit and return')
+      .option('-y, --yes', 'with --context: submit without asking')
       .option('--dry-run', 'print the Kubernetes objects the job would be, as YAML, and submit nothing');
 
   resourceOptions(
@@ -147,6 +162,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      await confirmRemoteWrite(cmd, `submit training job ${spec.name} (replacing one of that name)`, flags.yes);
       return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
@@ -163,6 +179,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      await confirmRemoteWrite(cmd, `submit serving job ${spec.name} (replacing one of that name)`, flags.yes);
       return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
@@ -316,8 +333,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .command('cancel')
     .description('stop a job and delete its objects on the cluster (its outputs stay: see `skiff outputs`)')
     .argument('<job>')
+    .option('-y, --yes', 'with --context: cancel without asking')
     .action(
-      act(async (job: string, _flags: unknown, cmd: Command) => {
+      act(async (job: string, flags: { yes?: boolean }, cmd: Command) => {
+        await confirmRemoteWrite(cmd, `cancel job ${job}`, flags.yes);
         await session(cmd).cancelJob(job);
         io.err(`cancelled job ${job}\n`);
       }),
