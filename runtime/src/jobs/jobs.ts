@@ -5,7 +5,7 @@ import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { jobSelector, managedSelector } from '../manifests/labels.js';
-import { deleteIfPresent, kubeClients, type KubeClients } from '../k8s/client.js';
+import { deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
 import { explainFailure, explainPending, primaryFailedPod, rankOf } from './reasons.js';
@@ -119,7 +119,6 @@ export class Jobs {
     return jobDescriptionOf(snapshot.objects, events.items, reason);
   }
 
-  /** Deletes the job and everything submitted with it; pods go in the background. */
   /**
    * Deletes the job's objects, and only objects that carry Skiff's labels for this job: a Service
    * or ConfigMap that merely shares its name (kube-dns, a user's own) is never touched. Nothing is
@@ -141,8 +140,8 @@ export class Jobs {
     const owners = [...named(jobs.items), ...named(deployments.items), ...named(pytorchJobs?.items), ...named(inferenceServices?.items)];
     if (owners.length === 0) throw jobNotFound(name, namespace);
     const propagationPolicy = 'Background';
-    // Preconditions: an object replaced since it was listed (a resubmit) is not the one to delete.
-    const body = (o: { metadata?: { uid?: string } }) => ({ preconditions: { uid: o.metadata?.uid }, propagationPolicy });
+    // An object replaced since it was listed (a resubmit) is not the one to delete.
+    const body = (o: KubernetesObject) => deleteOptionsFor(o, propagationPolicy);
     const operatorDelete = (kind: OperatorKind, o: KubernetesObject) =>
       this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name: o.metadata!.name!, propagationPolicy, body: body(o) });
     await Promise.all([

@@ -16,7 +16,7 @@ import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
 import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
-import { applyObject, clusterNameOf, deleteIfPresent, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
+import { applyObject, clusterNameOf, deleteIfPresent, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
 import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, type SharedFolders } from '../workspace/layout.js';
@@ -357,7 +357,7 @@ async function removePrevious(k: KubeClients, spec: JobSpec): Promise<void> {
       throw new SkiffError('BAD_INPUT', `a ${kind} named '${name}' already exists in namespace '${namespace}' and Skiff did not make it`, { hint: 'pick another --name (Skiff never deletes what it did not create)' });
     }
   }
-  const body = (o: { metadata?: { uid?: string } }) => ({ preconditions: { uid: o.metadata?.uid }, propagationPolicy });
+  const body = (o: KubernetesObject) => deleteOptionsFor(o, propagationPolicy);
   const [removedJob, removedDeployment] = await Promise.all([
     job ? deleteIfPresent(k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy, body: body(job) })) : false,
     deployment && spec.kind === 'training' ? deleteIfPresent(k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy, body: body(deployment) })) : false,

@@ -12,6 +12,7 @@ import {
   NodeV1Api,
   PatchStrategy,
   type KubernetesObject,
+  type V1DeleteOptions,
 } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 
@@ -126,6 +127,14 @@ export async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
 /** Runs a delete and ignores 404; true when something was deleted. */
 export async function deleteIfPresent(remove: Promise<unknown>): Promise<boolean> {
   return (await orUndefined(remove.then(() => true))) ?? false;
+}
+
+/**
+ * DeleteOptions for an object read (or listed) just before: the uid precondition makes the delete
+ * fail rather than remove an object that was replaced in between (e.g. by a resubmit).
+ */
+export function deleteOptionsFor(obj: { metadata?: { uid?: string } }, propagationPolicy?: 'Foreground' | 'Background'): V1DeleteOptions {
+  return { preconditions: { uid: obj.metadata?.uid }, ...(propagationPolicy ? { propagationPolicy } : {}) };
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
