@@ -5,7 +5,7 @@ import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '.
 import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
 import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
 import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
-import { collectJobCode, renderJobFiles, renderLocalJob, submitJob, type CodeSource } from './jobs/submit.js';
+import { renderLocalJob, renderRemoteJob, submitJob, type CodeSource, type SubmitOptions as JobSubmitOptions } from './jobs/submit.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { SkiffError } from './errors.js';
 import { dataDir } from './workspace/layout.js';
@@ -30,12 +30,8 @@ export interface SessionOptions {
 
 export type { CodeSource };
 
-export interface SubmitOptions {
-  /** Start in the newest run folder of this job: its checkpoints are there (`--from`). */
-  from?: string;
-  /** Packages being resolved, files left out: lines for the user. */
-  onProgress?: (line: string) => void;
-}
+/** `--from` and progress lines; the session itself knows whether the cluster is local. */
+export type SubmitOptions = Omit<JobSubmitOptions, 'local'>;
 
 export interface LogOptions {
   follow: boolean;
@@ -92,10 +88,7 @@ export class SkiffSession {
 
   /** The objects submit would apply, touching nothing on the cluster (`--dry-run`). */
   async render(spec: JobSpec, code: CodeSource, opts: SubmitOptions = {}): Promise<KubernetesObject[]> {
-    if (this.context) {
-      const files = code.codeRoot ? await collectJobCode(code.codeRoot, spec) : [];
-      return renderJobFiles(spec, [...files.filter((f) => !code.files?.some((g) => g.path === f.path)), ...(code.files ?? [])]);
-    }
+    if (this.context) return renderRemoteJob(spec, code);
     return renderLocalJob(spec, code, { cluster: this.clusterName, shared: await this.clusters.sharedFolders(this.clusterName) }, opts);
   }
 

@@ -62,6 +62,10 @@ describe('skiff CLI', () => {
     const remote = capture();
     expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--dry-run'], { ...remote, cwd: dir, clusters })).toBe(0);
     expect(parseAllDocuments(remote.out()).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name)).toEqual(['dry-code', 'dry-lib', 'dry', 'dry']);
+    // The same refusal as submit there: packages need the local cluster, never dropped from the plan.
+    const withPackages = capture();
+    expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--pip', 'flask', '--dry-run'], { ...withPackages, cwd: dir, clusters })).toBe(2);
+    expect(withPackages.err()).toContain('--pip packages need a local cluster');
     const missing = capture();
     expect(await main(['serve', 'nope.py', '--dry-run'], { ...missing, cwd: dir, clusters })).toBe(2);
     expect(missing.err()).toContain('script not found');

@@ -65,12 +65,21 @@ export async function submitJob(kc: KubeConfig, spec: JobSpec, code: CodeSource 
   const cell = withCellPackages(spec, typeof code === 'string' ? { codeRoot: code } : code);
   spec = cell.spec;
   const source = cell.source;
-  if (!opts.local) {
-    refuseLocalOnly(spec);
-    const files = source.codeRoot ? await collectJobCode(source.codeRoot, spec) : [];
-    return submitJobFiles(kc, spec, overlay(files, source.files ?? []));
-  }
+  if (!opts.local) return submitJobFiles(kc, spec, await configMapCode(spec, source));
   return submitToWorkspace(kc, spec, source, opts.local, opts);
+}
+
+/** The code of a job whose code travels in a ConfigMap (any context but a local cluster): the folder's files, then those given. */
+async function configMapCode(spec: JobSpec, source: CodeSource): Promise<CodeFile[]> {
+  refuseLocalOnly(spec);
+  const files = source.codeRoot ? await collectJobCode(source.codeRoot, spec) : [];
+  return overlay(files, source.files ?? []);
+}
+
+/** What `skiff --context X run --dry-run` prints: the objects submit would apply there, code in a ConfigMap. */
+export async function renderRemoteJob(spec: JobSpec, code: CodeSource): Promise<KubernetesObject[]> {
+  const cell = withCellPackages(spec, code);
+  return renderJobFiles(cell.spec, await configMapCode(cell.spec, cell.source));
 }
 
 /**
