@@ -9,7 +9,7 @@ import { renderLocalJob, renderRemoteJob, submitJob, type CodeSource, type Submi
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { SkiffError } from './errors.js';
 import { dataDir } from './workspace/layout.js';
-import { copyRun, jobsWithRuns, latestRun, listRuns, removeRun, type Run } from './workspace/runs.js';
+import { copyRun, jobRuns, jobsWithRuns, latestRun, removeRun, type Run } from './workspace/runs.js';
 import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { forwardJob, type Forward, type ForwardOptions } from './jobs/forward.js';
 import { streamJobLogs } from './k8s/logs.js';
@@ -97,6 +97,11 @@ export class SkiffSession {
     return latestRun(await this.localDataDir(), this.clusterName, namespace ?? this.namespace, job);
   }
 
+  /** Every run of a job, oldest first (a clear error when it has none). */
+  async outputRuns(job: string, namespace?: string): Promise<Run[]> {
+    return jobRuns(await this.localDataDir(), this.clusterName, namespace ?? this.namespace, job);
+  }
+
   /** Every run of every job with outputs in the namespace. */
   async listOutputs(namespace?: string): Promise<{ job: string; runs: Run[] }[]> {
     return jobsWithRuns(await this.localDataDir(), this.clusterName, namespace ?? this.namespace);
@@ -119,8 +124,7 @@ export class SkiffSession {
     if (existing) {
       throw new SkiffError('BAD_INPUT', `job '${job}' still exists (${existing.phase}); its outputs stay while it does`, { hint: `run \`skiff cancel ${job}\` first` });
     }
-    const runs = await listRuns(await this.localDataDir(), this.clusterName, ns, job);
-    if (runs.length === 0) await this.outputs(job, ns); // the plain "no outputs" error
+    const runs = await this.outputRuns(job, ns);
     for (const run of runs) await removeRun(run.dir);
     return runs;
   }

@@ -323,7 +323,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
           io.err(`copied ${run.dir} to ${to}\n`);
           return;
         }
-        const runs = flags.all ? (await s.listOutputs()).find((j) => j.job === job)?.runs ?? [await s.outputs(job)] : [await s.outputs(job)];
+        const runs = flags.all ? await s.outputRuns(job) : [await s.outputs(job)];
         if (flags.output === 'json') return json(runs.map((r) => ({ dir: r.dir, ...r.record })));
         for (const r of runs) io.out(`${r.dir}\n`);
       }),

@@ -33,9 +33,14 @@ export interface SharedFolders {
   home?: string;
 }
 
+/** Every job's runs in a namespace: `<data>/runs/<cluster>/<namespace>/`. */
+export function namespaceRunsDir(dataRoot: string, cluster: string, namespace: string): string {
+  return path.join(dataRoot, RUNS_DIR, cluster, namespace);
+}
+
 /** Every run of one job, newest last: `<data>/runs/<cluster>/<namespace>/<job>/`. */
 export function jobRunsDir(dataRoot: string, cluster: string, namespace: string, job: string): string {
-  return path.join(dataRoot, RUNS_DIR, cluster, namespace, job);
+  return path.join(namespaceRunsDir(dataRoot, cluster, namespace), job);
 }
 
 /** A host path under the data folder as the nodes see it; undefined when it is outside it. */

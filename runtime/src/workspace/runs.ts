@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CodeFile } from '../types.js';
 import type { FoundFile } from '../manifests/collect.js';
 import { SkiffError } from '../errors.js';
-import { jobRunsDir, runIdFor } from './layout.js';
+import { jobRunsDir, namespaceRunsDir, runIdFor } from './layout.js';
 
 /** Written beside each run folder: what went in, so promotion can bake exactly the code. */
 export interface RunRecord {
@@ -125,21 +125,25 @@ export async function readRecord(dir: string): Promise<RunRecord | undefined> {
   }
 }
 
-/** The newest run of a job, or a clear error naming what exists. */
-export async function latestRun(dataRoot: string, cluster: string, namespace: string, job: string): Promise<Run> {
+/** The runs of a job, oldest first, or a clear error when it has none. */
+export async function jobRuns(dataRoot: string, cluster: string, namespace: string, job: string): Promise<Run[]> {
   const runs = await listRuns(dataRoot, cluster, namespace, job);
-  const last = runs.at(-1);
-  if (!last) {
+  if (runs.length === 0) {
     throw new SkiffError('JOB_NOT_FOUND', `job '${job}' has no outputs on cluster '${cluster}' (namespace ${namespace})`, {
       hint: 'outputs are kept for jobs run on a local cluster; see `skiff outputs` for the jobs that have some',
     });
   }
-  return last;
+  return runs;
+}
+
+/** The newest run of a job, or a clear error when it has none. */
+export async function latestRun(dataRoot: string, cluster: string, namespace: string, job: string): Promise<Run> {
+  return (await jobRuns(dataRoot, cluster, namespace, job)).at(-1)!;
 }
 
 /** Every job with outputs in a namespace, each with its runs (oldest first). */
 export async function jobsWithRuns(dataRoot: string, cluster: string, namespace: string): Promise<{ job: string; runs: Run[] }[]> {
-  const parent = path.dirname(jobRunsDir(dataRoot, cluster, namespace, 'x'));
+  const parent = namespaceRunsDir(dataRoot, cluster, namespace);
   const jobs = (await readdir(parent, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
   const found = await Promise.all(jobs.sort().map(async (job) => ({ job, runs: await listRuns(dataRoot, cluster, namespace, job) })));
   return found.filter((j) => j.runs.length > 0);
