@@ -2,7 +2,6 @@
 // the result. No cluster logic lives here.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readdir } from 'node:fs/promises';
 import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
@@ -30,9 +29,6 @@ const PROFILES: { label: ClusterProfile; description: string }[] = [
   { label: 'fake-gpu', description: 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU' },
   { label: 'gpu', description: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)' },
 ];
-
-/** Files of a run folder listed for picking; a checkpoint folder may hold thousands. */
-const MAX_LISTED_OUTPUTS = 500;
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const planDocs = new PlanDocuments();
@@ -196,14 +192,14 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!picked) return;
     try {
       const run = await (await ctx.sessionFor(picked)).outputs(picked.job.name);
-      const files = (await readdir(run.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).slice(0, MAX_LISTED_OUTPUTS);
+      const { files } = await (await runtime()).runFiles(run);
       const ADD = '$(root-folder) Add the folder to the Explorer';
       const COPY = '$(copy) Copy the folder path';
       const items: vscode.QuickPickItem[] = [
         { label: ADD, detail: run.dir },
         { label: COPY },
         { label: '', kind: vscode.QuickPickItemKind.Separator },
-        ...files.map((e) => ({ label: path.relative(run.dir, path.join(e.parentPath ?? (e as { path?: string }).path ?? run.dir, e.name)) })),
+        ...files.map((file) => ({ label: file })),
       ];
       const choice = await vscode.window.showQuickPick(items, { title: `Outputs of ${picked.job.name}`, placeHolder: 'Open a file the job wrote, or the folder' });
       if (!choice) return;
@@ -214,7 +210,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!folders.some((f) => f.uri.fsPath === uri.fsPath)) vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name: `outputs: ${picked.job.name}` });
         return;
       }
-      await vscode.commands.executeCommand('vscode.open', vscode.Uri.joinPath(uri, ...choice.label.split(path.sep)));
+      await vscode.commands.executeCommand('vscode.open', vscode.Uri.joinPath(uri, ...choice.label.split('/')));
     } catch (err) {
       ctx.report(err);
     }

@@ -1,7 +1,7 @@
 // One job in the sidebar: its logs (live, filtered by rank), metrics charts, the description with
 // its plain-words reason, a call to a serving job, and cancel. Each tab owns one stream at a time.
 import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
-import { describeText, displayLogLine, promotedTargetLabel, type JobStatus, type LogLine, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
+import { OUTPUTS_COPY_DIR, describeText, displayLogLine, promotedTargetLabel, type JobStatus, type LogLine, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { promoteJob } from './promote-dialog';
@@ -176,13 +176,13 @@ export class JobView {
       const copy = h('button', {
         className: 'skiff-button',
         textContent: "Copy to the notebook's folder",
-        title: `copy ${outputs.dir} into skiff-outputs/${this.job.name}/ beside the open notebook`,
+        title: `copy ${outputs.dir} into ${OUTPUTS_COPY_DIR}/${this.job.name}/ beside the open notebook`,
         onclick: async () => {
           done.textContent = '…';
           try {
             const notebookPath = this.actions.notebookPath();
             await this.client.copyOutputs(this.job.name, { notebookPath });
-            const folder = [notebookPath.split('/').slice(0, -1).join('/'), 'skiff-outputs', this.job.name].filter(Boolean).join('/');
+            const folder = [notebookPath.split('/').slice(0, -1).join('/'), OUTPUTS_COPY_DIR, this.job.name].filter(Boolean).join('/');
             done.textContent = `copied to ${folder}/`;
             this.actions.reveal(folder);
           } catch (err) {

@@ -27,7 +27,7 @@ export {
 // Jobs
 export { SkiffSession, type SessionOptions, type CodeSource, type SubmitOptions, type LogOptions, type MetricOptions } from './session.js';
 export { dataDir } from './workspace/layout.js';
-export type { Run, RunRecord } from './workspace/runs.js';
+export { runFiles, type Run, type RunRecord } from './workspace/runs.js';
 export { Jobs, type JobDescription, type JobEvent, type PodDescription, type WaitOptions } from './jobs/jobs.js';
 export { submitJob, submitJobFiles, renderJob, renderedObjects } from './jobs/submit.js';
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from './jobs/follow-job.js';

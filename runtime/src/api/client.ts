@@ -56,6 +56,9 @@ export interface SubmitRequest {
   from?: string;
 }
 
+/** Where POST /api/jobs/:name/outputs/copy puts a job's outputs inside the folder asked for: `<folder>/skiff-outputs/<job>/`. */
+export const OUTPUTS_COPY_DIR = 'skiff-outputs';
+
 /** A job's run folder as the API sends it. */
 export interface JobOutputs {
   dir: string;

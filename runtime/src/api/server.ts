@@ -11,9 +11,7 @@ import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
 import path from 'node:path';
 import { runFiles } from '../workspace/runs.js';
-
-/** Where a copy of a job's outputs goes inside the folder asked for. */
-export const OUTPUTS_COPY_DIR = 'skiff-outputs';
+import { OUTPUTS_COPY_DIR } from './client.js';
 import { SseStream } from './sse.js';
 import { callbackStream } from '../k8s/streams.js';
 import { FINISHED_PHASES } from '../jobs/follow-job.js';

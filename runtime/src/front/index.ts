@@ -1,7 +1,7 @@
 // What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
 // client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
 export type * from '../types.js';
-export { SkiffApiClient, ApiError, parseSse, type ClientOptions, type Health, type PromotionSummary, type SubmitRequest, type JobOutputs } from '../api/client.js';
+export { SkiffApiClient, ApiError, parseSse, OUTPUTS_COPY_DIR, type ClientOptions, type Health, type PromotionSummary, type SubmitRequest, type JobOutputs } from '../api/client.js';
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { sleep } from '../k8s/streams.js';

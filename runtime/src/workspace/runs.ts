@@ -171,8 +171,11 @@ export function diskError(err: unknown, where: string): unknown {
   return err;
 }
 
+/** Files of a run folder listed at once (API, editors): a checkpoint folder may hold thousands. */
+export const MAX_LISTED_RUN_FILES = 500;
+
 /** The files in a run folder, relative to it ('/'-separated, sorted), at most `max`. */
-export async function runFiles(run: Run, max = 500): Promise<{ files: string[]; truncated: boolean }> {
+export async function runFiles(run: Run, max = MAX_LISTED_RUN_FILES): Promise<{ files: string[]; truncated: boolean }> {
   const entries = await readdir(run.dir, { recursive: true, withFileTypes: true });
   const files = entries
     .filter((e) => e.isFile())
