@@ -190,7 +190,8 @@ describe('Skiff in VS Code', () => {
     const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
     if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();
     const frame = await waitInFrames(page, 'text=/✓ job project-.*Succeeded/', 6 * 60_000);
-    expect(await frame.locator('text=hello from helpers').count()).toBeGreaterThan(0);
+    // The status line can render before the last log lines reach the output webview: wait for them.
+    await frame.locator('text=hello from helpers').first().waitFor({ timeout: 30_000 });
     await screenshot(page, '12-project-cell');
 
     await runCommand(page, 'Skiff: Open Job Outputs');
