@@ -126,8 +126,8 @@ describe('Skiff in VS Code', () => {
     mirrorRegistryIntoNodes(CLUSTER);
     await runCommand(page, 'Skiff: Promote to Cloud…');
     await pick(page, 'hello-');
-    await pick(page, 'cloud'); // the context
-    await pick(page, 'cloud'); // the profile, with the file it comes from
+    await pick(page, 'cloud', 'to which context?');
+    await pick(page, 'cloud', 'Target profile'); // the profile, with the file it comes from
     // The target's dry run, side by side with what it holds now (nothing).
     await page.locator('.tab', { hasText: /now ↔ after promotion/ }).waitFor({ timeout: 60_000 });
     await page.locator('.editor-container .view-lines', { hasText: 'promoted-from' }).first().waitFor({ timeout: 30_000 });

@@ -99,9 +99,14 @@ export async function runCommand(page, title) {
   await input.press('Enter');
 }
 
-/** Picks an entry of the open quick pick. */
-/** @param {import("playwright-core").Page} page @param {string | RegExp} label */
-export async function pick(page, label) {
+/**
+ * Picks an entry of the open quick pick. With `asking`, first waits for the pick whose placeholder
+ * holds that text: two picks in a row can offer the same label, and the first one's rows stay
+ * clickable for a moment after it is answered.
+ * @param {import("playwright-core").Page} page @param {string | RegExp} label @param {string} [asking]
+ */
+export async function pick(page, label, asking) {
+  if (asking !== undefined) await page.locator(`.quick-input-widget input[placeholder*=${JSON.stringify(asking)}]`).waitFor();
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
   await row.waitFor();
   await row.click();

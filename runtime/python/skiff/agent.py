@@ -1,0 +1,370 @@
+"""``python3 -m skiff.agent``: one rank of a notebook session.
+
+Each rank of a session is a long-lived pod running this agent. The runtime sends every cell to
+every rank over HTTP (through the API server's pod proxy), and each rank runs it in one namespace
+that lives as long as the pod, so a variable from cell 1 is there in cell 3 and a
+``dist.init_process_group`` call in cell 1 keeps its group up for the cells after it.
+
+Protocol (HTTP/1.1, JSON):
+- ``GET /health``: ``{"rank", "world", "busy", "count"}``, answered while a cell runs too.
+- ``POST /execute`` with ``{"code": "..."}``: a chunked ``application/x-ndjson`` stream of events,
+  one JSON object per line, ending with ``{"type": "done", "status": "ok"|"error"|"interrupted"}``:
+  ``stream`` (``name``: stdout/stderr, ``text``), ``display`` and ``result`` (``data``: a MIME
+  bundle), ``error`` (``ename``, ``evalue``, ``traceback``). One cell at a time: 409 while busy.
+- ``POST /interrupt``: KeyboardInterrupt in the running cell (a real SIGINT, so sleeps and most
+  blocking calls wake up); ``{"interrupted": false}`` when nothing runs.
+
+Cells run on the main thread (signals reach only it); the HTTP server answers from threads.
+Standard library only, like the rest of the helper.
+"""
+
+import argparse
+import ast
+import base64
+import builtins
+import io
+import json
+import linecache
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import launch
+
+AGENT_PORT = 47077
+# Rich representations IPython would ask an object for, in the order a front end prefers them.
+_REPR_METHODS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+    ("text/latex", "_repr_latex_"),
+    ("application/json", "_repr_json_"),
+)
+_HERE = os.path.abspath(__file__)
+
+
+def mime_bundle(obj):
+    """The object's MIME bundle the way Jupyter builds one: its _repr_*_ methods, then repr()."""
+    data = {}
+    if not isinstance(obj, type):
+        custom = getattr(obj, "_repr_mimebundle_", None)
+        if callable(custom):
+            try:
+                given = custom()
+                data.update(given[0] if isinstance(given, tuple) else given or {})
+            except Exception:  # noqa: BLE001 - a broken repr must not fail the cell
+                pass
+        for mime, name in _REPR_METHODS:
+            method = getattr(obj, name, None)
+            if mime in data or not callable(method):
+                continue
+            try:
+                value = method()
+            except Exception:  # noqa: BLE001
+                continue
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = value[0]
+            data[mime] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    try:
+        data.setdefault("text/plain", repr(obj))
+    except Exception as exc:  # noqa: BLE001
+        data.setdefault("text/plain", f"<repr failed: {exc!r}>")
+    return data
+
+
+class _CellStream(io.TextIOBase):
+    """sys.stdout/sys.stderr while the agent runs: the pod log keeps every line, the cell gets them too."""
+
+    def __init__(self, name, real, agent):
+        self.name = name
+        self._real = real
+        self._agent = agent
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._real.fileno()
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._real.write(text)
+        self._real.flush()
+        if text:
+            self._agent.emit({"type": "stream", "name": self.name, "text": text})
+        return len(text)
+
+    def flush(self):
+        self._real.flush()
+
+
+class _Cell:
+    def __init__(self, code):
+        self.code = code
+        self.events = queue.Queue()
+
+
+def _coalesced(events):
+    """Consecutive text of one stream in one event: a progress bar's thousand writes, one line on the wire."""
+    merged = []
+    for event in events:
+        last = merged[-1] if merged else None
+        if last and event["type"] == "stream" and last["type"] == "stream" and last["name"] == event["name"]:
+            last["text"] += event["text"]
+        else:
+            merged.append(dict(event))
+    return merged
+
+
+class Agent:
+    """One rank's interpreter state and the cell it runs now."""
+
+    def __init__(self, rank=0, world=1, idle_seconds=0, clock=time.monotonic):
+        self.rank = rank
+        self.world = world
+        self.idle_seconds = idle_seconds
+        self.count = 0
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "display": self.display}
+        self._clock = clock
+        self._last_active = clock()
+        self._cells = queue.Queue()
+        self._lock = threading.Lock()
+        self._current = None
+        self._in_user_code = False
+
+    # -- called from HTTP threads -------------------------------------------------------------
+
+    @property
+    def busy(self):
+        return self._current is not None
+
+    def submit(self, code):
+        """The cell's event queue, or None while another cell runs."""
+        with self._lock:
+            if self._current is not None:
+                return None
+            cell = _Cell(code)
+            self._current = cell
+        self._cells.put(cell)
+        return cell
+
+    def interrupt(self):
+        with self._lock:
+            if self._current is None:
+                return False
+        os.kill(os.getpid(), signal.SIGINT)
+        return True
+
+    # -- the main thread --------------------------------------------------------------------
+
+    def emit(self, event):
+        cell = self._current
+        if cell is not None:
+            cell.events.put(event)
+
+    def display(self, *objs):
+        """``display(obj)`` in a cell, as in Jupyter: the object's richest form in the cell's output."""
+        for obj in objs:
+            self.emit({"type": "display", "data": mime_bundle(obj)})
+
+    def _on_sigint(self, signum, frame):
+        # Between cells there is nothing to interrupt; a late signal must not kill the agent.
+        if self._in_user_code:
+            raise KeyboardInterrupt
+
+    def serve_forever(self):
+        """Runs cells as they arrive; returns when the session has been idle for idle_seconds."""
+        signal.signal(signal.SIGINT, self._on_sigint)
+        while True:
+            try:
+                cell = self._cells.get(timeout=1.0)
+            except queue.Empty:
+                if self.idle_seconds and self._clock() - self._last_active > self.idle_seconds:
+                    return
+                continue
+            try:
+                self.run(cell)
+            finally:
+                self._last_active = self._clock()
+
+    def run(self, cell):
+        """Runs one cell and ends its stream with a done event, whatever happens in it."""
+        status = "ok"
+        real_out, real_err = sys.stdout, sys.stderr
+        sys.stdout = _CellStream("stdout", real_out, self)
+        sys.stderr = _CellStream("stderr", real_err, self)
+        try:
+            status = self._execute(cell.code)
+        except KeyboardInterrupt:
+            # The signal landed after the cell's own code, while it was being wrapped up.
+            status = "interrupted"
+        finally:
+            self._in_user_code = False
+            sys.stdout, sys.stderr = real_out, real_err
+            with self._lock:
+                self._current = None
+            cell.events.put({"type": "done", "status": status, "count": self.count})
+
+    def _execute(self, code):
+        self.count += 1
+        filename = f"<cell {self.count}>"
+        # Tracebacks show the cell's lines, as they do in a Jupyter kernel.
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        try:
+            tree = ast.parse(code, filename)
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            body = compile(tree, filename, "exec")
+            last_code = compile(last, filename, "eval") if last is not None else None
+        except SyntaxError as exc:
+            self._report(exc)
+            return "error"
+        try:
+            self._in_user_code = True
+            exec(body, self.namespace)  # noqa: S102 - running the user's cell is the point
+            value = eval(last_code, self.namespace) if last_code is not None else None  # noqa: S307
+            self._in_user_code = False
+        except KeyboardInterrupt as exc:
+            self._in_user_code = False
+            self._report(exc)
+            return "interrupted"
+        except SystemExit as exc:
+            self._in_user_code = False
+            self.emit({"type": "error", "ename": "SystemExit", "evalue": str(exc.code),
+                       "traceback": f"SystemExit: {exc.code} (the session keeps running)\n"})
+            return "error"
+        except BaseException as exc:  # noqa: BLE001 - the cell's failure is reported, the rank lives on
+            self._in_user_code = False
+            self._report(exc)
+            return "error"
+        if value is not None:
+            self.namespace["_"] = value
+            self.emit({"type": "result", "data": mime_bundle(value), "count": self.count})
+        return "ok"
+
+    def _report(self, exc):
+        # The agent's own frames (the exec call, the SIGINT handler) are not the user's code.
+        report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        report.stack = traceback.StackSummary.from_list([f for f in report.stack if os.path.abspath(f.filename) != _HERE])
+        text = "".join(report.format())
+        self.emit({"type": "error", "ename": type(exc).__name__, "evalue": str(exc), "traceback": text})
+
+
+def _handler_for(agent):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # the pod log is the user's output, not an access log
+            pass
+
+        def _json(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return None
+            return body if isinstance(body, dict) else None
+
+        def do_GET(self):
+            if self.path == "/health":
+                return self._json(200, {"rank": agent.rank, "world": agent.world, "busy": agent.busy, "count": agent.count})
+            self._json(404, {"error": f"no such path: {self.path}"})
+
+        def do_POST(self):
+            if self.path == "/interrupt":
+                self._body()
+                return self._json(200, {"interrupted": agent.interrupt()})
+            if self.path != "/execute":
+                return self._json(404, {"error": f"no such path: {self.path}"})
+            body = self._body()
+            if body is None or not isinstance(body.get("code"), str):
+                return self._json(400, {"error": 'expected a JSON body {"code": "..."}'})
+            cell = agent.submit(body["code"])
+            if cell is None:
+                return self._json(409, {"error": f"rank {agent.rank} is still running cell {agent.count}"})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            done = False
+            connected = True
+            while not done:
+                events = [cell.events.get()]
+                while True:
+                    try:
+                        events.append(cell.events.get_nowait())
+                    except queue.Empty:
+                        break
+                done = any(e["type"] == "done" for e in events)
+                if not connected:
+                    continue  # the caller went away: the cell still runs to its end
+                data = "".join(json.dumps(e) + "\n" for e in _coalesced(events)).encode()
+                try:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    if done:
+                        self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except OSError:
+                    connected = False
+
+    return Handler
+
+
+def _env_int(env, name, default):
+    try:
+        return int(env.get(name, default))
+    except ValueError:
+        return default
+
+
+def main(argv=None, env=None):
+    env = os.environ if env is None else env
+    parser = argparse.ArgumentParser(prog="python3 -m skiff.agent")
+    parser.add_argument("--port", type=int, default=AGENT_PORT)
+    parser.add_argument("--idle-minutes", type=float, default=0, help="exit after this long without a cell (0: never)")
+    args = parser.parse_args(argv)
+    agent = Agent(rank=_env_int(env, "RANK", 0), world=_env_int(env, "WORLD_SIZE", 1), idle_seconds=args.idle_minutes * 60)
+    if launch._should_wait(env) and not launch.wait_for_master(env["MASTER_ADDR"]):
+        print(f"skiff: rank 0 ({env['MASTER_ADDR']}) did not appear in DNS within {launch.WAIT_SECONDS} s", file=sys.stderr, flush=True)
+        return 1
+    # Cells import sibling modules of the notebook, as `python3 notebook_folder/x.py` would.
+    sys.path.insert(0, os.getcwd())
+    server = ThreadingHTTPServer(("", args.port), _handler_for(agent))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="skiff-agent-http", daemon=True).start()
+    print(f"skiff: session rank {agent.rank} of {agent.world} ready on port {args.port}", file=sys.stderr, flush=True)
+    agent.serve_forever()
+    print(f"skiff: no cell for {args.idle_minutes:g} minutes; this session rank stops", file=sys.stderr, flush=True)
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

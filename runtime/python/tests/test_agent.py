@@ -1,0 +1,187 @@
+"""The notebook session agent, run as a real process and spoken to over HTTP as the runtime does."""
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, PYTHON_DIR)
+
+from skiff import agent  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AgentProcess:
+    def __init__(self, *args, env=None):
+        self.port = free_port()
+        full_env = {**os.environ, "PYTHONPATH": PYTHON_DIR, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+        for name in ("MASTER_ADDR", "WORLD_SIZE", "RANK"):
+            full_env.pop(name, None)
+        self.proc = subprocess.Popen([sys.executable, "-u", "-m", "skiff.agent", "--port", str(self.port), *args],
+                                     env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                self.get("/health")
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the agent did not start")
+
+    def connection(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def get(self, path):
+        with contextlib.closing(self.connection()) as conn:
+            conn.request("GET", path)
+            return json.loads(conn.getresponse().read())
+
+    def post(self, path, body):
+        with contextlib.closing(self.connection()) as conn:
+            conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+            res = conn.getresponse()
+            return res.status, res.read()
+
+    def execute(self, code, on_event=None):
+        """Every event of the cell, in order, each with the time it arrived."""
+        with contextlib.closing(self.connection()) as conn:
+            conn.request("POST", "/execute", json.dumps({"code": code}), {"Content-Type": "application/json"})
+            res = conn.getresponse()
+            assert res.status == 200, (res.status, res.read())
+            events = []
+            for line in res:
+                event = json.loads(line)
+                event["at"] = time.monotonic()
+                events.append(event)
+                if on_event:
+                    on_event(event)
+            return events
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.communicate()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+def text_of(events, name="stdout"):
+    return "".join(e["text"] for e in events if e["type"] == "stream" and e["name"] == name)
+
+
+class AgentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = AgentProcess()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.stop()
+
+    def test_state_lives_between_cells_and_the_last_expression_is_the_result(self):
+        self.assertEqual(self.agent.execute("import math\nradius = 2")[-1]["status"], "ok")
+        events = self.agent.execute("area = math.pi * radius ** 2\nround(area, 2)")
+        result = [e for e in events if e["type"] == "result"]
+        self.assertEqual(result[0]["data"]["text/plain"], "12.57")
+        self.assertEqual(events[-1]["type"], "done")
+        self.assertEqual(self.agent.execute("_ * 2")[0]["data"]["text/plain"], "25.14")
+
+    def test_output_streams_while_the_cell_runs(self):
+        events = self.agent.execute("import time\nprint('first', flush=True)\ntime.sleep(0.6)\nprint('second')")
+        first = next(e for e in events if e["type"] == "stream" and "first" in e["text"])
+        done = events[-1]
+        self.assertGreater(done["at"] - first["at"], 0.4)
+        self.assertEqual(text_of(events), "first\nsecond\n")
+
+    def test_a_progress_bar_arrives_coalesced_and_whole(self):
+        events = self.agent.execute("import sys\nfor i in range(2000):\n    sys.stderr.write(f'\\r{i}')\n")
+        self.assertTrue(text_of(events, "stderr").endswith("\r1999"))
+        self.assertLess(len(events), 2000)
+
+    def test_an_exception_shows_the_cell_line_and_the_rank_lives_on(self):
+        events = self.agent.execute("def f():\n    return 1 / 0\nf()")
+        error = next(e for e in events if e["type"] == "error")
+        self.assertEqual(error["ename"], "ZeroDivisionError")
+        self.assertIn("return 1 / 0", error["traceback"])
+        self.assertNotIn("agent.py", error["traceback"])
+        self.assertEqual(events[-1]["status"], "error")
+        self.assertEqual(self.agent.execute("1 + 1")[0]["data"]["text/plain"], "2")
+
+    def test_syntax_errors_and_sys_exit_are_cell_errors(self):
+        self.assertEqual(self.agent.execute("def (:")[-1]["status"], "error")
+        events = self.agent.execute("import sys\nsys.exit(3)")
+        self.assertIn("SystemExit: 3", next(e for e in events if e["type"] == "error")["traceback"])
+        self.assertEqual(self.agent.execute("'alive'")[0]["data"]["text/plain"], "'alive'")
+
+    def test_an_endless_cell_is_interrupted_and_the_next_one_runs(self):
+        started = threading.Event()
+
+        def interrupt_once_running(event):
+            if event["type"] == "stream" and not started.is_set():
+                started.set()
+                self.assertEqual(self.agent.post("/execute", {"code": "1"})[0], 409)  # one cell at a time
+                self.assertEqual(self.agent.get("/health")["busy"], True)
+                self.assertEqual(json.loads(self.agent.post("/interrupt", {})[1]), {"interrupted": True})
+
+        events = self.agent.execute("print('looping', flush=True)\nwhile True:\n    pass", on_event=interrupt_once_running)
+        self.assertEqual(events[-1]["status"], "interrupted")
+        error = next(e for e in events if e["type"] == "error")
+        self.assertEqual(error["ename"], "KeyboardInterrupt")
+        self.assertNotIn("agent.py", error["traceback"])
+        self.assertEqual(json.loads(self.agent.post("/interrupt", {})[1]), {"interrupted": False})
+        self.assertEqual(self.agent.execute("'next'")[0]["data"]["text/plain"], "'next'")
+
+    def test_rich_display_and_results_carry_their_mime_bundle(self):
+        code = ("class Table:\n    def _repr_html_(self):\n        return '<table></table>'\n"
+                "    def __repr__(self):\n        return 'Table()'\n"
+                "display(Table())\nTable()")
+        events = self.agent.execute(code)
+        shown = [e for e in events if e["type"] in ("display", "result")]
+        self.assertEqual([e["type"] for e in shown], ["display", "result"])
+        for e in shown:
+            self.assertEqual(e["data"], {"text/html": "<table></table>", "text/plain": "Table()"})
+
+    def test_bad_requests_are_refused_plainly(self):
+        self.assertEqual(self.agent.post("/execute", {"source": "1"})[0], 400)
+        self.assertEqual(self.agent.post("/nowhere", {})[0], 404)
+
+
+class IdleTest(unittest.TestCase):
+    def test_the_agent_stops_after_its_idle_minutes(self):
+        proc = AgentProcess("--idle-minutes", "0.02")  # 1.2 s
+        try:
+            self.assertEqual(proc.proc.wait(timeout=20), 0)
+            self.assertIn("no cell for", proc.proc.stderr.read())
+        finally:
+            proc.stop()
+
+
+class MimeBundleTest(unittest.TestCase):
+    def test_png_bytes_are_base64_and_broken_reprs_do_not_raise(self):
+        class Picture:
+            def _repr_png_(self):
+                return b"\x89PNG"
+
+            def _repr_html_(self):
+                raise ValueError("no")
+
+        bundle = agent.mime_bundle(Picture())
+        self.assertEqual(bundle["image/png"], "iVBORw==")
+        self.assertNotIn("text/html", bundle)
+        self.assertIn("text/plain", bundle)
+        self.assertEqual(agent.mime_bundle(int), {"text/plain": "<class 'int'>"})
+
+
+if __name__ == "__main__":
+    unittest.main()
