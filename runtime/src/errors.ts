@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'CLUSTER_OUTDATED'
   | 'DISK_FULL'
-  | 'PACKAGES_FAILED';
+  | 'PACKAGES_FAILED'
+  | 'SESSION_LOST';
 
 export class SkiffError extends Error {
   readonly code: ErrorCode;
@@ -58,6 +59,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   CLUSTER_OUTDATED: EXIT_ENVIRONMENT,
   DISK_FULL: EXIT_ENVIRONMENT,
   PACKAGES_FAILED: EXIT_BAD_INPUT,
+  SESSION_LOST: EXIT_JOB_FAILED,
 };
 
 /** The code of a Skiff error; SpecError from the spec module (it carries `field`) counts as BAD_INPUT. */

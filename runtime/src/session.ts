@@ -19,6 +19,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { applyPromotion, planPromotion, type PromotionPlan } from './promote/promote.js';
 import { listTargetProfiles, loadTargetProfile, targetFiles } from './promote/target.js';
 import Docker from 'dockerode';
+import type { CellEvent, NotebookSessionInfo } from './types.js';
+import { NotebookSessions } from './sessions/sessions.js';
+import { cellForSession, notebookSessionCode, notebookSessionSpec, type NotebookSessionRequest } from './sessions/notebook.js';
 
 export interface SessionOptions {
   clusters?: Clusters;
@@ -185,6 +188,40 @@ export class SkiffSession {
     yield* this.explained(streamJobMetrics(kc, opts.namespace ?? this.namespace, name, opts));
   }
 
+  /**
+   * Starts a notebook session (replacing one of that name: a restart) and waits until every rank
+   * answers. Its packages are installed first, as for a job.
+   */
+  async startNotebookSession(req: Omit<NotebookSessionRequest, 'namespace'> & { namespace?: string }, opts: SubmitOptions & { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<NotebookSessionInfo> {
+    const spec = notebookSessionSpec({ ...req, namespace: req.namespace ?? this.namespace });
+    await this.submit(spec, notebookSessionCode(req), opts);
+    await this.withSessions(spec.namespace, (s) => s.waitReady(spec.name, opts));
+    const info = await this.findNotebookSession(spec.name, spec.namespace);
+    if (!info) throw new SkiffError('SESSION_LOST', `the notebook session '${spec.name}' went away as it started`, { hint: `see \`skiff describe ${spec.name}\`` });
+    return info;
+  }
+
+  /** The session of that name, or undefined: how an editor reattaches after a reload. */
+  findNotebookSession(name: string, namespace?: string): Promise<NotebookSessionInfo | undefined> {
+    return this.withSessions(namespace, (s) => s.find(name));
+  }
+
+  /** Runs a cell on every rank of a running session; the events of all ranks as they arrive. */
+  async *runCell(name: string, code: string, opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<CellEvent> {
+    const kc = await this.kubeConfig();
+    const sessions = new NotebookSessions(kc, opts.namespace ?? this.namespace);
+    const info = await this.explainedCall(() => sessions.find(name));
+    if (!info) {
+      throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+    }
+    yield* this.explained(sessions.run(name, cellForSession(code, info.packages), opts.signal));
+  }
+
+  /** KeyboardInterrupt on every rank; ranks that ignore it for `graceMs` are killed. */
+  interruptNotebookSession(name: string, opts: { graceMs?: number; namespace?: string } = {}): Promise<{ interrupted: number[]; killed: number[] }> {
+    return this.withSessions(opts.namespace, (s) => s.interrupt(name, opts.graceMs));
+  }
+
   /** Where jobs can be promoted to: the kubeconfig's contexts and the target profiles on file. */
   promotionTargets(cwd: string = process.cwd()): { contexts: string[]; profiles: { name: string; file: string }[] } {
     const kc = new KubeConfig();
@@ -207,6 +244,18 @@ export class SkiffSession {
     const kc = await this.kubeConfig();
     try {
       return await fn(kc);
+    } catch (err) {
+      throw explainKubeError(err, this.clusterName);
+    }
+  }
+
+  private withSessions<T>(namespace: string | undefined, fn: (sessions: NotebookSessions) => Promise<T>): Promise<T> {
+    return this.withKube((kc) => fn(new NotebookSessions(kc, namespace ?? this.namespace)));
+  }
+
+  private async explainedCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
     } catch (err) {
       throw explainKubeError(err, this.clusterName);
     }

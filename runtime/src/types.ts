@@ -97,3 +97,36 @@ export interface TrainingMetric {
 export type MetricsSample =
   | { type: 'usage'; time: string; pods: PodUsage[] }
   | { type: 'training'; metric: TrainingMetric };
+
+/** A MIME bundle as Jupyter sends one: 'text/plain', 'text/html', base64 'image/png'… */
+export type MimeBundle = Record<string, unknown>;
+
+export type CellStatus = 'ok' | 'error' | 'interrupted' | 'lost';
+
+/** What one rank of a notebook session says while it runs a cell (runtime/python/skiff/agent.py). */
+export type AgentEvent =
+  | { type: 'stream'; name: 'stdout' | 'stderr'; text: string }
+  | { type: 'display'; data: MimeBundle }
+  | { type: 'result'; data: MimeBundle; count: number }
+  | { type: 'error'; ename: string; evalue: string; traceback: string }
+  | { type: 'done'; status: 'ok' | 'error' | 'interrupted'; count: number };
+
+/**
+ * One event of a cell run on every rank of a session, tagged with its rank. `lost`: the rank's
+ * stream ended before its cell did (its pod was deleted, its node died, it was killed after
+ * ignoring an interrupt), in plain words; that rank's run ends there.
+ */
+export type CellEvent = (AgentEvent | { type: 'lost'; message: string }) & { rank: number };
+
+/** A notebook session: a training job whose ranks run Skiff's agent. */
+export interface NotebookSessionInfo {
+  name: string;
+  namespace: string;
+  workers: number;
+  gpusPerWorker: number;
+  /** The run folder the session's cells run in (the notebook's folder, copied). */
+  workDir?: string;
+  /** The packages installed for it (the notebook's %pip lines, its requirements.txt). */
+  packages?: string[];
+  phase: JobPhase;
+}

@@ -520,6 +520,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   CLUSTER_OUTDATED: 409,
   DISK_FULL: 507,
   PACKAGES_FAILED: 400,
+  SESSION_LOST: 410,
 };
 
 export function httpStatusFor(err: unknown): number {

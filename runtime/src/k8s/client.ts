@@ -181,19 +181,22 @@ export interface KubeResponse {
 
 /** One request with the KubeConfig's TLS material and credentials (client-node puts both on the agent/headers). */
 export async function kubeRequest(kc: KubeConfig, req: KubeRequest): Promise<KubeResponse> {
+  const res = await kubeResponseStream(kc, req);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+}
+
+/** The same request, answered as a stream: read it as its body arrives (a proxied pod's chunked events). */
+export async function kubeResponseStream(kc: KubeConfig, req: KubeRequest): Promise<http.IncomingMessage> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new SkiffError('NO_CLUSTER', 'the kubeconfig has no current cluster', { hint: 'run `skiff up`' });
   const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
   const options: https.RequestOptions = { method: req.method ?? 'GET', headers: { Accept: '*/*', ...req.headers } };
   await withPooledConnections(kc).applyToHTTPSOptions(options);
   const send = url.protocol === 'http:' ? http.request : https.request;
-  return new Promise<KubeResponse>((resolve, reject) => {
-    const request = send(url, { ...options, signal: req.signal, timeout: req.timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = send(url, { ...options, signal: req.signal, timeout: req.timeoutMs }, resolve);
     request.on('timeout', () => request.destroy(new SkiffError('TIMEOUT', `no answer from the API server for ${req.path} within ${req.timeoutMs} ms`)));
     request.on('error', reject);
     request.end(req.body);

@@ -168,7 +168,14 @@ export function workspaceSecurityContext(ws?: Workspace): { runAsUser: number; r
 }
 
 /** `python3 -m skiff.launch` waits for rendezvous DNS, then runs the script as __main__. */
+/** A notebook session's ranks listen here for cells (runtime/python/skiff/agent.py); far from ports scripts pick. */
+export const AGENT_PORT = 47077;
+export const AGENT_PORT_NAME = 'agent';
+
 export function launchCommand(spec: JobSpec, ws?: Workspace): string[] {
+  if (spec.kind === 'training' && spec.session) {
+    return ['python3', '-u', '-m', 'skiff.agent', '--port', String(AGENT_PORT), '--idle-minutes', String(spec.session.idleMinutes)];
+  }
   return ['python3', '-u', '-m', 'skiff.launch', `${codeDirOf(ws)}/${spec.script}`, ...spec.args];
 }
 

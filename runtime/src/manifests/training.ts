@@ -3,7 +3,7 @@
 import type { V1ConfigMap, V1Job, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { TrainingJobSpec } from '../spec/job-spec.js';
-import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
+import { AGENT_PORT, AGENT_PORT_NAME, codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { LABELS, jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
@@ -84,7 +84,10 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
                 { name: 'LOCAL_WORLD_SIZE', value: '1' },
                 ...jobEnv(spec, ws),
               ],
-              ports: [{ name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' }],
+              ports: [
+                { name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' },
+                ...(spec.session ? [{ name: AGENT_PORT_NAME, containerPort: AGENT_PORT, protocol: 'TCP' }] : []),
+              ],
               resources: containerResources(spec),
               volumeMounts: jobVolumeMounts(ws),
             },

@@ -47,7 +47,16 @@ export interface TrainingJobSpec extends JobExtras {
   /** Default 29500. */
   masterPort: number;
   backoffLimit?: number;
+  /** Present for a notebook session: its ranks run Skiff's agent and take cells, not the script. */
+  session?: SessionSettings;
 }
+
+export interface SessionSettings {
+  /** The ranks stop after this long without a cell; 0 keeps them until shut down. */
+  idleMinutes: number;
+}
+
+export const DEFAULT_SESSION_IDLE_MINUTES = 60;
 
 export interface ServingJobSpec extends JobExtras {
   kind: 'serving';
@@ -106,6 +115,7 @@ const FLAGS: Record<string, string> = {
   args: 'script arguments',
   packages: '--pip',
   data: '--data',
+  'session.idleMinutes': '--idle-minutes',
 };
 
 const flagFor = (field: string) => FLAGS[field] ?? FLAGS[field.split('.')[0]] ?? field;
@@ -245,6 +255,10 @@ const trainingSchema = z
     env: env(TRAINING_RESERVED_ENV),
     masterPort: intBetween('masterPort', 1, 65535).default(DEFAULT_MASTER_PORT),
     backoffLimit: intBetween('backoffLimit', 0, 100).optional(),
+    session: z
+      .object({ idleMinutes: intBetween('session.idleMinutes', 0, 7 * 24 * 60).default(DEFAULT_SESSION_IDLE_MINUTES) }, { invalid_type_error: 'session must be an object' })
+      .strip()
+      .optional(),
   })
   .strip();
 
@@ -296,6 +310,7 @@ export function parseTrainingSpec(input: unknown): TrainingJobSpec {
     masterPort: s.masterPort,
   };
   if (s.backoffLimit !== undefined) spec.backoffLimit = s.backoffLimit;
+  if (s.session) spec.session = { idleMinutes: s.session.idleMinutes };
   return withExtras(spec, s);
 }
 

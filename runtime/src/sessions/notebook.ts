@@ -1,0 +1,64 @@
+// What a notebook session is made of: a training spec whose ranks run the agent, the notebook's
+// folder as its code, and its cells as they may be sent to the agent.
+import { SkiffError } from '../errors.js';
+import { DEFAULT_SESSION_IDLE_MINUTES, parseTrainingSpec, type Resources, type TrainingJobSpec } from '../spec/job-spec.js';
+import type { CodeSource } from '../jobs/submit.js';
+import { notebookPipRequirements, withoutPipMagics } from '../packages/sources.js';
+
+export interface NotebookSessionRequest {
+  /** The session's job name (one per notebook). */
+  name: string;
+  namespace: string;
+  /** The notebook's file name, relative to codeRoot: recorded as the job's script, requirements.txt read beside it. */
+  notebook: string;
+  /** The notebook's folder: copied into the session's run folder, so sibling modules import and data files read. */
+  codeRoot?: string;
+  workers?: number;
+  gpusPerWorker?: number;
+  /** Every `%pip install` requirement of the notebook, installed before the ranks start. */
+  packages?: string[];
+  idleMinutes?: number;
+  resources?: Resources;
+  image?: string;
+  env?: Record<string, string>;
+}
+
+export function notebookSessionSpec(req: NotebookSessionRequest): TrainingJobSpec {
+  return parseTrainingSpec({
+    name: req.name,
+    namespace: req.namespace,
+    script: req.notebook,
+    workers: req.workers ?? 1,
+    gpusPerWorker: req.gpusPerWorker ?? 0,
+    resources: req.resources ?? {},
+    image: req.image,
+    env: req.env ?? {},
+    packages: req.packages,
+    session: { idleMinutes: req.idleMinutes ?? DEFAULT_SESSION_IDLE_MINUTES },
+  });
+}
+
+/** An unsaved notebook has no folder: the session gets an empty file in its name, and nothing else. */
+export function notebookSessionCode(req: Pick<NotebookSessionRequest, 'codeRoot' | 'notebook'>): CodeSource {
+  return req.codeRoot ? { codeRoot: req.codeRoot } : { files: [{ path: req.notebook, content: Buffer.alloc(0) }] };
+}
+
+/**
+ * The cell as the agent runs it: `%pip install` lines of packages the session has are dropped (the
+ * line numbers stay). A package the session lacks cannot be added to running ranks: that is an
+ * error asking for a restart, which installs every package of the notebook.
+ */
+export function cellForSession(code: string, sessionPackages: string[] = []): string {
+  const wanted = notebookPipRequirements([code]);
+  if (wanted.length === 0) return code;
+  const have = new Set(sessionPackages.map(requirementKey));
+  const missing = wanted.filter((r) => !have.has(requirementKey(r)));
+  if (missing.length > 0) {
+    throw new SkiffError('BAD_INPUT', `this cell installs ${missing.join(', ')}, which the running session does not have`, {
+      hint: 'restart the session: it installs every %pip package of the notebook before its ranks start',
+    });
+  }
+  return withoutPipMagics(code);
+}
+
+const requirementKey = (r: string) => r.replace(/\s+/g, '').toLowerCase();
