@@ -82,12 +82,18 @@ def mime_bundle(obj):
 
 
 class _CellStream(io.TextIOBase):
-    """sys.stdout/sys.stderr while the agent runs: the pod log keeps every line, the cell gets them too."""
+    """sys.stdout/sys.stderr while the agent runs: the pod log keeps every line, the cell gets them too.
+
+    Line-buffered like a terminal: print() writes its pieces one by one, and a cell's output reads
+    better (and other ranks' tags land right) when it travels in whole lines. A progress bar's
+    '\r' frames count as lines; flush() and the cell's end send what is left.
+    """
 
     def __init__(self, name, real, agent):
         self.name = name
         self._real = real
         self._agent = agent
+        self._pending = ""
 
     @property
     def encoding(self):
@@ -107,12 +113,21 @@ class _CellStream(io.TextIOBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         self._real.write(text)
         self._real.flush()
-        if text:
-            self._agent.emit({"type": "stream", "name": self.name, "text": text})
+        self._pending += text
+        end = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
+        if end >= 0:
+            self._send(self._pending[: end + 1])
+            self._pending = self._pending[end + 1:]
         return len(text)
 
     def flush(self):
         self._real.flush()
+        self._send(self._pending)
+        self._pending = ""
+
+    def _send(self, text):
+        if text:
+            self._agent.emit({"type": "stream", "name": self.name, "text": text})
 
 
 class _Cell:
@@ -217,6 +232,8 @@ class Agent:
             status = "interrupted"
         finally:
             self._in_user_code = False
+            sys.stdout.flush()
+            sys.stderr.flush()
             sys.stdout, sys.stderr = real_out, real_err
             with self._lock:
                 self._current = None
@@ -312,6 +329,9 @@ def _handler_for(agent):
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
+            # One connection per cell, as the runtime opens one per cell (see kubeResponseStream).
+            self.send_header("Connection", "close")
+            self.close_connection = True
             self.end_headers()
             done = False
             connected = True
@@ -350,6 +370,9 @@ def main(argv=None, env=None):
     parser.add_argument("--port", type=int, default=AGENT_PORT)
     parser.add_argument("--idle-minutes", type=float, default=0, help="exit after this long without a cell (0: never)")
     args = parser.parse_args(argv)
+    # The agent is the container's PID 1, which the kernel spares from SIGTERM's default action:
+    # without a handler a shutdown or restart would wait out the pod's whole grace period.
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
     agent = Agent(rank=_env_int(env, "RANK", 0), world=_env_int(env, "WORLD_SIZE", 1), idle_seconds=args.idle_minutes * 60)
     if launch._should_wait(env) and not launch.wait_for_master(env["MASTER_ADDR"]):
         print(f"skiff: rank 0 ({env['MASTER_ADDR']}) did not appear in DNS within {launch.WAIT_SECONDS} s", file=sys.stderr, flush=True)

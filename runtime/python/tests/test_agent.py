@@ -104,6 +104,10 @@ class AgentTest(unittest.TestCase):
         self.assertGreater(done["at"] - first["at"], 0.4)
         self.assertEqual(text_of(events), "first\nsecond\n")
 
+    def test_print_arrives_in_whole_lines(self):
+        events = self.agent.execute("print('a', 'b', 3)\nprint('no newline', end='')")
+        self.assertEqual([e["text"] for e in events if e["type"] == "stream"], ["a b 3\n", "no newline"])
+
     def test_a_progress_bar_arrives_coalesced_and_whole(self):
         events = self.agent.execute("import sys\nfor i in range(2000):\n    sys.stderr.write(f'\\r{i}')\n")
         self.assertTrue(text_of(events, "stderr").endswith("\r1999"))

@@ -3,12 +3,17 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { cacheDir } from '../cluster/tools.js';
-import { resolve as pathResolve } from 'node:path';
+import { basename, dirname, resolve as pathResolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { dataDir } from '../workspace/layout.js';
 import { clearPackages, listPackageSets, packagesRoot } from '../packages/install.js';
 import { buildImages, clearCache, type ImageSet } from '../images/images.js';
-import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
+import { DEFAULT_NAMESPACE, DEFAULT_SESSION_IDLE_MINUTES } from '../spec/job-spec.js';
+import { mergeRequirements, notebookPipRequirements } from '../packages/sources.js';
+import { sessionNameFor } from '../front/cells.js';
+import { printCell } from './notebook-session.js';
+import { notebookCellSources } from '../sessions/notebook.js';
 import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
 import { RUNTIME_VERSION } from '../version.js';
@@ -35,6 +40,7 @@ interface GlobalFlags {
 }
 
 type OutputFlag = { output: 'text' | 'json' };
+type SessionStartFlags = { name?: string; workers: string; gpus: string; cpu?: string; memory?: string; pip?: string[]; idleMinutes: string };
 type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
@@ -354,6 +360,104 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .addOption(outputOption())
     .action(act(async (job: string, flags: PromoteFlags, cmd: Command) => promote(session(cmd), job, flags, io, { cwd, ask: deps.ask ?? terminalAsk() })));
 
+  // ---- notebook sessions ----
+  const sessions = program.command('session').description("a notebook's live session: ranks that keep their Python state between cells");
+  sessions
+    .command('start')
+    .description("start (or restart) the session of a notebook: one rank per worker in the notebook's folder, its %pip packages installed")
+    .argument('<notebook>', 'the notebook (.ipynb), or any file of the folder the cells should run in')
+    .option('--name <name>', 'session name (default: from the notebook path)')
+    .option('--workers <n>', 'number of ranks (one pod each)', '1')
+    .option('--gpus <n>', 'GPUs per rank', '0')
+    .option('--cpu <cpu>', 'CPU per rank, e.g. 2 or 500m')
+    .option('--memory <memory>', 'memory per rank, e.g. 4Gi')
+    .option('--pip <requirement>', "Python package to install (repeatable; the notebook's %pip lines are read too)", collect)
+    .option('--idle-minutes <m>', 'stop the ranks after this long without a cell (0: never)', String(DEFAULT_SESSION_IDLE_MINUTES))
+    .addOption(outputOption())
+    .action(
+      act(async (notebook: string, flags: SessionStartFlags & OutputFlag, cmd: Command) => {
+        const file = pathResolve(cwd, notebook);
+        const pipLines = file.endsWith('.ipynb') ? notebookPipRequirements(notebookCellSources(await readFile(file, 'utf8'), notebook)) : [];
+        const resources = { ...(flags.cpu ? { cpu: flags.cpu } : {}), ...(flags.memory ? { memory: flags.memory } : {}) };
+        const info = await withInterrupt(deps, (signal) =>
+          session(cmd).startNotebookSession(
+            {
+              name: flags.name ?? sessionNameFor(file),
+              notebook: basename(file),
+              codeRoot: dirname(file),
+              workers: Number(flags.workers),
+              gpusPerWorker: Number(flags.gpus),
+              resources,
+              packages: mergeRequirements(pipLines, flags.pip ?? []),
+              idleMinutes: Number(flags.idleMinutes),
+            },
+            { signal, onProgress: (l) => io.err(l + '\n') },
+          ),
+        );
+        if (flags.output === 'json') return json(info);
+        io.err(`session ${info.name} ready: ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`}, cells run in ${info.workDir ?? 'the pods'}\n`);
+        io.out(info.name + '\n');
+      }),
+    );
+  sessions
+    .command('run')
+    .description('run a cell on every rank of a session; rank 0 prints plainly, the others tagged')
+    .argument('<session>')
+    .argument('[file]', "a file with the cell's code ('-' for stdin)")
+    .option('-c, --code <code>', 'the cell’s code')
+    .option('--rank0-only', "hide other ranks' output (their errors still show)")
+    .addOption(outputOption())
+    .action(
+      act(async (name: string, file: string | undefined, flags: { code?: string; rank0Only?: boolean } & OutputFlag, cmd: Command) => {
+        if ((flags.code === undefined) === (file === undefined)) throw new SkiffError('BAD_INPUT', 'give the cell as a file or as --code, one of the two');
+        const code = flags.code ?? (file === '-' ? readFileSync(0, 'utf8') : await readFile(pathResolve(cwd, file!), 'utf8'));
+        const s = session(cmd);
+        const info = await s.findNotebookSession(name);
+        if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}'`, { hint: 'start one with `skiff session start NOTEBOOK`' });
+        return withInterrupt(deps, (signal) => {
+          // Ctrl-C interrupts the cell on every rank, as in a kernel; the stream then ends with it.
+          signal.addEventListener('abort', () => void s.interruptNotebookSession(name).catch(() => {}), { once: true });
+          return printCell(s.runCell(name, code), info.workers, io, { allRanks: !flags.rank0Only, json: flags.output === 'json' });
+        });
+      }),
+    );
+  sessions
+    .command('interrupt')
+    .description('KeyboardInterrupt on every rank; a rank that ignores it is killed (the session then needs a restart)')
+    .argument('<session>')
+    .option('--grace <seconds>', 'how long ranks get before they are killed', '5')
+    .action(
+      act(async (name: string, flags: { grace: string }, cmd: Command) => {
+        const { interrupted, killed } = await session(cmd).interruptNotebookSession(name, { graceMs: Number(flags.grace) * 1000 });
+        io.err(interrupted.length ? `interrupted rank${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')}\n` : 'no cell was running\n');
+        if (killed.length) io.err(`rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} killed; restart the session\n`);
+        return killed.length ? EXIT_JOB_FAILED : EXIT_OK;
+      }),
+    );
+  sessions
+    .command('status')
+    .description("a session's ranks and run folder")
+    .argument('<session>')
+    .addOption(outputOption())
+    .action(
+      act(async (name: string, flags: OutputFlag, cmd: Command) => {
+        const info = await session(cmd).findNotebookSession(name);
+        if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}'`, { hint: 'start one with `skiff session start NOTEBOOK`' });
+        if (flags.output === 'json') return json(info);
+        io.out(`${info.name}  ${info.phase}  ${info.workers} rank${info.workers === 1 ? '' : 's'}${info.gpusPerWorker ? ` × ${info.gpusPerWorker} GPU` : ''}  ${info.workDir ?? ''}\n`);
+      }),
+    );
+  sessions
+    .command('stop')
+    .description('shut a session down: its pods and their state go (its run folder stays)')
+    .argument('<session>')
+    .action(
+      act(async (name: string, _flags: unknown, cmd: Command) => {
+        await session(cmd).cancelJob(name);
+        io.err(`stopped session ${name}\n`);
+      }),
+    );
+
   // ---- images ----
   const images = program.command('images').description('build and load the images Skiff runs offline');
   images
@@ -460,7 +564,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
  * Runs a command that can be stopped: with deps.signal, or else SIGINT/SIGTERM while it runs (other
  * commands keep Node's default, so Ctrl-C always works).
  */
-async function withInterrupt(deps: CliDeps, fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+async function withInterrupt<T = number>(deps: CliDeps, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (deps.signal) return fn(deps.signal);
   const controller = new AbortController();
   const stop = () => controller.abort();

@@ -64,6 +64,17 @@ export function jobNameFrom(base: string, suffix: string = Math.random().toStrin
   return `${stem || 'job'}-${suffix}`;
 }
 
+/**
+ * The session name of a notebook: stable for its path (an editor that reloads finds the same
+ * session), distinct for same-named notebooks in different folders. "train.ipynb" -> "train-s1k2f9".
+ */
+export function sessionNameFor(notebookPath: string): string {
+  let hash = 0x811c9dc5; // FNV-1a: a few lines, no Node crypto in the browser
+  for (let i = 0; i < notebookPath.length; i++) hash = Math.imul(hash ^ notebookPath.charCodeAt(i), 0x01000193) >>> 0;
+  const base = notebookPath.split(/[\\/]/).pop() ?? notebookPath;
+  return jobNameFrom(base, `s${hash.toString(36).padStart(5, '0').slice(0, 5)}`);
+}
+
 /** The raw training spec for a cell: its choices over the defaults given; the runtime validates it. */
 export function cellTrainingSpec(
   defaults: { workers: number; gpusPerWorker: number; namespace?: string; image?: string },

@@ -1,6 +1,6 @@
 // Talking to one rank's agent (runtime/python/skiff/agent.py). On a cluster the link goes through
-// the API server's pod proxy: no port-forward to set up and tear down per rank, one TLS connection
-// kept alive per API server, and the same credentials as every other call. A cell's events arrive
+// the API server's pod proxy: no port-forward to set up and tear down per rank, and the same
+// credentials as every other call. A cell's events arrive
 // as newline-delimited JSON in a chunked response, which the proxy passes on as each chunk comes.
 import http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -29,7 +29,15 @@ export function podAgentLink(kc: KubeConfig, namespace: string, pod: string): Ag
   const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${AGENT_PORT}/proxy`;
   return {
     open: (req) =>
-      kubeResponseStream(kc, { method: req.method, path: base + req.path, body: req.body, signal: req.signal, timeoutMs: req.timeoutMs, headers: req.body ? { 'Content-Type': 'application/json' } : {} }),
+      kubeResponseStream(kc, {
+        method: req.method,
+        path: base + req.path,
+        body: req.body,
+        signal: req.signal,
+        timeoutMs: req.timeoutMs,
+        headers: req.body ? { 'Content-Type': 'application/json' } : {},
+        freshConnection: req.path !== '/health',
+      }),
   };
 }
 
@@ -112,18 +120,22 @@ export async function* executeOnAgent(link: AgentLink, code: string, signal?: Ab
     throw new AgentLostError(`cannot reach the agent: ${(err as Error).message}`, { cause: err });
   }
   if (res.statusCode !== 200) throw await refused(res, 'the agent');
+  // The response is read to its end, done event included: leaving early would destroy the
+  // connection before its last chunk, and the API server would drop its connection to the pod too.
+  let done: AgentEvent | undefined;
   try {
     for await (const line of newlineSeparated(res)) {
-      if (!line.trim()) continue;
+      if (!line.trim() || done) continue;
       const event = agentEvent.parse(JSON.parse(line));
-      yield event;
-      if (event.type === 'done') return;
+      if (event.type === 'done') done = event;
+      else yield event;
     }
   } catch (err) {
     if (signal?.aborted || err instanceof z.ZodError || err instanceof SyntaxError) throw err;
-    throw new AgentLostError(`the agent's stream broke: ${(err as Error).message}`, { cause: err });
+    if (!done) throw new AgentLostError(`the agent's stream broke: ${(err as Error).message}`, { cause: err });
   } finally {
     res.destroy();
   }
-  throw new AgentLostError('the agent stopped before the cell finished');
+  if (!done) throw new AgentLostError('the agent stopped before the cell finished');
+  yield done;
 }

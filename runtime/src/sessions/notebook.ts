@@ -62,3 +62,14 @@ export function cellForSession(code: string, sessionPackages: string[] = []): st
 }
 
 const requirementKey = (r: string) => r.replace(/\s+/g, '').toLowerCase();
+
+/** The code cells of an .ipynb file, in order (nbformat 4: `source` a string or a list of lines). */
+export function notebookCellSources(ipynbText: string, file: string): string[] {
+  let nb: { cells?: { cell_type?: string; source?: string | string[] }[] };
+  try {
+    nb = JSON.parse(ipynbText) as typeof nb;
+  } catch (err) {
+    throw new SkiffError('BAD_INPUT', `${file} is not a notebook: ${(err as Error).message}`, { hint: 'pass an .ipynb file saved by Jupyter or VS Code' });
+  }
+  return (nb.cells ?? []).filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source ?? ''));
+}

@@ -3,7 +3,7 @@
 // reloads (or a second terminal) reaches the same pods and the same Python state.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
-import type { CellEvent, JobStatus, NotebookSessionInfo } from '../types.js';
+import type { CellEvent, JobPodStatus, JobStatus, NotebookSessionInfo } from '../types.js';
 import { kubeClients, deleteIfPresent } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { Jobs } from '../jobs/jobs.js';
@@ -80,7 +80,7 @@ export class NotebookSessions {
       });
     }
     return status.pods
-      .filter((p) => p.phase === 'Running')
+      .filter(isUp)
       .sort((a, b) => a.rank - b.rank)
       .map((p) => ({ rank: p.rank, pod: p.name, link: this.link(status.namespace, p.name) }));
   }
@@ -100,7 +100,7 @@ export class NotebookSessions {
           hint: `see \`skiff describe ${name}\` and \`skiff logs ${name}\``,
         });
       }
-      const running = status.pods.filter((p) => p.phase === 'Running').length;
+      const running = status.pods.filter(isUp).length;
       if (running === status.workers) {
         const ranks = this.ranksOf(status);
         const answers = await Promise.all(ranks.map((r) => agentHealth(r.link, { signal: opts.signal, timeoutMs: 5_000 }).then(() => true, () => false)));
@@ -142,6 +142,7 @@ export class NotebookSessions {
     const pod = status?.pods.find((p) => p.name === rank.pod);
     if (!status) return `rank ${rank.rank} is gone: the session was shut down`;
     if (!pod) return `rank ${rank.rank} is gone: its pod ${rank.pod} was deleted`;
+    if (pod.reason === 'Terminating') return `rank ${rank.rank} is gone: its pod ${rank.pod} is being deleted`;
     if (pod.phase !== 'Running') return `rank ${rank.rank} stopped: its pod ${rank.pod} is ${pod.phase}${pod.reason ? ` (${pod.reason})` : ''}`;
     return `rank ${rank.rank} stopped answering: ${err.message}`;
   }
@@ -167,14 +168,18 @@ export class NotebookSessions {
   }
 }
 
+/** A rank's pod that runs and is not being deleted (a deleted pod stays Running through its grace period). */
+const isUp = (p: JobPodStatus) => p.phase === 'Running' && p.reason !== 'Terminating';
+
 /** Ranks whose pod is not running, each in a few words ("rank 1 (pod x was deleted)"). */
 export function lostRanks(status: Pick<JobStatus, 'workers' | 'pods'>): string[] {
   const lost: string[] = [];
   for (let rank = 0; rank < status.workers; rank++) {
     const pods = status.pods.filter((p) => p.rank === rank);
-    if (pods.some((p) => p.phase === 'Running')) continue;
+    if (pods.some(isUp)) continue;
     const last = pods.at(-1);
     if (!last) lost.push(`rank ${rank} (its pod was deleted)`);
+    else if (last.reason === 'Terminating') lost.push(`rank ${rank} (its pod ${last.name} is being deleted)`);
     else if (last.phase === 'Pending') lost.push(`rank ${rank} (its pod is still Pending${last.reason ? `: ${last.reason}` : ''})`);
     else lost.push(`rank ${rank} (its pod ${last.name} is ${last.phase}${last.reason ? `: ${last.reason}` : ''})`);
   }

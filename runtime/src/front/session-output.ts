@@ -1,0 +1,74 @@
+// How a session cell's events read, for every surface (CLI, VS Code, JupyterLab): rank 0 speaks
+// plainly, other ranks' lines carry a tag, and the cell ends with one outcome line. Browser-safe.
+import type { CellEvent, CellStatus } from '../types.js';
+
+export const rankTag = (rank: number) => `[rank ${rank}] `;
+
+/** Tags the other ranks' text at each line start; a progress bar's '\r' frames keep their tag. */
+export class RankTagger {
+  private readonly midLine = new Set<number>();
+
+  tag(rank: number, text: string): string {
+    if (rank === 0 || text === '') return text;
+    const tag = rankTag(rank);
+    let out = this.midLine.has(rank) ? '' : tag;
+    out += text.replace(/(\r\n|\n|\r)(?=[^\n])/g, `$1${tag}`);
+    if (/[\n]$/.test(text)) this.midLine.delete(rank);
+    else this.midLine.add(rank);
+    return out;
+  }
+}
+
+/** What each rank ended with; ranks not heard from yet are absent. */
+export class CellOutcome {
+  private readonly ends = new Map<number, { status: CellStatus; message?: string }>();
+  private count?: number;
+
+  constructor(readonly workers: number) {}
+
+  add(event: CellEvent): void {
+    if (event.type === 'done') {
+      this.ends.set(event.rank, { status: event.status });
+      if (event.rank === 0) this.count = event.count;
+    } else if (event.type === 'lost') {
+      this.ends.set(event.rank, { status: 'lost', message: event.message });
+    }
+  }
+
+  /** lost beats error beats interrupted beats ok: the worst rank is the cell's outcome. */
+  get status(): CellStatus {
+    const order: CellStatus[] = ['lost', 'error', 'interrupted', 'ok'];
+    const seen = [...this.ends.values()].map((e) => e.status);
+    if (seen.length < this.workers) return 'lost';
+    return order.find((s) => seen.includes(s)) ?? 'ok';
+  }
+
+  /** One line, e.g. "cell 3 failed on rank 1 of 2" or "cell 2 ok on 2 ranks". */
+  summary(): string {
+    const cell = this.count !== undefined ? `cell ${this.count}` : 'cell';
+    const ranksWith = (status: CellStatus) => [...this.ends].filter(([, e]) => e.status === status).map(([r]) => r).sort((a, b) => a - b);
+    const of = ` of ${this.workers}`;
+    switch (this.status) {
+      case 'ok':
+        return `${cell} ok on ${this.workers === 1 ? '1 rank' : `${this.workers} ranks`}`;
+      case 'error':
+        return `${cell} failed on ${plural('rank', ranksWith('error'))}${of}`;
+      case 'interrupted':
+        return `${cell} interrupted`;
+      case 'lost': {
+        const lost = ranksWith('lost');
+        return lost.length ? `${cell} lost ${plural('rank', lost)}${of}: restart the session` : `${cell} did not finish on every rank`;
+      }
+    }
+  }
+}
+
+function plural(word: string, ranks: number[]): string {
+  return `${word}${ranks.length === 1 ? '' : 's'} ${ranks.join(', ')}`;
+}
+
+/** The text/plain of a MIME bundle, for surfaces that show text only. */
+export function plainText(data: Record<string, unknown>): string {
+  const text = data['text/plain'];
+  return typeof text === 'string' ? text : Array.isArray(text) ? text.join('') : '';
+}
