@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs the benchmarks; each writes bench/results/<name>.json with Skiff's times, the baseline's and
 # their ratio. Needs the images (`skiff images build`) and a Docker engine; creates its own clusters.
-#   bash bench/run.sh [submit] [projects] [package-delivery] [up] [vscode]      (default: all five)
+#   bash bench/run.sh [submit] [projects] [package-delivery] [up] [vscode] [sessions]      (default: all six)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
 npm run build >/dev/null
 node runtime/dist/cli/skiff.mjs images build all
-benches="${*:-submit projects package-delivery up vscode}"
+benches="${*:-submit projects package-delivery up vscode sessions}"
 if [[ " $benches " == *" vscode "* ]]; then
   SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
   export SKIFF_CODE_SERVER

@@ -44,3 +44,5 @@ export { startApiServer, type ApiServer, type ApiServerOptions, type ApiBackend,
 export { cellStatusText, jobSizeText, podLines } from './front/status-text.js';
 export { planPromotion, applyPromotion, type PromotionPlan, type ChangeAction } from './promote/promote.js';
 export { loadTargetProfile, listTargetProfiles, parseTargets, targetFiles, type TargetProfile } from './promote/target.js';
+export { NotebookSessions, lostRanks } from './sessions/sessions.js';
+export { notebookCellSources, type NotebookSessionRequest } from './sessions/notebook.js';

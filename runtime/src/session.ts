@@ -20,7 +20,7 @@ import { applyPromotion, planPromotion, type PromotionPlan } from './promote/pro
 import { listTargetProfiles, loadTargetProfile, targetFiles } from './promote/target.js';
 import Docker from 'dockerode';
 import type { CellEvent, NotebookSessionInfo } from './types.js';
-import { NotebookSessions } from './sessions/sessions.js';
+import { NotebookSessions, type SessionRank } from './sessions/sessions.js';
 import { cellForSession, notebookSessionCode, notebookSessionSpec, type NotebookSessionRequest } from './sessions/notebook.js';
 
 export interface SessionOptions {
@@ -55,6 +55,8 @@ export class SkiffSession {
   readonly clusterName: string;
   readonly namespace: string;
   readonly context?: string;
+  /** Notebook sessions this object has run cells on, with their ranks (see runCell). */
+  private readonly attached = new Map<string, { info: NotebookSessionInfo; ranks: SessionRank[] }>();
 
   constructor(opts: SessionOptions = {}) {
     this.clusters = opts.clusters ?? new Clusters();
@@ -162,6 +164,7 @@ export class SkiffSession {
   }
 
   cancelJob(name: string, namespace?: string): Promise<void> {
+    this.attached.delete(`${namespace ?? this.namespace}/${name}`);
     return this.withJobs(namespace, (jobs) => jobs.cancel(name));
   }
 
@@ -194,6 +197,7 @@ export class SkiffSession {
    */
   async startNotebookSession(req: Omit<NotebookSessionRequest, 'namespace'> & { namespace?: string }, opts: SubmitOptions & { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<NotebookSessionInfo> {
     const spec = notebookSessionSpec({ ...req, namespace: req.namespace ?? this.namespace });
+    this.attached.delete(`${spec.namespace}/${spec.name}`);
     await this.submit(spec, notebookSessionCode(req), opts);
     await this.withSessions(spec.namespace, (s) => s.waitReady(spec.name, opts));
     const info = await this.findNotebookSession(spec.name, spec.namespace);
@@ -206,15 +210,30 @@ export class SkiffSession {
     return this.withSessions(namespace, (s) => s.find(name));
   }
 
-  /** Runs a cell on every rank of a running session; the events of all ranks as they arrive. */
+  /**
+   * Runs a cell on every rank of a running session; the events of all ranks as they arrive. The
+   * session's ranks are looked up once and kept for its next cells (a warm cell then makes no API
+   * call before it runs); a lost rank, a start or a stop forgets them.
+   */
   async *runCell(name: string, code: string, opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<CellEvent> {
+    const namespace = opts.namespace ?? this.namespace;
+    const key = `${namespace}/${name}`;
     const kc = await this.kubeConfig();
-    const sessions = new NotebookSessions(kc, opts.namespace ?? this.namespace);
-    const info = await this.explainedCall(() => sessions.find(name));
-    if (!info) {
-      throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+    const sessions = new NotebookSessions(kc, namespace);
+    let attached = this.attached.get(key);
+    if (!attached) {
+      const info = await this.explainedCall(() => sessions.find(name));
+      if (!info) {
+        throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+      }
+      attached = { info, ranks: await this.explainedCall(() => sessions.ranks(name)) };
+      this.attached.set(key, attached);
     }
-    yield* this.explained(sessions.run(name, cellForSession(code, info.packages), opts.signal));
+    const cell = cellForSession(code, attached.info.packages);
+    for await (const event of this.explained(sessions.run(name, cell, opts.signal, attached.ranks))) {
+      if (event.type === 'lost') this.attached.delete(key);
+      yield event;
+    }
   }
 
   /** KeyboardInterrupt on every rank; ranks that ignore it for `graceMs` are killed. */

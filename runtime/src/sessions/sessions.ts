@@ -120,11 +120,12 @@ export class NotebookSessions {
 
   /**
    * Runs a cell on every rank at once; their events as they arrive, each tagged with its rank.
-   * A rank whose stream breaks ends with a `lost` event saying what happened to its pod.
+   * A rank whose stream breaks ends with a `lost` event saying what happened to its pod. Given
+   * `ranks` found before (by a caller that keeps them), no API call precedes the cell.
    */
-  async *run(name: string, code: string, signal?: AbortSignal): AsyncGenerator<CellEvent> {
-    const ranks = await this.ranks(name);
-    yield* mergeRanks(ranks, (rank) => this.runOnRank(name, rank, code, signal));
+  async *run(name: string, code: string, signal?: AbortSignal, ranks?: SessionRank[]): AsyncGenerator<CellEvent> {
+    const targets = ranks ?? (await this.ranks(name));
+    yield* mergeRanks(targets, (rank) => this.runOnRank(name, rank, code, signal));
   }
 
   private async *runOnRank(name: string, rank: SessionRank, code: string, signal?: AbortSignal): AsyncGenerator<CellEvent> {
