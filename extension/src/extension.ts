@@ -12,6 +12,7 @@ import { LiveState } from './live-state.js';
 import { ClustersTree, JobsTree, type JobNode } from './views/trees.js';
 import { registerCommands } from './commands.js';
 import { createSkiffController } from './notebook/controller.js';
+import { createSessionController } from './notebook/session-controller.js';
 import { CellResourcesStatusBar, pickCellResources, SET_CELL_RESOURCES } from './notebook/cell-resources.js';
 import { SkiffCodeLens } from './codelens.js';
 
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): void {
     async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }),
     () => cellResources.refresh(),
   );
+  const liveSession = createSessionController(async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }));
   const cellResources = new CellResourcesStatusBar(settings, (notebook) => skiff.selected.has(notebook));
 
   context.subscriptions.push(
@@ -103,6 +105,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('skiff.jobs', new JobsTree(state)),
     ...registerCommands({ session, sessionFor, settings, state, channel, report }),
     skiff.controller,
+    liveSession.controller,
+    ...liveSession.disposables,
     cellResources,
     vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', cellResources),
     vscode.commands.registerCommand(SET_CELL_RESOURCES, (cell?: vscode.NotebookCell) => pickCellResources(cell, settings())),

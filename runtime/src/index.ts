@@ -46,3 +46,4 @@ export { planPromotion, applyPromotion, type PromotionPlan, type ChangeAction } 
 export { loadTargetProfile, listTargetProfiles, parseTargets, targetFiles, type TargetProfile } from './promote/target.js';
 export { NotebookSessions, lostRanks } from './sessions/sessions.js';
 export { notebookCellSources, type NotebookSessionRequest } from './sessions/notebook.js';
+export { notebookPipRequirements } from './packages/sources.js';

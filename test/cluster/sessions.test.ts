@@ -59,7 +59,7 @@ describe('notebook sessions keep their state', () => {
     const info = await skiffJson<SessionInfo>(['session', 'status', SESSION]);
     expect(info).toMatchObject({ name: SESSION, workers: 2, phase: 'Running' });
     expect(existsSync(join(info.workDir!, 'model.pt'))).toBe(true);
-    expect(existsSync(join(info.workDir!, 'helpers.py'))).toBe(true);
+    expect(existsSync(join(info.workDir!, 'shards.py'))).toBe(true);
   });
 
   it('interrupts a cell in an endless loop on every rank, and the next cell runs with the state intact', async () => {

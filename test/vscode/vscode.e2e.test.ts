@@ -3,8 +3,9 @@
 // from its CodeLens, watch jobs in the tree, cancel one, promote one to another context (an alias
 // context of the same cluster, with Debian's docker-registry as the cloud's registry) and see it
 // under its target in the Jobs view, serve a script and call it, with its metrics, description and the
-// status bar's count, and run a cell in its notebook's folder whose written file opens from the job's
-// outputs. Screenshots land in test-results/vscode/.
+// status bar's count, run a cell in its notebook's folder whose written file opens from the job's
+// outputs, and run a notebook on a live 2-rank session (state between cells, interrupt).
+// Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -24,6 +25,20 @@ let page: Page;
 const pane = (title: string) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
 const jobsTree = () => pane('Jobs');
 const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
+
+/**
+ * Chooses the notebook's controller. With two controllers VS Code first asks for the kernel source
+ * (the extension, "Skiff"), then for one of its controllers.
+ */
+async function selectKernel(label: 'Skiff cluster' | 'Skiff session'): Promise<void> {
+  await runCommand(page, 'Notebook: Select Notebook Kernel');
+  await page.locator('.quick-input-widget input[placeholder*="kernel"]').waitFor();
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+  // A controller chosen before may be offered at once, above the sources.
+  if (!(await row.isVisible({ timeout: 2000 }).catch(() => false))) await pick(page, 'Skiff');
+  await row.click();
+  await page.locator('.notebook-toolbar-container', { hasText: label }).first().waitFor({ timeout: 30_000 });
+}
 
 /** Types the answer into the input box a command opened and confirms it. */
 async function answer(text: string): Promise<void> {
@@ -69,10 +84,8 @@ describe('Skiff in VS Code', () => {
     await pick(page, 'no GPU');
     await page.locator('.notebookOverlay .cell-statusbar-container', { hasText: /1\sworker/ }).first().waitFor({ timeout: 10_000 });
     await page.locator('.notebookOverlay .cell-editor-container').first().click();
+    await selectKernel('Skiff cluster');
     await runCommand(page, 'Notebook: Run All');
-    // The only controller for .ipynb here is Skiff's; VS Code asks only when it has not chosen it yet.
-    const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
-    if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();
     await waitInFrames(page, 'text=rank 1/2 finished', 8 * 60_000);
     const frame = await waitInFrames(page, 'text=/✓ job train-.*Succeeded/', 2 * 60_000);
     expect(await frame.locator('text=rank 0/2 finished').count()).toBeGreaterThan(0);
@@ -186,9 +199,8 @@ describe('Skiff in VS Code', () => {
     await openFile(page, 'project.ipynb');
     // The notebook opened before stays in its (now hidden, inert) tab: click this one's cell.
     await page.locator('.notebookOverlay .cell-editor-container', { hasText: 'helpers' }).first().click();
+    await selectKernel('Skiff cluster');
     await runCommand(page, 'Notebook: Run All');
-    const kernelPick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Skiff cluster' }).first();
-    if (await kernelPick.isVisible({ timeout: 5000 }).catch(() => false)) await kernelPick.click();
     const frame = await waitInFrames(page, 'text=/✓ job project-.*Succeeded/', 6 * 60_000);
     // The status line can render before the last log lines reach the output webview: wait for them.
     await frame.locator('text=hello from helpers').first().waitFor({ timeout: 30_000 });
@@ -199,5 +211,26 @@ describe('Skiff in VS Code', () => {
     await pick(page, 'result.txt');
     await page.locator('.editor-container .view-lines', { hasText: 'hello from helpers' }).first().waitFor({ timeout: 30_000 });
     await screenshot(page, '13-job-outputs');
+  });
+
+  it('runs a notebook top to bottom on a live 2-rank session: state stays between cells, and interrupt stops a loop on every rank', async () => {
+    await openFile(page, 'session.ipynb');
+    await page.locator('.notebookOverlay .cell-editor-container', { hasText: 'make_batches' }).first().click();
+    await selectKernel('Skiff session');
+    await runCommand(page, 'Notebook: Run All');
+    // Cell 1 joins the process group on both ranks; cell 2 reads cell 1's variables; cell 4 trains the DDP model of cell 3.
+    const joined = await waitInFrames(page, 'text=[rank 1] rank 1 of 2 joined', 6 * 60_000);
+    expect(await joined.locator('text=rank 0 of 2 joined').count()).toBeGreaterThan(0);
+    await waitInFrames(page, 'text=/✓ cell 2 ok on 2 ranks/', 2 * 60_000, { scroll: true });
+    await waitInFrames(page, 'text=/✓ cell 4 ok on 2 ranks/', 2 * 60_000, { scroll: true });
+    await waitInFrames(page, '.skiff-metrics-chart[data-metric="loss"] canvas', 60_000, { scroll: true });
+    await screenshot(page, '14-session-cells');
+    // Cell 5 loops until interrupted, on every rank; Run All stops there.
+    await waitInFrames(page, 'text=[rank 1] rank 1 looping', 60_000, { scroll: true });
+    await runCommand(page, 'Notebook: Interrupt');
+    await waitInFrames(page, 'text=/■ cell 5 interrupted/', 60_000, { scroll: true });
+    await screenshot(page, '15-session-interrupted');
+    await runCommand(page, 'Skiff: Shut Down Notebook Session');
+    await notification(/session session-s\w+ shut down/).waitFor({ timeout: 60_000 });
   });
 });

@@ -5,7 +5,7 @@ export { SkiffApiClient, ApiError, parseSse, OUTPUTS_COPY_DIR, type ClientOption
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { sleep } from '../k8s/streams.js';
-export { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, sessionNameFor, withCellJobOptions, type CellJobOptions } from './cells.js';
+export { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, withCellJobOptions, type CellJobOptions } from './cells.js';
 export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
 export type { JobDescription, JobEvent, PodDescription } from '../jobs/status.js';
@@ -22,4 +22,5 @@ export {
   type PromotionTargets,
 } from './promotion-text.js';
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';
-export { CellOutcome, RankTagger, plainText, rankTag } from './session-output.js';
+export { CellOutcome, RankTagger, plainText, rankTag, takeMetricLines } from './session-output.js';
+export { sessionNameFor } from './cells.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CellOutcome, RankTagger } from './session-output.js';
+import { CellOutcome, RankTagger, takeMetricLines } from './session-output.js';
 
 describe('RankTagger', () => {
   it('leaves rank 0 alone and tags each line of the others, across writes that split lines', () => {
@@ -28,5 +28,15 @@ describe('CellOutcome', () => {
     lost.add({ type: 'done', status: 'interrupted', count: 5, rank: 0 });
     lost.add({ type: 'lost', message: 'rank 1 is gone', rank: 1 });
     expect([lost.status, lost.summary()]).toEqual(['lost', 'cell 5 lost rank 1 of 2: restart the session']);
+  });
+});
+
+describe('takeMetricLines', () => {
+  it('takes skiff.log lines out of the text as samples of that rank', () => {
+    const now = new Date('2026-12-02T10:00:00Z');
+    const { text, samples } = takeMetricLines(0, 'epoch 1\nSKIFF_METRIC {"step":1,"loss":0.5}\ndone\n', now);
+    expect(text).toBe('epoch 1\ndone\n');
+    expect(samples).toEqual([{ type: 'training', metric: { rank: 0, time: now.toISOString(), values: { step: 1, loss: 0.5 } } }]);
+    expect(takeMetricLines(1, 'plain\n')).toEqual({ text: 'plain\n', samples: [] });
   });
 });

@@ -1,6 +1,7 @@
 // How a session cell's events read, for every surface (CLI, VS Code, JupyterLab): rank 0 speaks
 // plainly, other ranks' lines carry a tag, and the cell ends with one outcome line. Browser-safe.
-import type { CellEvent, CellStatus } from '../types.js';
+import type { CellEvent, CellStatus, MetricsSample } from '../types.js';
+import { parseMetricLine } from '../logs/parse.js';
 
 export const rankTag = (rank: number) => `[rank ${rank}] `;
 
@@ -71,4 +72,19 @@ function plural(word: string, ranks: number[]): string {
 export function plainText(data: Record<string, unknown>): string {
   const text = data['text/plain'];
   return typeof text === 'string' ? text : Array.isArray(text) ? text.join('') : '';
+}
+
+/**
+ * A rank's text with its `skiff.log` lines taken out, as chart samples: in a cell the metrics are
+ * drawn, not printed. Text arrives in whole lines (the agent line-buffers), so a metric line is never split.
+ */
+export function takeMetricLines(rank: number, text: string, now = new Date()): { text: string; samples: MetricsSample[] } {
+  if (!text.includes('SKIFF_METRIC')) return { text, samples: [] };
+  const samples: MetricsSample[] = [];
+  const kept = text.split(/(?<=\n)/).filter((line) => {
+    const values = parseMetricLine(line.replace(/\r?\n$/, ''));
+    if (values) samples.push({ type: 'training', metric: { rank, time: now.toISOString(), values } });
+    return !values;
+  });
+  return { text: kept.join(''), samples };
 }

@@ -1,0 +1,69 @@
+// The "Skiff session" notebook controller: a live distributed session per notebook, as a kernel.
+// Cells run on every rank of the notebook's session and keep their state; interrupt sends
+// KeyboardInterrupt to every rank; restart and shut down are commands on the notebook toolbar.
+import * as vscode from 'vscode';
+import { notebookSessionName, runCellOnSession, type SessionRunDeps } from './session-run.js';
+
+export const SESSION_CONTROLLER_ID = 'skiff-session';
+
+export function createSessionController(deps: () => Promise<SessionRunDeps>): { controller: vscode.NotebookController; disposables: vscode.Disposable[] } {
+  const controller = vscode.notebooks.createNotebookController(SESSION_CONTROLLER_ID, 'jupyter-notebook', 'Skiff session');
+  controller.supportedLanguages = ['python'];
+  controller.supportsExecutionOrder = true;
+  controller.description = 'A live session on the local cluster: every cell runs on each rank, variables stay between cells';
+  const order = new Map<vscode.NotebookDocument, number>();
+  controller.executeHandler = async (cells, notebook) => {
+    const d = await deps();
+    for (const cell of cells) {
+      const execution = controller.createNotebookCellExecution(cell);
+      const count = (order.get(notebook) ?? 0) + 1;
+      order.set(notebook, count);
+      execution.executionOrder = count;
+      execution.start(Date.now());
+      const ok = await runCellOnSession(execution, d, new AbortController().signal);
+      execution.end(ok, Date.now());
+      if (!ok) break; // like a kernel's Run All: the cells after a failing one do not run
+    }
+  };
+  controller.interruptHandler = async (notebook) => {
+    const d = await deps();
+    try {
+      const { killed } = await d.session.interruptNotebookSession(notebookSessionName(notebook));
+      if (killed.length) {
+        void vscode.window.showWarningMessage(`Skiff: rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} stopped; restart the session.`);
+      }
+    } catch (err) {
+      d.onError(err);
+    }
+  };
+  const forNotebook = (fn: (d: SessionRunDeps, notebook: vscode.NotebookDocument) => Promise<void>) => async () => {
+    const notebook = vscode.window.activeNotebookEditor?.notebook;
+    if (!notebook) return void vscode.window.showWarningMessage('Skiff: open a notebook first.');
+    const d = await deps();
+    try {
+      await fn(d, notebook);
+    } catch (err) {
+      d.onError(err);
+    }
+  };
+  const disposables = [
+    vscode.commands.registerCommand(
+      'skiff.restartSession',
+      forNotebook(async (d, notebook) => {
+        // A restart is a fresh start: the next cell brings up new ranks with every %pip package.
+        await d.session.cancelJob(notebookSessionName(notebook)).catch(() => {});
+        order.delete(notebook);
+        void vscode.window.showInformationMessage(`Skiff: session ${notebookSessionName(notebook)} restarts on the next cell; its variables are gone.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      'skiff.shutdownSession',
+      forNotebook(async (d, notebook) => {
+        await d.session.cancelJob(notebookSessionName(notebook));
+        order.delete(notebook);
+        void vscode.window.showInformationMessage(`Skiff: session ${notebookSessionName(notebook)} shut down.`);
+      }),
+    ),
+  ];
+  return { controller, disposables };
+}

@@ -1,0 +1,123 @@
+// One cell on the notebook's live session: every rank runs it in its own persistent namespace.
+// Rank 0's output reads as a local kernel's would; the other ranks' lines carry a tag; results and
+// displays from rank 0 keep their MIME types; skiff.log lines become the chart above the output.
+import * as vscode from 'vscode';
+import type { CellEvent, MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
+import { CellOutcome, RankTagger, sessionNameFor, takeMetricLines } from '@skiff/runtime/front';
+import { METRICS_MIME } from '@skiff/media';
+import { runtime } from '../runtime.js';
+import type { SkiffSettings } from '../settings.js';
+import path from 'node:path';
+
+const METRICS_REDRAW_MS = 1000;
+
+export interface SessionRunDeps {
+  session: SkiffSession;
+  settings: SkiffSettings;
+  onError(err: unknown): void;
+}
+
+/** The session of a notebook: its name follows the notebook's path, so a reloaded editor finds it again. */
+export function notebookSessionName(notebook: vscode.NotebookDocument): string {
+  return sessionNameFor(notebook.uri.scheme === 'file' ? notebook.uri.fsPath : notebook.uri.toString());
+}
+
+/** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
+export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void): Promise<NotebookSessionInfo> {
+  const name = notebookSessionName(notebook);
+  const found = await deps.session.findNotebookSession(name);
+  if (found?.phase === 'Running') return found;
+  const { notebookPipRequirements } = await runtime();
+  const codeCells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.getText());
+  const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
+  const workers = deps.settings.workers;
+  await say(`starting a session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
+  return deps.session.startNotebookSession(
+    {
+      name,
+      notebook: file ? path.basename(file) : 'notebook.ipynb',
+      codeRoot: file ? path.dirname(file) : undefined,
+      workers,
+      gpusPerWorker: deps.settings.gpusPerWorker,
+      image: deps.settings.image || undefined,
+      packages: notebookPipRequirements(codeCells),
+    },
+    { onProgress: (line) => void say(line) },
+  );
+}
+
+export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, signal: AbortSignal): Promise<boolean> {
+  const status = new vscode.NotebookCellOutput([], { skiff: 'status' });
+  const metrics = new vscode.NotebookCellOutput([], { skiff: 'metrics' });
+  const text = new vscode.NotebookCellOutput([], { skiff: 'text' });
+  await execution.replaceOutput([status, metrics, text]);
+  const setStatus = (line: string) => execution.replaceOutputItems(vscode.NotebookCellOutputItem.text(line), status);
+
+  let info: NotebookSessionInfo;
+  try {
+    info = await ensureSession(execution.cell.notebook, deps, setStatus);
+  } catch (err) {
+    await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
+    deps.onError(err);
+    return false;
+  }
+  await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
+
+  const outcome = new CellOutcome(info.workers);
+  const tagger = new RankTagger();
+  const samples: MetricsSample[] = [];
+  let redraw: NodeJS.Timeout | undefined;
+  const drawMetrics = () => {
+    redraw = undefined;
+    if (samples.length) void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics);
+  };
+  const show = async (event: CellEvent) => {
+    outcome.add(event);
+    switch (event.type) {
+      case 'stream': {
+        const taken = takeMetricLines(event.rank, event.text);
+        if (taken.samples.length) {
+          samples.push(...taken.samples);
+          redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
+        }
+        if (!taken.text) return;
+        const tagged = tagger.tag(event.rank, taken.text);
+        return execution.appendOutputItems(event.name === 'stdout' ? vscode.NotebookCellOutputItem.stdout(tagged) : vscode.NotebookCellOutputItem.stderr(tagged), text);
+      }
+      case 'display':
+      case 'result':
+        if (event.rank === 0) return execution.appendOutput(new vscode.NotebookCellOutput(mimeItems(event.data)));
+        return;
+      case 'error':
+        return execution.appendOutput(
+          new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: event.rank === 0 ? event.ename : `rank ${event.rank}: ${event.ename}`, message: event.evalue, stack: event.traceback })]),
+        );
+      case 'lost':
+        return execution.appendOutputItems(vscode.NotebookCellOutputItem.stderr(`skiff: ${event.message}\n`), text);
+      case 'done':
+        return;
+    }
+  };
+  try {
+    for await (const event of deps.session.runCell(info.name, execution.cell.document.getText(), { signal })) await show(event);
+  } catch (err) {
+    clearTimeout(redraw);
+    await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
+    deps.onError(err);
+    return false;
+  }
+  clearTimeout(redraw);
+  drawMetrics();
+  const ok = outcome.status === 'ok';
+  await setStatus(`${ok ? '✓' : outcome.status === 'interrupted' ? '■' : '✗'} ${outcome.summary()} · session ${info.name}`);
+  return ok;
+}
+
+/** A MIME bundle as output items: images decoded from base64, text as text, JSON as JSON. */
+function mimeItems(data: Record<string, unknown>): vscode.NotebookCellOutputItem[] {
+  return Object.entries(data).map(([mime, value]) => {
+    if (mime.startsWith('image/') && mime !== 'image/svg+xml' && typeof value === 'string') return new vscode.NotebookCellOutputItem(Buffer.from(value, 'base64'), mime);
+    if (typeof value === 'string') return vscode.NotebookCellOutputItem.text(value, mime);
+    return vscode.NotebookCellOutputItem.json(value, mime);
+  });
+}
