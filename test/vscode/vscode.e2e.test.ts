@@ -37,7 +37,8 @@ async function selectKernel(label: 'Skiff cluster' | 'Skiff session'): Promise<v
   // A controller chosen before may be offered at once, above the sources.
   if (!(await row.isVisible({ timeout: 2000 }).catch(() => false))) await pick(page, 'Skiff');
   await row.click();
-  await page.locator('.notebook-toolbar-container', { hasText: label }).first().waitFor({ timeout: 30_000 });
+  // Notebooks opened before keep their (hidden) toolbars: look at the visible one.
+  await page.locator('.notebook-toolbar-container:visible', { hasText: label }).first().waitFor({ timeout: 30_000 });
 }
 
 /** Types the answer into the input box a command opened and confirms it. */
