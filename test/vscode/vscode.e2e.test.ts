@@ -33,9 +33,14 @@ const notification = (text: string | RegExp) => page.locator('.notification-toas
 async function selectKernel(label: 'Skiff cluster' | 'Skiff session'): Promise<void> {
   await runCommand(page, 'Notebook: Select Notebook Kernel');
   await page.locator('.quick-input-widget input[placeholder*="kernel"]').waitFor();
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
-  // A controller chosen before may be offered at once, above the sources.
-  if (!(await row.isVisible({ timeout: 2000 }).catch(() => false))) await pick(page, 'Skiff');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const row = rows.filter({ hasText: label }).first();
+  // A controller chosen before is offered at once (with "Select Another Kernel…"), the others under their source.
+  if (!(await row.isVisible({ timeout: 2000 }).catch(() => false))) {
+    const another = rows.filter({ hasText: 'Select Another Kernel' }).first();
+    if (await another.isVisible().catch(() => false)) await another.click();
+    await rows.filter({ has: page.getByText('Skiff', { exact: true }) }).first().click();
+  }
   await row.click();
   // Notebooks opened before keep their (hidden) toolbars: look at the visible one.
   await page.locator('.notebook-toolbar-container:visible', { hasText: label }).first().waitFor({ timeout: 30_000 });
