@@ -222,11 +222,11 @@ export class SkiffSession {
     const sessions = new NotebookSessions(kc, namespace);
     let attached = this.attached.get(key);
     if (!attached) {
-      const info = await this.explainedCall(() => sessions.find(name));
+      const info = await this.withSessions(namespace, (s) => s.find(name));
       if (!info) {
         throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
       }
-      attached = { info, ranks: await this.explainedCall(() => sessions.ranks(name)) };
+      attached = { info, ranks: await this.withSessions(namespace, (s) => s.ranks(name)) };
       this.attached.set(key, attached);
     }
     const cell = cellForSession(code, attached.info.packages);
@@ -270,14 +270,6 @@ export class SkiffSession {
 
   private withSessions<T>(namespace: string | undefined, fn: (sessions: NotebookSessions) => Promise<T>): Promise<T> {
     return this.withKube((kc) => fn(new NotebookSessions(kc, namespace ?? this.namespace)));
-  }
-
-  private async explainedCall<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw explainKubeError(err, this.clusterName);
-    }
   }
 
   private withJobs<T>(namespace: string | undefined, fn: (jobs: Jobs) => Promise<T>): Promise<T> {
