@@ -211,29 +211,38 @@ export class SkiffSession {
   }
 
   /**
-   * Runs a cell on every rank of a running session; the events of all ranks as they arrive. The
-   * session's ranks are looked up once and kept for its next cells (a warm cell then makes no API
-   * call before it runs); a lost rank, a start or a stop forgets them.
+   * The running session and its ranks, looked up once and kept for its next cells (a warm cell
+   * then makes no API call before it runs); a lost rank, a start or a stop forgets them.
    */
+  async attachNotebookSession(name: string, namespace: string = this.namespace): Promise<{ info: NotebookSessionInfo; ranks: SessionRank[] }> {
+    const key = `${namespace}/${name}`;
+    const known = this.attached.get(key);
+    if (known) return known;
+    const info = await this.withSessions(namespace, (s) => s.find(name));
+    if (!info) {
+      throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+    }
+    const attached = { info, ranks: await this.withSessions(namespace, (s) => s.ranks(name)) };
+    this.attached.set(key, attached);
+    return attached;
+  }
+
+  /** Runs a cell on every rank of a running session (see attachNotebookSession); the events of all ranks as they arrive. */
   async *runCell(name: string, code: string, opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<CellEvent> {
     const namespace = opts.namespace ?? this.namespace;
-    const key = `${namespace}/${name}`;
-    const kc = await this.kubeConfig();
-    const sessions = new NotebookSessions(kc, namespace);
-    let attached = this.attached.get(key);
-    if (!attached) {
-      const info = await this.withSessions(namespace, (s) => s.find(name));
-      if (!info) {
-        throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
-      }
-      attached = { info, ranks: await this.withSessions(namespace, (s) => s.ranks(name)) };
-      this.attached.set(key, attached);
-    }
+    const attached = await this.attachNotebookSession(name, namespace);
     const cell = cellForSession(code, attached.info.packages);
+    const sessions = new NotebookSessions(await this.kubeConfig(), namespace);
     for await (const event of this.explained(sessions.run(name, cell, opts.signal, attached.ranks))) {
-      if (event.type === 'lost') this.attached.delete(key);
+      if (event.type === 'lost') this.attached.delete(`${namespace}/${name}`);
       yield event;
     }
+  }
+
+  /** Shuts a session down: its pods go, and its Python state with them (its run folder stays). */
+  async stopNotebookSession(name: string, namespace: string = this.namespace): Promise<void> {
+    this.attached.delete(`${namespace}/${name}`);
+    await this.cancelJob(name, namespace);
   }
 
   /** KeyboardInterrupt on every rank; ranks that ignore it for `graceMs` are killed. */

@@ -2,7 +2,7 @@
 // Cells run on every rank of the notebook's session and keep their state; interrupt sends
 // KeyboardInterrupt to every rank; restart and shut down are commands on the notebook toolbar.
 import * as vscode from 'vscode';
-import { notebookSessionName, runCellOnSession, type SessionRunDeps } from './session-run.js';
+import { notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps } from './session-run.js';
 
 export const SESSION_CONTROLLER_ID = 'skiff-session';
 
@@ -12,6 +12,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
   controller.supportsExecutionOrder = true;
   controller.description = 'A live session on the local cluster: every cell runs on each rank, variables stay between cells';
   const order = new Map<vscode.NotebookDocument, number>();
+  const known: KnownSessions = new Map();
   controller.executeHandler = async (cells, notebook) => {
     const d = await deps();
     for (const cell of cells) {
@@ -20,7 +21,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
       order.set(notebook, count);
       execution.executionOrder = count;
       execution.start(Date.now());
-      const ok = await runCellOnSession(execution, d, new AbortController().signal);
+      const ok = await runCellOnSession(execution, d, known);
       execution.end(ok, Date.now());
       if (!ok) break; // like a kernel's Run All: the cells after a failing one do not run
     }
@@ -51,6 +52,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
       'skiff.restartSession',
       forNotebook(async (d, notebook) => {
         // A restart is a fresh start: the next cell brings up new ranks with every %pip package.
+        known.delete(notebookSessionName(notebook));
         await d.session.cancelJob(notebookSessionName(notebook)).catch(() => {});
         order.delete(notebook);
         void vscode.window.showInformationMessage(`Skiff: session ${notebookSessionName(notebook)} restarts on the next cell; its variables are gone.`);
@@ -59,6 +61,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
     vscode.commands.registerCommand(
       'skiff.shutdownSession',
       forNotebook(async (d, notebook) => {
+        known.delete(notebookSessionName(notebook));
         await d.session.cancelJob(notebookSessionName(notebook));
         order.delete(notebook);
         void vscode.window.showInformationMessage(`Skiff: session ${notebookSessionName(notebook)} shut down.`);

@@ -2,8 +2,8 @@
 // Rank 0's output reads as a local kernel's would; the other ranks' lines carry a tag; results and
 // displays from rank 0 keep their MIME types; skiff.log lines become the chart above the output.
 import * as vscode from 'vscode';
-import type { CellEvent, MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
-import { CellOutcome, RankTagger, sessionNameFor, takeMetricLines } from '@skiff/runtime/front';
+import type { MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
+import { CellPresenter, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
 import { METRICS_MIME } from '@skiff/media';
 import { runtime } from '../runtime.js';
 import type { SkiffSettings } from '../settings.js';
@@ -22,17 +22,28 @@ export function notebookSessionName(notebook: vscode.NotebookDocument): string {
   return sessionNameFor(notebook.uri.scheme === 'file' ? notebook.uri.fsPath : notebook.uri.toString());
 }
 
+/**
+ * The sessions this window runs cells on, by name: a warm cell goes straight to its ranks. A cell
+ * that finds its session gone, a restart and a shut down forget it.
+ */
+export type KnownSessions = Map<string, NotebookSessionInfo>;
+
 /** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
-export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void): Promise<NotebookSessionInfo> {
+export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions): Promise<NotebookSessionInfo> {
   const name = notebookSessionName(notebook);
+  const cached = known.get(name);
+  if (cached) return cached;
   const found = await deps.session.findNotebookSession(name);
-  if (found?.phase === 'Running') return found;
+  if (found?.phase === 'Running') {
+    known.set(name, found);
+    return found;
+  }
   const { notebookPipRequirements } = await runtime();
   const codeCells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.getText());
   const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
   const workers = deps.settings.workers;
   await say(`starting a session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
-  return deps.session.startNotebookSession(
+  const started = await deps.session.startNotebookSession(
     {
       name,
       notebook: file ? path.basename(file) : 'notebook.ipynb',
@@ -44,9 +55,11 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
     },
     { onProgress: (line) => void say(line) },
   );
+  known.set(name, started);
+  return started;
 }
 
-export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, signal: AbortSignal): Promise<boolean> {
+export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions): Promise<boolean> {
   const status = new vscode.NotebookCellOutput([], { skiff: 'status' });
   const metrics = new vscode.NotebookCellOutput([], { skiff: 'metrics' });
   const text = new vscode.NotebookCellOutput([], { skiff: 'text' });
@@ -55,7 +68,7 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
 
   let info: NotebookSessionInfo;
   try {
-    info = await ensureSession(execution.cell.notebook, deps, setStatus);
+    info = await ensureSession(execution.cell.notebook, deps, setStatus, known);
   } catch (err) {
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
@@ -63,44 +76,33 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   }
   await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
 
-  const outcome = new CellOutcome(info.workers);
-  const tagger = new RankTagger();
+  const presenter = new CellPresenter(info.workers);
   const samples: MetricsSample[] = [];
   let redraw: NodeJS.Timeout | undefined;
   const drawMetrics = () => {
     redraw = undefined;
     if (samples.length) void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics);
   };
-  const show = async (event: CellEvent) => {
-    outcome.add(event);
-    switch (event.type) {
-      case 'stream': {
-        const taken = takeMetricLines(event.rank, event.text);
-        if (taken.samples.length) {
-          samples.push(...taken.samples);
-          redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
-        }
-        if (!taken.text) return;
-        const tagged = tagger.tag(event.rank, taken.text);
-        return execution.appendOutputItems(event.name === 'stdout' ? vscode.NotebookCellOutputItem.stdout(tagged) : vscode.NotebookCellOutputItem.stderr(tagged), text);
-      }
-      case 'display':
-      case 'result':
-        if (event.rank === 0) return execution.appendOutput(new vscode.NotebookCellOutput(mimeItems(event.data)));
+  const show = async (output: CellOutput) => {
+    switch (output.type) {
+      case 'metrics':
+        samples.push(...output.samples);
+        redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
         return;
+      case 'stream':
+        return execution.appendOutputItems(output.name === 'stdout' ? vscode.NotebookCellOutputItem.stdout(output.text) : vscode.NotebookCellOutputItem.stderr(output.text), text);
+      case 'rich':
+        return execution.appendOutput(new vscode.NotebookCellOutput(mimeItems(output.data)));
       case 'error':
-        return execution.appendOutput(
-          new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: event.rank === 0 ? event.ename : `rank ${event.rank}: ${event.ename}`, message: event.evalue, stack: event.traceback })]),
-        );
-      case 'lost':
-        return execution.appendOutputItems(vscode.NotebookCellOutputItem.stderr(`skiff: ${event.message}\n`), text);
-      case 'done':
-        return;
+        return execution.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: output.ename, message: output.evalue, stack: output.traceback })]));
     }
   };
   try {
-    for await (const event of deps.session.runCell(info.name, execution.cell.document.getText(), { signal })) await show(event);
+    for await (const event of deps.session.runCell(info.name, execution.cell.document.getText())) {
+      for (const output of presenter.present(event)) await show(output);
+    }
   } catch (err) {
+    known.delete(info.name);
     clearTimeout(redraw);
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
@@ -108,7 +110,9 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   }
   clearTimeout(redraw);
   drawMetrics();
+  const outcome = presenter.outcome;
   const ok = outcome.status === 'ok';
+  if (outcome.status === 'lost') known.delete(info.name);
   await setStatus(`${ok ? '✓' : outcome.status === 'interrupted' ? '■' : '✗'} ${outcome.summary()} · session ${info.name}`);
   return ok;
 }

@@ -1,6 +1,11 @@
 // A real server on port 0 with a fake backend: auth, routing, JSON errors and SSE framing.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobStatus, LogLine, MetricsSample } from '../types.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CellEvent, JobStatus, LogLine, MetricsSample, NotebookSessionInfo } from '../types.js';
+import type { NotebookSessionRequest } from '../sessions/notebook.js';
+import { sessionNameFor } from '../spec/names.js';
 import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { CodeSource } from '../session.js';
@@ -82,6 +87,37 @@ class FakeBackend implements ApiBackend {
   }
   async call(_name: string, opts: { path?: string; data?: string }) {
     return { status: 200, body: `${opts.path} ${opts.data}` };
+  }
+  sessions = new Map<string, NotebookSessionInfo>();
+  started: Omit<NotebookSessionRequest, 'namespace'>[] = [];
+  async startNotebookSession(req: Omit<NotebookSessionRequest, 'namespace'>, opts: { onProgress?: (line: string) => void } = {}) {
+    opts.onProgress?.('waiting for pods: 0 of 2 running');
+    this.started.push(req);
+    const info: NotebookSessionInfo = { name: req.name, namespace: 'skiff', workers: req.workers ?? 1, gpusPerWorker: req.gpusPerWorker ?? 0, packages: req.packages, phase: 'Running' };
+    this.sessions.set(req.name, info);
+    return info;
+  }
+  async findNotebookSession(name: string) {
+    return this.sessions.get(name);
+  }
+  async attachNotebookSession(name: string) {
+    const info = this.sessions.get(name);
+    if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster 'skiff'`, { hint: 'start one by running a cell' });
+    return { info, ranks: [] };
+  }
+  async *runCell(_name: string, code: string): AsyncGenerator<CellEvent> {
+    yield { type: 'stream', name: 'stdout', text: 'step 1\nSKIFF_METRIC {"step":1,"loss":0.5}\n', rank: 0 };
+    yield { type: 'stream', name: 'stdout', text: 'step 1\n', rank: 1 };
+    yield { type: 'result', data: { 'text/plain': '42' }, count: 1, rank: 0 };
+    yield { type: 'done', status: 'ok', count: 1, rank: 0 };
+    if (code.includes('boom')) yield { type: 'error', ename: 'ValueError', evalue: 'boom', traceback: 'Traceback\nValueError: boom', rank: 1 };
+    yield { type: 'done', status: code.includes('boom') ? 'error' : 'ok', count: 1, rank: 1 };
+  }
+  async interruptNotebookSession() {
+    return { interrupted: [0, 1], killed: [] };
+  }
+  async stopNotebookSession(name: string) {
+    this.sessions.delete(name);
   }
 }
 
@@ -270,6 +306,84 @@ describe('API server', () => {
     await start();
     const res = await api('/api/jobs/a/call', { method: 'POST', body: JSON.stringify({ path: '/predict', data: { x: 1 } }) });
     expect(await res.json()).toEqual({ status: 200, body: '/predict {"x":1}' });
+  });
+});
+
+describe('notebook session routes', () => {
+  async function notebook(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'skiff-api-nb-'));
+    const file = join(dir, 'train.ipynb');
+    const cell = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [] });
+    await writeFile(file, JSON.stringify({ cells: [cell('%pip install tqdm\nimport tqdm\n'), cell('x = 1\n')], nbformat: 4, nbformat_minor: 5 }));
+    return file;
+  }
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => api(path, { method: 'POST', body: JSON.stringify(body), headers });
+
+  it("starts a notebook's session in its folder with its %pip packages, and reattaches to one of the same size", async () => {
+    await start();
+    const file = await notebook();
+    const first = await post('/api/sessions', { notebook: file, workers: 2 });
+    expect(first.status).toBe(201);
+    const info = await first.json();
+    expect(info).toMatchObject({ name: sessionNameFor(file), workers: 2, packages: ['tqdm'], attached: false });
+    expect(backend.started[0]).toMatchObject({ notebook: 'train.ipynb', codeRoot: join(file, '..'), workers: 2 });
+
+    expect(await (await post('/api/sessions', { notebook: file, workers: 2, attach: true })).json()).toMatchObject({ name: info.name, attached: true });
+    expect(backend.started).toHaveLength(1);
+    // Another size is a restart, even when asked to attach.
+    const streamed = parseSse(await (await post('/api/sessions', { notebook: file, workers: 1, attach: true }, { Accept: 'text/event-stream' })).text());
+    expect(streamed).toEqual([
+      ['progress', { message: 'waiting for pods: 0 of 2 running' }],
+      ['result', expect.objectContaining({ workers: 1, attached: false })],
+      ['end', {}],
+    ]);
+    expect(await (await api(`/api/sessions/${info.name}`)).json()).toMatchObject({ name: info.name, workers: 1 });
+  });
+
+  it('refuses a relative or missing notebook and unknown fields, before anything starts', async () => {
+    await start();
+    for (const [body, message] of [
+      [{ notebook: 'train.ipynb' }, 'notebook must be an absolute path'],
+      [{}, 'notebook is required'],
+      [{ notebook: '/nowhere/x.ipynb' }, 'cannot read the notebook /nowhere/x.ipynb: no such file'],
+      [{ notebook: '/tmp/x.ipynb', wrokers: 2 }, 'unknown field(s): wrokers'],
+    ] as const) {
+      const res = await post('/api/sessions', body);
+      expect(res.status, message).toBe(400);
+      expect((await res.json()).error.message).toContain(message);
+    }
+    expect(backend.started).toEqual([]);
+  });
+
+  it("streams a cell's outputs as presented (other ranks tagged, metrics as samples, failing ranks named), then its outcome", async () => {
+    await start();
+    const { name } = await (await post('/api/sessions', { notebook: await notebook(), workers: 2 })).json();
+    const ok = parseSse(await (await post(`/api/sessions/${name}/cells`, { code: '42' })).text());
+    expect(ok).toEqual([
+      ['output', { type: 'metrics', samples: [expect.objectContaining({ metric: expect.objectContaining({ rank: 0, values: { step: 1, loss: 0.5 } }) })] }],
+      ['output', { type: 'stream', name: 'stdout', text: 'step 1\n', rank: 0 }],
+      ['output', { type: 'stream', name: 'stdout', text: '[rank 1] step 1\n', rank: 1 }],
+      ['output', { type: 'rich', data: { 'text/plain': '42' }, count: 1 }],
+      ['outcome', { status: 'ok', summary: 'cell 1 ok on 2 ranks' }],
+      ['end', {}],
+    ]);
+    const failed = parseSse(await (await post(`/api/sessions/${name}/cells`, { code: 'boom', allRanks: false })).text());
+    expect(failed.filter(([e]) => e === 'output').map(([, o]) => (o as { type: string }).type)).toEqual(['metrics', 'stream', 'rich', 'error']);
+    expect(failed.at(-2)).toEqual(['outcome', { status: 'error', summary: 'cell 1 failed on rank 1 of 2' }]);
+  });
+
+  it('answers a cell, an interrupt and a stop for a session that is not there, and interrupts and stops one that is', async () => {
+    await start();
+    const gone = await post('/api/sessions/nope-s12345/cells', { code: '1' });
+    expect(gone.status).toBe(410);
+    expect(await gone.json()).toMatchObject({ error: { code: 'SESSION_LOST' } });
+    expect((await api('/api/sessions/nope-s12345')).status).toBe(404);
+    expect((await post('/api/sessions/nope-s12345/cells', { cell: '1' })).status).toBe(400);
+
+    const { name } = await (await post('/api/sessions', { notebook: await notebook() })).json();
+    expect(await (await post(`/api/sessions/${name}/interrupt`, { graceMs: 1000 })).json()).toEqual({ interrupted: [0, 1], killed: [] });
+    expect(await (await api(`/api/sessions/${name}`, { method: 'DELETE' })).json()).toEqual({ name, stopped: true });
+    expect((await api(`/api/sessions/${name}`)).status).toBe(404);
   });
 });
 

@@ -18,6 +18,9 @@ import { FINISHED_PHASES } from '../jobs/follow-job.js';
 import type { JobPhase } from '../types.js';
 import type { PromotionPlan } from '../promote/promote.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
+import { notebookFileSession } from '../sessions/notebook-file.js';
+import { CellPresenter } from '../sessions/cell-output.js';
+import { parseCellRun, parseInterrupt, parseSessionStart } from './session-requests.js';
 
 /** What the API needs from a session; tests pass a fake. */
 export type ApiBackend = Pick<
@@ -41,6 +44,12 @@ export type ApiBackend = Pick<
   | 'promotionTargets'
   | 'planPromotion'
   | 'applyPromotion'
+  | 'startNotebookSession'
+  | 'findNotebookSession'
+  | 'attachNotebookSession'
+  | 'runCell'
+  | 'interruptNotebookSession'
+  | 'stopNotebookSession'
 >;
 
 export interface ApiServerOptions {
@@ -233,6 +242,34 @@ const routes: Route[] = [
       sendJson(res, 200, result);
     },
   },
+  // ---- notebook sessions: what a kernel needs (the JupyterLab one is a client of these) ----
+  { method: 'POST', pattern: /^\/api\/sessions$/, handler: startSession },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/sessions/${NAME}$`),
+    handler: async ({ res, params, query, backend }) => {
+      const info = await backend.findNotebookSession(params.name, namespaceOf(query));
+      if (!info) return sendProblem(res, 404, 'NOT_FOUND', `no notebook session '${params.name}'`, 'start one with POST /api/sessions');
+      sendJson(res, 200, info);
+    },
+  },
+  { method: 'POST', pattern: new RegExp(`^/api/sessions/${NAME}/cells$`), handler: runSessionCell },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/api/sessions/${NAME}/interrupt$`),
+    handler: async ({ req, res, params, query, backend }) => {
+      const { graceMs } = parseInterrupt(await readJson(req));
+      sendJson(res, 200, await backend.interruptNotebookSession(params.name, { graceMs, namespace: namespaceOf(query) }));
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/api/sessions/${NAME}$`),
+    handler: async ({ res, params, query, backend }) => {
+      await backend.stopNotebookSession(params.name, namespaceOf(query));
+      sendJson(res, 200, { name: params.name, stopped: true });
+    },
+  },
 ];
 
 /** The request handler, exported so tests can mount it on their own server. */
@@ -294,6 +331,52 @@ async function clusterUp({ req, res, backend }: RequestContext): Promise<void> {
   try {
     const result = await backend.up(request, (message) => stream.send('progress', { message }));
     stream.send('result', result);
+  } catch (err) {
+    stream.send('error', errorBody(err));
+  }
+  stream.end();
+}
+
+// ---- notebook sessions --------------------------------------------------------------------------
+
+/**
+ * Starts the session of a notebook on this machine (or, with `attach`, returns the running one of
+ * the same size): JSON, or progress events then `result` when the client asks for a stream.
+ */
+async function startSession({ req, res, query, backend }: RequestContext): Promise<void> {
+  const { notebook, attach, ...choices } = parseSessionStart(await readJson(req));
+  const namespace = namespaceOf(query) ?? backend.namespace;
+  const request = await notebookFileSession(notebook, { ...choices, namespace });
+  const start = async (onProgress?: (line: string) => void) => {
+    if (attach) {
+      const running = await backend.findNotebookSession(request.name, namespace);
+      const sameSize = running && running.workers === (request.workers ?? 1) && running.gpusPerWorker === (request.gpusPerWorker ?? 0);
+      if (running?.phase === 'Running' && sameSize) return { ...running, attached: true };
+    }
+    return { ...(await backend.startNotebookSession(request, { onProgress })), attached: false };
+  };
+  if (!(req.headers.accept ?? '').includes('text/event-stream')) return sendJson(res, 201, await start());
+  const stream = new SseStream(res);
+  try {
+    stream.send('result', await start((message) => stream.send('progress', { message })));
+  } catch (err) {
+    stream.send('error', errorBody(err));
+  }
+  stream.end();
+}
+
+/** A cell on every rank: its outputs as the presenter decides them (`output` events), then `outcome`. */
+async function runSessionCell({ req, res, params, query, backend }: RequestContext): Promise<void> {
+  const { code, allRanks } = parseCellRun(await readJson(req));
+  const namespace = namespaceOf(query);
+  const { info } = await backend.attachNotebookSession(params.name, namespace);
+  const presenter = new CellPresenter(info.workers, { allRanks });
+  const stream = new SseStream(res);
+  try {
+    for await (const event of backend.runCell(params.name, code, { signal: stream.signal, namespace })) {
+      for (const output of presenter.present(event)) stream.send('output', output);
+    }
+    stream.send('outcome', { status: presenter.outcome.status, summary: presenter.outcome.summary() });
   } catch (err) {
     stream.send('error', errorBody(err));
   }

@@ -3,17 +3,15 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
 import { cacheDir } from '../cluster/tools.js';
-import { basename, dirname, resolve as pathResolve } from 'node:path';
+import { resolve as pathResolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dataDir } from '../workspace/layout.js';
 import { clearPackages, listPackageSets, packagesRoot } from '../packages/install.js';
 import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SESSION_IDLE_MINUTES } from '../spec/job-spec.js';
-import { mergeRequirements, notebookPipRequirements } from '../packages/sources.js';
-import { sessionNameFor } from '../front/cells.js';
 import { printCell } from './notebook-session.js';
-import { notebookCellSources } from '../sessions/notebook.js';
+import { notebookFileSession } from '../sessions/notebook-file.js';
 import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
 import { RUNTIME_VERSION } from '../version.js';
@@ -376,21 +374,18 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .addOption(outputOption())
     .action(
       act(async (notebook: string, flags: SessionStartFlags & OutputFlag, cmd: Command) => {
-        const file = pathResolve(cwd, notebook);
-        const pipLines = file.endsWith('.ipynb') ? notebookPipRequirements(notebookCellSources(await readFile(file, 'utf8'), notebook)) : [];
         const resources = { ...(flags.cpu ? { cpu: flags.cpu } : {}), ...(flags.memory ? { memory: flags.memory } : {}) };
+        const request = await notebookFileSession(pathResolve(cwd, notebook), {
+          name: flags.name,
+          workers: Number(flags.workers),
+          gpusPerWorker: Number(flags.gpus),
+          resources,
+          packages: flags.pip ?? [],
+          idleMinutes: Number(flags.idleMinutes),
+        });
         const info = await withInterrupt(deps, (signal) =>
           session(cmd).startNotebookSession(
-            {
-              name: flags.name ?? sessionNameFor(file),
-              notebook: basename(file),
-              codeRoot: dirname(file),
-              workers: Number(flags.workers),
-              gpusPerWorker: Number(flags.gpus),
-              resources,
-              packages: mergeRequirements(pipLines, flags.pip ?? []),
-              idleMinutes: Number(flags.idleMinutes),
-            },
+            request,
             { signal, onProgress: (l) => io.err(l + '\n') },
           ),
         );
@@ -453,7 +448,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .argument('<session>')
     .action(
       act(async (name: string, _flags: unknown, cmd: Command) => {
-        await session(cmd).cancelJob(name);
+        await session(cmd).stopNotebookSession(name);
         io.err(`stopped session ${name}\n`);
       }),
     );

@@ -1,7 +1,7 @@
 // `skiff session run`: a cell's events on a terminal. Output goes where the rank wrote it (stdout
 // or stderr), other ranks tagged; results and displays as their text; the outcome line last.
 import type { CellEvent } from '../types.js';
-import { CellOutcome, RankTagger, plainText } from '../front/session-output.js';
+import { CellPresenter, plainText, rankTag } from '../sessions/cell-output.js';
 import { EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { EXIT_INTERRUPTED, type Output } from './follow.js';
 
@@ -13,33 +13,36 @@ export interface CellPrintOptions {
 
 /** Prints a cell's events as they come; resolves with the exit code of its outcome. */
 export async function printCell(events: AsyncIterable<CellEvent>, workers: number, io: Output, opts: CellPrintOptions = {}): Promise<number> {
-  const outcome = new CellOutcome(workers);
-  const tagger = new RankTagger();
-  const shown = (rank: number) => rank === 0 || opts.allRanks !== false;
+  // A terminal keeps skiff.log lines as text: there is no chart to draw them in.
+  const presenter = new CellPresenter(workers, { allRanks: opts.allRanks, charts: false });
   for await (const event of events) {
-    outcome.add(event);
     if (opts.json) {
+      presenter.outcome.add(event);
       io.out(JSON.stringify(event) + '\n');
       continue;
     }
-    switch (event.type) {
-      case 'stream':
-        if (shown(event.rank)) (event.name === 'stdout' ? io.out : io.err)(tagger.tag(event.rank, event.text));
-        break;
-      case 'result':
-      case 'display':
-        if (event.rank === 0) io.out(plainText(event.data) + '\n');
-        break;
-      case 'error':
-        io.err(tagger.tag(event.rank, event.traceback.endsWith('\n') ? event.traceback : event.traceback + '\n'));
-        break;
-      case 'lost':
-        io.err(`skiff: ${event.message}\n`);
-        break;
-      case 'done':
-        break;
+    for (const output of presenter.present(event)) {
+      switch (output.type) {
+        case 'stream':
+          (output.name === 'stdout' ? io.out : io.err)(output.text);
+          break;
+        case 'rich':
+          io.out(plainText(output.data) + '\n');
+          break;
+        case 'error':
+          io.err(tagged(output.rank, output.traceback.endsWith('\n') ? output.traceback : output.traceback + '\n'));
+          break;
+        case 'metrics':
+          break;
+      }
     }
   }
+  const outcome = presenter.outcome;
   if (!opts.json) io.err(`skiff: ${outcome.summary()}\n`);
   return outcome.status === 'ok' ? EXIT_OK : outcome.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_JOB_FAILED;
+}
+
+/** A traceback of a rank other than 0 with the rank's tag on every line, as its other text has. */
+function tagged(rank: number, text: string): string {
+  return rank === 0 ? text : text.replace(/^(?=.)/gm, rankTag(rank));
 }

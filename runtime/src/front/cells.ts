@@ -1,6 +1,7 @@
 // A notebook cell as a job, the same way in every editor: the cell's own choices (its metadata's
 // `skiff` entry) and a job name from the notebook's name. Pure and browser-safe: the VS Code and
 // JupyterLab extensions both use it through `@skiff/runtime/front`.
+export { jobNameFrom, sessionNameFor } from '../spec/names.js';
 
 /** A cell's choices: `metadata.skiff = { workers, gpusPerWorker, name, env }` (kept in the .ipynb). */
 export interface CellJobOptions {
@@ -41,38 +42,6 @@ export function withCellJobOptions(metadata: Record<string, unknown> | undefined
 export function cellResourcesText(workers: number, gpusPerWorker: number): string {
   const who = `${workers} worker${workers === 1 ? '' : 's'}`;
   return gpusPerWorker > 0 ? `${who} · ${gpusPerWorker} GPU${gpusPerWorker === 1 ? '' : 's'} each` : who;
-}
-
-/** Job names are DNS labels of at most this many characters (the runtime's MAX_JOB_NAME_LENGTH). */
-const MAX_JOB_NAME = 40;
-
-/**
- * A job name from a file or notebook name: a lower-case DNS label that starts with a letter, at most
- * 40 characters with its short random suffix. Accents are dropped ("Über" → "uber"), other
- * characters become '-', and a name that starts with a digit ("2024-results") gets "nb-" before it.
- */
-export function jobNameFrom(base: string, suffix: string = Math.random().toString(36).slice(2, 7)): string {
-  let stem = base
-    .replace(/\.[^.]*$/, '')
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (stem && !/^[a-z]/.test(stem)) stem = `nb-${stem}`;
-  stem = stem.slice(0, MAX_JOB_NAME - suffix.length - 1).replace(/-+$/, '');
-  return `${stem || 'job'}-${suffix}`;
-}
-
-/**
- * The session name of a notebook: stable for its path (an editor that reloads finds the same
- * session), distinct for same-named notebooks in different folders. "train.ipynb" -> "train-s1k2f9".
- */
-export function sessionNameFor(notebookPath: string): string {
-  let hash = 0x811c9dc5; // FNV-1a: a few lines, no Node crypto in the browser
-  for (let i = 0; i < notebookPath.length; i++) hash = Math.imul(hash ^ notebookPath.charCodeAt(i), 0x01000193) >>> 0;
-  const base = notebookPath.split(/[\\/]/).pop() ?? notebookPath;
-  return jobNameFrom(base, `s${hash.toString(36).padStart(5, '0').slice(0, 5)}`);
 }
 
 /** The raw training spec for a cell: its choices over the defaults given; the runtime validates it. */

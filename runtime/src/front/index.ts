@@ -22,5 +22,5 @@ export {
   type PromotionTargets,
 } from './promotion-text.js';
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';
-export { CellOutcome, RankTagger, plainText, rankTag, takeMetricLines } from './session-output.js';
+export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';

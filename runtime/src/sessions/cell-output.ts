@@ -1,6 +1,7 @@
-// How a session cell's events read, for every surface (CLI, VS Code, JupyterLab): rank 0 speaks
-// plainly, other ranks' lines carry a tag, and the cell ends with one outcome line. Browser-safe.
-import type { CellEvent, CellStatus, MetricsSample } from '../types.js';
+// How a session cell's events read, for every surface (CLI, VS Code, the JupyterLab kernel): rank 0
+// speaks plainly, other ranks' lines carry a tag, and the cell ends with one outcome line.
+// Browser-safe: the editors reach it through `@skiff/runtime/front`, the API through its cells route.
+import type { CellEvent, CellStatus, MetricsSample, MimeBundle } from '../types.js';
 import { parseMetricLine } from '../logs/parse.js';
 
 export const rankTag = (rank: number) => `[rank ${rank}] `;
@@ -87,4 +88,65 @@ export function takeMetricLines(rank: number, text: string, now = new Date()): {
     return !values;
   });
   return { text: kept.join(''), samples };
+}
+
+/**
+ * What a surface shows for a cell, already decided: rank 0's rich output only, other ranks' text
+ * tagged (or left out), their errors named by rank, `skiff.log` lines as chart samples.
+ */
+export type CellOutput =
+  | { type: 'stream'; name: 'stdout' | 'stderr'; text: string; rank: number }
+  /** Rank 0's display() or last-expression value; `count` only on a value (Jupyter's execute_result). */
+  | { type: 'rich'; data: MimeBundle; count?: number }
+  /** `ename` as shown: "rank 1: ValueError" for a rank other than 0. */
+  | { type: 'error'; rank: number; ename: string; evalue: string; traceback: string }
+  /** Samples new since the last metrics output: surfaces keep them and redraw the chart. */
+  | { type: 'metrics'; samples: MetricsSample[] };
+
+export interface CellPresenterOptions {
+  /** Show the text of ranks other than 0 (default true); their errors and losses show regardless. */
+  allRanks?: boolean;
+  /** Take `skiff.log` lines out of the text as chart samples (default true); a terminal keeps them as text. */
+  charts?: boolean;
+}
+
+/** Turns a cell's events, as they arrive, into outputs; `outcome` says how the cell ended. */
+export class CellPresenter {
+  readonly outcome: CellOutcome;
+  private readonly tagger = new RankTagger();
+
+  constructor(
+    workers: number,
+    private readonly opts: CellPresenterOptions = {},
+  ) {
+    this.outcome = new CellOutcome(workers);
+  }
+
+  present(event: CellEvent, now = new Date()): CellOutput[] {
+    this.outcome.add(event);
+    switch (event.type) {
+      case 'stream': {
+        if (event.rank !== 0 && this.opts.allRanks === false) return [];
+        const out: CellOutput[] = [];
+        let text = event.text;
+        if (this.opts.charts !== false) {
+          const taken = takeMetricLines(event.rank, text, now);
+          if (taken.samples.length) out.push({ type: 'metrics', samples: taken.samples });
+          text = taken.text;
+        }
+        if (text) out.push({ type: 'stream', name: event.name, text: this.tagger.tag(event.rank, text), rank: event.rank });
+        return out;
+      }
+      case 'display':
+        return event.rank === 0 ? [{ type: 'rich', data: event.data }] : [];
+      case 'result':
+        return event.rank === 0 ? [{ type: 'rich', data: event.data, count: event.count }] : [];
+      case 'error':
+        return [{ type: 'error', rank: event.rank, ename: event.rank === 0 ? event.ename : `rank ${event.rank}: ${event.ename}`, evalue: event.evalue, traceback: event.traceback }];
+      case 'lost':
+        return [{ type: 'stream', name: 'stderr', text: `skiff: ${event.message}\n`, rank: event.rank }];
+      case 'done':
+        return [];
+    }
+  }
 }
