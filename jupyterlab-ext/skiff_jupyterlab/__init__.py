@@ -1,9 +1,15 @@
 """Skiff in Jupyter: the server extension (the runtime's API behind Jupyter's authentication), the
-prebuilt JupyterLab extension, and the `%%skiff` cell magic (`%load_ext skiff_jupyterlab`)."""
-
-from .extension import load_jupyter_server_extension
+prebuilt JupyterLab extension, the Skiff kernels (a notebook's live session on the cluster) and the
+`%%skiff` cell magic (`%load_ext skiff_jupyterlab`). Imports stay lazy: a kernel needs none of the
+server's modules."""
 
 __version__ = "0.1.0"
+
+
+def load_jupyter_server_extension(server_app):
+    from .extension import load_jupyter_server_extension as load
+
+    load(server_app)
 
 
 def _jupyter_server_extension_points():

@@ -90,5 +90,20 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
       yield { type: 'training' as const, metric: { rank: 1, time: '2026-12-01T00:00:02Z', values: { step: 0, loss: 1.4 } } };
     },
     call: async () => ({ status: 200, body: '{"ok":true}' }),
+    // Notebook sessions are the Skiff kernel's (tests/test_kernel.py, the e2e tier), not the sidebar's.
+    ...noSessions,
   };
 }
+
+const notScripted = () => Promise.reject(new SkiffError('SESSION_LOST', 'the frontend tests script no notebook sessions'));
+const noSessions: Pick<ApiBackend, 'startNotebookSession' | 'findNotebookSession' | 'attachNotebookSession' | 'runCell' | 'interruptNotebookSession' | 'stopNotebookSession'> = {
+  startNotebookSession: notScripted,
+  findNotebookSession: async () => undefined,
+  attachNotebookSession: notScripted,
+  // eslint-disable-next-line require-yield
+  async *runCell() {
+    throw new SkiffError('SESSION_LOST', 'the frontend tests script no notebook sessions');
+  },
+  interruptNotebookSession: notScripted,
+  stopNotebookSession: notScripted,
+};

@@ -345,7 +345,7 @@ describe('notebook session routes', () => {
     for (const [body, message] of [
       [{ notebook: 'train.ipynb' }, 'notebook must be an absolute path'],
       [{}, 'notebook is required'],
-      [{ notebook: '/nowhere/x.ipynb' }, 'cannot read the notebook /nowhere/x.ipynb: no such file'],
+      [{ notebook: '/nowhere/x.ipynb' }, "the notebook's folder /nowhere does not exist"],
       [{ notebook: '/tmp/x.ipynb', wrokers: 2 }, 'unknown field(s): wrokers'],
     ] as const) {
       const res = await post('/api/sessions', body);

@@ -145,4 +145,13 @@ describe('skiff CLI', () => {
     stop.abort();
     expect(await running).toBe(0);
   });
+
+  it('`skiff api --stop-with-stdin` stops when its parent closes the pipe', async () => {
+    const io = capture();
+    const stdin = new PassThrough();
+    const running = main(['api', '--stop-with-stdin'], { ...io, clusters: fakeClusters(), stdin });
+    while (!io.out().includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    stdin.end();
+    expect(await running).toBe(0);
+  });
 });

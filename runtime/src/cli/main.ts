@@ -29,6 +29,8 @@ export interface CliDeps {
   signal?: AbortSignal;
   /** Answers confirmation prompts (`skiff promote`); a terminal prompt when absent and stdin is a TTY. */
   ask?: (question: string) => Promise<string>;
+  /** What `skiff api --stop-with-stdin` watches (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 interface GlobalFlags {
@@ -514,9 +516,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .description('serve the HTTP API for editor extensions on 127.0.0.1 (prints {url, token})')
     .option('--port <port>', 'port (default: any free one)', '0')
     .option('--token-file <file>', 'read the bearer token from this file (default: $SKIFF_API_TOKEN, else random); never on the command line, where `ps` shows it to every user')
+    .option('--stop-with-stdin', 'stop when stdin closes: for a program that starts the API as its child (a kernel), so it cannot outlive it')
     .addOption(new Option('--token <token>').hideHelp())
     .action(
-      act(async (flags: { port: string; token?: string; tokenFile?: string }, cmd: Command) => {
+      act(async (flags: { port: string; token?: string; tokenFile?: string; stopWithStdin?: boolean }, cmd: Command) => {
         const g = globals(cmd);
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SkiffError('BAD_INPUT', `--port must be 0..65535 (got '${flags.port}')`);
@@ -529,7 +532,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         return withInterrupt(deps, async (signal) => {
           const server = await startApiServer({ port, token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
           io.out(JSON.stringify({ url: server.url, token: server.token }) + '\n');
-          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+          await new Promise<void>((resolve) => {
+            if (signal.aborted) return resolve();
+            signal.addEventListener('abort', () => resolve(), { once: true });
+            if (flags.stopWithStdin) (deps.stdin ?? process.stdin).on('close', () => resolve()).on('end', () => resolve()).resume();
+          });
           await server.close();
           return EXIT_OK;
         });
