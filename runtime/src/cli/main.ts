@@ -12,6 +12,7 @@ import { buildImages, clearCache, type ImageSet } from '../images/images.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SESSION_IDLE_MINUTES } from '../spec/job-spec.js';
 import { printCell } from './notebook-session.js';
 import { notebookFileSession } from '../sessions/notebook-file.js';
+import { notebookCellSources } from '../sessions/notebook.js';
 import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
 import { RUNTIME_VERSION } from '../version.js';
@@ -398,23 +399,29 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     );
   sessions
     .command('run')
-    .description('run a cell on every rank of a session; rank 0 prints plainly, the others tagged')
+    .description('run a cell on every rank of a session (or every code cell of a notebook, top to bottom); rank 0 prints plainly, the others tagged')
     .argument('<session>')
-    .argument('[file]', "a file with the cell's code ('-' for stdin)")
+    .argument('[file]', "a file with the cell's code ('-' for stdin), or an .ipynb whose code cells run in order until one fails")
     .option('-c, --code <code>', 'the cell’s code')
     .option('--rank0-only', "hide other ranks' output (their errors still show)")
     .addOption(outputOption())
     .action(
       act(async (name: string, file: string | undefined, flags: { code?: string; rank0Only?: boolean } & OutputFlag, cmd: Command) => {
         if ((flags.code === undefined) === (file === undefined)) throw new SkiffError('BAD_INPUT', 'give the cell as a file or as --code, one of the two');
-        const code = flags.code ?? (file === '-' ? readFileSync(0, 'utf8') : await readFile(pathResolve(cwd, file!), 'utf8'));
+        const text = flags.code ?? (file === '-' ? readFileSync(0, 'utf8') : await readFile(pathResolve(cwd, file!), 'utf8'));
+        const cells = file?.endsWith('.ipynb') ? notebookCellSources(text, file).filter((c) => c.trim()) : [text];
         const s = session(cmd);
         const info = await s.findNotebookSession(name);
         if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}'`, { hint: 'start one with `skiff session start NOTEBOOK`' });
-        return withInterrupt(deps, (signal) => {
+        return withInterrupt(deps, async (signal) => {
           // Ctrl-C interrupts the cell on every rank, as in a kernel; the stream then ends with it.
           signal.addEventListener('abort', () => void s.interruptNotebookSession(name).catch(() => {}), { once: true });
-          return printCell(s.runCell(name, code), info.workers, io, { allRanks: !flags.rank0Only, json: flags.output === 'json' });
+          for (const [i, code] of cells.entries()) {
+            if (cells.length > 1 && flags.output !== 'json') io.err(`skiff: ── cell ${i + 1} of ${cells.length} ──\n`);
+            const exit = await printCell(s.runCell(name, code), info.workers, io, { allRanks: !flags.rank0Only, json: flags.output === 'json' });
+            if (exit !== EXIT_OK || signal.aborted) return exit; // like a kernel's Run All: stop at the first failing cell
+          }
+          return EXIT_OK;
         });
       }),
     );

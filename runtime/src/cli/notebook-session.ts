@@ -1,7 +1,7 @@
 // `skiff session run`: a cell's events on a terminal. Output goes where the rank wrote it (stdout
 // or stderr), other ranks tagged; results and displays as their text; the outcome line last.
 import type { CellEvent } from '../types.js';
-import { CellPresenter, plainText, rankTag } from '../sessions/cell-output.js';
+import { CellPresenter, plainText } from '../sessions/cell-output.js';
 import { EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { EXIT_INTERRUPTED, type Output } from './follow.js';
 
@@ -30,7 +30,7 @@ export async function printCell(events: AsyncIterable<CellEvent>, workers: numbe
           io.out(plainText(output.data) + '\n');
           break;
         case 'error':
-          io.err(tagged(output.rank, output.traceback.endsWith('\n') ? output.traceback : output.traceback + '\n'));
+          io.err(output.traceback.endsWith('\n') ? output.traceback : output.traceback + '\n');
           break;
         case 'metrics':
           break;
@@ -42,7 +42,3 @@ export async function printCell(events: AsyncIterable<CellEvent>, workers: numbe
   return outcome.status === 'ok' ? EXIT_OK : outcome.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_JOB_FAILED;
 }
 
-/** A traceback of a rank other than 0 with the rank's tag on every line, as its other text has. */
-function tagged(rank: number, text: string): string {
-  return rank === 0 ? text : text.replace(/^(?=.)/gm, rankTag(rank));
-}

@@ -51,8 +51,8 @@ describe('CellPresenter', () => {
     expect(p.present({ type: 'result', data: { 'text/plain': '42' }, count: 3, rank: 0 }, now)).toEqual([{ type: 'rich', data: { 'text/plain': '42' }, count: 3 }]);
     expect(p.present({ type: 'result', data: { 'text/plain': '42' }, count: 3, rank: 1 }, now)).toEqual([]);
     expect(p.present({ type: 'display', data: { 'text/html': '<b>x</b>' }, rank: 0 }, now)).toEqual([{ type: 'rich', data: { 'text/html': '<b>x</b>' } }]);
-    expect(p.present({ type: 'error', ename: 'ValueError', evalue: 'bad', traceback: 'Traceback…', rank: 1 }, now)).toEqual([
-      { type: 'error', rank: 1, ename: 'rank 1: ValueError', evalue: 'bad', traceback: 'Traceback…' },
+    expect(p.present({ type: 'error', ename: 'ValueError', evalue: 'bad', traceback: 'Traceback…\nValueError: bad\n', rank: 1 }, now)).toEqual([
+      { type: 'error', rank: 1, ename: 'rank 1: ValueError', evalue: 'bad', traceback: '[rank 1] Traceback…\n[rank 1] ValueError: bad\n' },
     ]);
     p.present({ type: 'done', status: 'ok', count: 3, rank: 0 }, now);
     p.present({ type: 'done', status: 'error', count: 3, rank: 1 }, now);

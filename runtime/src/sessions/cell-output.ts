@@ -98,7 +98,7 @@ export type CellOutput =
   | { type: 'stream'; name: 'stdout' | 'stderr'; text: string; rank: number }
   /** Rank 0's display() or last-expression value; `count` only on a value (Jupyter's execute_result). */
   | { type: 'rich'; data: MimeBundle; count?: number }
-  /** `ename` as shown: "rank 1: ValueError" for a rank other than 0. */
+  /** `ename` as shown: "rank 1: ValueError" for a rank other than 0, whose traceback lines carry its tag too. */
   | { type: 'error'; rank: number; ename: string; evalue: string; traceback: string }
   /** Samples new since the last metrics output: surfaces keep them and redraw the chart. */
   | { type: 'metrics'; samples: MetricsSample[] };
@@ -142,7 +142,8 @@ export class CellPresenter {
       case 'result':
         return event.rank === 0 ? [{ type: 'rich', data: event.data, count: event.count }] : [];
       case 'error':
-        return [{ type: 'error', rank: event.rank, ename: event.rank === 0 ? event.ename : `rank ${event.rank}: ${event.ename}`, evalue: event.evalue, traceback: event.traceback }];
+        if (event.rank === 0) return [{ type: 'error', rank: 0, ename: event.ename, evalue: event.evalue, traceback: event.traceback }];
+        return [{ type: 'error', rank: event.rank, ename: `rank ${event.rank}: ${event.ename}`, evalue: event.evalue, traceback: event.traceback.replace(/^(?=.)/gm, rankTag(event.rank)) }];
       case 'lost':
         return [{ type: 'stream', name: 'stderr', text: `skiff: ${event.message}\n`, rank: event.rank }];
       case 'done':

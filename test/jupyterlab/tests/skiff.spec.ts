@@ -1,15 +1,19 @@
 // Skiff in a real JupyterLab (from PyPI, the wheel installed) against a real kind cluster: start the
 // cluster from the sidebar, run a 2-worker training cell and see both ranks and the loss chart, a
 // failing cell's reason, the %%skiff magic, cancelling a job, a cell run in its notebook's folder whose
-// outputs come back, and promoting one to another context
+// outputs come back, a notebook on the Skiff kernel (a live 2-rank session), and promoting one to
+// another context
 // (test-jupyterlab-e2e.sh makes "cloud", an alias context of the same cluster, and its target profile;
 // Debian's docker-registry is its registry). Screenshots: test-results/jupyterlab/.
 import { expect, galata, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { mirrorRegistryIntoNodes } from '../../infra/registry';
 
 const NOTEBOOKS = path.join(__dirname, '..', 'notebooks');
+/** The sibling module of the session notebooks (shared with the cluster tier's session tests). */
+const SHARDS = path.join(__dirname, '..', '..', 'cluster', 'fixtures', 'session', 'shards.py');
 const SHOTS = path.join(__dirname, '..', '..', '..', 'test-results', 'jupyterlab');
 const CLUSTER = process.env.SKIFF_JLAB_CLUSTER ?? 'skiff-jlab';
 
@@ -205,6 +209,86 @@ test('promotes a finished training job after the reviewed plan, and lists it wit
   // A promoted job is not promoted again from where it went.
   await expect(bar.locator('.skiff-job').getByRole('button', { name: 'Promote…' })).toHaveCount(0);
   await shot(page, '15-promoted-job');
+});
+
+/** Runs a cell on the notebook's kernel without waiting: a cell that starts a session or loops outlasts Galata's wait. */
+const runOnKernel = (page: IJupyterLabPageFixture, cell: number) => page.notebook.runCell(cell, { inplace: true, wait: false });
+
+/** `skiff session status NAME` as JSON, or undefined when the session is gone. */
+function sessionStatus(name: string): { workers: number; phase: string } | undefined {
+  const [command, ...args] = (process.env.SKIFF_COMMAND ?? 'skiff').split(' ');
+  try {
+    return JSON.parse(execFileSync(command, [...args, 'session', 'status', name, '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return undefined;
+  }
+}
+
+test('the Skiff kernel keeps a 2-rank session: state across cells, DDP with its loss chart, a failing rank, interrupt, reload, restart, shut down', async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(SHARDS, `${tmpPath}/shards.py`);
+  await openNotebook(page, tmpPath, 'session.ipynb');
+  // The notebook names its kernel: JupyterLab starts "Skiff · 2 workers" for it.
+  await expect(page.locator('.jp-NotebookPanel-toolbar').getByText('Skiff · 2 workers')).toBeVisible({ timeout: 60_000 });
+
+  await runOnKernel(page, 0);
+  await expect.poll(() => outputText(page, 0), { timeout: 6 * 60_000 }).toContain('[rank 1] rank 1 of 2 joined');
+  const first = await outputText(page, 0);
+  expect(first).toContain('rank 0 of 2 joined');
+  const session = /session (\S+) ready: 2 ranks/.exec(first)?.[1];
+  expect(session, first).toBeTruthy();
+  await shot(page, '17-kernel-session-started');
+
+  // Cell 2 uses cell 1's variables; its last expression is the cell's value, from rank 0.
+  await runOnKernel(page, 1);
+  await expect.poll(() => outputText(page, 1), { timeout: 60_000 }).toContain('[rank 1] rank 1 has 128 rows');
+  expect(await page.notebook.getCellTextOutput(1)).toContain('128');
+  await runOnKernel(page, 2);
+  await expect.poll(() => page.notebook.getCellTextOutput(2), { timeout: 60_000 }).toContain('5');
+  await runOnKernel(page, 3);
+  await expect.poll(() => outputText(page, 3), { timeout: 2 * 60_000 }).toContain('[rank 1] rank 1 final loss');
+  expect(await outputText(page, 3)).toMatch(/^rank 0 final loss \d/m);
+  const training = (await page.notebook.getCellLocator(3))!;
+  await expect(training.locator('.skiff-metrics-chart[data-metric="loss"] canvas')).toBeVisible();
+  await shot(page, '18-kernel-ddp-loss-chart');
+
+  // An exception on rank 1 only: its traceback, tagged, and the cell's outcome.
+  await runOnKernel(page, 4);
+  await expect.poll(() => outputText(page, 4), { timeout: 60_000 }).toContain('failed on rank 1 of 2');
+  const failed = await outputText(page, 4);
+  expect(failed).toContain('[rank 1] ValueError: rank 1 got a bad shard');
+  expect(failed).toContain('rank 0 is fine');
+  await shot(page, '19-kernel-failing-rank');
+
+  // An endless loop, interrupted from JupyterLab's Kernel menu: KeyboardInterrupt on both ranks.
+  await runOnKernel(page, 5);
+  await expect.poll(() => outputText(page, 5), { timeout: 60_000 }).toContain('[rank 1] rank 1 looping');
+  await page.menu.clickMenuItem('Kernel>Interrupt Kernel');
+  await expect.poll(() => outputText(page, 5), { timeout: 60_000 }).toContain('interrupted');
+  expect(await outputText(page, 5)).toContain('KeyboardInterrupt');
+  await shot(page, '20-kernel-interrupted');
+
+  // The page reloads mid-session: the same kernel, the same pods, the same variables.
+  await page.reload({ waitForIsReady: true } as never);
+  if (!(await page.notebook.isOpen('session.ipynb'))) await openNotebook(page, tmpPath, 'session.ipynb');
+  await page.notebook.activate('session.ipynb');
+  await runOnKernel(page, 6);
+  await expect.poll(() => outputText(page, 6), { timeout: 2 * 60_000 }).toContain('still world 2, 128 rows, group up: True');
+  await shot(page, '21-kernel-after-reload');
+
+  // Restart: fresh ranks, no variables.
+  await page.menu.clickMenuItem('Kernel>Restart Kernel…');
+  await page.locator('.jp-Dialog').getByRole('button', { name: 'Restart' }).click();
+  await expect(page.locator('#jp-main-statusbar').getByText(/Idle/)).toBeVisible({ timeout: 60_000 });
+  await runOnKernel(page, 6);
+  await expect.poll(() => outputText(page, 6), { timeout: 6 * 60_000 }).toContain("NameError: name 'world' is not defined");
+  expect(await outputText(page, 6)).toMatch(/session \S+ ready: 2 ranks/);
+  await shot(page, '22-kernel-restarted');
+
+  // Shut down: the session's pods go with the kernel.
+  expect(sessionStatus(session!)).toMatchObject({ workers: 2, phase: 'Running' });
+  await page.menu.clickMenuItem('Kernel>Shut Down Kernel');
+  await page.locator('.jp-Dialog').getByRole('button', { name: 'Shut Down' }).click();
+  await expect.poll(() => sessionStatus(session!), { timeout: 60_000 }).toBeUndefined();
 });
 
 test('stops the cluster from the sidebar', async ({ page }) => {
