@@ -3,7 +3,8 @@
 //   <= 3x a plain local Jupyter kernel doing the same);
 // - cold: the first cell of a new session (start + cell) against `skiff run` of the same code to
 //   its first log line, both 2 workers.
-// The session is driven in-process through the runtime, as the editors do.
+// The session is driven in-process through the runtime, as VS Code does, and through the Skiff
+// kernel (jupyter_client, as JupyterLab drives it) against that same local kernel.
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,9 @@ const warm = [];
 for (let i = 0; i < ROUNDS; i++) warm.push(await firstOutput('bench-warm', CELL));
 await session.cancelJob('bench-warm');
 const jupyter = JSON.parse(await run(JUPYTER_PYTHON, [join('bench/fixtures/jupyter_latency.py'), String(ROUNDS)]));
+// The Skiff kernel of the JupyterLab package: its own API child, on the bench's cluster, in the notebook's folder.
+const kernelEnv = { ...process.env, SKIFF_COMMAND: `${process.execPath} ${CLI} --cluster ${CLUSTER}`, JPY_SESSION_NAME: join(folder, 'kernel.ipynb') };
+const kernel = JSON.parse(await run(JUPYTER_PYTHON, [join('bench/fixtures/jupyter_latency.py'), String(ROUNDS), 'skiff-2'], { env: kernelEnv }));
 
 // Cold: alternating, a new session's first cell against a job of the same code.
 writeFileSync(join(folder, 'cell.py'), CELL + '\n');
@@ -62,7 +66,14 @@ const series = (xs) => ({ seconds: xs.map((s) => round(s)), median: round(median
 writeResults('sessions', {
   what: 'notebook sessions: a trivial cell on a warm 2-rank session vs a warm local Jupyter kernel (first output); a cold session\'s first cell vs `skiff run` of the same code (first line), 2 workers',
   rounds: { warm: ROUNDS, cold: COLD_ROUNDS },
-  warm: { skiff: series(warm), jupyter: series(jupyter), ratio: round(median(warm) / median(jupyter), 2), goal: 'skiff < 0.3 s and ratio <= 3' },
+  warm: {
+    skiff: series(warm),
+    kernel: series(kernel),
+    jupyter: series(jupyter),
+    ratio: round(median(warm) / median(jupyter), 2),
+    kernelRatio: round(median(kernel) / median(jupyter), 2),
+    goal: 'skiff < 0.3 s and ratio <= 3',
+  },
   cold: { session: series(cold), job: series(job), ratio: round(median(cold) / median(job), 2) },
 });
 if (!process.env.SKIFF_BENCH_KEEP) await skiff(['--cluster', CLUSTER, 'down']);

@@ -11,6 +11,9 @@ export interface SkiffSettings {
   image: string;
   namespace: string;
   kubeconfig: string;
+  /** Notebook sessions: show other ranks' output, and the minutes without a cell before the ranks stop. */
+  sessionShowOtherRanks: boolean;
+  sessionIdleMinutes: number;
 }
 
 type Get = <T>(key: string) => T | undefined;
@@ -25,6 +28,8 @@ export function readSettings(get: Get): SkiffSettings {
     image: get<string>('image') ?? '',
     namespace: get<string>('namespace') || 'skiff',
     kubeconfig: get<string>('kubeconfig') ?? '',
+    sessionShowOtherRanks: get<boolean>('session.showOtherRanks') ?? true,
+    sessionIdleMinutes: get<number>('session.idleMinutes') ?? 60,
   };
 }
 

@@ -52,7 +52,9 @@ class SkiffKernel(Kernel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.skiff = RuntimeClient(log=self.log)
-        self.notebook_session = None  # the session's info from the runtime, once started or reattached
+        self.notebook_session = None  # the session's info from the runtime while its ranks are usable
+        self.session_name = None  # its name once known: what restart and shut down stop
+        self.fresh_start = False  # the last session lost a rank: the next cell starts anew, never reattaches
 
     # ---- the session --------------------------------------------------------------------------
 
@@ -71,7 +73,10 @@ class SkiffKernel(Kernel):
         status = _StatusLine(self, silent)
         ranks = f"{self.workers} rank{'' if self.workers == 1 else 's'}"
         status.show(f"skiff: starting a session of {ranks}…")
-        body = {"notebook": self.notebook_path(), "workers": self.workers, "gpusPerWorker": self.gpus_per_worker, "attach": True}
+        fresh = " (a fresh one: the last lost a rank, its variables are gone)" if self.fresh_start else ""
+        if fresh:
+            status.show(f"skiff: starting a fresh session of {ranks}…")
+        body = {"notebook": self.notebook_path(), "workers": self.workers, "gpusPerWorker": self.gpus_per_worker, "attach": not self.fresh_start}
         if self.idle_minutes is not None:
             body["idleMinutes"] = self.idle_minutes
         started = time.monotonic()
@@ -86,18 +91,23 @@ class SkiffKernel(Kernel):
         if info.get("attached"):
             status.show(f"skiff: reattached to session {info['name']} ({ranks}); its variables are kept")
         else:
-            status.show(f"skiff: session {info['name']} ready: {ranks} in {time.monotonic() - started:.1f} s")
-        self.notebook_session = info
+            status.show(f"skiff: session {info['name']} ready: {ranks} in {time.monotonic() - started:.1f} s{fresh}")
+        self.notebook_session, self.session_name, self.fresh_start = info, info["name"], False
         return info
 
+    def _lost(self):
+        """The session's state is gone (a rank lost, the session deleted): the next cell starts afresh."""
+        self.notebook_session, self.fresh_start = None, True
+
     def _stop_session(self):
-        if self.notebook_session is None:
+        name, self.notebook_session, self.session_name = self.session_name, None, None
+        if name is None:
             return
-        name, self.notebook_session = self.notebook_session["name"], None
         try:
             self.skiff.call("DELETE", f"/api/sessions/{name}", timeout=60)
         except SkiffRuntimeError as err:
-            self.log.warning("could not stop session %s: %s", name, err)
+            if err.code != "JOB_NOT_FOUND":
+                self.log.warning("could not stop session %s: %s", name, err)
 
     # ---- cells --------------------------------------------------------------------------------
 
@@ -114,7 +124,7 @@ class SkiffKernel(Kernel):
             return self._run_cell(session, code, silent)
         except SkiffRuntimeError as err:
             if err.code == "SESSION_LOST":
-                self.notebook_session = None  # the next cell starts a new one
+                self._lost()
             return self._failed("SkiffError", err.message, _explained(err), silent)
 
     def _run_cell(self, session, code, silent):
@@ -144,7 +154,7 @@ class SkiffKernel(Kernel):
         if outcome["status"] == "ok":
             return self._ok()
         if outcome["status"] == "lost":
-            self.notebook_session = None  # its state is gone: the next cell starts afresh
+            self._lost()
         self._publish("stream", {"name": "stderr", "text": f"skiff: {outcome['summary']}\n"}, silent)
         if first_error:
             return self._reply_error(first_error["ename"], first_error["evalue"], first_error["traceback"].splitlines())

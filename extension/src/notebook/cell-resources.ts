@@ -7,8 +7,8 @@ import type { SkiffSettings } from '../settings.js';
 
 export const SET_CELL_RESOURCES = 'skiff.setCellResources';
 
-const WORKER_CHOICES = [1, 2, 3, 4, 8];
-const GPU_CHOICES = [0, 1, 2, 4, 8];
+export const WORKER_CHOICES = [1, 2, 3, 4, 8];
+export const GPU_CHOICES = [0, 1, 2, 4, 8];
 
 /**
  * Shown on the code cells of notebooks that run on the Skiff controller, and on any cell that
@@ -71,7 +71,8 @@ function activeCell(): vscode.NotebookCell | undefined {
   return editor && index !== undefined && index < editor.notebook.cellCount ? editor.notebook.cellAt(index) : undefined;
 }
 
-async function pickCount(choices: number[], current: number, label: (n: number) => string, title: string): Promise<number | undefined> {
+/** A number from a quick pick of choices, the current one marked. */
+export async function pickCount(choices: number[], current: number, label: (n: number) => string, title: string): Promise<number | undefined> {
   const values = [...new Set([...choices, current])].sort((a, b) => a - b);
   const items = values.map((n) => ({ label: label(n), description: n === current ? 'current' : undefined, value: n }));
   const picked = await vscode.window.showQuickPick(items, { title, placeHolder: label(current) });

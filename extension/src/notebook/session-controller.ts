@@ -2,7 +2,8 @@
 // Cells run on every rank of the notebook's session and keep their state; interrupt sends
 // KeyboardInterrupt to every rank; restart and shut down are commands on the notebook toolbar.
 import * as vscode from 'vscode';
-import { notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps } from './session-run.js';
+import { notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps, type SessionSizes } from './session-run.js';
+import { pickCount, GPU_CHOICES, WORKER_CHOICES } from './cell-resources.js';
 
 export const SESSION_CONTROLLER_ID = 'skiff-session';
 
@@ -13,6 +14,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
   controller.description = 'A live session on the local cluster: every cell runs on each rank, variables stay between cells';
   const order = new Map<vscode.NotebookDocument, number>();
   const known: KnownSessions = new Map();
+  const sizes: SessionSizes = new Map();
   controller.executeHandler = async (cells, notebook) => {
     const d = await deps();
     for (const cell of cells) {
@@ -21,7 +23,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
       order.set(notebook, count);
       execution.executionOrder = count;
       execution.start(Date.now());
-      const ok = await runCellOnSession(execution, d, known);
+      const ok = await runCellOnSession(execution, d, known, sizes);
       execution.end(ok, Date.now());
       if (!ok) break; // like a kernel's Run All: the cells after a failing one do not run
     }
@@ -56,6 +58,28 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
         await d.session.cancelJob(notebookSessionName(notebook)).catch(() => {});
         order.delete(notebook);
         void vscode.window.showInformationMessage(`Skiff: session ${notebookSessionName(notebook)} restarts on the next cell; its variables are gone.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      'skiff.resizeSession',
+      forNotebook(async (d, notebook) => {
+        const name = notebookSessionName(notebook);
+        const current = known.get(name) ?? sizes.get(notebook.uri.toString()) ?? { workers: d.settings.workers, gpusPerWorker: d.settings.gpusPerWorker };
+        const workers = await pickCount(WORKER_CHOICES, current.workers, (n) => `${n} rank${n === 1 ? '' : 's'}`, 'Ranks of the notebook session (one pod each)');
+        if (workers === undefined) return;
+        const gpusPerWorker = await pickCount(GPU_CHOICES, current.gpusPerWorker, (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per rank`), 'GPUs per rank');
+        if (gpusPerWorker === undefined) return;
+        if (workers === current.workers && gpusPerWorker === current.gpusPerWorker) return;
+        // A session's size is its pods': a new size is a restart, which loses the variables. Ask first.
+        const restart = 'Restart';
+        const size = `${workers} rank${workers === 1 ? '' : 's'}${gpusPerWorker ? ` × ${gpusPerWorker} GPU` : ''}`;
+        const answer = await vscode.window.showWarningMessage(`Restart session ${name} with ${size}? Its variables are lost.`, { modal: true }, restart);
+        if (answer !== restart) return;
+        sizes.set(notebook.uri.toString(), { workers, gpusPerWorker });
+        known.delete(name);
+        await d.session.stopNotebookSession(name).catch(() => {});
+        order.delete(notebook);
+        void vscode.window.showInformationMessage(`Skiff: session ${name} restarts with ${size} on the next cell.`);
       }),
     ),
     vscode.commands.registerCommand(

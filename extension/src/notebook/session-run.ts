@@ -28,8 +28,11 @@ export function notebookSessionName(notebook: vscode.NotebookDocument): string {
  */
 export type KnownSessions = Map<string, NotebookSessionInfo>;
 
+/** A size chosen for a notebook's session (Change Session Size…), by notebook URI; else the settings'. */
+export type SessionSizes = Map<string, { workers: number; gpusPerWorker: number }>;
+
 /** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
-export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions): Promise<NotebookSessionInfo> {
+export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions, sizes: SessionSizes = new Map()): Promise<NotebookSessionInfo> {
   const name = notebookSessionName(notebook);
   const cached = known.get(name);
   if (cached) return cached;
@@ -41,7 +44,7 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
   const { notebookPipRequirements } = await runtime();
   const codeCells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.getText());
   const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
-  const workers = deps.settings.workers;
+  const { workers, gpusPerWorker } = sizes.get(notebook.uri.toString()) ?? deps.settings;
   await say(`starting a session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
   const started = await deps.session.startNotebookSession(
     {
@@ -49,9 +52,10 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
       notebook: file ? path.basename(file) : 'notebook.ipynb',
       codeRoot: file ? path.dirname(file) : undefined,
       workers,
-      gpusPerWorker: deps.settings.gpusPerWorker,
+      gpusPerWorker,
       image: deps.settings.image || undefined,
       packages: notebookPipRequirements(codeCells),
+      idleMinutes: deps.settings.sessionIdleMinutes,
     },
     { onProgress: (line) => void say(line) },
   );
@@ -59,7 +63,7 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
   return started;
 }
 
-export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions): Promise<boolean> {
+export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions, sizes?: SessionSizes): Promise<boolean> {
   const status = new vscode.NotebookCellOutput([], { skiff: 'status' });
   const metrics = new vscode.NotebookCellOutput([], { skiff: 'metrics' });
   const text = new vscode.NotebookCellOutput([], { skiff: 'text' });
@@ -68,7 +72,7 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
 
   let info: NotebookSessionInfo;
   try {
-    info = await ensureSession(execution.cell.notebook, deps, setStatus, known);
+    info = await ensureSession(execution.cell.notebook, deps, setStatus, known, sizes);
   } catch (err) {
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
@@ -76,7 +80,7 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   }
   await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
 
-  const presenter = new CellPresenter(info.workers);
+  const presenter = new CellPresenter(info.workers, { allRanks: deps.settings.sessionShowOtherRanks });
   const samples: MetricsSample[] = [];
   let redraw: NodeJS.Timeout | undefined;
   const drawMetrics = () => {
