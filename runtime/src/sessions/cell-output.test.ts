@@ -59,13 +59,13 @@ describe('CellPresenter', () => {
     expect(p.outcome.summary()).toBe('cell 3 failed on rank 1 of 2');
   });
 
-  it('turns skiff.log lines into chart samples, or keeps them as text for a terminal', () => {
+  it('turns skiff.log lines into chart samples, or into their values for a terminal', () => {
     const line = { type: 'stream', name: 'stdout', text: 'epoch 1\nSKIFF_METRIC {"step":1,"loss":0.5}\n', rank: 0 } as const;
     expect(new CellPresenter(1).present(line, now)).toEqual([
       { type: 'metrics', samples: [{ type: 'training', metric: { rank: 0, time: now.toISOString(), values: { step: 1, loss: 0.5 } } }] },
       { type: 'stream', name: 'stdout', text: 'epoch 1\n', rank: 0 },
     ]);
-    expect(new CellPresenter(1, { charts: false }).present(line, now)).toEqual([{ ...line }]);
+    expect(new CellPresenter(1, { charts: false }).present(line, now)).toEqual([{ ...line, text: 'epoch 1\nmetrics step=1 loss=0.5\n' }]);
   });
 
   it('leaves out the text of other ranks when asked, never their errors or losses', () => {

@@ -2,7 +2,7 @@
 // speaks plainly, other ranks' lines carry a tag, and the cell ends with one outcome line.
 // Browser-safe: the editors reach it through `@skiff/runtime/front`, the API through its cells route.
 import type { CellEvent, CellStatus, MetricsSample, MimeBundle } from '../types.js';
-import { parseMetricLine } from '../logs/parse.js';
+import { metricValuesText, parseMetricLine } from '../logs/parse.js';
 
 export const rankTag = (rank: number) => `[rank ${rank}] `;
 
@@ -106,7 +106,7 @@ export type CellOutput =
 export interface CellPresenterOptions {
   /** Show the text of ranks other than 0 (default true); their errors and losses show regardless. */
   allRanks?: boolean;
-  /** Take `skiff.log` lines out of the text as chart samples (default true); a terminal keeps them as text. */
+  /** Take `skiff.log` lines out of the text as chart samples (default true); a terminal shows them as "metrics step=3 loss=0.12", as `skiff logs` does. */
   charts?: boolean;
 }
 
@@ -133,6 +133,11 @@ export class CellPresenter {
           const taken = takeMetricLines(event.rank, text, now);
           if (taken.samples.length) out.push({ type: 'metrics', samples: taken.samples });
           text = taken.text;
+        } else if (text.includes('SKIFF_METRIC')) {
+          text = text.replace(/^SKIFF_METRIC .*$/gm, (line) => {
+            const values = parseMetricLine(line);
+            return values ? `metrics ${metricValuesText(values)}` : line;
+          });
         }
         if (text) out.push({ type: 'stream', name: event.name, text: this.tagger.tag(event.rank, text), rank: event.rank });
         return out;
