@@ -45,13 +45,14 @@ class SkiffApi(LoggingConfigurable):
         env_command = os.environ.get("SKIFF_API_COMMAND")
         if env_command:
             return shlex.split(env_command)
-        return list(self.command) or [*skiff_command(), "api"]
+        # --stop-with-stdin: the API goes when this server does, even one killed outright.
+        return list(self.command) or [*skiff_command(), "api", "--stop-with-stdin"]
 
     async def _start(self):
         command = self._command()
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+                *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
             )
         except FileNotFoundError as err:
             raise SkiffApiError(
