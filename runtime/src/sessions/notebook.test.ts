@@ -19,7 +19,9 @@ describe('notebook sessions', () => {
   });
 
   it("run in the notebook's folder, or with an empty notebook file when it has none", () => {
-    expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'train.ipynb' })).toEqual({ codeRoot: '/home/me/proj' });
+    expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'train.ipynb' }, () => true)).toEqual({ codeRoot: '/home/me/proj' });
+    // Not saved in its folder yet: the folder, and an empty file in the notebook's name.
+    expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'new.ipynb' }, () => false)).toEqual({ codeRoot: '/home/me/proj', files: [{ path: 'new.ipynb', content: Buffer.alloc(0) }] });
     expect(notebookSessionCode({ notebook: 'Untitled-1.ipynb' }).files).toEqual([{ path: 'Untitled-1.ipynb', content: Buffer.alloc(0) }]);
   });
 

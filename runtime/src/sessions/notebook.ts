@@ -1,5 +1,7 @@
 // What a notebook session is made of: a training spec whose ranks run the agent, the notebook's
 // folder as its code, and its cells as they may be sent to the agent.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_SESSION_IDLE_MINUTES, parseTrainingSpec, type Resources, type TrainingJobSpec } from '../spec/job-spec.js';
 import type { CodeSource } from '../jobs/submit.js';
@@ -38,9 +40,14 @@ export function notebookSessionSpec(req: NotebookSessionRequest): TrainingJobSpe
   });
 }
 
-/** An unsaved notebook has no folder: the session gets an empty file in its name, and nothing else. */
-export function notebookSessionCode(req: Pick<NotebookSessionRequest, 'codeRoot' | 'notebook'>): CodeSource {
-  return req.codeRoot ? { codeRoot: req.codeRoot } : { files: [{ path: req.notebook, content: Buffer.alloc(0) }] };
+/**
+ * The session's code: the notebook's folder. A notebook not saved there yet (or one with no folder
+ * at all) is an empty file in its name, so the session's recorded script exists in its run folder.
+ */
+export function notebookSessionCode(req: Pick<NotebookSessionRequest, 'codeRoot' | 'notebook'>, exists: (file: string) => boolean = existsSync): CodeSource {
+  const placeholder = { files: [{ path: req.notebook, content: Buffer.alloc(0) }] };
+  if (!req.codeRoot) return placeholder;
+  return exists(join(req.codeRoot, req.notebook)) ? { codeRoot: req.codeRoot } : { codeRoot: req.codeRoot, ...placeholder };
 }
 
 /**
