@@ -32,7 +32,7 @@ export type KnownSessions = Map<string, NotebookSessionInfo>;
 export type SessionSizes = Map<string, { workers: number; gpusPerWorker: number }>;
 
 /** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
-export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions, sizes: SessionSizes = new Map()): Promise<NotebookSessionInfo> {
+export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions, sizes: SessionSizes): Promise<NotebookSessionInfo> {
   const name = notebookSessionName(notebook);
   const cached = known.get(name);
   if (cached) return cached;
@@ -63,7 +63,7 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
   return started;
 }
 
-export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions, sizes?: SessionSizes): Promise<boolean> {
+export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions, sizes: SessionSizes): Promise<boolean> {
   const status = new vscode.NotebookCellOutput([], { skiff: 'status' });
   const metrics = new vscode.NotebookCellOutput([], { skiff: 'metrics' });
   const text = new vscode.NotebookCellOutput([], { skiff: 'text' });

@@ -19,6 +19,7 @@ import type { JobPhase } from '../types.js';
 import type { PromotionPlan } from '../promote/promote.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 import { notebookFileSession } from '../sessions/notebook-file.js';
+import { notebookSessionSpec } from '../sessions/notebook.js';
 import { CellPresenter } from '../sessions/cell-output.js';
 import { parseCellRun, parseInterrupt, parseSessionStart } from './session-requests.js';
 
@@ -347,10 +348,12 @@ async function startSession({ req, res, query, backend }: RequestContext): Promi
   const { notebook, attach, ...choices } = parseSessionStart(await readJson(req));
   const namespace = namespaceOf(query) ?? backend.namespace;
   const request = await notebookFileSession(notebook, { ...choices, namespace });
+  // The spec's own defaults and checks: a bad size is refused before anything starts.
+  const wanted = notebookSessionSpec({ ...request, namespace });
   const start = async (onProgress?: (line: string) => void) => {
     if (attach) {
       const running = await backend.findNotebookSession(request.name, namespace);
-      const sameSize = running && running.workers === (request.workers ?? 1) && running.gpusPerWorker === (request.gpusPerWorker ?? 0);
+      const sameSize = running && running.workers === wanted.workers && running.gpusPerWorker === wanted.gpusPerWorker;
       if (running?.phase === 'Running' && sameSize) return { ...running, attached: true };
     }
     return { ...(await backend.startNotebookSession(request, { onProgress })), attached: false };

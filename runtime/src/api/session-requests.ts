@@ -27,8 +27,6 @@ const cellRun = z
 
 const interrupt = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() }).strict();
 
-export type SessionStartRequest = z.infer<typeof sessionStart>;
-
 export const parseSessionStart = (body: unknown) => parse(sessionStart, body);
 export const parseCellRun = (body: unknown) => parse(cellRun, body);
 export const parseInterrupt = (body: unknown) => parse(interrupt, body);

@@ -13,7 +13,7 @@ export interface CellPrintOptions {
 
 /** Prints a cell's events as they come; resolves with the exit code of its outcome. */
 export async function printCell(events: AsyncIterable<CellEvent>, workers: number, io: Output, opts: CellPrintOptions = {}): Promise<number> {
-  // A terminal keeps skiff.log lines as text: there is no chart to draw them in.
+  // No chart on a terminal: skiff.log lines print as their values.
   const presenter = new CellPresenter(workers, { allRanks: opts.allRanks, charts: false });
   for await (const event of events) {
     if (opts.json) {
@@ -41,4 +41,3 @@ export async function printCell(events: AsyncIterable<CellEvent>, workers: numbe
   if (!opts.json) io.err(`skiff: ${outcome.summary()}\n`);
   return outcome.status === 'ok' ? EXIT_OK : outcome.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_JOB_FAILED;
 }
-

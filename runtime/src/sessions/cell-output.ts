@@ -2,7 +2,7 @@
 // speaks plainly, other ranks' lines carry a tag, and the cell ends with one outcome line.
 // Browser-safe: the editors reach it through `@skiff/runtime/front`, the API through its cells route.
 import type { CellEvent, CellStatus, MetricsSample, MimeBundle } from '../types.js';
-import { metricValuesText, parseMetricLine } from '../logs/parse.js';
+import { METRIC_PREFIX, metricValuesText, parseMetricLine } from '../logs/parse.js';
 
 export const rankTag = (rank: number) => `[rank ${rank}] `;
 
@@ -133,8 +133,8 @@ export class CellPresenter {
           const taken = takeMetricLines(event.rank, text, now);
           if (taken.samples.length) out.push({ type: 'metrics', samples: taken.samples });
           text = taken.text;
-        } else if (text.includes('SKIFF_METRIC')) {
-          text = text.replace(/^SKIFF_METRIC .*$/gm, (line) => {
+        } else if (text.includes(METRIC_PREFIX)) {
+          text = text.replace(new RegExp(`^${METRIC_PREFIX}.*$`, 'gm'), (line) => {
             const values = parseMetricLine(line);
             return values ? `metrics ${metricValuesText(values)}` : line;
           });
