@@ -242,7 +242,7 @@ class _InterruptForwarder:
     rank; the cell's stream goes on and ends with the ranks' KeyboardInterrupt."""
 
     def __init__(self, runtime, name, log):
-        self.skiff, self.name, self.log = runtime, name, log
+        self.runtime, self.name, self.log = runtime, name, log
         self.killed = []
         self.previous = None
 
@@ -261,7 +261,7 @@ class _InterruptForwarder:
 
     def _interrupt(self):
         try:
-            answer = self.skiff.call("POST", f"/api/sessions/{self.name}/interrupt", {}, timeout=120)
+            answer = self.runtime.call("POST", f"/api/sessions/{self.name}/interrupt", {}, timeout=120)
             self.killed = answer.get("killed", [])
         except SkiffRuntimeError as err:
             self.log.warning("could not interrupt session %s: %s", self.name, err)
