@@ -7,10 +7,16 @@ that lives as long as the pod, so a variable from cell 1 is there in cell 3 and 
 
 Protocol (HTTP/1.1, JSON):
 - ``GET /health``: ``{"rank", "world", "busy", "count"}``, answered while a cell runs too.
-- ``POST /execute`` with ``{"code": "..."}``: a chunked ``application/x-ndjson`` stream of events,
-  one JSON object per line, ending with ``{"type": "done", "status": "ok"|"error"|"interrupted"}``:
-  ``stream`` (``name``: stdout/stderr, ``text``), ``display`` and ``result`` (``data``: a MIME
-  bundle), ``error`` (``ename``, ``evalue``, ``traceback``). One cell at a time: 409 while busy.
+- ``POST /execute`` with ``{"code": "...", "id": "...", "from": 0}``: a chunked
+  ``application/x-ndjson`` stream of events, one JSON object per line, ending with
+  ``{"type": "done", "status": "ok"|"error"|"interrupted"}``: ``stream`` (``name``: stdout/stderr,
+  ``text``), ``display`` and ``result`` (``data``: a MIME bundle), ``error`` (``ename``, ``evalue``,
+  ``traceback``). Each line carries ``next``: how many of the cell's events it and the lines before
+  it hold. One cell at a time: 409 while busy.
+  A request with the ``id`` of the running (or last) cell does not run it again: it replays that
+  cell's events from ``from`` and follows it. So a stream cut on its way (a proxy's connection
+  closing) is resumed by asking again, with nothing run twice and nothing lost; 410 when the events
+  asked for are no longer kept (the rank restarted, or the cell's output outgrew the replay window).
 - ``POST /interrupt``: KeyboardInterrupt in the running cell (a real SIGINT, so sleeps and most
   blocking calls wake up); ``{"interrupted": false}`` when nothing runs.
 
@@ -131,20 +137,61 @@ class _CellStream(io.TextIOBase):
 
 
 class _Cell:
-    def __init__(self, code):
+    """One cell's events, kept until the next cell so that a cut stream can be resumed."""
+
+    # Output kept for replay; a cell printing more than this drops its oldest events.
+    KEEP_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, code, cell_id=None):
         self.code = code
-        self.events = queue.Queue()
+        self.id = cell_id
+        self._events = []
+        self._first = 0  # index of self._events[0] among all the cell's events
+        self._kept_bytes = 0
+        self.done = False
+        self._changed = threading.Condition()
+
+    def put(self, event):
+        with self._changed:
+            self._events.append(event)
+            self._kept_bytes += len(event.get("text", "")) + 64
+            while self._kept_bytes > self.KEEP_BYTES and len(self._events) > 1:
+                dropped = self._events.pop(0)
+                self._first += 1
+                self._kept_bytes -= len(dropped.get("text", "")) + 64
+            self.done = self.done or event["type"] == "done"
+            self._changed.notify_all()
+
+    def kept_from(self, index):
+        with self._changed:
+            return index >= self._first
+
+    def after(self, index):
+        """The events from `index` on (waiting for at least one), and the index after them; None once dropped."""
+        with self._changed:
+            while index >= self._first + len(self._events):
+                self._changed.wait()
+            if index < self._first:
+                return None, index
+            events = self._events[index - self._first:]
+            return events, index + len(events)
 
 
-def _coalesced(events):
-    """Consecutive text of one stream in one event: a progress bar's thousand writes, one line on the wire."""
+def _coalesced(events, first):
+    """Consecutive text of one stream in one line: a progress bar's thousand writes, one line on the wire.
+
+    `first` is the index of events[0] in the cell; each line's ``next`` is the index after the last
+    event it holds, which is where a resumed stream starts.
+    """
     merged = []
-    for event in events:
+    for index, event in enumerate(events, first):
         last = merged[-1] if merged else None
         if last and event["type"] == "stream" and last["type"] == "stream" and last["name"] == event["name"]:
             last["text"] += event["text"]
         else:
-            merged.append(dict(event))
+            last = dict(event)
+            merged.append(last)
+        last["next"] = index + 1
     return merged
 
 
@@ -162,6 +209,7 @@ class Agent:
         self._cells = queue.Queue()
         self._lock = threading.Lock()
         self._current = None
+        self._last = None
         self._in_user_code = False
 
     # -- called from HTTP threads -------------------------------------------------------------
@@ -170,15 +218,22 @@ class Agent:
     def busy(self):
         return self._current is not None
 
-    def submit(self, code):
-        """The cell's event queue, or None while another cell runs."""
+    def submit(self, code, cell_id=None):
+        """The cell, new or (same id) the one already running or last run; None while another runs."""
         with self._lock:
+            if cell_id is not None and self._last is not None and self._last.id == cell_id:
+                return self._last
             if self._current is not None:
                 return None
-            cell = _Cell(code)
+            cell = _Cell(code, cell_id)
             self._current = cell
+            self._last = cell
         self._cells.put(cell)
         return cell
+
+    def known(self, cell_id):
+        with self._lock:
+            return self._last is not None and self._last.id == cell_id
 
     def interrupt(self):
         with self._lock:
@@ -192,7 +247,7 @@ class Agent:
     def emit(self, event):
         cell = self._current
         if cell is not None:
-            cell.events.put(event)
+            cell.put(event)
 
     def display(self, *objs):
         """``display(obj)`` in a cell, as in Jupyter: the object's richest form in the cell's output."""
@@ -237,7 +292,7 @@ class Agent:
             sys.stdout, sys.stderr = real_out, real_err
             with self._lock:
                 self._current = None
-            cell.events.put({"type": "done", "status": status, "count": self.count})
+            cell.put({"type": "done", "status": status, "count": self.count})
 
     def _execute(self, code):
         self.count += 1
@@ -321,38 +376,45 @@ def _handler_for(agent):
                 return self._json(404, {"error": f"no such path: {self.path}"})
             body = self._body()
             if body is None or not isinstance(body.get("code"), str):
-                return self._json(400, {"error": 'expected a JSON body {"code": "..."}'})
-            cell = agent.submit(body["code"])
+                return self._json(400, {"error": 'expected a JSON body {"code": "...", "id": "...", "from": 0}'})
+            cell_id = body.get("id") if isinstance(body.get("id"), str) else None
+            start = body.get("from", 0)
+            if not isinstance(start, int) or start < 0:
+                return self._json(400, {"error": '"from" must be a whole number of events'})
+            if start > 0 and not agent.known(cell_id):
+                return self._json(410, {"error": f"rank {agent.rank} no longer has that cell's output (did it restart?)"})
+            cell = agent.submit(body["code"], cell_id)
             if cell is None:
                 return self._json(409, {"error": f"rank {agent.rank} is still running cell {agent.count}"})
+            if not cell.kept_from(start):
+                return self._json(410, {"error": f"rank {agent.rank} kept only the last {_Cell.KEEP_BYTES // 2**20} MiB of that cell's output"})
             self.send_response(200)
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
-            # One connection per cell, as the runtime opens one per cell (see kubeResponseStream).
+            # Between the API server and the pod a connection per cell is cheap, and it frees the
+            # handler thread as soon as the cell's stream ends.
             self.send_header("Connection", "close")
             self.close_connection = True
             self.end_headers()
-            done = False
-            connected = True
-            while not done:
-                events = [cell.events.get()]
-                while True:
-                    try:
-                        events.append(cell.events.get_nowait())
-                    except queue.Empty:
-                        break
-                done = any(e["type"] == "done" for e in events)
-                if not connected:
-                    continue  # the caller went away: the cell still runs to its end
-                data = "".join(json.dumps(e) + "\n" for e in _coalesced(events)).encode()
+            index = start
+            while True:
+                first = index
+                events, index = cell.after(index)
+                if events is None:
+                    return  # dropped from the replay window while this caller was slow: the cut tells it
+                lines = _coalesced(events, first)
+                data = "".join(json.dumps(e) + "\n" for e in lines).encode()
+                done = events[-1]["type"] == "done"
                 try:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     if done:
                         self.wfile.write(b"0\r\n\r\n")
                     self.wfile.flush()
                 except OSError:
-                    connected = False
+                    return  # the caller went away: the cell still runs to its end, a new request resumes it
+                if done:
+                    return
 
     return Handler
 

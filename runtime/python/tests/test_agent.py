@@ -54,10 +54,10 @@ class AgentProcess:
             res = conn.getresponse()
             return res.status, res.read()
 
-    def execute(self, code, on_event=None):
+    def execute(self, code, on_event=None, **fields):
         """Every event of the cell, in order, each with the time it arrived."""
         with contextlib.closing(self.connection()) as conn:
-            conn.request("POST", "/execute", json.dumps({"code": code}), {"Content-Type": "application/json"})
+            conn.request("POST", "/execute", json.dumps({"code": code, **fields}), {"Content-Type": "application/json"})
             res = conn.getresponse()
             assert res.status == 200, (res.status, res.read())
             events = []
@@ -161,7 +161,23 @@ class AgentTest(unittest.TestCase):
 
     def test_bad_requests_are_refused_plainly(self):
         self.assertEqual(self.agent.post("/execute", {"source": "1"})[0], 400)
+        self.assertEqual(self.agent.post("/execute", {"code": "1", "from": -1})[0], 400)
         self.assertEqual(self.agent.post("/nowhere", {})[0], 404)
+
+    def test_asking_again_for_a_cell_replays_it_from_where_asked_without_running_it_again(self):
+        code = "hits = globals().get('hits', 0) + 1\nfor i in range(3):\n    print(i, flush=True)\nhits"
+        first = self.agent.execute(code, id="cell-a")
+        # The three prints travel as one line that holds the cell's first three events.
+        self.assertEqual([(e["type"], e["next"]) for e in first], [("stream", 3), ("result", 4), ("done", 5)])
+        strip = lambda events: [{k: v for k, v in e.items() if k != "at"} for e in events]  # noqa: E731
+        self.assertEqual(strip(self.agent.execute(code, id="cell-a", **{"from": 3})), strip(first)[1:])
+        self.assertEqual(text_of(self.agent.execute(code, id="cell-a", **{"from": 1})), "1\n2\n")
+        self.assertEqual(self.agent.execute("hits")[0]["data"], {"text/plain": "1"})
+
+    def test_a_resumed_cell_the_rank_never_ran_is_gone_not_run(self):
+        status, body = self.agent.post("/execute", {"code": "print('x')", "id": "unknown", "from": 3})
+        self.assertEqual(status, 410)
+        self.assertIn("no longer has that cell", json.loads(body)["error"])
 
 
 class IdleTest(unittest.TestCase):

@@ -18,6 +18,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** How long to wait for a ready replica (default 120 s). */
   readyTimeoutMs?: number;
+  /** How long the job may take to answer (default 120 s, as a slow model's first request can). */
+  answerTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -27,6 +29,7 @@ export interface CallResult {
 }
 
 const READY_TIMEOUT_MS = 120_000;
+const ANSWER_TIMEOUT_MS = 120_000;
 
 /**
  * /api/v1/namespaces/NS/services/NAME:http/proxy/PATH, keeping PATH's query string. A path with a
@@ -70,7 +73,7 @@ export async function callService(kc: KubeConfig, namespace: string, job: string
   if (opts.data !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['Content-Type'] = looksLikeJson(opts.data) ? 'application/json' : 'text/plain; charset=utf-8';
   }
-  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, serviceOfJob(status), opts.path), body: opts.data, headers, signal: opts.signal });
+  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, serviceOfJob(status), opts.path), body: opts.data, headers, signal: opts.signal, timeoutMs: opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS });
   return { status: res.status, body: res.body.toString('utf8') };
 }
 

@@ -170,14 +170,8 @@ export interface KubeRequest {
   body?: string | Buffer;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Without it the request may take as long as it needs: a stream can rightly stay silent for minutes. */
   timeoutMs?: number;
-  /**
-   * A connection of its own instead of a pooled keep-alive one. Streams through the API server's
-   * pod proxy need it: on a reused connection about one in a hundred was cut right after its
-   * headers (the API server logs "ReverseProxy read error during body copy: use of closed network
-   * connection"); on fresh ones none in hundreds. It costs one TLS handshake (~20 ms here).
-   */
-  freshConnection?: boolean;
 }
 
 export interface KubeResponse {
@@ -200,10 +194,12 @@ export async function kubeResponseStream(kc: KubeConfig, req: KubeRequest): Prom
   if (!cluster) throw new SkiffError('NO_CLUSTER', 'the kubeconfig has no current cluster', { hint: 'run `skiff up`' });
   const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
   const options: https.RequestOptions = { method: req.method ?? 'GET', headers: { Accept: '*/*', ...req.headers } };
-  await (req.freshConnection ? kc : withPooledConnections(kc)).applyToHTTPSOptions(options);
+  await withPooledConnections(kc).applyToHTTPSOptions(options);
   const send = url.protocol === 'http:' ? http.request : https.request;
   return new Promise<http.IncomingMessage>((resolve, reject) => {
     const request = send(url, { ...options, signal: req.signal, timeout: req.timeoutMs }, resolve);
+    // A pooled socket carries the pool's idle timeout, which is not this request's limit.
+    if (req.timeoutMs === undefined) request.setTimeout(0);
     request.on('timeout', () => request.destroy(new SkiffError('TIMEOUT', `no answer from the API server for ${req.path} within ${req.timeoutMs} ms`)));
     request.on('error', reject);
     request.end(req.body);

@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
  * also split on a lone '\r', which progress bars (tqdm) write between frames: each frame would then
  * be a line of its own, without the kubelet's timestamp, so a reconnect could not tell it was seen.
  */
-export async function* newlineSeparated(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+export async function* newlineSeparated(input: AsyncIterable<Buffer | string>, opts: { unterminatedTail?: boolean } = {}): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
   let pending = '';
   for await (const chunk of input) {
@@ -18,5 +18,6 @@ export async function* newlineSeparated(input: AsyncIterable<Buffer | string>): 
     }
   }
   pending += decoder.end();
-  if (pending) yield pending.replace(/\r$/, '');
+  // A stream cut mid-line leaves a fragment: a log's last line is kept, a protocol's is not a line.
+  if (pending && opts.unterminatedTail !== false) yield pending.replace(/\r$/, '');
 }

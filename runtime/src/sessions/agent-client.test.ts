@@ -1,5 +1,7 @@
 // The agent protocol against the real agent (python3 -m skiff.agent) started on this machine.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type http from 'node:http';
+import { PassThrough } from 'node:stream';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonLibDir } from '../manifests/collect.js';
@@ -114,6 +116,38 @@ describe('the session agent protocol', () => {
     expect([textOf(0), textOf(1)]).toEqual(['rank 0\n', 'rank 1\n']);
     expect(events.find((e) => e.rank === 0 && e.type === 'done')).toMatchObject({ status: 'ok' });
     expect(events.find((e) => e.rank === 1 && e.type === 'lost')).toMatchObject({ message: /stopped before the cell finished|stream broke/ });
+  });
+
+  it('resumes a stream cut on its way from the last event read: nothing lost, doubled or run twice', async () => {
+    // The link cuts the first execute response after its first line plus half of the next, as a
+    // proxy dropping its connection would; the retry must replay from there, not run the cell again.
+    let cuts = 1;
+    const bodies: string[] = [];
+    const cutting: AgentLink = {
+      open: async (req) => {
+        if (req.path === '/execute') bodies.push(req.body ?? '');
+        const res = await a.link.open(req);
+        if (req.path !== '/execute' || cuts-- <= 0) return res;
+        const cut = new PassThrough();
+        let seen = '';
+        res.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (!seen.includes('\n') || cut.writableEnded) return;
+          cut.end(seen.slice(0, seen.indexOf('\n') + 1) + '{"type": "str');
+          res.destroy();
+        });
+        return Object.assign(cut, { statusCode: res.statusCode }) as unknown as http.IncomingMessage;
+      },
+    };
+    const code = 'import time\nruns = globals().get("runs", 0) + 1\nfor i in range(3):\n    print("line", i, flush=True)\n    time.sleep(0.1)\nruns';
+    const events = await collect(executeOnAgent(cutting, code));
+    expect(events.filter((e) => e.type === 'stream').map((e) => (e as { text: string }).text).join('')).toBe('line 0\nline 1\nline 2\n');
+    expect(events.find((e) => e.type === 'result')).toMatchObject({ data: { 'text/plain': '1' } });
+    expect(events.at(-1)).toMatchObject({ type: 'done', status: 'ok' });
+    const [first, retry] = bodies.map((b) => JSON.parse(b) as { id: string; from: number });
+    expect(retry.id).toBe(first.id);
+    expect([first.from, retry.from]).toEqual([0, 1]);
+    expect((await collect(executeOnAgent(a.link, 'runs')))[0]).toMatchObject({ data: { 'text/plain': '1' } });
   });
 
   it('a link to nowhere is a lost agent, not a hang', async () => {

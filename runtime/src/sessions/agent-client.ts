@@ -1,8 +1,15 @@
 // Talking to one rank's agent (runtime/python/skiff/agent.py). On a cluster the link goes through
 // the API server's pod proxy: no port-forward to set up and tear down per rank, and the same
-// credentials as every other call. A cell's events arrive
-// as newline-delimited JSON in a chunked response, which the proxy passes on as each chunk comes.
+// credentials as every other call. A cell's events arrive as newline-delimited JSON in a chunked
+// response, which the proxy passes on as each chunk comes.
+//
+// The proxied streams ride the pooled keep-alive connections (a fresh TLS connection per cell cost
+// ~20 ms of a ~30 ms warm cell). On those, about one stream in fifty is cut right after its headers
+// (the API server logs "ReverseProxy read error during body copy: use of closed network
+// connection"; on fresh connections none were), so a cut stream is asked for again from its last
+// event: the agent keeps the cell's events and replays them under the cell's id.
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { SkiffError } from '../errors.js';
@@ -36,7 +43,6 @@ export function podAgentLink(kc: KubeConfig, namespace: string, pod: string): Ag
         signal: req.signal,
         timeoutMs: req.timeoutMs,
         headers: req.body ? { 'Content-Type': 'application/json' } : {},
-        freshConnection: req.path !== '/health',
       }),
   };
 }
@@ -107,35 +113,51 @@ export async function interruptAgent(link: AgentLink): Promise<boolean> {
   return (JSON.parse(await readAll(res)) as { interrupted: boolean }).interrupted === true;
 }
 
+/** Times a cut cell stream is asked for again before the rank counts as lost. */
+const RESUMES = 3;
+
 /**
- * Runs a cell on one agent: its events as they arrive, ending with `done`. Throws AgentLostError
- * when the stream breaks or ends first.
+ * Runs a cell on one agent: its events as they arrive, ending with `done`. A stream cut on its way
+ * is asked for again from the last event read (the agent replays it, running nothing twice); one
+ * that cannot be had again throws AgentLostError.
  */
 export async function* executeOnAgent(link: AgentLink, code: string, signal?: AbortSignal): AsyncGenerator<AgentEvent> {
-  let res: http.IncomingMessage;
-  try {
-    res = await link.open({ method: 'POST', path: '/execute', body: JSON.stringify({ code }), signal });
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new AgentLostError(`cannot reach the agent: ${(err as Error).message}`, { cause: err });
-  }
-  if (res.statusCode !== 200) throw await refused(res, 'the agent');
-  // The response is read to its end, done event included: leaving early would destroy the
-  // connection before its last chunk, and the API server would drop its connection to the pod too.
-  let done: AgentEvent | undefined;
-  try {
-    for await (const line of newlineSeparated(res)) {
-      if (!line.trim() || done) continue;
-      const event = agentEvent.parse(JSON.parse(line));
-      if (event.type === 'done') done = event;
-      else yield event;
+  const id = randomUUID();
+  let next = 0;
+  let cut: Error | undefined;
+  for (let attempt = 0; attempt <= RESUMES; attempt++) {
+    let res: http.IncomingMessage;
+    try {
+      res = await link.open({ method: 'POST', path: '/execute', body: JSON.stringify({ code, id, from: next }), signal });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const broke = cut ? `the agent's stream broke (${cut.message}) and ` : '';
+      throw new AgentLostError(`${broke}cannot reach the agent: ${(err as Error).message}`, { cause: err });
     }
-  } catch (err) {
-    if (signal?.aborted || err instanceof z.ZodError || err instanceof SyntaxError) throw err;
-    if (!done) throw new AgentLostError(`the agent's stream broke: ${(err as Error).message}`, { cause: err });
-  } finally {
-    res.destroy();
+    if (res.statusCode !== 200) throw await refused(res, 'the agent');
+    // The response is read to its end, done event included: leaving early would destroy the
+    // connection before its last chunk, and the API server would drop its connection to the pod too.
+    let done: AgentEvent | undefined;
+    try {
+      for await (const line of newlineSeparated(res, { unterminatedTail: false })) {
+        if (!line.trim() || done) continue;
+        const { next: after, ...fields } = JSON.parse(line) as { next?: unknown };
+        const event = agentEvent.parse(fields);
+        if (typeof after === 'number') next = after;
+        if (event.type === 'done') done = event;
+        else yield event;
+      }
+    } catch (err) {
+      if (signal?.aborted || err instanceof z.ZodError || err instanceof SyntaxError) throw err;
+      cut = err as Error;
+    } finally {
+      if (!res.complete) res.destroy();
+    }
+    if (done) {
+      yield done;
+      return;
+    }
+    cut ??= new Error('it ended before the cell finished');
   }
-  if (!done) throw new AgentLostError('the agent stopped before the cell finished');
-  yield done;
+  throw new AgentLostError(`the agent's stream broke: ${cut?.message}`, { cause: cut });
 }
