@@ -56,7 +56,8 @@ export class SkiffSession {
   readonly namespace: string;
   readonly context?: string;
   /** Notebook sessions this object has run cells on, with their ranks (see runCell). */
-  private readonly attached = new Map<string, { info: NotebookSessionInfo; ranks: SessionRank[] }>();
+  /** Sessions attached to, with the client their ranks' links were made by (its pooled connections). */
+  private readonly attached = new Map<string, { info: NotebookSessionInfo; ranks: SessionRank[]; sessions: NotebookSessions }>();
 
   constructor(opts: SessionOptions = {}) {
     this.clusters = opts.clusters ?? new Clusters();
@@ -212,17 +213,25 @@ export class SkiffSession {
 
   /**
    * The running session and its ranks, looked up once and kept for its next cells (a warm cell
-   * then makes no API call before it runs); a lost rank, a start or a stop forgets them.
+   * then makes no API call, and reads no kubeconfig, before it runs); a lost rank, a start or a
+   * stop forgets them.
    */
   async attachNotebookSession(name: string, namespace: string = this.namespace): Promise<{ info: NotebookSessionInfo; ranks: SessionRank[] }> {
+    const { info, ranks } = await this.attach(name, namespace);
+    return { info, ranks };
+  }
+
+  private async attach(name: string, namespace: string): Promise<{ info: NotebookSessionInfo; ranks: SessionRank[]; sessions: NotebookSessions }> {
     const key = `${namespace}/${name}`;
     const known = this.attached.get(key);
     if (known) return known;
-    const info = await this.withSessions(namespace, (s) => s.find(name));
-    if (!info) {
-      throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
-    }
-    const attached = { info, ranks: await this.withSessions(namespace, (s) => s.ranks(name)) };
+    const attached = await this.withSessions(namespace, async (sessions) => {
+      const info = await sessions.find(name);
+      if (!info) {
+        throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+      }
+      return { info, ranks: await sessions.ranks(name), sessions };
+    });
     this.attached.set(key, attached);
     return attached;
   }
@@ -230,10 +239,9 @@ export class SkiffSession {
   /** Runs a cell on every rank of a running session (see attachNotebookSession); the events of all ranks as they arrive. */
   async *runCell(name: string, code: string, opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<CellEvent> {
     const namespace = opts.namespace ?? this.namespace;
-    const attached = await this.attachNotebookSession(name, namespace);
+    const attached = await this.attach(name, namespace);
     const cell = cellForSession(code, attached.info.packages);
-    const sessions = new NotebookSessions(await this.kubeConfig(), namespace);
-    for await (const event of this.explained(sessions.run(name, cell, opts.signal, attached.ranks))) {
+    for await (const event of this.explained(attached.sessions.run(name, cell, opts.signal, attached.ranks))) {
       if (event.type === 'lost') this.attached.delete(`${namespace}/${name}`);
       yield event;
     }
