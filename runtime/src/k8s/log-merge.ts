@@ -1,6 +1,7 @@
 // The pure half of job logs: resuming a pod's stream without losing or doubling a line, following
 // one pod through reconnects, discovering pods, and interleaving ranks. The cluster half
 // (k8s/logs.ts) plugs in as PodLogSource and JobPodSource, so all of this runs against fakes in tests.
+import { SkiffError } from '../errors.js';
 import type { LogLine } from '../types.js';
 import { isAfter, splitTimestamp } from '../logs/parse.js';
 import { childController, mergeStreams, sleep } from './streams.js';
@@ -49,55 +50,71 @@ export interface LogStreamOptions {
 }
 
 /**
- * Where a pod's log was read up to. A reopened stream starts at `since` (the last timestamp seen);
- * the server may resend lines from that time on (it even truncates sinceTime to whole seconds), so
- * lines before it are dropped, and so are as many lines *at* it as were already delivered. Lines at
- * the same timestamp therefore survive, and no line is lost or doubled.
+ * Where a pod's log was read up to. A reopened stream starts at `since` (the latest timestamp seen),
+ * and the server resends from that time's whole second (the kubelet truncates sinceTime), so the
+ * lines already delivered from that second on are remembered and skipped once each when they come
+ * again. Nothing else is dropped: stdout and stderr are stamped apart, so a line may carry an
+ * earlier time than the one before it, and it is still a new line. No line is lost or doubled.
  */
 export class LogCursor {
-  private last: string;
-  /** Lines delivered with timestamp === last. */
-  private deliveredAtLast = 0;
-  /** Lines with timestamp === last seen in the current stream. */
-  private seenAtLast = 0;
+  private latest: string;
+  /** Lines before this were not asked for: the caller's sinceTime, or a reopened stream's resend start. */
+  private dropBefore: string;
+  /** Where a stream reopened now would resend from: the latest timestamp's whole second. */
+  private windowStart: string;
+  /** Delivered lines from windowStart on (time and text), with counts. */
+  private delivered = new Map<string, number>();
+  /** What the current stream may resend: a copy of `delivered` when it opened, used up as lines repeat. */
+  private resendable = new Map<string, number>();
 
   constructor(sinceTime?: string) {
-    this.last = sinceTime ?? '';
+    this.latest = sinceTime ?? '';
+    this.dropBefore = sinceTime ?? '';
+    this.windowStart = sinceTime ?? '';
   }
 
   /** The sinceTime to reopen with, or undefined before any line. */
   get since(): string | undefined {
-    return this.last || undefined;
+    return this.latest || undefined;
   }
 
   /** Call before reading a new stream. */
   startStream(): void {
-    this.seenAtLast = 0;
+    this.resendable = new Map(this.delivered);
+    if (this.windowStart && isAfter(this.windowStart, this.dropBefore)) this.dropBefore = this.windowStart;
   }
 
-  /** The parsed line when it is new, undefined when it was delivered before. */
+  /** The parsed line when it is new, undefined when it was delivered before (or precedes the start). */
   accept(raw: string): { time: string; text: string } | undefined {
     const line = splitTimestamp(raw);
-    if (!line.time || !this.last) {
-      if (line.time) this.moveTo(line.time);
-      return line;
+    if (!line.time) return line;
+    if (this.dropBefore && isAfter(this.dropBefore, line.time)) return undefined;
+    const key = `${line.time} ${line.text}`;
+    const resent = this.resendable.get(key);
+    if (resent) {
+      this.resendable.set(key, resent - 1);
+      return undefined;
     }
-    if (isAfter(line.time, this.last)) {
-      this.moveTo(line.time);
-      return line;
-    }
-    if (isAfter(this.last, line.time)) return undefined;
-    this.seenAtLast += 1; // same timestamp as the last delivered line
-    if (this.seenAtLast <= this.deliveredAtLast) return undefined;
-    this.deliveredAtLast += 1;
+    if (!this.latest || isAfter(line.time, this.latest)) this.moveTo(line.time);
+    if (!isAfter(this.windowStart, line.time)) this.delivered.set(key, (this.delivered.get(key) ?? 0) + 1);
     return line;
   }
 
+  /** A later timestamp: the resend window starts at its whole second, and older lines are forgotten. */
   private moveTo(time: string): void {
-    this.last = time;
-    this.deliveredAtLast = 1;
-    this.seenAtLast = 1;
+    this.latest = time;
+    const second = wholeSecond(time);
+    if (this.windowStart && !isAfter(second, this.windowStart)) return;
+    this.windowStart = second;
+    for (const key of this.delivered.keys()) {
+      if (isAfter(second, key.slice(0, key.indexOf(' ')))) this.delivered.delete(key);
+    }
   }
+}
+
+/** '2026-01-01T00:00:02.5Z' -> '2026-01-01T00:00:02Z' (offsets kept as they are). */
+function wholeSecond(time: string): string {
+  return time.replace(/\.\d+/, '');
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -148,8 +165,10 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
         const line = cursor.accept(raw);
         if (line) yield { pod: pod.name, rank: pod.rank, ...line };
       }
-    } catch {
-      // e.g. "container is waiting to start": the pod looked ready a moment too early.
+    } catch (err) {
+      // A refusal in Skiff's words (not allowed) is final; anything else passes, e.g. "container is
+      // waiting to start": the pod looked ready a moment too early.
+      if (err instanceof SkiffError) throw err;
       failed = true;
     }
     if (signal.aborted || !opts.follow) return;

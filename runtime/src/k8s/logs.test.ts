@@ -23,6 +23,8 @@ interface FakePod {
 
 class FakeApiServer {
   readonly requests: string[] = [];
+  /** Answer every log read 403, as an API server does to a user without 'get' on pods/log. */
+  forbidLogs = false;
   private server?: Server;
   constructor(
     public pods: FakePod[],
@@ -96,6 +98,7 @@ class FakeApiServer {
     const pod = podMatch && this.pods.find((x) => x.name === podMatch[1]);
     if (!pod) return json({ kind: 'Status', code: 404, message: 'not found' }, 404);
     if (!podMatch![2]) return json(this.podObject(pod));
+    if (this.forbidLogs) return json({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'pods "x" is forbidden: cannot get resource "pods/log"' }, 403);
     // Log: the kubelet gets sinceTime truncated to whole seconds, so it resends a little.
     const since = url.searchParams.get('sinceTime')?.slice(0, 19);
     const lines = pod.log.filter((l) => !since || l.slice(0, 19) >= since);
@@ -163,6 +166,19 @@ describe('streamJobLogs against a stand-in API server', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     expect(await collect(streamJobLogs(kc, NS, 'train', { follow: true, signal: controller.signal, pollMs: 10 }))).toEqual([]);
+  });
+
+  it('says the logs are not allowed, at once, instead of an empty log or endless retries', async () => {
+    fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Running', log: [`${T(1)} a`] }]);
+    fake.forbidLogs = true;
+    const kc = await fake.start();
+    for (const follow of [false, true]) {
+      await expect(collect(streamJobLogs(kc, NS, 'train', { follow, pollMs: 10, reconnectMs: 10 }))).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringContaining('refused to show the logs of pod train-0-aaaaa (HTTP 403)'),
+      });
+    }
+    expect(fake.requests.filter((r) => r.includes('/log?'))).toHaveLength(2);
   });
 
   it('names a job that does not exist', async () => {

@@ -7,7 +7,8 @@ import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
 import { jobPhase, rankOf } from '../jobs/reasons.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { jobSelector } from '../manifests/labels.js';
-import { kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
+import { SkiffError } from '../errors.js';
+import { apiStatusOf, kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
 import { newlineSeparated } from './lines.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
@@ -139,6 +140,16 @@ export class KubePodLogs implements PodLogSource {
         follow: opts.follow,
         timestamps: true,
         sinceTime: opts.sinceTime,
+      }).catch((err: unknown) => {
+        const status = apiStatusOf(err);
+        // Not allowed stays not allowed: say so, instead of a silent empty log (or endless retries).
+        if (status === 401 || status === 403) {
+          throw new SkiffError('FORBIDDEN', `the cluster refused to show the logs of pod ${pod.name} (HTTP ${status})`, {
+            hint: `the kubeconfig's user needs 'get' on pods/log in namespace '${this.namespace}'`,
+            cause: err,
+          });
+        }
+        throw err;
       });
       if (opts.signal.aborted) return;
       yield* newlineSeparated(sink);
