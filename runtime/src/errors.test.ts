@@ -15,8 +15,9 @@ describe('exitCodeFor', () => {
     }
     expect(exitCodeFor(new SkiffError('COMMAND_FAILED', 'x'))).toBe(4);
     expect(exitCodeFor(new SkiffError('TIMEOUT', 'x'))).toBe(4);
-    expect(exitCodeFor(new Error('surprise'))).toBe(1);
-    expect(exitCodeFor('a string')).toBe(1);
+    // Unclassified: "other failures", never mistaken for a failed job.
+    expect(exitCodeFor(new Error('surprise'))).toBe(4);
+    expect(exitCodeFor('a string')).toBe(4);
   });
 
   it('treats spec errors (they carry a field) as bad input', () => {

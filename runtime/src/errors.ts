@@ -69,11 +69,14 @@ export function errorCodeOf(err: unknown): ErrorCode | undefined {
   return undefined;
 }
 
-/** Process exit code for an outcome: 0 when there is no error, 1 for errors Skiff did not classify. */
+/**
+ * Process exit code for an outcome: 0 when there is no error, 4 ("other failures", as README.md
+ * says) for errors Skiff did not classify, so that 1 always means the job itself failed.
+ */
 export function exitCodeFor(err: unknown): number {
   if (err === undefined || err === null) return EXIT_OK;
   const code = errorCodeOf(err);
-  return code ? EXIT_CODES[code] : EXIT_JOB_FAILED;
+  return code ? EXIT_CODES[code] : EXIT_COMMAND_FAILED;
 }
 
 /** "error: <message>" plus "hint: <hint>" when there is one. */

@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { JOB_IMAGE } from '@skiff/runtime';
-import { skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
+import { CLUSTER, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
 interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
 interface Described { phase: string; reason?: string; pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[] }
@@ -132,7 +133,19 @@ describe('skiff on a real kind cluster', () => {
   it('schedules GPU workers on the advertised fake GPUs', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('scheduled on a GPU node');
+    expect(run.stdout).toMatch(/rank 0 of 2 ran/);
+    // The scheduler's word, not the script's: each rank asked for one GPU, and with one per node
+    // the two ranks had to land on two nodes that advertise one.
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    kc.setCurrentContext(`kind-${CLUSTER}`);
+    const core = kc.makeApiClient(CoreV1Api);
+    const pods = (await core.listNamespacedPod({ namespace: 'skiff', labelSelector: 'skiff.dev/job=e2e-gpu' })).items;
+    expect(pods).toHaveLength(2);
+    expect(pods.map((p) => p.spec?.containers[0].resources?.limits?.['nvidia.com/gpu'])).toEqual(['1', '1']);
+    const nodes = new Set(pods.map((p) => p.spec?.nodeName ?? ''));
+    expect(nodes.size).toBe(2);
+    for (const name of nodes) expect((await core.readNode({ name })).status?.allocatable?.['nvidia.com/gpu']).toBe('1');
   });
 
   it('samples a GPU job without a GPU reading where there is no nvidia-smi (fake GPUs), and on time', async () => {
