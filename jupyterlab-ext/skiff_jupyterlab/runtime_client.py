@@ -135,6 +135,9 @@ class RuntimeClient:
                         raise _error_of(data)
                     yield event, data
                     event, data = None, None
+            # Every stream of the API ends with `end`: without it the runtime went away mid-stream.
+            raise SkiffRuntimeError("UNREACHABLE", f"the Skiff runtime's stream {path.split('?')[0]} was cut before its end",
+                                    "the runtime may have stopped; restart the kernel")
         finally:
             conn.close()
 

@@ -57,6 +57,43 @@ def test_events_raise_the_runtimes_error(tmp_path):
         client.close()
 
 
+CUTTING_API = r"""
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(b'event: output\ndata: {"type": "stream", "name": "stdout", "text": "hi"}\n\n')  # and no end
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(json.dumps({"url": f"http://127.0.0.1:{server.server_port}", "token": "t"}), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_stream_cut_before_its_end_raises_instead_of_ending_quietly(tmp_path):
+    script = tmp_path / "cutting_api.py"
+    script.write_text(CUTTING_API)
+    client = RuntimeClient(command=[sys.executable, str(script)])
+    seen = []
+    try:
+        with pytest.raises(SkiffRuntimeError) as err:
+            for event, data in client.events("POST", "/api/sessions/nb/cells", {"code": "1"}):
+                seen.append((event, data["text"]))
+        assert err.value.code == "UNREACHABLE" and "cut before its end" in err.value.message
+        assert seen == [("output", "hi")]
+    finally:
+        client.close()
+
+
 def iopub_of(kc, msg_id):
     """The IOPub messages of one request, up to the kernel going idle after it."""
     messages = []

@@ -114,6 +114,26 @@ describe('SkiffApiClient', () => {
     expect(progress).toEqual(['creating cluster']);
   });
 
+  it('a stream cut before its end event is an error, not a quiet end', async () => {
+    const { createServer } = await import('node:http');
+    const cutting = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end('event: log\ndata: {"pod":"p0","rank":0,"time":"t1","text":"first"}\n\n'); // and no `end`
+    });
+    await new Promise<void>((r) => cutting.listen(0, '127.0.0.1', r));
+    try {
+      const api = new SkiffApiClient({ baseUrl: `http://127.0.0.1:${(cutting.address() as { port: number }).port}`, token: TOKEN });
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const line of api.logs('a', { follow: true })) seen.push(line.text);
+      })();
+      await expect(reading).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining('was cut before its end') });
+      expect(seen).toEqual(['first']);
+    } finally {
+      cutting.close();
+    }
+  });
+
   it("reads a promotion target's jobs through at(): the server answers from a session on that context", async () => {
     const local = backend();
     const cloud = { ...backend(), listJobs: async (namespace?: string) => [{ ...(await local.listJobs())[0], name: `cloud-job-in-${namespace}` }] };

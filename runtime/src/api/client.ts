@@ -231,12 +231,17 @@ export class SkiffApiClient {
   private async *events(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<SseEvent> {
     try {
       const res = await this.request(method, path, body, { Accept: 'text/event-stream' }, signal);
-      if (!res.body) return;
-      for await (const item of parseSse(res.body, signal)) {
-        if (item.event === 'error') throw apiError(500, item.data);
-        if (item.event === 'end') return;
-        yield item;
+      if (res.body) {
+        for await (const item of parseSse(res.body, signal)) {
+          if (item.event === 'error') throw apiError(500, item.data);
+          if (item.event === 'end') return;
+          yield item;
+        }
       }
+      if (signal?.aborted) return;
+      // Every stream of the API ends with `end`: without it the server went away mid-stream, and
+      // a follower that took this for the end would sit frozen with a partial log.
+      throw new ApiError(0, 'UNREACHABLE', `the Skiff API's stream ${path.split('?')[0]} was cut before its end`, 'is `skiff api` (or the Jupyter server extension) still running? open the view again to resume');
     } catch (err) {
       if (signal?.aborted) return;
       throw err;
