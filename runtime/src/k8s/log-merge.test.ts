@@ -144,6 +144,32 @@ describe('podLogLines', () => {
     expect(texts(await collect(podLogLines(source, pod('p', 0), { follow: true, ...fast })))).toEqual(['l1']);
   });
 
+  it("reads a restarted container's last lines (its traceback) from the previous container, then follows the new one", async () => {
+    // A server crashes after 'boot', its last lines written as the follow stream was cut; the
+    // kubelet restarts it in the same pod, and the new container logs 'boot again'.
+    const first = [raw(T(1), 'boot'), raw(T(2), 'Traceback (most recent call last):'), raw(T(2, '.1'), 'OSError: weights.pt not found')];
+    const second = [raw(T(5), 'boot again')];
+    const reads: { previous?: boolean; sinceTime?: string }[] = [];
+    let restarts = 0;
+    const states: PodRunState[] = ['running', 'running', 'terminated'];
+    const source: PodLogSource = {
+      state: async () => (states.length > 1 ? states.shift()! : states[0]),
+      restarts: () => restarts,
+      async *lines(_pod, opts) {
+        reads.push({ previous: opts.previous, sinceTime: opts.sinceTime });
+        if (reads.length === 1) {
+          yield first[0]; // the follow stream is cut when the container dies
+          restarts = 1;
+          return;
+        }
+        yield* fromSecond(opts.previous ? first : second, opts.sinceTime);
+      },
+    };
+    const lines = await collect(podLogLines(source, pod('p', 0), { follow: true, ...fast }));
+    expect(texts(lines)).toEqual(['boot', 'Traceback (most recent call last):', 'OSError: weights.pt not found', 'boot again']);
+    expect(reads[1]).toEqual({ previous: true, sinceTime: T(1) });
+  });
+
   it('gives up on a terminated pod whose logs cannot be read', async () => {
     const source = new ScriptedPod(['terminated'], [() => new Error('gone')]);
     expect(await collect(podLogLines(source, pod('p', 0), { follow: true, ...fast }))).toEqual([]);

@@ -22,8 +22,13 @@ export type PodRunState = 'waiting' | 'running' | 'terminated' | 'gone';
 
 export interface PodLogSource {
   state(pod: PodRef): Promise<PodRunState>;
-  /** Raw kubelet lines ("<RFC3339Nano> text"), ending when the server closes the stream or the signal aborts. */
-  lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; signal: AbortSignal }): AsyncIterable<string>;
+  /** How often the pod's container has restarted, as the last state() read saw it. */
+  restarts?(pod: PodRef): number;
+  /**
+   * Raw kubelet lines ("<RFC3339Nano> text"), ending when the server closes the stream or the signal
+   * aborts; with `previous`, those of the container before its last restart.
+   */
+  lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncIterable<string>;
   /**
    * Resolves once the pod may have changed since the last state() (e.g. a watch event), or after
    * maxWaitMs at the latest. Without it, waiting pods are polled.
@@ -149,9 +154,17 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
   const cursor = new LogCursor(opts.sinceTime);
   const nextPoll = pollBackoff(opts.pollMs ?? DEFAULT_POLL_MS);
   let failedTerminatedReads = 0;
+  let restarts: number | undefined;
   while (!signal.aborted) {
     const state = await source.state(pod);
     if (state === 'gone') return;
+    const nowRestarts = source.restarts?.(pod);
+    if (restarts !== undefined && nowRestarts !== undefined && nowRestarts > restarts) {
+      // The container restarted inside its pod (a server that crashed): the stream read so far was
+      // cut when it died, so its last lines, often the traceback, are in the previous container's log.
+      yield* podPreviousLines(source, pod, cursor, signal);
+    }
+    restarts = nowRestarts;
     if (state === 'waiting') {
       if (!opts.follow) return;
       await (source.changed ? source.changed(pod, { signal, maxWaitMs: WATCH_SAFETY_MS }) : sleep(nextPoll(), signal));
@@ -174,6 +187,19 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
     if (signal.aborted || !opts.follow) return;
     if (state === 'terminated' && (!failed || ++failedTerminatedReads >= TERMINATED_READ_ATTEMPTS)) return;
     await sleep(failed ? nextPoll() : (opts.reconnectMs ?? DEFAULT_RECONNECT_MS), signal);
+  }
+}
+
+async function* podPreviousLines(source: PodLogSource, pod: PodRef, cursor: LogCursor, signal: AbortSignal): AsyncGenerator<LogLine> {
+  cursor.startStream();
+  try {
+    for await (const raw of source.lines(pod, { follow: false, previous: true, sinceTime: cursor.since, signal })) {
+      const line = cursor.accept(raw);
+      if (line) yield { pod: pod.name, rank: pod.rank, ...line };
+    }
+  } catch (err) {
+    if (err instanceof SkiffError) throw err;
+    // A container restarted more than once since: only the last one before this is kept.
   }
 }
 

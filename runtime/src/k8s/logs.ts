@@ -99,6 +99,8 @@ export class KubePodLogs implements PodLogSource {
   private readonly changes: ChangeWatch;
   /** resourceVersion of each pod as state() last read it, for changed() to watch from. */
   private readonly versions = new Map<string, string | undefined>();
+  /** Restart count of each pod's container as state() last read it. */
+  private readonly restartCounts = new Map<string, number>();
 
   constructor(
     kc: KubeConfig,
@@ -112,8 +114,14 @@ export class KubePodLogs implements PodLogSource {
   async state(pod: PodRef): Promise<PodRunState> {
     const current = await orUndefined(this.k.core.readNamespacedPod({ name: pod.name, namespace: this.namespace }));
     this.versions.set(pod.uid, current?.metadata?.resourceVersion);
+    const container = current?.status?.containerStatuses?.find((c) => c.name === pod.container);
+    this.restartCounts.set(pod.uid, container?.restartCount ?? 0);
     // A pod with the same name but another uid is a replacement, not ours.
     return podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+  }
+
+  restarts(pod: PodRef): number {
+    return this.restartCounts.get(pod.uid) ?? 0;
   }
 
   /** A watch on this one pod from the version state() read: it starts, the stream opens at once. */
@@ -122,7 +130,7 @@ export class KubePodLogs implements PodLogSource {
     await this.changes.nextPaced([{ path, fieldSelector: `metadata.name=${pod.name}`, resourceVersion: this.versions.get(pod.uid) }], opts);
   }
 
-  async *lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; signal: AbortSignal }): AsyncGenerator<string> {
+  async *lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
     // Log pipes the response body into `sink` but never tells it about errors or aborts, so the
     // source's close (normal or not) and our own abort both end the sink: the reader then stops.
     const sink = new PassThrough();
@@ -140,6 +148,7 @@ export class KubePodLogs implements PodLogSource {
         follow: opts.follow,
         timestamps: true,
         sinceTime: opts.sinceTime,
+        previous: opts.previous,
       }).catch((err: unknown) => {
         const status = apiStatusOf(err);
         // Not allowed stays not allowed: say so, instead of a silent empty log (or endless retries).
