@@ -1,9 +1,10 @@
 // One job in the sidebar: its logs (live, filtered by rank), metrics charts, the description with
 // its plain-words reason, a call to a serving job, and cancel. Each tab owns one stream at a time.
 import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
-import { OUTPUTS_COPY_DIR, describeText, displayLogLine, promotedTargetLabel, type JobStatus, type LogLine, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
+import { OUTPUTS_COPY_DIR, describeText, promotedTargetLabel, type JobStatus, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
+import { LogPane } from './log-pane';
 import { promoteJob } from './promote-dialog';
 
 type Tab = 'logs' | 'metrics' | 'describe' | 'call' | 'outputs';
@@ -109,26 +110,10 @@ export class JobView {
   }
 
   private async showLogs(signal: AbortSignal): Promise<void> {
-    const lines: LogLine[] = [];
-    const rank = h('select', { className: 'skiff-rank-filter', title: 'show one rank only' }, h('option', { value: '', textContent: 'all ranks' }));
-    const pre = h('pre', { className: 'skiff-logs' });
-    const ranks = new Set<number>();
-    const visible = (l: LogLine) => rank.value === '' || String(l.rank) === rank.value;
-    const redraw = () => (pre.textContent = lines.filter(visible).map(displayLogLine).join('\n'));
-    rank.onchange = redraw;
-    this.body.append(h('div', { className: 'skiff-toolbar' }, rank), pre);
+    const pane = new LogPane(this.job.name);
+    this.body.append(h('div', { className: 'skiff-toolbar' }, pane.rankFilter), pane.notice, pane.pre);
     try {
-      for await (const line of this.client.logs(this.job.name, { follow: true, signal })) {
-        lines.push(line);
-        if (!ranks.has(line.rank)) {
-          ranks.add(line.rank);
-          rank.append(h('option', { value: String(line.rank), textContent: `rank ${line.rank}` }));
-        }
-        if (visible(line)) {
-          pre.append((pre.textContent ? '\n' : '') + displayLogLine(line));
-          pre.scrollTop = pre.scrollHeight;
-        }
-      }
+      for await (const line of this.client.logs(this.job.name, { follow: true, signal })) pane.add(line);
     } catch (err) {
       if (!signal.aborted) this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
     }
