@@ -414,6 +414,8 @@ describe('API inputs are validated as the CLI validates them', () => {
     expect(upRequest({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 })).toEqual({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 });
     expect(upRequest({ nodeImage: 'kindest/node:v1.34.0' }).nodeImage).toBe('kindest/node:v1.34.0');
     expect(() => upRequest({ nodeImage: 'evil.example/root:latest' })).toThrow('nodeImage must be a kindest/node or skiff.local/node image');
+    expect(upRequest({ recreate: true }).recreate).toBe(true);
+    expect(() => upRequest({ recreate: 'yes' })).toThrow('recreate must be true or false');
     expect(() => clusterOptions({ workers: 1000 })).toThrow('workers must be a whole number from 0 to 16');
     expect(() => clusterOptions({ gpusPerNode: 99 })).toThrow('GPUs per node must be a whole number from 0 to 16');
   });

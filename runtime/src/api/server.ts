@@ -420,6 +420,10 @@ export function upRequest(input: unknown): UpRequest {
   if (name !== undefined) request.name = name;
   const profile = optionalString(body, 'profile');
   if (profile !== undefined) request.profile = profile as UpRequest['profile'];
+  if (body.recreate !== undefined) {
+    if (typeof body.recreate !== 'boolean') throw new SkiffError('BAD_INPUT', 'recreate must be true or false');
+    request.recreate = body.recreate;
+  }
   const nodeImage = optionalString(body, 'nodeImage');
   if (nodeImage !== undefined) {
     // kind runs node images privileged: over the API only kind's own and Skiff's offline build.

@@ -103,6 +103,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--gpus-per-node <g>', 'GPUs per worker node (gpu and fake-gpu profiles)')
     .option('--name <name>', 'cluster name (default: --cluster)')
     .option('--image <node-image>', 'kind node image')
+    .option('--recreate', 'delete the cluster and make it anew when it exists but is unhealthy')
     .addOption(outputOption())
     .action(
       act(async (flags: UpFlags & OutputFlag, cmd: Command) => {

@@ -106,6 +106,7 @@ export interface UpFlags {
   gpusPerNode?: string;
   name?: string;
   image?: string;
+  recreate?: boolean;
 }
 
 const PROFILES: ClusterProfile[] = ['cpu', 'gpu', 'fake-gpu'];
@@ -121,6 +122,7 @@ export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpReque
   if (flags.workers !== undefined) request.workers = wholeNumber('--workers', flags.workers);
   if (flags.gpusPerNode !== undefined) request.gpusPerNode = wholeNumber('--gpus-per-node', flags.gpusPerNode);
   if (flags.image !== undefined) request.nodeImage = flags.image;
+  if (flags.recreate) request.recreate = true;
   return request;
 }
 

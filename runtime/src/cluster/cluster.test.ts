@@ -256,21 +256,31 @@ describe('Clusters.up', () => {
     expect(quiet).toEqual([]);
   });
 
-  it('recreates a cluster whose containers stopped', async () => {
+  it('recreates a cluster whose containers stopped only when asked to, and otherwise says what to run', async () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
     world.containers.get('skiff')![1].state = 'exited';
+    await expect(world.clusters().up({ workers: 1 })).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: expect.stringContaining('skiff-worker'),
+      hint: expect.stringContaining('skiff up --recreate'),
+    });
+    expect(world.log).toEqual(['preflight cpu']);
+    world.log.length = 0;
     const progress: string[] = [];
-    const result = await world.clusters().up({ workers: 1 }, (m) => progress.push(m));
+    const result = await world.clusters().up({ workers: 1, recreate: true }, (m) => progress.push(m));
     expect(result.reused).toBe(false);
     expect(world.log).toEqual(['preflight cpu', 'delete skiff', `save ${JOB}`, `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
     expect(progress[0]).toContain('skiff-worker');
   });
 
-  it('recreates a cluster whose API server stays silent', async () => {
+  it('recreates a cluster whose API server stays silent, when asked to', async () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
     world.apiReady = false;
     const clusters = world.clusters();
-    const up = clusters.up({ workers: 0 });
+    await expect(clusters.up({ workers: 0 })).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining('does not answer; nothing was deleted') });
+    expect(world.log).not.toContain('delete skiff');
+    world.log.length = 0;
+    const up = clusters.up({ workers: 0, recreate: true });
     // The recreated cluster's API server answers.
     setTimeout(() => (world.apiReady = true), 30);
     const result = await up;

@@ -43,7 +43,11 @@ export interface UpResult {
   seconds: number;
 }
 
-export type UpRequest = Partial<ClusterOptions> & { name?: string };
+export type UpRequest = Partial<ClusterOptions> & {
+  name?: string;
+  /** Delete a cluster that exists but is unhealthy and make it anew; without it, up says what is wrong and deletes nothing. */
+  recreate?: boolean;
+};
 
 export interface ClustersDeps {
   provider?: ClusterProvider;
@@ -92,6 +96,13 @@ export class Clusters {
       return { cluster, reused: true, seconds: secondsSince(started) };
     }
     if (health.state === 'unhealthy') {
+      // Deleting takes its running jobs and sessions with it, and a loaded laptop can make a healthy
+      // API server slow: that is the user's call, not ours.
+      if (!request.recreate) {
+        throw new SkiffError('UNREACHABLE', `cluster '${opts.name}' exists but ${health.problem}; nothing was deleted`, {
+          hint: `if this machine is busy, wait and run \`skiff up\` again; to delete the cluster and make it anew (its jobs and sessions go, outputs stay on this machine): \`skiff up --recreate${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}\``,
+        });
+      }
       onProgress(`cluster '${opts.name}' exists but ${health.problem}; recreating it`);
       await provider.delete(opts.name);
     }
