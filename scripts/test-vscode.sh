@@ -10,5 +10,10 @@ SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
 export SKIFF_CODE_SERVER
 npm run package -w extension
 npx vitest run --project vscode
-# Desktop VS Code through @vscode/test-electron where $VSCODE_BINARY names one (skips, saying so, elsewhere).
-npm run test:electron -w extension
+# Desktop VS Code through @vscode/test-electron, only where $VSCODE_BINARY names one: it cannot be
+# downloaded offline, and the suite itself fails when it cannot run (so it never passes unrun).
+if [ -n "${VSCODE_BINARY:-}" ]; then
+  npm run test:electron -w extension
+else
+  echo "[test-vscode] desktop VS Code suite not run: VSCODE_BINARY is not set (the code-server tier above covers the workbench)"
+fi
