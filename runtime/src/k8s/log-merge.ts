@@ -172,12 +172,8 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
     }
     const follow = opts.follow && state === 'running';
     let failed = false;
-    cursor.startStream();
     try {
-      for await (const raw of source.lines(pod, { follow, sinceTime: cursor.since, signal })) {
-        const line = cursor.accept(raw);
-        if (line) yield { pod: pod.name, rank: pod.rank, ...line };
-      }
+      yield* newLines(source, pod, cursor, { follow, signal });
     } catch (err) {
       // A refusal in Skiff's words (not allowed) is final; anything else passes, e.g. "container is
       // waiting to start": the pod looked ready a moment too early.
@@ -190,13 +186,18 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
   }
 }
 
-async function* podPreviousLines(source: PodLogSource, pod: PodRef, cursor: LogCursor, signal: AbortSignal): AsyncGenerator<LogLine> {
+/** One stream of the pod from the cursor on, its lines not delivered before. */
+async function* newLines(source: PodLogSource, pod: PodRef, cursor: LogCursor, opts: { follow: boolean; previous?: boolean; signal: AbortSignal }): AsyncGenerator<LogLine> {
   cursor.startStream();
+  for await (const raw of source.lines(pod, { ...opts, sinceTime: cursor.since })) {
+    const line = cursor.accept(raw);
+    if (line) yield { pod: pod.name, rank: pod.rank, ...line };
+  }
+}
+
+async function* podPreviousLines(source: PodLogSource, pod: PodRef, cursor: LogCursor, signal: AbortSignal): AsyncGenerator<LogLine> {
   try {
-    for await (const raw of source.lines(pod, { follow: false, previous: true, sinceTime: cursor.since, signal })) {
-      const line = cursor.accept(raw);
-      if (line) yield { pod: pod.name, rank: pod.rank, ...line };
-    }
+    yield* newLines(source, pod, cursor, { follow: false, previous: true, signal });
   } catch (err) {
     if (err instanceof SkiffError) throw err;
     // A container restarted more than once since: only the last one before this is kept.
