@@ -167,10 +167,14 @@ class AgentTest(unittest.TestCase):
     def test_asking_again_for_a_cell_replays_it_from_where_asked_without_running_it_again(self):
         code = "hits = globals().get('hits', 0) + 1\nfor i in range(3):\n    print(i, flush=True)\nhits"
         first = self.agent.execute(code, id="cell-a")
-        # The three prints travel as one line that holds the cell's first three events.
-        self.assertEqual([(e["type"], e["next"]) for e in first], [("stream", 3), ("result", 4), ("done", 5)])
+        # The three prints may travel as one line or several, as the agent's writes
+        # happen to batch them; what is fixed is where each event ends in the cell.
+        self.assertEqual(text_of(first), "0\n1\n2\n")
+        self.assertEqual([(e["type"], e["next"]) for e in first][-2:], [("result", 4), ("done", 5)])
+        self.assertTrue(all(e["next"] <= 3 for e in first if e["type"] == "stream"))
         strip = lambda events: [{k: v for k, v in e.items() if k != "at"} for e in events]  # noqa: E731
-        self.assertEqual(strip(self.agent.execute(code, id="cell-a", **{"from": 3})), strip(first)[1:])
+        after_prints = [e for e in strip(first) if e["next"] > 3]
+        self.assertEqual(strip(self.agent.execute(code, id="cell-a", **{"from": 3})), after_prints)
         self.assertEqual(text_of(self.agent.execute(code, id="cell-a", **{"from": 1})), "1\n2\n")
         self.assertEqual(self.agent.execute("hits")[0]["data"], {"text/plain": "1"})
 
