@@ -1,13 +1,16 @@
 // Ordinary projects, unchanged, on a real kind cluster: a script that checkpoints into its working
 // directory and resumes, Flask from requirements.txt and from PEP 723 metadata, a weights file
 // and a 200 MB folder beside the code, a --data folder both ranks read, and bad input refused
-// before any pod starts, with nothing left behind.
+// before any pod starts, with nothing left behind; a disk that fills under a job, and under a submit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, skiff, skiffJson } from './skiff-cli.js';
+import { execFileSync } from 'node:child_process';
+import { CLUSTER, REPO, skiff, skiffJson } from './skiff-cli.js';
+import { dataDir, jobRunsDir, NODE_DATA_DIR } from '../../runtime/src/workspace/layout.js';
+import { DEFAULT_NAMESPACE } from '../../runtime/src/spec/job-spec.js';
 
 const FIXTURES = join(REPO, 'test/cluster/fixtures/projects');
 /** The demo's scripts are ordinary projects too: a checkpointing trainer, a Flask server with its requirements.txt. */
@@ -162,5 +165,62 @@ describe('real projects run unchanged', () => {
     }
     expect((await skiffJson<{ job: string }[]>(['outputs'])).map((j) => j.job)).toEqual(before);
     expect(readFileSync(join(FIXTURES, 'bad_requirements/requirements.txt'), 'utf8')).toBe('numpy\nflask==\n');
+  });
+
+  // A full disk, for real: one job's run folders sit on a 16 MiB ext4 file system, mounted on the
+  // host and, being the same loop device, at the same path in every node (one kernel, so one file
+  // system seen from both), as if the user's disk had filled. Mounting needs root, as CI runs.
+  it.skipIf(process.getuid?.() !== 0)('a job whose working directory fills, and a submit onto a full disk, each fail plainly with nothing half-made', async () => {
+    const job = 'fills-disk';
+    const hostDir = jobRunsDir(dataDir(), CLUSTER, DEFAULT_NAMESPACE, job);
+    const nodeDir = `${NODE_DATA_DIR}/${hostDir.slice(dataDir().length + 1)}`;
+    const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const image = join(tempDir('skiff-disk-'), 'disk.img');
+    execFileSync('truncate', ['-s', '16M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-m', '0', image]); // no blocks reserved for root: full means full
+    const loop = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+    const minor = loop.replace('/dev/loop', '');
+    mkdirSync(hostDir, { recursive: true });
+    const mounted: string[] = [];
+    try {
+      execFileSync('mount', [loop, hostDir]);
+      mounted.push('host');
+      for (const node of nodes) {
+        execFileSync('docker', ['exec', node, 'sh', '-c', `[ -b ${loop} ] || mknod ${loop} b 7 ${minor}; mkdir -p ${nodeDir} && mount ${loop} ${nodeDir}`]);
+        mounted.push(node);
+      }
+      const project = tempDir('skiff-fills-');
+      writeFileSync(
+        join(project, 'train.py'),
+        ['import os', 'print("saving snapshot.pt", flush=True)', 'with open("snapshot.pt", "wb") as f:', '    for _ in range(64):', '        f.write(os.urandom(1 << 20))', 'print("saved", flush=True)'].join('\n'),
+      );
+      writeFileSync(join(project, 'weights.bin'), randomBytes(2 << 20));
+      const filled = await skiff(['run', join(project, 'train.py'), '--name', job]);
+      expect(filled.code, filled.stderr).toBe(1);
+      expect(filled.stdout).toContain('saving snapshot.pt');
+      expect(filled.stdout).not.toMatch(/^saved$/m);
+      expect(filled.stderr).toContain('the disk holding its working directory is full');
+      expect(filled.stderr).toContain('No space left on device');
+      // What the job wrote before the disk filled is kept, as the user's results always are.
+      const runs = readdirSync(hostDir).filter((n) => n.endsWith('.json'));
+      expect(runs).toHaveLength(1);
+      expect((await skiff(['cancel', job])).code).toBe(0);
+
+      // The disk is now full: the next submit cannot copy the code folder (its 2 MiB weights) in.
+      const refused = await skiff(['run', join(project, 'train.py'), '--name', job]);
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(refused.stderr).toContain(`the disk holding ${hostDir}/`);
+      expect(refused.stderr).toContain('is full');
+      expect(refused.stderr).toContain('skiff outputs JOB --remove');
+      expect(readdirSync(hostDir).filter((n) => n.endsWith('.json'))).toEqual(runs);
+      expect(readdirSync(hostDir).filter((n) => n !== 'lost+found')).toHaveLength(2); // the first run and its record only
+      expect((await skiff(['describe', job])).code, 'no job was created').toBe(2);
+    } finally {
+      await skiff(['cancel', job]);
+      for (const node of mounted.filter((m) => m !== 'host').reverse()) execFileSync('docker', ['exec', node, 'umount', nodeDir]);
+      if (mounted.includes('host')) execFileSync('umount', [hostDir]);
+      execFileSync('losetup', ['--detach', loop]);
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 });
