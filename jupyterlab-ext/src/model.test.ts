@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '@skiff/runtime';
-import { SkiffApiClient } from '@skiff/runtime/front';
+import { API_VERSION, SkiffApiClient } from '@skiff/runtime/front';
 import { SkiffModel, browserTargetMemory } from './model';
 import { scriptedBackend, TOKEN } from './testing/backend';
 
@@ -36,7 +36,7 @@ describe('SkiffModel', () => {
     const model = await realApi();
     await model.start();
     expect(model.error).toBeUndefined();
-    expect(model.health).toMatchObject({ cluster: 'skiff', apiVersion: 3 });
+    expect(model.health).toMatchObject({ cluster: 'skiff', apiVersion: API_VERSION });
     expect(model.cluster).toBeUndefined();
     await expect.poll(() => model.jobsError).toBeUndefined();
   });
@@ -63,7 +63,7 @@ describe('SkiffModel', () => {
   it('says plainly when the runtime speaks another API version', async () => {
     const model = await answering(200, { ok: true, version: '9.0.0', apiVersion: 9, cluster: 'skiff', namespace: 'skiff' });
     await model.start();
-    expect(model.error).toMatch(/speaks API version 9 \(runtime 9\.0\.0\) but this front end expects version 3 — install the same Skiff version/);
+    expect(model.error).toContain(`speaks API version 9 (runtime 9.0.0) but this front end expects version ${API_VERSION} — install the same Skiff version`);
   });
 
   it('lists the jobs of each context a job was promoted to, through the API on that context, and remembers the targets', async () => {

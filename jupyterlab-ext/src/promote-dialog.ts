@@ -76,7 +76,7 @@ export async function promoteJob(
   });
   if (!confirm.button.accept) return report('not promoted: nothing changed on the target');
   try {
-    const done = await client.promote(job, chosen.value, (line) => report(line));
+    const done = await client.promote(job, chosen.value, plan, (line) => report(line));
     report(`✓ promoted ${done.job} to '${done.context}' (namespace ${done.namespace}); it is listed under that target in the sidebar`);
     promoted({ context: done.context, namespace: done.namespace });
   } catch (err) {

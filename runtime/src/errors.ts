@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'CLUSTER_OUTDATED'
   | 'DISK_FULL'
   | 'PACKAGES_FAILED'
-  | 'SESSION_LOST';
+  | 'SESSION_LOST'
+  /** A promotion's plan is no longer the one the user confirmed. */
+  | 'PLAN_CHANGED';
 
 export class SkiffError extends Error {
   readonly code: ErrorCode;
@@ -60,6 +62,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   DISK_FULL: EXIT_ENVIRONMENT,
   PACKAGES_FAILED: EXIT_BAD_INPUT,
   SESSION_LOST: EXIT_JOB_FAILED,
+  PLAN_CHANGED: EXIT_COMMAND_FAILED,
 };
 
 /** The code of a Skiff error; SpecError from the spec module (it carries `field`) counts as BAD_INPUT. */

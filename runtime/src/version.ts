@@ -6,4 +6,4 @@ export const RUNTIME_VERSION = '0.1.0';
  * The HTTP API's contract version. Bump it when a route or a payload changes incompatibly: clients
  * (the JupyterLab extension) compare it with their own and say so when the two differ.
  */
-export const API_VERSION = 3;
+export const API_VERSION = 4;

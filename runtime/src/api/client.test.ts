@@ -42,8 +42,12 @@ function backend(): ApiBackend & { submitted: unknown[] } {
     },
     cancelJob: async () => {},
     promotionTargets: () => PROMOTION_TARGETS_FIXTURE,
-    planPromotion: async (job, target) => promotionPlanFixture(job, target.to),
-    applyPromotion: async (_plan, onProgress) => (onProgress?.('pushing localhost:5000/skiff-a:0123'), []),
+    planPromotion: async (job, target) => {
+      const plan = promotionPlanFixture(job, target.to);
+      if (targetLive) plan.changes = [{ ...plan.changes[0], action: 'update', before: targetLive }];
+      return plan;
+    },
+    applyPromotion: async (plan, onProgress) => (onProgress?.('pushing localhost:5000/skiff-a:0123'), applied.push(plan.job), []),
     waitForJob: async (name, phases, opts = {}) => {
       if (name === 'gone') throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
       for (const phase of ['Pending', 'Running'] as const) {
@@ -67,9 +71,14 @@ function backend(): ApiBackend & { submitted: unknown[] } {
 }
 
 let server: ApiServer | undefined;
+/** The promotion target as the scripted backend sees it: its Job's YAML ('' when absent), and what was applied. */
+let targetLive = '';
+let applied: string[] = [];
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  targetLive = '';
+  applied = [];
 });
 
 async function client(b = backend()) {
@@ -202,16 +211,33 @@ describe('promotion over HTTP', () => {
     const plan = await api.planPromotion('a', { to: 'cloud' });
     expect(plan).toMatchObject({ job: 'a', context: 'cloud', image: 'localhost:5000/skiff-a:0123456789ab', changes: [{ kind: 'Job', action: 'create' }] });
     expect(plan).not.toHaveProperty('files');
+    expect(plan.digest).toMatch(/^[0-9a-f]{64}$/);
     const progress: string[] = [];
-    expect(await api.promote('a', { to: 'cloud' }, (m) => progress.push(m))).toMatchObject({ context: 'cloud' });
+    expect(await api.promote('a', { to: 'cloud' }, plan, (m) => progress.push(m))).toMatchObject({ context: 'cloud', digest: plan.digest });
     expect(progress).toEqual(['pushing localhost:5000/skiff-a:0123']);
   });
 
-  it('refuses to apply without confirm: true, and asks for a context', async () => {
+  it('refuses to apply without confirm: true and the digest of the plan shown, and asks for a context', async () => {
     const { api } = await client();
-    const res = await fetch(`${server!.url}/api/jobs/a/promote`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{"to":"cloud"}' });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("not applying to context 'cloud' without a confirmation");
+    const plan = await api.planPromotion('a', { to: 'cloud' });
+    for (const body of [{ to: 'cloud' }, { to: 'cloud', digest: plan.digest }, { to: 'cloud', confirm: true }]) {
+      const res = await fetch(`${server!.url}/api/jobs/a/promote`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("not applying to context 'cloud' without a confirmation of the plan shown");
+    }
+    expect(applied).toEqual([]);
     await expect(api.planPromotion('a', { to: '' })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
+  it('applies nothing when the plan changed after it was shown: 409 PLAN_CHANGED, and the new plan can be confirmed', async () => {
+    const { api } = await client();
+    const shown = await api.planPromotion('a', { to: 'cloud' });
+    targetLive = 'kind: Job\nmetadata:\n  name: a\n'; // someone created the Job on the target meanwhile
+    await expect(api.promote('a', { to: 'cloud' }, shown)).rejects.toMatchObject({ status: 409, code: 'PLAN_CHANGED', message: expect.stringContaining("changed after it was shown") });
+    expect(applied).toEqual([]);
+    const again = await api.planPromotion('a', { to: 'cloud' });
+    expect(again.digest).not.toBe(shown.digest);
+    await api.promote('a', { to: 'cloud' }, again);
+    expect(applied).toEqual(['a']);
   });
 });

@@ -78,6 +78,8 @@ export interface PromotionSummary {
   form: 'kubernetes' | 'kubeflow' | 'kserve';
   changes: { kind: string; name: string; action: 'create' | 'update' | 'unchanged'; before: string; after: string }[];
   diff: string;
+  /** Names this plan in the confirmation, so that only the plan the user saw is applied. */
+  digest: string;
 }
 
 export interface SseEvent {
@@ -177,9 +179,13 @@ export class SkiffApiClient {
     return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/promote/plan`, target);
   }
 
-  /** Builds, pushes and applies (the user confirmed the plan), reporting each step. */
-  async promote(job: string, target: { to: string; profile?: string }, onProgress?: (message: string) => void): Promise<PromotionSummary> {
-    for await (const { event, data } of this.events('POST', `/api/jobs/${encodeURIComponent(job)}/promote`, { ...target, confirm: true })) {
+  /**
+   * Builds, pushes and applies the plan the user confirmed, reporting each step. Refused with
+   * PLAN_CHANGED when the plan made now is no longer that one: show the new one.
+   */
+  async promote(job: string, target: { to: string; profile?: string }, confirmed: Pick<PromotionSummary, 'digest'>, onProgress?: (message: string) => void): Promise<PromotionSummary> {
+    const body = { ...target, confirm: true, digest: confirmed.digest };
+    for await (const { event, data } of this.events('POST', `/api/jobs/${encodeURIComponent(job)}/promote`, body)) {
       if (event === 'progress') onProgress?.((data as { message: string }).message);
       else if (event === 'result') return data as PromotionSummary;
     }

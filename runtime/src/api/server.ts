@@ -17,6 +17,7 @@ import { callbackStream } from '../k8s/streams.js';
 import { FINISHED_PHASES } from '../jobs/follow-job.js';
 import type { JobPhase } from '../types.js';
 import type { PromotionPlan } from '../promote/promote.js';
+import { planDigest } from '../promote/plan-digest.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 import { notebookFileSession } from '../sessions/notebook-file.js';
 import { notebookSessionSpec } from '../sessions/notebook.js';
@@ -392,19 +393,32 @@ function promotionTarget(body: Record<string, unknown>): { to: string; profile?:
   return { to, profile: optionalString(body, 'profile') };
 }
 
-/** A plan as JSON: everything but the code itself. */
+/** A plan as JSON: everything but the code itself, and the digest a confirmation must name. */
 function planSummary(plan: PromotionPlan) {
-  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff };
+  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff, digest: planDigest(plan) };
 }
 
-/** Applies to a non-local context only with `confirm: true`: the front end asked the user first. */
+/**
+ * Applies to a non-local context only with `confirm: true` and the digest of the plan the user was
+ * shown: the plan is made again here, and applied only when it is still that plan.
+ */
 async function promoteJob({ req, res, params, backend }: RequestContext): Promise<void> {
   const body = objectBody(await readJson(req));
   const target = promotionTarget(body);
-  if (body.confirm !== true) throw new SkiffError('BAD_INPUT', `not applying to context '${target.to}' without a confirmation`, { hint: 'show the plan (POST …/promote/plan) to the user, then send {"confirm": true}' });
+  const shown = optionalString(body, 'digest');
+  if (body.confirm !== true || !shown) {
+    throw new SkiffError('BAD_INPUT', `not applying to context '${target.to}' without a confirmation of the plan shown`, {
+      hint: 'show the plan (POST …/promote/plan) to the user, then send {"confirm": true, "digest": "<the plan\'s digest>"}',
+    });
+  }
+  const plan = await backend.planPromotion(params.name, target);
+  if (planDigest(plan) !== shown) {
+    throw new SkiffError('PLAN_CHANGED', `the plan for promoting ${params.name} to '${target.to}' changed after it was shown (the target's objects, the job's code or its packages); nothing was applied`, {
+      hint: 'show the new plan to the user and confirm that one',
+    });
+  }
   const stream = new SseStream(res);
   try {
-    const plan = await backend.planPromotion(params.name, target);
     await backend.applyPromotion(plan, (message) => stream.send('progress', { message }));
     stream.send('result', planSummary(plan));
   } catch (err) {
@@ -608,6 +622,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   COMMAND_FAILED: 500,
   TIMEOUT: 504,
   CLUSTER_OUTDATED: 409,
+  PLAN_CHANGED: 409,
   DISK_FULL: 507,
   PACKAGES_FAILED: 400,
   SESSION_LOST: 410,
