@@ -414,7 +414,7 @@ async function promoteJob({ req, res, params, backend }: RequestContext): Promis
   const plan = await backend.planPromotion(params.name, target);
   if (planDigest(plan) !== shown) {
     throw new SkiffError('PLAN_CHANGED', `the plan for promoting ${params.name} to '${target.to}' changed after it was shown (the target's objects, the job's code or its packages); nothing was applied`, {
-      hint: 'show the new plan to the user and confirm that one',
+      hint: 'review the new plan (promote again) and confirm that one',
     });
   }
   const stream = new SseStream(res);
