@@ -1,7 +1,12 @@
 import https from 'node:https';
-import { describe, expect, it } from 'vitest';
-import { KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { withPooledConnections } from './client.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreV1Api, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+import { ApiCallAgent, explainKubeError, withPooledConnections } from './client.js';
 
 const kubeConfig = (proxyUrl?: string) => {
   const kc = new KubeConfig();
@@ -53,5 +58,60 @@ describe('withPooledConnections for watches, logs and raw requests', () => {
     expect(fetchOptions.agent).toBe(context.getAgent());
     expect(httpsOptions.agent).toBe(context.getAgent());
     expect((fetchOptions.headers as Headers).get('Authorization')).toBe('Bearer secret-token');
+  });
+});
+
+describe('a plain API call to an API server that never answers', () => {
+  // A real HTTPS server that takes each request and sends nothing back, as a hung API server does
+  // (a watch gets its headers, then no event).
+  let server: https.Server;
+  let url: string;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+      if (req.url?.includes('watch=true')) res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
+    });
+    rmSync(dir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const hungCluster = async (timeoutMs: number) => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    const pooled = withPooledConnections(kc);
+    const agent = (await authenticate(pooled)).getAgent() as ApiCallAgent;
+    expect(agent).toBeInstanceOf(ApiCallAgent);
+    agent.callTimeoutMs = timeoutMs;
+    return pooled;
+  };
+
+  it('fails after the call limit, in words that say the API server did not answer', async () => {
+    const pooled = await hungCluster(300);
+    const started = Date.now();
+    const err = await pooled.makeApiClient(CoreV1Api).listNamespace().catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const explained = explainKubeError(err, 'skiff') as Error & { code?: string };
+    expect(explained.code).toBe('CLUSTER_GONE');
+    expect(explained.message).toMatch(/cannot reach the API server of cluster 'skiff': .*no answer to GET \/api\/v1\/namespaces within 0.3 s/);
+  });
+
+  it('leaves a watch open past that limit: watches wait by design', async () => {
+    const pooled = await hungCluster(200);
+    let ended: unknown = 'open';
+    const controller = await new Watch(pooled).watch('/api/v1/namespaces', {}, () => {}, (err) => (ended = err ?? 'ended'));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(ended).toBe('open');
+    controller.abort();
   });
 });

@@ -71,6 +71,32 @@ export function withPooledConnections(kc: KubeConfig): KubeConfig {
 const pooledAgents = new WeakMap<KubeConfig, https.Agent>();
 const IDLE_SOCKET_MS = 30_000;
 
+/** How long a plain API call may wait for its answer: a hung API server must not hang Skiff. */
+export const API_CALL_TIMEOUT_MS = 30_000;
+/** Requests that stay open by design, each with its own limits: watches, follows, streams, proxies. */
+const LONG_REQUEST = /[?&](watch|follow)=(true|1)(&|$)|\/(exec|attach|portforward|proxy)(\/|\?|$)/;
+
+/**
+ * The pooled agent. client-node's fetch takes no timeout or signal, so the limit on plain calls
+ * is set here, on each request the agent is handed: no answer (no byte) within the limit ends
+ * the call with ETIMEDOUT, which reads as "cannot reach the API server" like any network failure.
+ */
+export class ApiCallAgent extends https.Agent {
+  callTimeoutMs = API_CALL_TIMEOUT_MS;
+
+  // Node's (documented since v0.x, untyped) hook for every request given to an agent.
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
+    const target = `${options.method ?? 'GET'} ${(options.path ?? '').split('?')[0]}`;
+    if (!LONG_REQUEST.test(options.path ?? '')) {
+      req.setTimeout(this.callTimeoutMs, () => {
+        const err = Object.assign(new Error(`no answer to ${target} within ${this.callTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' });
+        req.destroy(err);
+      });
+    }
+    (https.Agent.prototype as unknown as { addRequest(r: http.ClientRequest, o: http.RequestOptions): void }).addRequest.call(this, req, options);
+  }
+}
+
 function pooledAgent(kc: KubeConfig, fresh: https.Agent): https.Agent {
   let agent = pooledAgents.get(kc);
   if (!agent) {
@@ -81,7 +107,7 @@ function pooledAgent(kc: KubeConfig, fresh: https.Agent): https.Agent {
     // certificates again for every connection (~3 ms of CPU each, a dozen per submit).
     const { ca, cert, key, pfx, passphrase } = fresh.options;
     const secureContext = tls.createSecureContext({ ca, cert, key, pfx, passphrase });
-    agent = new https.Agent({ ...fresh.options, secureContext, keepAlive: true, timeout: IDLE_SOCKET_MS });
+    agent = new ApiCallAgent({ ...fresh.options, secureContext, keepAlive: true, timeout: IDLE_SOCKET_MS });
     pooledAgents.set(kc, agent);
   }
   return agent;
