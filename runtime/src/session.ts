@@ -94,7 +94,7 @@ export class SkiffSession {
 
   /** The objects submit would apply, touching nothing on the cluster (`--dry-run`). */
   async render(spec: JobSpec, code: CodeSource, opts: SubmitOptions = {}): Promise<KubernetesObject[]> {
-    if (this.context) return renderRemoteJob(spec, code);
+    if (this.context) return renderRemoteJob(spec, code, opts);
     return renderLocalJob(spec, code, { cluster: this.clusterName, shared: await this.clusters.sharedFolders(this.clusterName) }, opts);
   }
 

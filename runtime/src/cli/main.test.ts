@@ -62,6 +62,17 @@ describe('skiff CLI', () => {
     const remote = capture();
     expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--dry-run'], { ...remote, cwd: dir, clusters })).toBe(0);
     expect(parseAllDocuments(remote.out()).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name)).toEqual(['dry-code', 'dry-lib', 'dry', 'dry']);
+    // Hidden files stay home unless asked for, and the submit says so either way.
+    writeFileSync(join(dir, '.env'), 'TOKEN=secret\n');
+    const codeKeys = (out: string) => Object.keys((parseAllDocuments(out)[0].toJS() as { data?: Record<string, string> }).data ?? {});
+    const withoutHidden = capture();
+    expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--dry-run'], { ...withoutHidden, cwd: dir, clusters })).toBe(0);
+    expect(codeKeys(withoutHidden.out()).join(' ')).not.toContain('env');
+    expect(withoutHidden.err()).toContain('left out: .env (hidden: --include-hidden sends them)');
+    const withHidden = capture();
+    expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--include-hidden', '--dry-run'], { ...withHidden, cwd: dir, clusters })).toBe(0);
+    expect(codeKeys(withHidden.out()).join(' ')).toContain('env');
+    expect(withHidden.err()).not.toContain('left out');
     // The same refusal as submit there: packages need the local cluster, never dropped from the plan.
     const withPackages = capture();
     expect(await main(['--context', 'elsewhere', 'run', 'train.py', '--name', 'dry', '--pip', 'flask', '--dry-run'], { ...withPackages, cwd: dir, clusters })).toBe(2);

@@ -42,7 +42,7 @@ interface GlobalFlags {
 
 type OutputFlag = { output: 'text' | 'json' };
 type SessionStartFlags = { name?: string; workers: string; gpus: string; cpu?: string; memory?: string; pip?: string[]; idleMinutes: string };
-type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean };
+type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean; includeHidden?: boolean };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
 
@@ -152,6 +152,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--code-dir <dir>', 'folder shipped with the job (default: the script’s folder)')
       .option('--pip <requirement>', 'Python package to install for the job, e.g. flask==3.1 (repeatable; requirements.txt beside the script and PEP 723 metadata are read too)', collect)
       .option('--data <dir[:path]>', 'host folder mounted read-only into every worker, at path (default: its name in the working directory) (repeatable)', collect)
+      .option('--include-hidden', 'send the code folder’s hidden files and folders too (.env, .config/…: left out by default, as credentials live there)')
       .option('--from <job>', 'start in the newest run folder of an earlier job (its checkpoints), with the code copied over it')
       .option('-d, --detach', 'submit and return')
       .option('-y, --yes', 'with --context: submit without asking')
@@ -169,9 +170,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit training job ${spec.name} (replacing one of that name)`, flags.yes);
-      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
+      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
 
@@ -186,9 +187,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit serving job ${spec.name} (replacing one of that name)`, flags.yes);
-      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot }, io, { detach: flags.detach, signal, from: flags.from }));
+      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }));
     }),
   );
 

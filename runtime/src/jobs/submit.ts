@@ -10,7 +10,7 @@ import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1
 import type { CodeFile, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { SpecError, parseQuantity, type DataMount, type JobSpec } from '../spec/job-spec.js';
-import { collectCodeFiles, leftOutText, pythonLibFiles, scanCodeFolder, type CodeFolder } from '../manifests/collect.js';
+import { collectCodeFiles, leftOutText, pythonLibFiles, readCodeFolder, scanCodeFolder, type CodeFolder, type ScanOptions } from '../manifests/collect.js';
 import type { Workspace } from '../manifests/code-bundle.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
@@ -33,6 +33,8 @@ export const REQUIREMENTS_FILE = 'requirements.txt';
 export interface CodeSource {
   codeRoot?: string;
   files?: CodeFile[];
+  /** Send hidden files and folders of the code folder too (left out by default: credentials live there). */
+  includeHidden?: boolean;
 }
 
 export interface SubmitOptions {
@@ -45,8 +47,8 @@ export interface SubmitOptions {
 }
 
 /** The code under `codeRoot` (the script and its siblings), with a clear error when the script is missing. */
-export async function collectJobCode(codeRoot: string, spec: JobSpec): Promise<CodeFile[]> {
-  return scriptErrors(() => collectCodeFiles(codeRoot, spec.script));
+export async function collectJobCode(codeRoot: string, spec: JobSpec, scan: ScanOptions = {}): Promise<CodeFile[]> {
+  return scriptErrors(() => collectCodeFiles(codeRoot, spec.script, scan));
 }
 
 async function scriptErrors<T>(fn: () => Promise<T>): Promise<T> {
@@ -65,21 +67,25 @@ export async function submitJob(kc: KubeConfig, spec: JobSpec, code: CodeSource 
   const cell = withCellPackages(spec, typeof code === 'string' ? { codeRoot: code } : code);
   spec = cell.spec;
   const source = cell.source;
-  if (!opts.local) return submitJobFiles(kc, spec, await configMapCode(spec, source));
+  if (!opts.local) return submitJobFiles(kc, spec, await configMapCode(spec, source, opts.onProgress));
   return submitToWorkspace(kc, spec, source, opts.local, opts);
 }
 
 /** The code of a job whose code travels in a ConfigMap (any context but a local cluster): the folder's files, then those given. */
-async function configMapCode(spec: JobSpec, source: CodeSource): Promise<CodeFile[]> {
+async function configMapCode(spec: JobSpec, source: CodeSource, onProgress?: (line: string) => void): Promise<CodeFile[]> {
   refuseLocalOnly(spec);
-  const files = source.codeRoot ? await collectJobCode(source.codeRoot, spec) : [];
-  return overlay(files, source.files ?? []);
+  const codeRoot = source.codeRoot;
+  if (!codeRoot) return overlay([], source.files ?? []);
+  const folder = await scriptErrors(() => scanCodeFolder(codeRoot, spec.script, { includeHidden: source.includeHidden }));
+  const leftOut = leftOutText(folder.leftOut);
+  if (leftOut) onProgress?.(leftOut);
+  return overlay(await readCodeFolder(folder), source.files ?? []);
 }
 
 /** What `skiff --context X run --dry-run` prints: the objects submit would apply there, code in a ConfigMap. */
-export async function renderRemoteJob(spec: JobSpec, code: CodeSource): Promise<KubernetesObject[]> {
+export async function renderRemoteJob(spec: JobSpec, code: CodeSource, opts: Pick<SubmitOptions, 'onProgress'> = {}): Promise<KubernetesObject[]> {
   const cell = withCellPackages(spec, code);
-  return renderJobFiles(cell.spec, await configMapCode(cell.spec, cell.source));
+  return renderJobFiles(cell.spec, await configMapCode(cell.spec, cell.source, opts.onProgress));
 }
 
 /**
@@ -128,7 +134,7 @@ async function localCode(spec: JobSpec, source: CodeSource): Promise<LocalCode> 
     return { extra, scriptText: given.content.toString('utf8') };
   }
   const codeRoot = source.codeRoot;
-  const folder = await scriptErrors(() => scanCodeFolder(codeRoot, given ? undefined : spec.script));
+  const folder = await scriptErrors(() => scanCodeFolder(codeRoot, given ? undefined : spec.script, { includeHidden: source.includeHidden }));
   const scriptPath = path.join(folder.root, ...spec.script.split('/'));
   const scriptText = given ? given.content.toString('utf8') : await readFile(scriptPath, 'utf8');
   return { folder, extra, scriptText, scriptDir: path.dirname(scriptPath) };

@@ -155,8 +155,23 @@ describe('collectCodeFiles', () => {
       { path: 'node_modules/', reason: 'not code' },
     ]);
     expect(leftOutText(leftOut, 3)).toBe(
-      'left out: .cache/, .env.example (hidden); .git/, .ipynb_checkpoints/, .venv/ and 2 more (not code); loop/ (link outside the folder)',
+      'left out: .cache/, .env.example (hidden: --include-hidden sends them); .git/, .ipynb_checkpoints/, .venv/ and 2 more (not code); loop/ (link outside the folder)',
     );
+  });
+
+  it('sends hidden files when asked (--include-hidden), never VCS or virtualenv folders', async () => {
+    await put('train.py');
+    await put('.config/model.yaml');
+    await put('.env');
+    await put('.git/config');
+    await put('.venv/bin/python');
+    const folder = await scanCodeFolder(root, 'train.py', { includeHidden: true });
+    expect(folder.files.map((f) => f.rel)).toEqual(['.config/model.yaml', '.env', 'train.py']);
+    expect(folder.leftOut).toEqual([
+      { path: '.git/', reason: 'not code' },
+      { path: '.venv/', reason: 'not code' },
+    ]);
+    expect((await collectCodeFiles(root, 'train.py', { includeHidden: true })).map((f) => f.path)).toEqual(['.config/model.yaml', '.env', 'train.py']);
   });
 
   it('follows .gitignore and .skiffignore in every folder; .skiffignore can bring back what .gitignore leaves out', async () => {

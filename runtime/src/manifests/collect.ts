@@ -27,6 +27,11 @@ export interface LeftOut {
   reason: 'hidden' | 'ignored' | 'not code' | 'link outside the folder' | 'not a regular file';
 }
 
+export interface ScanOptions {
+  /** Hidden files and folders travel too (--include-hidden); VCS and virtualenv folders still do not. */
+  includeHidden?: boolean;
+}
+
 export interface CodeFolder {
   root: string;
   files: FoundFile[];
@@ -40,13 +45,13 @@ export interface CodeFolder {
  * whatever the ignore rules say. Symlinks to files inside the folder are followed;
  * links that leave it, and links to folders, are left out (cycles, or a link to $HOME).
  */
-export async function scanCodeFolder(root: string, script?: string): Promise<CodeFolder> {
+export async function scanCodeFolder(root: string, script?: string, opts: ScanOptions = {}): Promise<CodeFolder> {
   const absRoot = path.resolve(root);
   if (script === undefined) {
     const info = await stat(absRoot).catch(() => undefined);
     if (!info?.isDirectory()) throw new SpecError(`code folder not found: ${absRoot}`, 'script');
     const out: CodeFolder = { root: absRoot, files: [], leftOut: [], bytes: 0 };
-    await walk(absRoot, absRoot, '', [], out);
+    await walk(absRoot, absRoot, '', [], out, opts);
     return finish(out);
   }
   const absScript = path.resolve(absRoot, script);
@@ -57,7 +62,7 @@ export async function scanCodeFolder(root: string, script?: string): Promise<Cod
     throw new SpecError(`script ${absScript} is outside the code folder ${absRoot}`, 'script');
   }
   const out: CodeFolder = { root: absRoot, files: [], leftOut: [], bytes: 0 };
-  await walk(absRoot, absRoot, '', [], out);
+  await walk(absRoot, absRoot, '', [], out, opts);
   const scriptPosix = toPosix(scriptRel);
   if (!out.files.some((f) => f.rel === scriptPosix)) {
     out.files.push({ rel: scriptPosix, abs: absScript, size: scriptStat.size });
@@ -96,7 +101,7 @@ function ignored(rules: Rules[], rel: string, isDir: boolean): boolean {
   return result;
 }
 
-async function walk(absRoot: string, absDir: string, relDir: string, parentRules: Rules[], out: CodeFolder): Promise<void> {
+async function walk(absRoot: string, absDir: string, relDir: string, parentRules: Rules[], out: CodeFolder, opts: ScanOptions): Promise<void> {
   const own = await rulesIn(absDir, relDir);
   const rules = own ? [...parentRules, own] : parentRules;
   const entries = await readdir(absDir, { withFileTypes: true });
@@ -115,13 +120,14 @@ async function walk(absRoot: string, absDir: string, relDir: string, parentRules
       out.leftOut.push({ path: shown, reason: 'link outside the folder' });
     } else if (SKIPPED_DIRS.has(entry.name) && isDir) {
       out.leftOut.push({ path: shown, reason: 'not code' });
-    } else if (entry.name.startsWith('.')) {
-      // Hidden files are where credentials live (.env, .npmrc, .git-credentials): they stay home.
+    } else if (entry.name.startsWith('.') && !opts.includeHidden) {
+      // Hidden files are where credentials live (.env, .npmrc, .git-credentials): they stay home
+      // unless the user asks for them.
       out.leftOut.push({ path: shown, reason: 'hidden' });
     } else if (ignored(rules, rel, isDir)) {
       out.leftOut.push({ path: shown, reason: 'ignored' });
     } else if (isDir) {
-      await walk(absRoot, abs, rel, rules, out);
+      await walk(absRoot, abs, rel, rules, out, opts);
     } else if (info.isFile()) {
       out.files.push({ rel, abs, size: (await stat(abs)).size });
     } else {
@@ -143,7 +149,8 @@ export function leftOutText(leftOut: LeftOut[], max = 8): string | undefined {
   for (const l of leftOut) byReason.set(l.reason, [...(byReason.get(l.reason) ?? []), l.path]);
   const parts = [...byReason].map(([reason, paths]) => {
     const shown = paths.slice(0, max).join(', ');
-    return `${shown}${paths.length > max ? ` and ${paths.length - max} more` : ''} (${reason})`;
+    const why = reason === 'hidden' ? 'hidden: --include-hidden sends them' : reason;
+    return `${shown}${paths.length > max ? ` and ${paths.length - max} more` : ''} (${why})`;
   });
   return `left out: ${parts.join('; ')}`;
 }
@@ -153,8 +160,12 @@ export function leftOutText(leftOut: LeftOut[], max = 8): string | undefined {
  * cluster's shared folder). Sizes are checked before anything is read, so a huge folder fails fast
  * with the biggest files named.
  */
-export async function collectCodeFiles(root: string, script: string): Promise<CodeFile[]> {
-  const folder = await scanCodeFolder(root, script);
+export async function collectCodeFiles(root: string, script: string, opts: ScanOptions = {}): Promise<CodeFile[]> {
+  return readCodeFolder(await scanCodeFolder(root, script, opts));
+}
+
+/** A scanned folder's files in memory, for a ConfigMap: over its limit, an error naming the biggest. */
+export async function readCodeFolder(folder: CodeFolder): Promise<CodeFile[]> {
   if (folder.bytes > MAX_BUNDLE_BYTES) throw bundleTooBigError(folder.files.map((f) => ({ path: f.rel, bytes: f.size })));
   return readFoundFiles(folder.files);
 }
