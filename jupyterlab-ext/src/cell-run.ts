@@ -4,12 +4,11 @@
 import type { CodeCell } from '@jupyterlab/cells';
 import type { IOutputAreaModel } from '@jupyterlab/outputarea';
 import { METRICS_MIME, type MetricsSample } from '@skiff/media';
-import { cellStatusText, displayLogLine, followJob, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
+import { MetricsFeed, cellStatusText, displayLogLine, followJob, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 
-/** Log lines are appended in batches, charts redrawn at most this often. */
+/** Log lines are appended in batches (charts are paced by MetricsFeed). */
 const LOG_FLUSH_MS = 250;
-const METRICS_REDRAW_MS = 1500;
 
 export interface CellJob {
   /** The spec as the runtime's parseJobSpec takes it (kind, name, script, workers, ...). */
@@ -104,12 +103,7 @@ export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: C
     return undefined;
   }
 
-  const samples: MetricsSample[] = [];
-  let redraw: ReturnType<typeof setTimeout> | undefined;
-  const drawMetrics = () => {
-    redraw = undefined;
-    out.metrics(job.spec.name, samples);
-  };
+  const feed = new MetricsFeed((samples) => out.metrics(job.spec.name, samples as MetricsSample[]));
   try {
     const final = await followJob(
       client,
@@ -117,23 +111,20 @@ export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: C
       {
         onLog: (line) => out.line(displayLogLine(line)),
         onMetrics: training
-          ? (sample) => {
-              samples.push(sample as MetricsSample);
-              redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
-            }
+          ? (sample) => feed.push(sample)
           : undefined,
         onStatus: (s) => out.status(cellStatusText(s)),
         onStreamError: (what, err) => out.line(`${what} stream stopped: ${errorText(err)}`, 'stderr'),
       },
       { signal: opts.signal, metricsIntervalMs: opts.metricsIntervalMs },
     );
-    clearTimeout(redraw);
+    feed.stop();
     out.flush();
-    if (training) drawMetrics();
+    if (training) feed.flush();
     out.status(cellStatusText(final));
     return final;
   } catch (err) {
-    clearTimeout(redraw);
+    feed.stop();
     out.flush();
     out.status(
       opts.signal.aborted

@@ -1,16 +1,13 @@
 // One job in the sidebar: its logs (live, filtered by rank), metrics charts, the description with
 // its plain-words reason, a call to a serving job, and cancel. Each tab owns one stream at a time.
 import { drawMetricsCharts, type MetricsSample } from '@skiff/media';
-import { OUTPUTS_COPY_DIR, describeText, promotedTargetLabel, type JobStatus, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
+import { MetricsFeed, OUTPUTS_COPY_DIR, describeText, promotedTargetLabel, type JobStatus, type PromotedTarget, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { LogPane } from './log-pane';
 import { promoteJob } from './promote-dialog';
 
 type Tab = 'logs' | 'metrics' | 'describe' | 'call' | 'outputs';
-
-/** Redraw the charts at most this often while samples arrive. */
-const METRICS_REDRAW_MS = 1500;
 
 export class JobView {
   readonly node = h('div', { className: 'skiff-job' });
@@ -122,22 +119,13 @@ export class JobView {
   private async showMetrics(signal: AbortSignal): Promise<void> {
     const charts = h('div', { className: 'skiff-metrics-root' });
     this.body.append(charts);
-    const samples: MetricsSample[] = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const draw = () => {
-      timer = undefined;
-      drawMetricsCharts(charts, samples, { width: Math.max(220, this.body.clientWidth - 16), height: 160 });
-    };
-    draw();
+    const feed = new MetricsFeed((samples) => drawMetricsCharts(charts, samples as MetricsSample[], { width: Math.max(220, this.body.clientWidth - 16), height: 160 }));
+    feed.flush();
     try {
-      for await (const sample of this.client.metrics(this.job.name, { follow: true, intervalMs: 3000, signal })) {
-        samples.push(sample as MetricsSample);
-        timer ??= setTimeout(draw, METRICS_REDRAW_MS);
-      }
-      clearTimeout(timer);
-      draw();
+      for await (const sample of this.client.metrics(this.job.name, { follow: true, intervalMs: 3000, signal })) feed.push(sample);
+      feed.flush();
     } catch (err) {
-      clearTimeout(timer);
+      feed.stop();
       if (!signal.aborted) this.body.append(h('div', { className: 'skiff-error', textContent: errorText(err) }));
     }
   }

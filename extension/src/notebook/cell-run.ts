@@ -1,15 +1,12 @@
 // One notebook cell as a training job: submit its source, then stream every rank's lines into the
 // cell's output as they arrive, a status line that ends with the outcome, and live metrics charts.
 import * as vscode from 'vscode';
-import type { JobStatus, MetricsSample, SkiffSession } from '@skiff/runtime';
+import type { JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from '../runtime.js';
 import { METRICS_MIME } from '@skiff/media';
 import { cellJobOptions, jobNameFrom, trainingSpecInput, type SkiffSettings } from '../settings.js';
-import { cellStatusText, scriptFromCells } from '@skiff/runtime/front';
+import { MetricsFeed, cellStatusText, scriptFromCells } from '@skiff/runtime/front';
 import path from 'node:path';
-
-/** Charts are redrawn at most this often while samples arrive. */
-const METRICS_REDRAW_MS = 1500;
 
 export interface CellRunDeps {
   session: SkiffSession;
@@ -44,12 +41,7 @@ export async function runCellOnCluster(execution: vscode.NotebookCellExecution, 
     return false;
   }
 
-  const samples: MetricsSample[] = [];
-  let redraw: NodeJS.Timeout | undefined;
-  const drawMetrics = () => {
-    redraw = undefined;
-    void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: spec.name, samples }, METRICS_MIME), metrics);
-  };
+  const feed = new MetricsFeed((samples) => void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: spec.name, samples }, METRICS_MIME), metrics));
   let final: JobStatus;
   try {
     final = await followJob(
@@ -57,17 +49,14 @@ export async function runCellOnCluster(execution: vscode.NotebookCellExecution, 
       spec.name,
       {
         onLog: (line) => void execution.appendOutputItems(vscode.NotebookCellOutputItem.stdout(displayLogLine(line) + '\n'), logs),
-        onMetrics: (sample) => {
-          samples.push(sample);
-          redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
-        },
+        onMetrics: (sample) => feed.push(sample),
         onStatus: (s) => void setStatus(cellStatusText(s)),
         onStreamError: (what, err) => void execution.appendOutputItems(vscode.NotebookCellOutputItem.stderr(`${what} stream stopped: ${String(err)}\n`), logs),
       },
       { namespace: spec.namespace, signal, metricsIntervalMs: 3000 },
     );
   } catch (err) {
-    clearTimeout(redraw);
+    feed.stop();
     if (signal.aborted) {
       await setStatus(`■ stopped following ${spec.name}; it keeps running on the cluster (Skiff: Cancel Job stops it)`);
       return false;
@@ -76,8 +65,7 @@ export async function runCellOnCluster(execution: vscode.NotebookCellExecution, 
     deps.onError(err);
     return false;
   }
-  clearTimeout(redraw);
-  drawMetrics();
+  feed.flush();
   await setStatus(cellStatusText(final));
   return final.phase === 'Succeeded';
 }

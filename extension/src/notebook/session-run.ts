@@ -2,14 +2,15 @@
 // Rank 0's output reads as a local kernel's would; the other ranks' lines carry a tag; results and
 // displays from rank 0 keep their MIME types; skiff.log lines become the chart above the output.
 import * as vscode from 'vscode';
-import type { MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
-import { CellPresenter, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
+import type { NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
+import { CellPresenter, MetricsFeed, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
 import { METRICS_MIME } from '@skiff/media';
 import { runtime } from '../runtime.js';
 import type { SkiffSettings } from '../settings.js';
 import path from 'node:path';
 
-const METRICS_REDRAW_MS = 1000;
+/** A live session's chart follows its cell closer than a job's does. */
+const SESSION_REDRAW_MS = 1000;
 
 export interface SessionRunDeps {
   session: SkiffSession;
@@ -81,18 +82,14 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
 
   const presenter = new CellPresenter(info.workers, { allRanks: deps.settings.sessionShowOtherRanks });
-  const samples: MetricsSample[] = [];
-  let redraw: NodeJS.Timeout | undefined;
-  const drawMetrics = () => {
-    redraw = undefined;
-    if (samples.length) void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics);
-  };
+  const feed = new MetricsFeed(
+    (samples) => samples.length > 0 && void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics),
+    { redrawMs: SESSION_REDRAW_MS },
+  );
   const show = async (output: CellOutput) => {
     switch (output.type) {
       case 'metrics':
-        samples.push(...output.samples);
-        redraw ??= setTimeout(drawMetrics, METRICS_REDRAW_MS);
-        return;
+        return feed.push(...output.samples);
       case 'stream':
         return execution.appendOutputItems(output.name === 'stdout' ? vscode.NotebookCellOutputItem.stdout(output.text) : vscode.NotebookCellOutputItem.stderr(output.text), text);
       case 'rich':
@@ -107,13 +104,12 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
     }
   } catch (err) {
     known.delete(info.name);
-    clearTimeout(redraw);
+    feed.stop();
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
     return false;
   }
-  clearTimeout(redraw);
-  drawMetrics();
+  feed.flush();
   const outcome = presenter.outcome;
   const ok = outcome.status === 'ok';
   if (outcome.status === 'lost') known.delete(info.name);

@@ -5,6 +5,7 @@ export { SkiffApiClient, ApiError, parseSse, OUTPUTS_COPY_DIR, type ClientOption
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { sleep } from '../k8s/streams.js';
+export { MetricsFeed, METRICS_REDRAW_MS, MAX_CHART_SAMPLES, type MetricsFeedOptions } from './metrics-feed.js';
 export { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, withCellJobOptions, type CellJobOptions } from './cells.js';
 export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
