@@ -378,7 +378,7 @@ async function runSessionCell({ req, res, params, query, backend }: RequestConte
   const stream = new SseStream(res);
   try {
     for await (const event of backend.runCell(params.name, code, { signal: stream.signal, namespace })) {
-      for (const output of presenter.present(event)) stream.send('output', output);
+      for (const output of presenter.present(event)) await stream.send('output', output);
     }
     stream.send('outcome', { status: presenter.outcome.status, summary: presenter.outcome.summary() });
   } catch (err) {
@@ -503,7 +503,7 @@ async function streamEvents(res: ServerResponse, event: string, open: (signal: A
   try {
     for await (const item of open(stream.signal)) {
       if (stream.signal.aborted) break;
-      stream.send(event, item);
+      await stream.send(event, item);
     }
   } catch (err) {
     stream.send('error', errorBody(err));

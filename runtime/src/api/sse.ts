@@ -27,7 +27,7 @@ export class SseStream {
       clearInterval(this.keepalive);
       this.controller.abort();
     });
-    this.keepalive = setInterval(() => this.write(SSE_KEEPALIVE), KEEPALIVE_MS);
+    this.keepalive = setInterval(() => void this.write(SSE_KEEPALIVE), KEEPALIVE_MS);
     this.keepalive.unref();
   }
 
@@ -35,19 +35,33 @@ export class SseStream {
     return this.controller.signal;
   }
 
-  send(event: string, data: unknown): void {
-    this.write(sseFrame(event, data));
+  /**
+   * Resolves once the client can take more: a producer that awaits it (a log of a million lines)
+   * runs at the client's pace instead of queueing the whole stream in memory. Resolves at once
+   * when the client has gone (see `signal`).
+   */
+  send(event: string, data: unknown): Promise<void> {
+    return this.write(sseFrame(event, data));
   }
 
   /** Nothing is written once the client has gone. */
-  private write(text: string): void {
-    if (!this.res.writableEnded && !this.signal.aborted) this.res.write(text);
+  private write(text: string): Promise<void> {
+    if (this.res.writableEnded || this.signal.aborted || this.res.write(text)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.res.once('drain', done);
+      this.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** Sends `event: end` and closes the response. */
   end(data: unknown = {}): void {
     clearInterval(this.keepalive);
-    this.send('end', data);
+    void this.send('end', data);
     if (!this.res.writableEnded) this.res.end();
   }
 }
