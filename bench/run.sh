@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
 npm run build >/dev/null
 node runtime/dist/cli/skiff.mjs images build all
-benches="${*:-submit projects package-delivery up vscode sessions}"
+benches="${*:-submit projects package-delivery up vscode sessions logs}"
 if [[ " $benches " == *" vscode "* ]]; then
   SKIFF_CODE_SERVER=$(bash test/infra/ensure-code-server.sh)
   export SKIFF_CODE_SERVER

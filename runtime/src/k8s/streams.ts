@@ -32,38 +32,47 @@ type Step<T> = { from: 'outer'; result: IteratorResult<AsyncIterable<T>> } | { f
  * blocked on I/O must watch its own AbortSignal to stop.
  */
 export async function* mergeStreams<T>(sources: AsyncIterable<AsyncIterable<T>>): AsyncGenerator<T> {
+  // Not Promise.race over the pending steps: each race adds a reaction to every promise still
+  // pending, and the outer one stays pending while the job runs, so a million lines left a million
+  // reactions on it (hundreds of MB). Each step here gets one reaction, which queues it.
   const outer = sources[Symbol.asyncIterator]();
-  const pending = new Map<object, Promise<Step<T>>>();
-  const track = (key: object, step: Promise<Step<T>>) => {
-    step.catch(() => undefined); // a rejection after we stopped listening is not "unhandled"
-    pending.set(key, step);
+  const open = new Set<AsyncIterator<unknown>>();
+  const settled: ({ step: Step<T> } | { error: unknown })[] = [];
+  let wake: (() => void) | undefined;
+  const track = (it: AsyncIterator<unknown>, step: Promise<Step<T>>) => {
+    open.add(it);
+    step.then(
+      (value) => settled.push({ step: value }),
+      (error: unknown) => settled.push({ error }),
+    ).finally(() => wake?.());
   };
   const pullOuter = () => track(outer, outer.next().then((result) => ({ from: 'outer' as const, result })));
   const pullInner = (it: AsyncIterator<T>) => track(it, it.next().then((result) => ({ from: it, result })));
   pullOuter();
   try {
-    while (pending.size > 0) {
-      const step = await Promise.race(pending.values());
+    while (open.size > 0) {
+      if (settled.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      const next = settled.shift();
+      if (!next) continue;
+      if ('error' in next) throw next.error;
+      const { step } = next;
       if (step.from === 'outer') {
         const { result } = step as Extract<Step<T>, { from: 'outer' }>;
-        if (result.done) {
-          pending.delete(outer);
-          continue;
-        }
+        open.delete(outer);
+        if (result.done) continue;
         pullInner(result.value[Symbol.asyncIterator]());
         pullOuter();
         continue;
       }
       const { from, result } = step as Extract<Step<T>, { from: AsyncIterator<T> }>;
-      if (result.done) {
-        pending.delete(from);
-        continue;
-      }
+      open.delete(from);
+      if (result.done) continue;
       pullInner(from);
       yield result.value;
     }
   } finally {
-    for (const it of pending.keys()) void (it as AsyncIterator<unknown>).return?.().catch(() => undefined);
+    for (const it of open) void it.return?.().catch(() => undefined);
   }
 }
 
