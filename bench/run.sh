@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks; each writes bench/results/<name>.json with Skiff's times, the baseline's and
 # their ratio. Needs the images (`skiff images build`) and a Docker engine; creates its own clusters.
-#   bash bench/run.sh [submit] [projects] [package-delivery] [up] [vscode] [sessions]      (default: all six)
+#   bash bench/run.sh [submit] [projects] [package-delivery] [up] [vscode] [sessions] [logs]   (default: all seven)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
