@@ -2,7 +2,7 @@
 // Rank 0's output reads as a local kernel's would; the other ranks' lines carry a tag; results and
 // displays from rank 0 keep their MIME types; skiff.log lines become the chart above the output.
 import * as vscode from 'vscode';
-import type { NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
+import type { MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
 import { CellPresenter, MetricsFeed, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
 import { METRICS_MIME } from '@skiff/media';
 import { runtime } from '../runtime.js';
@@ -82,10 +82,11 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
 
   const presenter = new CellPresenter(info.workers, { allRanks: deps.settings.sessionShowOtherRanks });
-  const feed = new MetricsFeed(
-    (samples) => samples.length > 0 && void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics),
-    { redrawMs: SESSION_REDRAW_MS },
-  );
+  const drawMetrics = (samples: readonly MetricsSample[]) => {
+    // A cell that logged no metric keeps no (empty) chart.
+    if (samples.length > 0) void execution.replaceOutputItems(vscode.NotebookCellOutputItem.json({ job: info.name, samples }, METRICS_MIME), metrics);
+  };
+  const feed = new MetricsFeed(drawMetrics, { redrawMs: SESSION_REDRAW_MS });
   const show = async (output: CellOutput) => {
     switch (output.type) {
       case 'metrics':

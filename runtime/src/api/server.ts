@@ -394,8 +394,8 @@ function promotionTarget(body: Record<string, unknown>): { to: string; profile?:
 }
 
 /** A plan as JSON: everything but the code itself, and the digest a confirmation must name. */
-function planSummary(plan: PromotionPlan) {
-  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff, digest: planDigest(plan) };
+function planSummary(plan: PromotionPlan, digest = planDigest(plan)) {
+  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff, digest };
 }
 
 /**
@@ -412,7 +412,9 @@ async function promoteJob({ req, res, params, backend }: RequestContext): Promis
     });
   }
   const plan = await backend.planPromotion(params.name, target);
-  if (planDigest(plan) !== shown) {
+  // The digest hashes every code and package file: computed once, for the check and the answer.
+  const digest = planDigest(plan);
+  if (digest !== shown) {
     throw new SkiffError('PLAN_CHANGED', `the plan for promoting ${params.name} to '${target.to}' changed after it was shown (the target's objects, the job's code or its packages); nothing was applied`, {
       hint: 'review the new plan (promote again) and confirm that one',
     });
@@ -420,7 +422,7 @@ async function promoteJob({ req, res, params, backend }: RequestContext): Promis
   const stream = new SseStream(res);
   try {
     await backend.applyPromotion(plan, (message) => stream.send('progress', { message }));
-    stream.send('result', planSummary(plan));
+    stream.send('result', planSummary(plan, digest));
   } catch (err) {
     stream.send('error', errorBody(err));
   }

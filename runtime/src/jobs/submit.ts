@@ -10,7 +10,7 @@ import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1
 import type { CodeFile, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { SpecError, parseQuantity, type DataMount, type JobSpec } from '../spec/job-spec.js';
-import { collectCodeFiles, leftOutText, pythonLibFiles, readCodeFolder, scanCodeFolder, type CodeFolder, type ScanOptions } from '../manifests/collect.js';
+import { leftOutText, pythonLibFiles, readCodeFolder, scanCodeFolder, type CodeFolder } from '../manifests/collect.js';
 import type { Workspace } from '../manifests/code-bundle.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
@@ -44,11 +44,6 @@ export interface SubmitOptions {
   from?: string;
   /** Resolving packages, what stayed behind: lines for the user. */
   onProgress?: (line: string) => void;
-}
-
-/** The code under `codeRoot` (the script and its siblings), with a clear error when the script is missing. */
-export async function collectJobCode(codeRoot: string, spec: JobSpec, scan: ScanOptions = {}): Promise<CodeFile[]> {
-  return scriptErrors(() => collectCodeFiles(codeRoot, spec.script, scan));
 }
 
 async function scriptErrors<T>(fn: () => Promise<T>): Promise<T> {
