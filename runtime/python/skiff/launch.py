@@ -1,6 +1,7 @@
 """``python3 -m skiff.launch SCRIPT [ARGS...]``: run a user script the way ``python3 SCRIPT`` would.
 
-Before that, training workers wait until MASTER_ADDR resolves: it names rank 0's pod through a
+On a local cluster (``SKIFF_LOG_DIR`` set) the script runs in a child process whose output is also
+kept on the host (see keep_logs.py). Before that, training workers wait until MASTER_ADDR resolves: it names rank 0's pod through a
 headless Service, and that DNS record appears only once rank 0's pod exists.
 """
 
@@ -52,6 +53,21 @@ def _user_traceback(exc):
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+SUPERVISED_ENV = "SKIFF_SUPERVISED"
+
+
+def _supervised(argv, env, log_dir):
+    """The script's exit code, run with its output kept in log_dir; None when that folder is unusable."""
+    from skiff import keep_logs
+
+    if not os.access(log_dir, os.W_OK):
+        print(f"skiff: cannot keep this pod's output in {log_dir} (not writable); "
+              "it is only in the pod's log, and goes with the pod", file=sys.stderr, flush=True)
+        return None
+    command = [sys.executable, "-u", "-m", "skiff.launch", *argv]
+    return keep_logs.supervise(command, {**env, SUPERVISED_ENV: "1"}, log_dir)
+
+
 def main(argv=None, env=None):
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
@@ -59,6 +75,11 @@ def main(argv=None, env=None):
         print("usage: python3 -m skiff.launch SCRIPT [ARGS...]", file=sys.stderr)
         return 2
     script, args = argv[0], argv[1:]
+    log_dir = env.get("SKIFF_LOG_DIR")
+    if log_dir and not env.get(SUPERVISED_ENV):
+        kept = _supervised(argv, env, log_dir)
+        if kept is not None:
+            return kept
     if not os.path.isfile(script):
         print(f"skiff: script not found: {script}", file=sys.stderr)
         return 2

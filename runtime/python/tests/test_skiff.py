@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -201,6 +202,83 @@ class LaunchTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertIn("usage", r.stderr)
+
+
+STAMPED = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z "
+
+
+class KeepLogsTest(unittest.TestCase):
+    """With SKIFF_LOG_DIR, the output passes through unchanged and is kept, stamped, in a file."""
+
+    def setUp(self):
+        self.logs = tempfile.mkdtemp()
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.logs]))
+        self.env = {"SKIFF_LOG_DIR": self.logs, "SKIFF_POD_NAME": "job-1-abcde", "SKIFF_POD_UID": "u-1",
+                    "SKIFF_NODE_NAME": "node-b", "RANK": "1"}
+
+    def kept(self):
+        with open(os.path.join(self.logs, "job-1-abcde.log"), "rb") as f:
+            lines = f.read().decode().split("\n")
+        self.assertEqual(lines[-1], "")
+        for line in lines[:-1]:
+            self.assertRegex(line, STAMPED)
+        with open(os.path.join(self.logs, "job-1-abcde.json")) as f:
+            return [line[31:] for line in lines[:-1]], json.load(f)
+
+    def test_passes_output_through_and_keeps_every_line_with_how_the_rank_ended(self):
+        r = run_launch("""
+            import sys
+            print("out 1")
+            print("err 1", file=sys.stderr)
+            sys.stdout.write("no newline at the end")
+            sys.exit(3)
+        """, env=self.env)
+        self.assertEqual(r.returncode, 3)
+        self.assertEqual(r.stdout, "out 1\nno newline at the end")
+        self.assertEqual(r.stderr, "err 1\n")
+        lines, meta = self.kept()
+        self.assertEqual(sorted(lines), ["err 1", "no newline at the end", "out 1"])
+        self.assertEqual(meta["pod"], "job-1-abcde")
+        self.assertEqual((meta["uid"], meta["node"], meta["rank"]), ("u-1", "node-b", 1))
+        self.assertEqual(meta["ended"]["exitCode"], 3)
+        self.assertNotIn("stoppedBy", meta)
+
+    def test_a_progress_bar_on_carriage_returns_stays_one_line_and_long_lines_are_cut(self):
+        r = run_launch("""
+            import sys
+            for i in range(3):
+                sys.stdout.write(f"\\r{i}/3")
+            print()
+            print("x" * 40000)
+        """, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines, _ = self.kept()
+        self.assertEqual(lines[0], "\r0/3\r1/3\r2/3")
+        self.assertEqual([len(line) for line in lines[1:]], [16384, 16384, 40000 - 2 * 16384])
+
+    def test_a_signal_from_outside_is_passed_on_and_recorded(self):
+        script = os.path.join(self.logs, "loop.py")
+        with open(script, "w") as f:
+            f.write("import time\nprint('started', flush=True)\ntime.sleep(60)\n")
+        env = {**os.environ, "PYTHONPATH": PYTHON_DIR, **self.env}
+        proc = subprocess.Popen([sys.executable, "-m", "skiff.launch", script], env=env, stdout=subprocess.PIPE, text=True)
+        self.assertEqual(proc.stdout.readline(), "started\n")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 143)
+        lines, meta = self.kept()
+        self.assertEqual(lines, ["started"])
+        self.assertEqual(meta["stoppedBy"]["signal"], "SIGTERM")
+        self.assertEqual(meta["ended"], {**meta["ended"], "exitCode": 143, "signal": "SIGTERM"})
+
+    def test_an_unwritable_folder_is_said_and_the_script_still_runs(self):
+        r = run_launch("print('ran')", env={**self.env, "SKIFF_LOG_DIR": os.path.join(self.logs, "missing")})
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, "ran\n")
+        self.assertIn("cannot keep this pod's output", r.stderr)
+
+    def test_stamps_as_the_api_server_does(self):
+        from skiff import keep_logs
+        self.assertEqual(keep_logs.rfc3339(1_764_752_400_123_456_789), "2025-12-03T09:00:00.123456789Z")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ import { jobSelector, managedSelector } from '../manifests/labels.js';
 import { deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
-import { explainFailure, explainPending, primaryFailedPod, rankOf } from './reasons.js';
+import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, primaryFailedPod, rankOf } from './reasons.js';
+import { ANNOTATIONS } from '../manifests/labels.js';
+import { runLogsDir } from '../workspace/layout.js';
+import { keptTail, readKeptPods, type KeptPod } from '../workspace/kept-logs.js';
 import { jobDescriptionOf, jobStatusOf, ownedPods, phaseOf, podsByJob, type JobDescription, type JobObjects } from './status.js';
 import {
   INFERENCE_SERVICE,
@@ -112,11 +115,13 @@ export class Jobs {
   async describe(name: string): Promise<JobDescription> {
     const snapshot = await this.snapshot(name);
     if (!snapshot) throw jobNotFound(name, this.namespace);
-    const [events, reason] = await Promise.all([
+    const context = this.reasonContext();
+    const [events, reason, kept] = await Promise.all([
       this.k.core.listNamespacedEvent({ namespace: this.namespace }),
-      this.reasonFor(snapshot.objects, this.reasonContext()),
+      this.reasonFor(snapshot.objects, context),
+      context.kept(snapshot.objects),
     ]);
-    return jobDescriptionOf(snapshot.objects, events.items, reason);
+    return jobDescriptionOf(snapshot.objects, events.items, reason, kept);
   }
 
   /**
@@ -209,7 +214,9 @@ export class Jobs {
   /** Node capacity and every pod's requests, read at most once per call and only when a pod is unschedulable. */
   private reasonContext(): ReasonContext {
     let cluster: Promise<{ nodes: V1Node[]; pods: V1Pod[] }> | undefined;
+    let kept: Promise<KeptPod[]> | undefined;
     return {
+      kept: (objects) => (kept ??= keptPodsOf(objects)),
       cluster: () =>
         (cluster ??= Promise.all([this.k.core.listNode(), this.k.core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })]).then(
           ([nodes, pods]) => ({ nodes: nodes.items, pods: pods.items }),
@@ -224,6 +231,16 @@ export class Jobs {
     const multi = objects.pods.length > 1;
     const prefix = (pod: V1Pod) => (multi ? `${objects.kind === 'training' ? 'rank' : 'replica'} ${rankOf(pod, objects.pods)}: ` : '');
     if (phase === 'Failed') {
+      // What the pods kept on the host says which rank went first, even when its pod is deleted.
+      const kept = objects.kind === 'training' ? await context.kept(objects) : [];
+      const first = firstKeptFailure(kept, objects.pods);
+      if (first) {
+        const live = objects.pods.find((p) => p.metadata?.uid === first.pod.uid);
+        const fromCluster = live && first.how === 'exited' ? explainFailure(live, await context.tail(live)) : undefined;
+        if (live && fromCluster) return prefix(live) + fromCluster;
+        const ranks = Math.max(kept.length, (objects.kind === 'training' ? objects.owner.spec?.completions : undefined) ?? 1);
+        return (ranks > 1 ? `rank ${first.pod.rank ?? 0}: ` : '') + explainKeptFailure(first, await keptTail(first.pod.logFile, TAIL_LINES));
+      }
       const pod = primaryFailedPod(objects.pods);
       if (!pod) return ownerFailureMessage(objects);
       const reason = explainFailure(pod, await context.tail(pod));
@@ -262,10 +279,17 @@ export class Jobs {
 
 interface ReasonContext {
   cluster(): Promise<{ nodes: V1Node[]; pods: V1Pod[] }>;
+  /** What the job's pods kept on the host (none for jobs outside a run folder). */
+  kept(objects: JobObjects): Promise<KeptPod[]>;
   tail(pod: V1Pod): Promise<string[]>;
 }
 
 type Owner = Pick<JobObjects, 'kind' | 'owner'>;
+
+function keptPodsOf(objects: JobObjects): Promise<KeptPod[]> {
+  const workDir = objects.owner.metadata?.annotations?.[ANNOTATIONS.workDir];
+  return workDir ? readKeptPods(runLogsDir(workDir)) : Promise.resolve([]);
+}
 
 /**
  * Every job owner the selector matches, as Job and Deployment views: Jobs, Deployments, and the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
-import { explainFailure, explainPending, jobPhase, primaryFailedPod, rankOf, servingPhase } from './reasons.js';
+import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, jobPhase, primaryFailedPod, rankOf, servingPhase } from './reasons.js';
+import type { KeptPod } from '../workspace/kept-logs.js';
 
 type Requests = Record<string, string>;
 
@@ -157,6 +158,37 @@ describe('primaryFailedPod', () => {
     const fine = pod('train-2-ccccc', { phase: 'Running' });
     expect(primaryFailedPod([killed, fine, crashed])?.metadata?.name).toBe('train-1-bbbbb');
     expect(primaryFailedPod([fine])).toBeUndefined();
+  });
+});
+
+describe('what the pods kept on the host', () => {
+  const kept = (p: string, rank: number, extra: Partial<KeptPod> = {}): KeptPod => ({ pod: p, uid: p, rank, startedAt: '2026-01-01T00:00:00Z', logFile: `/l/${p}.log`, ...extra });
+  const stopped = (at: string) => ({ stoppedBy: { signal: 'SIGTERM', at }, ended: { exitCode: 143, at, signal: 'SIGTERM' } });
+
+  it("names the rank stopped from outside first, not the rank that failed because it lost its peer", () => {
+    // Rank 1's pod was deleted; rank 0's all-reduce then failed (exit 1); both pods are gone.
+    const ranks = [kept('train-0-aaaaa', 0, { ended: { exitCode: 1, at: '2026-01-01T00:00:05.5Z' } }), kept('train-1-bbbbb', 1, stopped('2026-01-01T00:00:05.1Z'))];
+    const first = firstKeptFailure(ranks, [])!;
+    expect([first.pod.rank, first.how]).toEqual([1, 'stopped']);
+    expect(explainKeptFailure(first, [])).toBe(
+      'stopped from outside by SIGTERM at 00:00:05 UTC while it ran (its pod was deleted or evicted, or its node shut down); a DDP job ends when it loses a rank, so the other ranks were stopped too',
+    );
+  });
+
+  it('names the rank that exited on its own first, with its last lines, when the others were stopped after it', () => {
+    const ranks = [kept('train-0-aaaaa', 0, stopped('2026-01-01T00:00:07Z')), kept('train-1-bbbbb', 1, { ended: { exitCode: 2, at: '2026-01-01T00:00:06Z' } })];
+    const first = firstKeptFailure(ranks, [])!;
+    expect([first.pod.rank, first.how]).toEqual([1, 'exited']);
+    expect(explainKeptFailure(first, ['Traceback', 'ValueError: bad'])).toBe('script exited 2 — last lines:\nTraceback\nValueError: bad');
+  });
+
+  it('says a pod went away without a word when nothing was recorded and the cluster no longer has it', () => {
+    const lost = kept('train-1-bbbbb', 1, { node: 'skiff-worker2' });
+    const running = kept('train-0-aaaaa', 0);
+    expect(firstKeptFailure([running, lost], [pod('train-0-aaaaa', { phase: 'Running' })])).toEqual({ pod: lost, how: 'vanished' });
+    expect(explainKeptFailure({ pod: lost, how: 'vanished' }, [])).toContain('no exit was recorded on node skiff-worker2): its node may have gone down');
+    expect(firstKeptFailure([running], [pod('train-0-aaaaa', { phase: 'Running' })])).toBeUndefined();
+    expect(firstKeptFailure([kept('train-0-aaaaa', 0, { ended: { exitCode: 0, at: '2026-01-01T00:00:01Z' } })], [])).toBeUndefined();
   });
 });
 

@@ -7,6 +7,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
 import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
+import type { KeptPod } from '../workspace/kept-logs.js';
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'RunContainerError']);
@@ -186,6 +187,17 @@ function lastLines(lines: string[]): string[] {
   return trimmed.slice(-MAX_LOG_LINES);
 }
 
+/** "script exited 1 — last lines: …", with what a signal or a full disk means. */
+function exitExplanation(code: number, lastLogLines: string[]): string {
+  const signal = code > 128 && SIGNALS[code - 128] ? ` (killed by ${SIGNALS[code - 128]})` : '';
+  const lines = lastLines(lastLogLines);
+  // A full disk reads as an OSError deep in the script; say what filled and what to do first.
+  const diskFull = lines.some((l) => /No space left on device|Errno 28\b/.test(l))
+    ? 'the disk holding its working directory is full (free space on this machine, e.g. `skiff outputs JOB --remove` of old runs); '
+    : '';
+  return lines.length > 0 ? `${diskFull}script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
+}
+
 /** Why a pod failed (or keeps crashing), or undefined when it did not fail. */
 export function explainFailure(pod: V1Pod, lastLogLines: string[]): string | undefined {
   const unit = unitOf(pod);
@@ -204,14 +216,7 @@ export function explainFailure(pod: V1Pod, lastLogLines: string[]): string | und
         ? `OOMKilled: the ${unit} used more than its memory limit (${limit}); raise --memory`
         : `OOMKilled: the ${unit} ran out of memory on its node (no --memory was set); pass --memory to reserve enough`;
     }
-    const code = terminated.exitCode;
-    const signal = code > 128 && SIGNALS[code - 128] ? ` (killed by ${SIGNALS[code - 128]})` : '';
-    const lines = lastLines(lastLogLines);
-    // A full disk reads as an OSError deep in the script; say what filled and what to do first.
-    const diskFull = lines.some((l) => /No space left on device|Errno 28\b/.test(l))
-      ? 'the disk holding its working directory is full (free space on this machine, e.g. `skiff outputs JOB --remove` of old runs); '
-      : '';
-    return lines.length > 0 ? `${diskFull}script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
+    return exitExplanation(terminated.exitCode, lastLogLines);
   }
   if (pod.status?.phase === 'Failed') return pod.status.message || pod.status.reason || `the ${unit} failed`;
   return undefined;
@@ -229,6 +234,41 @@ export function primaryFailedPod(pods: V1Pod[]): V1Pod | undefined {
   const finished = (c: (typeof candidates)[number]) => String(c.failed?.terminated.finishedAt?.toISOString?.() ?? c.failed?.terminated.finishedAt ?? '~');
   candidates.sort((a, b) => killed(a) - killed(b) || (finished(a) < finished(b) ? -1 : finished(a) > finished(b) ? 1 : 0) || rankOf(a.pod) - rankOf(b.pod));
   return candidates[0]?.pod;
+}
+
+/** How a kept pod's end set off a job's failure. */
+export type KeptFailure = { pod: KeptPod; how: 'exited' | 'stopped' | 'vanished' };
+
+/**
+ * Which rank's end failed the job, from what its pods kept on the host: the first to exit non-zero
+ * on its own or to be stopped from outside (the others fail or are stopped after it), else one that
+ * left the cluster without a word (its node lost). Reads right even after every pod is deleted.
+ */
+export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[]): KeptFailure | undefined {
+  const timed: { failure: KeptFailure; at: string }[] = [];
+  for (const pod of kept) {
+    if (pod.stoppedBy) timed.push({ failure: { pod, how: 'stopped' }, at: pod.stoppedBy.at });
+    else if (pod.ended && pod.ended.exitCode !== 0) timed.push({ failure: { pod, how: 'exited' }, at: pod.ended.at });
+  }
+  timed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : (a.failure.pod.rank ?? 0) - (b.failure.pod.rank ?? 0)));
+  if (timed[0]) return timed[0].failure;
+  const present = new Set(inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
+  const vanished = kept.find((k) => !k.ended && !present.has(k.pod) && !(k.uid && present.has(k.uid)));
+  return vanished && { pod: vanished, how: 'vanished' };
+}
+
+const clockTime = (iso: string) => iso.slice(11, 19);
+
+/** The sentence for a kept failure; `tail` is the last lines its log kept. */
+export function explainKeptFailure({ pod, how }: KeptFailure, tail: string[]): string {
+  if (how === 'stopped') {
+    const { signal, at } = pod.stoppedBy!;
+    return `stopped from outside by ${signal} at ${clockTime(at)} UTC while it ran (its pod was deleted or evicted, or its node shut down); a DDP job ends when it loses a rank, so the other ranks were stopped too`;
+  }
+  if (how === 'vanished') {
+    return `its pod went away without the script ending (no exit was recorded${pod.node ? ` on node ${pod.node}` : ''}): its node may have gone down or been removed`;
+  }
+  return exitExplanation(pod.ended!.exitCode, tail);
 }
 
 // ---- phases -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import type { JobKind, JobPhase, JobPodStatus, JobStatus } from '../types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ANNOTATIONS, LABELS, specFromAnnotations } from '../manifests/labels.js';
 import { jobPhase, rankOf, servingPhase } from './reasons.js';
+import type { KeptPod } from '../workspace/kept-logs.js';
 
 /** A job as Kubernetes holds it: its owner object (Job or Deployment) and its pods. */
 export type JobObjects =
@@ -133,10 +134,26 @@ export function jobStatusOf(objects: JobObjects, reason?: string): JobStatus {
   return status;
 }
 
-export function jobDescriptionOf(objects: JobObjects, events: CoreV1Event[], reason?: string): JobDescription {
+/**
+ * A pod the cluster no longer has, as it recorded itself: phase "Deleted", and why it ended. Its
+ * logs are still there (`skiff logs`).
+ */
+export function keptPodDescription(pod: KeptPod): PodDescription {
+  const description: PodDescription = { name: pod.pod, rank: pod.rank ?? 0, phase: 'Deleted', ready: false, restarts: 0 };
+  if (pod.node) description.node = pod.node;
+  if (pod.ended) description.exitCode = pod.ended.exitCode;
+  description.reason = pod.stoppedBy ? `${pod.stoppedBy.signal} from outside` : pod.ended ? (pod.ended.exitCode === 0 ? 'Completed' : 'Error') : 'Lost';
+  if (pod.startedAt) description.startedAt = pod.startedAt;
+  if (pod.ended) description.finishedAt = pod.ended.at;
+  return description;
+}
+
+export function jobDescriptionOf(objects: JobObjects, events: CoreV1Event[], reason?: string, kept: KeptPod[] = []): JobDescription {
+  const present = new Set(objects.pods.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
+  const gone = kept.filter((k) => !present.has(k.pod) && !(k.uid && present.has(k.uid)));
   const description: JobDescription = {
     ...jobStatusOf(objects, reason),
-    pods: objects.pods.map((p) => podDescription(p, objects.pods)).sort(byRankThenName),
+    pods: [...objects.pods.map((p) => podDescription(p, objects.pods)), ...gone.map(keptPodDescription)].sort(byRankThenName),
     events: jobEvents(objects, events),
   };
   const spec = specOf(objects);

@@ -19,7 +19,7 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, clusterNameOf, deleteIfPresent, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
-import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, type SharedFolders } from '../workspace/layout.js';
+import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { resolvePackages, type ResolvedPackages } from '../packages/install.js';
 import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
@@ -235,6 +235,7 @@ function workspaceFor(runDir: string, shared: SharedFolders, plan: Pick<LocalPla
   if (!nodeDir) throw new SkiffError('BAD_INPUT', `run folder ${runDir} is outside the cluster's shared folder ${shared.data}`);
   const ws: Workspace = { hostDir: runDir, nodeDir, data: plan.data.map((d) => ({ ...d, mountPath: path.posix.resolve(WORK_MOUNT, d.mountPath) })) };
   if (plan.packages) ws.packagesNodeDir = nodePathOf(shared, plan.packages.siteDir);
+  ws.logsNodeDir = nodePathOf(shared, runLogsDir(runDir));
   const uid = process.getuid?.();
   if (uid !== undefined && uid !== 0) ws.runAs = { uid, gid: process.getgid?.() ?? uid };
   return ws;

@@ -15,6 +15,8 @@ export interface PodRef {
   node?: string;
   /** GPUs its container asked for (absent: none). */
   gpus?: number;
+  /** Host path of the log the pod keeps of itself (local clusters), read instead of the kubelet's. */
+  keptLog?: string;
 }
 
 /** waiting: not started yet; running; terminated: Succeeded or Failed; gone: deleted. */

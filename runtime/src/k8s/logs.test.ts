@@ -2,7 +2,10 @@
 // requests, real streams, and a connection that drops mid-stream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { streamJobLogs } from './logs.js';
@@ -19,12 +22,18 @@ interface FakePod {
   log: string[];
   /** Lines sent before the connection is cut, for the first follow request only. */
   cutAfter?: number;
+  /** Runs under the launcher that keeps its output on the host (SKIFF_LOG_DIR set). */
+  keepsLog?: boolean;
+  /** started: its container's start time (for keeping pods), else a minute ago. */
+  startedAt?: string;
 }
 
 class FakeApiServer {
   readonly requests: string[] = [];
   /** Answer every log read 403, as an API server does to a user without 'get' on pods/log. */
   forbidLogs = false;
+  /** The Job's run folder on the host (a local cluster's job), as the work-dir annotation says. */
+  workDir?: string;
   private server?: Server;
   constructor(
     public pods: FakePod[],
@@ -64,8 +73,12 @@ class FakeApiServer {
         annotations: { 'batch.kubernetes.io/job-completion-index': String(p.index) },
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'job-uid' }],
       },
-      spec: { containers: [{ name: 'worker', image: 'img' }], nodeName: 'n1' },
-      status: { phase: p.phase },
+      spec: { containers: [{ name: 'worker', image: 'img', env: p.keepsLog ? [{ name: 'SKIFF_LOG_DIR', value: '/skiff/logs' }] : [] }], nodeName: 'n1' },
+      status: {
+        phase: p.phase,
+        containerStatuses:
+          p.phase === 'Running' ? [{ name: 'worker', ready: true, restartCount: 0, state: { running: { startedAt: p.startedAt ?? new Date(Date.now() - 60_000).toISOString() } } }] : [],
+      },
     };
   }
 
@@ -85,7 +98,13 @@ class FakeApiServer {
         metadata: { resourceVersion: '1' },
         items: [
           {
-            metadata: { name: 'train', namespace: NS, uid: 'job-uid', labels: { 'skiff.dev/job': 'train' } },
+            metadata: {
+              name: 'train',
+              namespace: NS,
+              uid: 'job-uid',
+              labels: { 'skiff.dev/job': 'train' },
+              annotations: this.workDir ? { 'skiff.dev/work-dir': this.workDir } : {},
+            },
             spec: { completions: this.pods.length, backoffLimit: 0 },
             status: { conditions: this.jobConditions },
           },
@@ -179,6 +198,61 @@ describe('streamJobLogs against a stand-in API server', () => {
       });
     }
     expect(fake.requests.filter((r) => r.includes('/log?'))).toHaveLength(2);
+  });
+
+  describe('a local job whose pods keep their output on the host', () => {
+    let workDir: string;
+    beforeEach(async () => {
+      workDir = path.join(await mkdtemp(path.join(tmpdir(), 'skiff-kept-')), 'run');
+      await mkdir(workDir + '.logs', { recursive: true });
+    });
+    afterEach(async () => {
+      await rm(path.dirname(workDir), { recursive: true, force: true });
+    });
+    const keep = async (pod: string, rank: number, lines: string[], extra: object = {}) => {
+      await writeFile(path.join(workDir + '.logs', `${pod}.json`), JSON.stringify({ pod, uid: `uid-${pod}`, rank, startedAt: T(0), ...extra }));
+      await appendFile(path.join(workDir + '.logs', `${pod}.log`), lines.map((l) => l + '\n').join(''));
+    };
+
+    it("reads the kept logs, not the kubelet's, and keeps the ranks whose pods were deleted", async () => {
+      fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Failed', log: [`${T(1)} from the kubelet`], keepsLog: true }]);
+      fake.workDir = workDir;
+      fake.jobConditions = [{ type: 'Failed', status: 'True' }];
+      await keep('train-0-aaaaa', 0, [`${T(1)} zero-a`, `${T(3)} zero-b`], { ended: { exitCode: 1, at: T(3) } });
+      // Rank 1's pod is gone from the cluster: deleted by a user, then the Job controller stopped rank 0.
+      await keep('train-1-bbbbb', 1, [`${T(2)} one-a`], { stoppedBy: { signal: 'SIGTERM', at: T(2) } });
+      const kc = await fake.start();
+      const lines = await collect(streamJobLogs(kc, NS, 'train', { follow: false }));
+      expect(lines.map((l) => `${l.rank} ${l.text}`)).toEqual(['0 zero-a', '1 one-a', '0 zero-b']);
+      expect(fake.requests.filter((r) => r.includes('/log'))).toEqual([]);
+    });
+
+    it('follows a kept log as it grows and past its pod being deleted, each line once', async () => {
+      const pod: FakePod = { name: 'train-0-aaaaa', index: 0, phase: 'Running', log: [], keepsLog: true };
+      fake = new FakeApiServer([pod]);
+      fake.workDir = workDir;
+      await keep('train-0-aaaaa', 0, [`${T(1)} a`]);
+      const kc = await fake.start();
+      const seen: string[] = [];
+      for await (const line of streamJobLogs(kc, NS, 'train', { follow: true, pollMs: 20, reconnectMs: 20 })) {
+        seen.push(line.text);
+        if (line.text === 'a') await keep('train-0-aaaaa', 0, [`${T(2)} b`, `${T(2)} b`]);
+        if (seen.length === 3) {
+          // Deleted: the pod leaves the cluster after its last line reached the host.
+          await keep('train-0-aaaaa', 0, [`${T(3)} last words`], { stoppedBy: { signal: 'SIGTERM', at: T(3) }, ended: { exitCode: 143, at: T(3), signal: 'SIGTERM' } });
+          fake.pods = [];
+          fake.jobConditions = [{ type: 'Failed', status: 'True' }];
+        }
+      }
+      expect(seen).toEqual(['a', 'b', 'b', 'last words']);
+    });
+
+    it("reads the kubelet's log for a pod that keeps none (its folder was not writable)", async () => {
+      fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Succeeded', log: [`${T(1)} only here`], keepsLog: true }]);
+      fake.workDir = workDir;
+      const kc = await fake.start();
+      expect((await collect(streamJobLogs(kc, NS, 'train', { follow: false }))).map((l) => l.text)).toEqual(['only here']);
+    });
   });
 
   it('names a job that does not exist', async () => {

@@ -1,16 +1,21 @@
 // Job logs from the cluster: client-node's Log (timestamps on, for exact resume) per pod, pods found
 // by the job label. The merge, resume and end-of-stream rules live in log-merge.ts.
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Log, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { jobNotFound, readJobObjects } from '../jobs/jobs.js';
 import { jobPhase, rankOf } from '../jobs/reasons.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
-import { jobSelector } from '../manifests/labels.js';
+import { ANNOTATIONS, jobSelector } from '../manifests/labels.js';
+import { runLogsDir } from '../workspace/layout.js';
+import { KEPT_LOG_SUFFIX, KeptLogReader, readKeptPods } from '../workspace/kept-logs.js';
 import { SkiffError } from '../errors.js';
 import { apiStatusOf, kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
 import { newlineSeparated } from './lines.js';
+import { sleep } from './streams.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';
@@ -49,7 +54,10 @@ export class KubeJobPods implements JobPodSource {
       objects.kind === 'training'
         ? ['Succeeded', 'Failed', 'Cancelled'].includes(jobPhase(objects.owner, objects.pods))
         : objects.owner.metadata?.deletionTimestamp !== undefined;
-    return { pods: objects.pods.map((p) => podRef(p, objects.pods)), finished };
+    const workDir = objects.owner.metadata?.annotations?.[ANNOTATIONS.workDir];
+    const logsDir = workDir ? runLogsDir(workDir) : undefined;
+    const pods = objects.pods.map((p) => podRef(p, objects.pods, logsDir));
+    return { pods: logsDir ? [...pods, ...(await keptOnly(logsDir, pods))] : pods, finished };
   }
 
   /** A watch on the job's Job and pods from the last list: new pods show at once, not at the next poll. */
@@ -66,7 +74,18 @@ export class KubeJobPods implements JobPodSource {
   }
 }
 
-export function podRef(pod: V1Pod, siblings: V1Pod[]): PodRef {
+/** Pods that kept their logs but are no longer in the cluster (deleted, or taken by the Job controller). */
+async function keptOnly(logsDir: string, inCluster: PodRef[]): Promise<PodRef[]> {
+  const known = new Set(inCluster.flatMap((p) => [p.uid, p.name]));
+  return (await readKeptPods(logsDir))
+    .filter((k) => !known.has(k.pod) && !(k.uid && known.has(k.uid)))
+    .map((k) => ({ name: k.pod, uid: k.uid ?? k.pod, rank: k.rank ?? 0, container: '', ...(k.node ? { node: k.node } : {}), keptLog: k.logFile }));
+}
+
+/** Whether the pod runs under the launcher that keeps its output (a run-folder job's pods do; sessions do not). */
+const keepsItsLog = (pod: V1Pod) => pod.spec?.containers?.[0]?.env?.some((e) => e.name === 'SKIFF_LOG_DIR') ?? false;
+
+export function podRef(pod: V1Pod, siblings: V1Pod[], logsDir?: string): PodRef {
   const ref: PodRef = {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? pod.metadata?.name ?? '',
@@ -76,6 +95,7 @@ export function podRef(pod: V1Pod, siblings: V1Pod[]): PodRef {
   if (pod.spec?.nodeName) ref.node = pod.spec.nodeName;
   const gpus = Number(pod.spec?.containers?.[0]?.resources?.limits?.[GPU_RESOURCE] ?? 0);
   if (gpus > 0) ref.gpus = gpus;
+  if (logsDir && keepsItsLog(pod)) ref.keptLog = path.join(logsDir, ref.name + KEPT_LOG_SUFFIX);
   return ref;
 }
 
@@ -92,7 +112,22 @@ export function podRunState(pod: V1Pod | undefined): PodRunState {
   }
 }
 
-/** Per-pod log streams through the API server. */
+/** How often a kept log is looked at for new lines while its pod runs. */
+const KEPT_POLL_MS = 100;
+/** A follow of a kept log hands back after this long without a new line, for the pod to be looked at again. */
+const KEPT_IDLE_MS = 2000;
+/** How long a started pod may take to open its kept log before its kubelet log is read instead. */
+const KEPT_START_GRACE_MS = 10_000;
+
+const exists = (file: string) => access(file).then(
+  () => true,
+  () => false,
+);
+
+/**
+ * Per-pod log streams: the log a pod keeps on the host where it has one (it outlives the pod, and
+ * the kubelet's rotation), else the kubelet's through the API server.
+ */
 export class KubePodLogs implements PodLogSource {
   private readonly log: Log;
   private readonly k: KubeClients;
@@ -101,6 +136,10 @@ export class KubePodLogs implements PodLogSource {
   private readonly versions = new Map<string, string | undefined>();
   /** Restart count of each pod's container as state() last read it. */
   private readonly restartCounts = new Map<string, number>();
+  /** Per pod, once chosen: its kept log's reader, or null for the kubelet's log. */
+  private readonly kept = new Map<string, KeptLogReader | null>();
+  /** Pods running but whose kept log is not open yet: looked at again soon rather than on a pod change. */
+  private readonly awaitingKeptLog = new Set<string>();
 
   constructor(
     kc: KubeConfig,
@@ -117,7 +156,24 @@ export class KubePodLogs implements PodLogSource {
     const container = current?.status?.containerStatuses?.find((c) => c.name === pod.container);
     this.restartCounts.set(pod.uid, container?.restartCount ?? 0);
     // A pod with the same name but another uid is a replacement, not ours.
-    return podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+    const state = podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+    this.awaitingKeptLog.delete(pod.uid);
+    if (!pod.keptLog || this.kept.has(pod.uid)) return state === 'gone' && this.kept.get(pod.uid) ? 'terminated' : state;
+    const hasKept = await exists(pod.keptLog);
+    if (state === 'gone') {
+      if (!hasKept) return 'gone';
+      // Gone from the cluster, its lines are still on the host.
+      this.kept.set(pod.uid, new KeptLogReader(pod.keptLog));
+      return 'terminated';
+    }
+    const startedAt = container?.state?.running?.startedAt;
+    const starting = state === 'running' && startedAt !== undefined && Date.now() - new Date(startedAt).getTime() < KEPT_START_GRACE_MS;
+    if (starting && !hasKept) {
+      this.awaitingKeptLog.add(pod.uid);
+      return 'waiting';
+    }
+    if (state !== 'waiting') this.kept.set(pod.uid, hasKept ? new KeptLogReader(pod.keptLog) : null);
+    return state;
   }
 
   restarts(pod: PodRef): number {
@@ -126,11 +182,17 @@ export class KubePodLogs implements PodLogSource {
 
   /** A watch on this one pod from the version state() read: it starts, the stream opens at once. */
   async changed(pod: PodRef, opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
-    await this.changes.nextPaced([{ path, fieldSelector: `metadata.name=${pod.name}`, resourceVersion: this.versions.get(pod.uid) }], opts);
+    if (this.awaitingKeptLog.has(pod.uid)) return sleep(KEPT_POLL_MS, opts.signal);
+    const pods = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
+    await this.changes.nextPaced([{ path: pods, fieldSelector: `metadata.name=${pod.name}`, resourceVersion: this.versions.get(pod.uid) }], opts);
   }
 
-  async *lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+  lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+    const kept = this.kept.get(pod.uid);
+    return kept ? keptLines(kept, opts) : this.kubeletLines(pod, opts);
+  }
+
+  private async *kubeletLines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
     // Log pipes the response body into `sink` but never tells it about errors or aborts, so the
     // source's close (normal or not) and our own abort both end the sink: the reader then stops.
     const sink = new PassThrough();
@@ -167,5 +229,30 @@ export class KubePodLogs implements PodLogSource {
       request?.abort();
       sink.destroy();
     }
+  }
+}
+
+/**
+ * A kept log from where it was last read. Every container the pod ran appended to it, so there is
+ * no `previous` to read; following, it hands back after a quiet spell so the pod is looked at again.
+ */
+async function* keptLines(reader: KeptLogReader, opts: { follow: boolean; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+  if (opts.previous) return;
+  let quietMs = 0;
+  while (!opts.signal.aborted) {
+    let got = false;
+    for await (const line of reader.newLines()) {
+      got = true;
+      yield line;
+    }
+    if (!opts.follow) return;
+    quietMs = got ? 0 : quietMs + KEPT_POLL_MS;
+    if (quietMs >= KEPT_IDLE_MS) return;
+    if (!got && (await reader.ended())) {
+      // Its end is recorded after its last line: what is left is already in the file.
+      yield* reader.newLines();
+      return;
+    }
+    await sleep(KEPT_POLL_MS, opts.signal);
   }
 }

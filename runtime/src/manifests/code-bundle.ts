@@ -6,7 +6,7 @@ import type { V1ConfigMap, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from
 import type { CodeFile } from '../types.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
-import { PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
+import { LOGS_MOUNT, PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
 
 export const CODE_MOUNT = '/skiff/code';
 export const LIB_MOUNT = '/skiff/lib';
@@ -16,7 +16,7 @@ export const MAX_BUNDLE_BYTES = 900 * 1024;
 /** Skiff's Python package lives under this folder of the lib mount, so PYTHONPATH=LIB_MOUNT imports it. */
 export const LIB_PACKAGE_DIR = 'skiff';
 
-export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', lib: 'skiff-lib', shm: 'dshm' } as const;
+export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', logs: 'logs', lib: 'skiff-lib', shm: 'dshm' } as const;
 
 /**
  * A job whose files live in a local cluster's shared folder rather than a ConfigMap: its run folder
@@ -30,6 +30,8 @@ export interface Workspace {
   nodeDir: string;
   /** The resolved packages' site folder as the nodes see it. */
   packagesNodeDir?: string;
+  /** Where the pods keep their output, as the nodes see it (see runLogsDir). */
+  logsNodeDir?: string;
   /** `--data` folders: read-only, at mountPath in every container. */
   data: { nodePath: string; mountPath: string }[];
   /** The host user's ids, so that what the job writes is theirs (absent when that is root). */
@@ -139,6 +141,7 @@ export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[
     ? [
         { name: VOLUMES.work, hostPath: { path: ws.nodeDir, type: 'Directory' } },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, hostPath: { path: ws.packagesNodeDir, type: 'Directory' } }] : []),
+        ...(ws.logsNodeDir ? [{ name: VOLUMES.logs, hostPath: { path: ws.logsNodeDir, type: 'Directory' } }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), hostPath: { path: d.nodePath, type: 'Directory' } })),
       ]
     : [{ name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } }];
@@ -156,6 +159,7 @@ export function jobVolumeMounts(ws?: Workspace): V1VolumeMount[] {
     ? [
         { name: VOLUMES.work, mountPath: WORK_MOUNT },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, mountPath: PACKAGES_MOUNT, readOnly: true }] : []),
+        ...(ws.logsNodeDir ? [{ name: VOLUMES.logs, mountPath: LOGS_MOUNT }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), mountPath: d.mountPath, readOnly: true })),
       ]
     : [{ name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true }];
@@ -196,6 +200,15 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
     { name: 'SKIFF_JOB', value: spec.name },
   ];
   if (ws) env.push({ name: 'SKIFF_WORK_DIR', value: WORK_MOUNT });
+  if (ws?.logsNodeDir) {
+    // The launcher keeps the output there under the pod's name, with what ran it and how it ended.
+    env.push(
+      { name: 'SKIFF_LOG_DIR', value: LOGS_MOUNT },
+      { name: 'SKIFF_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'SKIFF_POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+      { name: 'SKIFF_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    );
+  }
   // A host user's id has no home in the image; caches (torch, matplotlib) go to /tmp instead of failing.
   if (ws?.runAs && !('HOME' in user)) env.push({ name: 'HOME', value: '/tmp' });
   const cpu = spec.resources.cpu ? parseQuantity(spec.resources.cpu) : NaN;

@@ -11,6 +11,7 @@ const ws: Workspace = {
   hostDir: '/home/u/.local/share/skiff/runs/skiff/skiff/train/20261202-000000-000',
   nodeDir: '/skiff/host/runs/skiff/skiff/train/20261202-000000-000',
   packagesNodeDir: '/skiff/host/packages/0123/prefix/lib/python3.11/site-packages',
+  logsNodeDir: '/skiff/host/runs/skiff/skiff/train/20261202-000000-000.logs',
   data: [{ nodePath: '/skiff/home/datasets/mnist', mountPath: '/skiff/work/mnist' }],
   runAs: { uid: 1000, gid: 1000 },
 };
@@ -28,12 +29,14 @@ describe('jobs in a run folder', () => {
     expect(pod.volumes?.filter((v) => v.hostPath)).toEqual([
       { name: 'work', hostPath: { path: ws.nodeDir, type: 'Directory' } },
       { name: 'packages', hostPath: { path: ws.packagesNodeDir, type: 'Directory' } },
+      { name: 'logs', hostPath: { path: ws.logsNodeDir, type: 'Directory' } },
       { name: 'data-0', hostPath: { path: '/skiff/home/datasets/mnist', type: 'Directory' } },
     ]);
     expect(c.volumeMounts).toEqual(
       expect.arrayContaining([
         { name: 'work', mountPath: '/skiff/work' },
         { name: 'packages', mountPath: '/skiff/packages', readOnly: true },
+        { name: 'logs', mountPath: '/skiff/logs' },
         { name: 'data-0', mountPath: '/skiff/work/mnist', readOnly: true },
       ]),
     );
@@ -41,6 +44,10 @@ describe('jobs in a run folder', () => {
     expect(env.PYTHONPATH).toBe('/skiff/lib:/skiff/packages');
     expect(env.SKIFF_WORK_DIR).toBe('/skiff/work');
     expect(env.HOME).toBe('/tmp');
+    // The launcher keeps each pod's output on the host under the pod's name, with its uid and node.
+    expect(env.SKIFF_LOG_DIR).toBe('/skiff/logs');
+    const fields = Object.fromEntries(c.env!.filter((e) => e.valueFrom?.fieldRef).map((e) => [e.name, e.valueFrom!.fieldRef!.fieldPath]));
+    expect(fields).toMatchObject({ SKIFF_POD_NAME: 'metadata.name', SKIFF_POD_UID: 'metadata.uid', SKIFF_NODE_NAME: 'spec.nodeName' });
     expect(pod.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000 });
   });
 
@@ -53,6 +60,7 @@ describe('jobs in a run folder', () => {
     const env = Object.fromEntries(pod.containers[0].env!.map((e) => [e.name, e.value]));
     expect(env.PYTHONPATH).toBe('/skiff/lib');
     expect(env.HOME).toBeUndefined();
+    expect(env.SKIFF_LOG_DIR).toBeUndefined();
   });
 
   it('keeps the ConfigMap form without a workspace (other contexts)', () => {

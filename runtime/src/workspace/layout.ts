@@ -16,6 +16,9 @@ export const WORK_MOUNT = '/skiff/work';
 /** Resolved Python packages inside the containers (on PYTHONPATH). */
 export const PACKAGES_MOUNT = '/skiff/packages';
 
+/** Where a pod keeps its own output (runtime/python/skiff/keep_logs.py), a folder beside the run folder on the host. */
+export const LOGS_MOUNT = '/skiff/logs';
+
 export const RUNS_DIR = 'runs';
 export const PACKAGES_DIR = 'packages';
 
@@ -41,6 +44,15 @@ export function namespaceRunsDir(dataRoot: string, cluster: string, namespace: s
 /** Every run of one job, newest last: `<data>/runs/<cluster>/<namespace>/<job>/`. */
 export function jobRunsDir(dataRoot: string, cluster: string, namespace: string, job: string): string {
   return path.join(namespaceRunsDir(dataRoot, cluster, namespace), job);
+}
+
+/**
+ * Where a run's pods keep their output: `<run folder>.logs/`, beside the run folder rather than in
+ * it, so that logs are not outputs (`--from`, promotion and `skiff outputs --copy-to` take the run
+ * folder alone) and outlive the pods that wrote them.
+ */
+export function runLogsDir(runDir: string): string {
+  return `${runDir}.logs`;
 }
 
 /** A host path under the data folder as the nodes see it; undefined when it is outside it. */

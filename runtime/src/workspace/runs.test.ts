@@ -64,8 +64,10 @@ describe('run folders', () => {
     const copy = path.join(tmp, 'copy');
     await copyRun(newest, copy);
     expect((await readdir(copy)).sort()).toEqual(['lib', 'train.py']);
+    // The pods' kept output sits beside the run folder: not an output, and removed with it.
+    expect(existsSync(newest.dir + '.logs')).toBe(true);
     await removeRun(newest.dir);
-    expect(existsSync(newest.dir) || existsSync(newest.dir + '.json')).toBe(false);
+    expect(existsSync(newest.dir) || existsSync(newest.dir + '.json') || existsSync(newest.dir + '.logs')).toBe(false);
   });
 
   it('says plainly when a job has no outputs', async () => {

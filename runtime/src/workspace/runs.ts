@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CodeFile } from '../types.js';
 import type { FoundFile } from '../manifests/collect.js';
 import { SkiffError } from '../errors.js';
-import { jobRunsDir, namespaceRunsDir, runIdFor } from './layout.js';
+import { jobRunsDir, namespaceRunsDir, runIdFor, runLogsDir } from './layout.js';
 
 /** Written beside each run folder: what went in, so promotion can bake exactly the code. */
 export interface RunRecord {
@@ -59,6 +59,7 @@ export async function createRun(req: NewRun): Promise<Run> {
   await mkdir(path.dirname(dir), { recursive: true });
   try {
     await mkdir(dir);
+    await mkdir(runLogsDir(dir), { recursive: true });
     if (req.from) await cp(req.from, dir, { recursive: true, preserveTimestamps: true, errorOnExist: false, force: true });
     await copyFiles(req.files, dir);
     for (const f of req.extraFiles ?? []) {
@@ -85,9 +86,9 @@ export async function createRun(req: NewRun): Promise<Run> {
   }
 }
 
-/** Deletes a run folder and its record. */
+/** Deletes a run folder, its record and its kept logs. */
 export async function removeRun(dir: string): Promise<void> {
-  await Promise.all([rm(dir, { recursive: true, force: true }), rm(dir + RECORD_SUFFIX, { force: true })]);
+  await Promise.all([rm(dir, { recursive: true, force: true }), rm(dir + RECORD_SUFFIX, { force: true }), rm(runLogsDir(dir), { recursive: true, force: true })]);
 }
 
 async function copyFiles(files: FoundFile[], dir: string): Promise<void> {
