@@ -8,6 +8,7 @@ import { jobSelector, managedSelector } from '../manifests/labels.js';
 import { deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
+import { throughOutages } from '../k8s/outage.js';
 import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, primaryFailedPod, rankOf } from './reasons.js';
 import { ANNOTATIONS } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
@@ -82,7 +83,7 @@ export class Jobs {
   async *watch(opts: { signal?: AbortSignal } = {}): AsyncGenerator<JobStatus[]> {
     let previous: string | undefined;
     while (!opts.signal?.aborted) {
-      const { statuses, versions } = await this.listWithVersions();
+      const { statuses, versions } = await throughOutages(() => this.listWithVersions(), { signal: opts.signal, answeredBefore: previous !== undefined });
       const key = JSON.stringify(statuses);
       if (key !== previous) {
         previous = key;
@@ -169,7 +170,8 @@ export class Jobs {
     let last: JobStatus | undefined;
     for (;;) {
       opts.signal?.throwIfAborted();
-      const snapshot = await this.snapshot(name);
+      // A follower rides out an API server that restarts under it (see throughOutages).
+      const snapshot = await throughOutages(() => this.snapshot(name), { signal: opts.signal, answeredBefore: last !== undefined });
       if (!snapshot) {
         if (!last) throw jobNotFound(name, this.namespace);
         const cancelled: JobStatus = { ...last, phase: 'Cancelled', reason: 'the job was deleted' };
@@ -177,7 +179,7 @@ export class Jobs {
         if (phases.includes('Cancelled')) return cancelled;
         throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
       }
-      last = await this.statusOf(snapshot.objects);
+      last = await throughOutages(() => this.statusOf(snapshot.objects), { signal: opts.signal, answeredBefore: true });
       opts.onStatus?.(last);
       if (phases.includes(last.phase)) return last;
       const remaining = deadline - Date.now();

@@ -16,13 +16,14 @@ import { apiStatusOf, kubeClients, orUndefined, withPooledConnections, type Kube
 import { ChangeWatch } from './watch.js';
 import { newlineSeparated } from './lines.js';
 import { sleep } from './streams.js';
+import { throughOutages } from './outage.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';
 
 /** Lines of every pod of a job, each tagged with its rank (see jobLogLines for when it ends). */
 export function streamJobLogs(kc: KubeConfig, namespace: string, job: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
-  return jobLogLines(new KubeJobPods(kc, namespace, job), new KubePodLogs(kc, namespace), opts);
+  return jobLogLines(new KubeJobPods(kc, namespace, job, opts.signal), new KubePodLogs(kc, namespace, opts.signal), opts);
 }
 
 /** A job's pods from the cluster; finished once the Job has ended or the job was deleted. */
@@ -36,13 +37,15 @@ export class KubeJobPods implements JobPodSource {
     kc: KubeConfig,
     private readonly namespace: string,
     private readonly job: string,
+    /** Ends waits for an API server that went away (see throughOutages). */
+    private readonly signal?: AbortSignal,
   ) {
     this.k = kubeClients(kc);
     this.changes = new ChangeWatch(kc);
   }
 
   async list(): Promise<{ pods: PodRef[]; finished: boolean }> {
-    const snapshot = await readJobObjects(this.k, this.namespace, this.job);
+    const snapshot = await throughOutages(() => readJobObjects(this.k, this.namespace, this.job), { signal: this.signal, answeredBefore: this.seen });
     if (!snapshot) {
       if (!this.seen) throw jobNotFound(this.job, this.namespace);
       return { pods: [], finished: true };
@@ -144,6 +147,7 @@ export class KubePodLogs implements PodLogSource {
   constructor(
     kc: KubeConfig,
     private readonly namespace: string,
+    private readonly signal?: AbortSignal,
   ) {
     this.log = new Log(withPooledConnections(kc));
     this.k = kubeClients(kc);
@@ -151,7 +155,10 @@ export class KubePodLogs implements PodLogSource {
   }
 
   async state(pod: PodRef): Promise<PodRunState> {
-    const current = await orUndefined(this.k.core.readNamespacedPod({ name: pod.name, namespace: this.namespace }));
+    const current = await throughOutages(() => orUndefined(this.k.core.readNamespacedPod({ name: pod.name, namespace: this.namespace })), {
+      signal: this.signal,
+      answeredBefore: this.versions.has(pod.uid),
+    });
     this.versions.set(pod.uid, current?.metadata?.resourceVersion);
     const container = current?.status?.containerStatuses?.find((c) => c.name === pod.container);
     this.restartCounts.set(pod.uid, container?.restartCount ?? 0);

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { outageKind, throughOutages } from './outage.js';
+
+const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
+const httpStatus = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
+
+describe('riding out an API server that restarts', () => {
+  it('tells a restart (resets, 5xx, timeouts) from nothing listening, and both from real answers', () => {
+    expect(outageKind(withCode('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'))).toBe('outage');
+    expect(outageKind(httpStatus(503))).toBe('outage');
+    expect(outageKind(withCode('ETIMEDOUT'))).toBe('outage');
+    expect(outageKind({ message: 'wrapped', cause: withCode('ECONNREFUSED') })).toBe('refused');
+    for (const answer of [httpStatus(404), httpStatus(403), new Error('bad json')]) expect(outageKind(answer)).toBeUndefined();
+    // A read that was allowed a moment ago is refused while a restarted API server loads RBAC.
+    expect(outageKind(httpStatus(403), true)).toBe('outage');
+    expect(outageKind(httpStatus(404), true)).toBeUndefined();
+  });
+
+  it('retries through an outage, says when it started and ended, and gives up after its budget', async () => {
+    let calls = 0;
+    const events: string[] = [];
+    const value = await throughOutages(
+      async () => {
+        if (++calls < 3) throw withCode('ECONNRESET');
+        return 'back';
+      },
+      { onOutage: (e) => events.push(e.state) },
+    );
+    expect([value, calls, events]).toEqual(['back', 3, ['lost', 'back']]);
+
+    const started = Date.now();
+    await expect(throughOutages(() => Promise.reject(withCode('ECONNREFUSED')), { refusedBudgetMs: 600 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('passes real answers through at once, and stops when aborted', async () => {
+    let calls = 0;
+    await expect(throughOutages(() => (calls++, Promise.reject(httpStatus(404))))).rejects.toMatchObject({ code: 404 });
+    expect(calls).toBe(1);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    await expect(throughOutages(() => Promise.reject(withCode('ECONNRESET')), { signal: controller.signal })).rejects.toMatchObject({ code: 'ECONNRESET' });
+  });
+});

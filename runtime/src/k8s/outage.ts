@@ -1,0 +1,68 @@
+// Followers (`skiff logs -f`, `skiff run`, the editors' watches) outlive short API-server outages: a
+// control plane that restarts (an upgrade, a crash, the kubelet restarting its static pod) answers
+// with reset connections and 5xx for tens of seconds, then comes back. One-shot commands still fail
+// at once; only the reads a follower repeats go through here.
+import { apiStatusOf, isConnectionError } from './client.js';
+import { sleep } from './streams.js';
+
+/** A control-plane restart on a laptop took 30–75 s (kubelet back-off included). */
+export const OUTAGE_BUDGET_MS = 120_000;
+/**
+ * Nothing listening at all (ECONNREFUSED) is what a deleted or stopped kind node gives, while a
+ * restarting API server behind a live node resets connections: refused gets a short wait only.
+ */
+export const REFUSED_BUDGET_MS = 10_000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 2_000;
+
+const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+function hasCode(err: unknown, code: string): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === code) return true;
+  }
+  return false;
+}
+
+/**
+ * 'refused' or 'outage' for errors a restarting API server gives; undefined for real answers. With
+ * `answeredBefore`, 401 and 403 count too: an API server that has just started refuses everyone for
+ * a few seconds, until its authorizer has read the RBAC bindings (seen on kind: 403 for the admin).
+ */
+export function outageKind(err: unknown, answeredBefore = false): 'refused' | 'outage' | undefined {
+  const status = apiStatusOf(err);
+  if (status !== undefined) return RETRIED_STATUSES.has(status) || (answeredBefore && (status === 401 || status === 403)) ? 'outage' : undefined;
+  if (hasCode(err, 'ECONNREFUSED')) return 'refused';
+  if (isConnectionError(err) || /socket (hang up|disconnected)|ERR_STREAM_PREMATURE_CLOSE/i.test(String((err as Error)?.message ?? ''))) return 'outage';
+  return undefined;
+}
+
+export interface OutageOptions {
+  signal?: AbortSignal;
+  budgetMs?: number;
+  refusedBudgetMs?: number;
+  /** The same read was answered before, so a refusal now is the API server starting up (see outageKind). */
+  answeredBefore?: boolean;
+  /** Told once when an outage starts (with the error) and once when it is over. */
+  onOutage?: (event: { state: 'lost'; error: unknown } | { state: 'back'; afterMs: number }) => void;
+}
+
+/** `read()`, retried while the API server is away, for up to the budget; then the last error. */
+export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOptions = {}): Promise<T> {
+  const started = Date.now();
+  let wait = FIRST_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const value = await read();
+      if (attempt > 0) opts.onOutage?.({ state: 'back', afterMs: Date.now() - started });
+      return value;
+    } catch (err) {
+      const kind = outageKind(err, opts.answeredBefore);
+      const budget = kind === 'refused' ? (opts.refusedBudgetMs ?? REFUSED_BUDGET_MS) : (opts.budgetMs ?? OUTAGE_BUDGET_MS);
+      if (!kind || opts.signal?.aborted || Date.now() - started + wait > budget) throw err;
+      if (attempt === 0) opts.onOutage?.({ state: 'lost', error: err });
+      await sleep(wait, opts.signal);
+      wait = Math.min(MAX_RETRY_MS, wait * 2);
+    }
+  }
+}
