@@ -48,6 +48,8 @@ class World {
   images = new Set<string>([OFFLINE, JOB]);
   apiReady = true;
   dockerUp = true;
+  /** Whether `docker start` brings a stopped node container back (false: it exits again at once). */
+  containersStart = true;
   unreachable = new Set<string>();
   report: PreflightReport = {
     docker: { ok: true, runtimes: ['nvidia', 'runc'], defaultRuntime: 'nvidia' },
@@ -120,6 +122,13 @@ class World {
           .filter(([cluster]) => value === undefined || cluster === value)
           .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster }, Mounts: this.mounts.get(cluster) ?? [] })));
       },
+      getContainer: (id: string) => ({
+        start: async () => {
+          this.log.push(`start ${id}`);
+          const container = [...this.containers.values()].flat().find((c) => c.name === id);
+          if (container && this.containersStart) container.state = 'running';
+        },
+      }),
       getImage: (ref: string) => ({
         inspect: async () => {
           if (this.images.has(ref)) return { Id: this.imageIds.get(ref) ?? `sha256:${Buffer.from(ref).toString('hex')}` };
@@ -256,21 +265,32 @@ describe('Clusters.up', () => {
     expect(quiet).toEqual([]);
   });
 
-  it('recreates a cluster whose containers stopped only when asked to, and otherwise says what to run', async () => {
+  it('starts the stopped node containers of a cluster (a Docker engine restart) and reuses it, jobs and all', async () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
     world.containers.get('skiff')![1].state = 'exited';
+    const progress: string[] = [];
+    const result = await world.clusters().up({ workers: 1 }, (m) => progress.push(m));
+    expect(result.reused).toBe(true);
+    expect(world.log).toEqual(['preflight cpu', 'start skiff-worker', 'namespace skiff']);
+    expect(progress[0]).toBe("starting the stopped node containers of cluster 'skiff' (skiff-worker)");
+  });
+
+  it('recreates a cluster whose containers will not stay up only when asked to, and otherwise says what to run', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    world.containers.get('skiff')![1].state = 'exited';
+    world.containersStart = false;
     await expect(world.clusters().up({ workers: 1 })).rejects.toMatchObject({
       code: 'UNREACHABLE',
-      message: expect.stringContaining('skiff-worker'),
+      message: expect.stringContaining('stopped again after a start (skiff-worker)'),
       hint: expect.stringContaining('skiff up --recreate'),
     });
-    expect(world.log).toEqual(['preflight cpu']);
+    expect(world.log).toEqual(['preflight cpu', 'start skiff-worker']);
     world.log.length = 0;
     const progress: string[] = [];
     const result = await world.clusters().up({ workers: 1, recreate: true }, (m) => progress.push(m));
     expect(result.reused).toBe(false);
-    expect(world.log).toEqual(['preflight cpu', 'delete skiff', `save ${JOB}`, `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
-    expect(progress[0]).toContain('skiff-worker');
+    expect(world.log).toEqual(['preflight cpu', 'start skiff-worker', 'delete skiff', `save ${JOB}`, `create skiff cpu 1 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
+    expect(progress[1]).toContain('skiff-worker');
   });
 
   it('recreates a cluster whose API server stays silent, when asked to', async () => {

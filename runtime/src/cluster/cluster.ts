@@ -71,7 +71,7 @@ export interface ClustersDeps {
 type Progress = (msg: string) => void;
 
 /** What a cluster's containers and API server say about it. */
-type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string } | { state: 'healthy'; api: ClusterApi };
+type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string } | { state: 'healthy'; api: ClusterApi } | { state: 'stopped'; containers: Docker.ContainerInfo[] };
 
 export class Clusters {
   private readonly docker: Docker;
@@ -90,7 +90,16 @@ export class Clusters {
     const started = performance.now();
     const opts = clusterOptions(request);
     const provider = await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });
-    const health = await this.health(opts.name, onProgress);
+    let health = await this.health(opts.name, onProgress);
+    if (health.state === 'stopped') {
+      // After a Docker engine restart, or a node container stopped by hand: start it again, as
+      // `docker start` would, and give the API server its usual grace; the cluster keeps its jobs.
+      const names = health.containers.map(containerName);
+      onProgress(`starting the stopped node containers of cluster '${opts.name}' (${names.join(', ')})`);
+      await this.dockerCall(() => Promise.all(health.state === 'stopped' ? health.containers.map((c) => this.docker.getContainer(c.Id).start()) : []));
+      health = await this.health(opts.name, onProgress);
+      if (health.state === 'stopped') health = { state: 'unhealthy', problem: `its node containers stopped again after a start (${names.join(', ')})` };
+    }
     if (health.state === 'healthy') {
       const cluster = await this.reuse(opts, request, health.api, onProgress);
       return { cluster, reused: true, seconds: secondsSince(started) };
@@ -198,8 +207,8 @@ export class Clusters {
   private async health(name: string, onProgress: Progress): Promise<Health> {
     const containers = await this.listNodeContainers(name);
     if (containers.length === 0) return { state: 'absent' };
-    const stopped = containers.filter((c) => c.State !== 'running').map(containerName);
-    if (stopped.length > 0) return { state: 'unhealthy', problem: `its node containers are not running (${stopped.join(', ')})` };
+    const stopped = containers.filter((c) => c.State !== 'running');
+    if (stopped.length > 0) return { state: 'stopped', containers: stopped };
     let api: ClusterApi;
     try {
       api = this.apiFor(await this.loadKubeConfig(name));
