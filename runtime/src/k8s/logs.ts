@@ -165,7 +165,11 @@ export class KubePodLogs implements PodLogSource {
     // A pod with the same name but another uid is a replacement, not ours.
     const state = podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
     this.awaitingKeptLog.delete(pod.uid);
-    if (!pod.keptLog || this.kept.has(pod.uid)) return state === 'gone' && this.kept.get(pod.uid) ? 'terminated' : state;
+    const reader = this.kept.get(pod.uid);
+    // A pod that never restarts its container is done once its end is recorded, even while the
+    // cluster still shows it running (its node stopped, so no kubelet reports it any more).
+    if (reader && state === 'running' && current?.spec?.restartPolicy === 'Never' && (await reader.ended())) return 'terminated';
+    if (!pod.keptLog || this.kept.has(pod.uid)) return state === 'gone' && reader ? 'terminated' : state;
     const hasKept = await exists(pod.keptLog);
     if (state === 'gone') {
       if (!hasKept) return 'gone';
