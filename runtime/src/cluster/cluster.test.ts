@@ -98,6 +98,13 @@ class World {
         this.addCluster(opts);
         this.mounts.set(opts.name, sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })));
       },
+      start: async (name) => {
+        for (const container of this.containers.get(name) ?? []) {
+          if (container.state === 'running') continue;
+          this.log.push(`start ${container.name}`);
+          if (this.containersStart) container.state = 'running';
+        }
+      },
       delete: async (name) => {
         this.log.push(`delete ${name}`);
         this.removeCluster(name);
@@ -122,13 +129,6 @@ class World {
           .filter(([cluster]) => value === undefined || cluster === value)
           .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster }, Mounts: this.mounts.get(cluster) ?? [] })));
       },
-      getContainer: (id: string) => ({
-        start: async () => {
-          this.log.push(`start ${id}`);
-          const container = [...this.containers.values()].flat().find((c) => c.name === id);
-          if (container && this.containersStart) container.state = 'running';
-        },
-      }),
       getImage: (ref: string) => ({
         inspect: async () => {
           if (this.images.has(ref)) return { Id: this.imageIds.get(ref) ?? `sha256:${Buffer.from(ref).toString('hex')}` };

@@ -96,7 +96,7 @@ export class Clusters {
       // `docker start` would, and give the API server its usual grace; the cluster keeps its jobs.
       const names = health.containers.map(containerName);
       onProgress(`starting the stopped node containers of cluster '${opts.name}' (${names.join(', ')})`);
-      await this.dockerCall(() => Promise.all(health.state === 'stopped' ? health.containers.map((c) => this.docker.getContainer(c.Id).start()) : []));
+      await provider.start(opts.name, onProgress);
       health = await this.health(opts.name, onProgress);
       if (health.state === 'stopped') health = { state: 'unhealthy', problem: `its node containers stopped again after a start (${names.join(', ')})` };
     }

@@ -6,6 +6,11 @@ export interface ClusterProvider {
   readonly name: string;
   /** Creates the cluster and returns once its containers run (nodes may not be Ready yet). */
   create(opts: ClusterOptions, onProgress?: (msg: string) => void): Promise<void>;
+  /**
+   * Starts the cluster's stopped node containers (after a Docker engine restart, or a node stopped
+   * by hand) and puts back whatever the nodes lost with their restart, so jobs run as before.
+   */
+  start(name: string, onProgress?: (msg: string) => void): Promise<void>;
   /** Deletes the cluster and its kube context; succeeds when there is nothing to delete. */
   delete(name: string): Promise<void>;
   list(): Promise<string[]>;

@@ -235,7 +235,8 @@ export class Jobs {
     if (phase === 'Failed') {
       // What the pods kept on the host says which rank went first, even when its pod is deleted.
       const kept = objects.kind === 'training' ? await context.kept(objects) : [];
-      const first = firstKeptFailure(kept, objects.pods);
+      const failedTails = new Map(await Promise.all(kept.filter((k) => k.ended && k.ended.exitCode !== 0).map(async (k) => [k, await keptTail(k.logFile, TAIL_LINES)] as const)));
+      const first = firstKeptFailure(kept, objects.pods, (k) => failedTails.get(k) ?? []);
       if (first) {
         const live = objects.pods.find((p) => p.metadata?.uid === first.pod.uid);
         const fromCluster = live && first.how === 'exited' ? explainFailure(live, await context.tail(live)) : undefined;

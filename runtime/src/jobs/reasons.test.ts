@@ -182,6 +182,24 @@ describe('what the pods kept on the host', () => {
     expect(explainKeptFailure(first, ['Traceback', 'ValueError: bad'])).toBe('script exited 2 — last lines:\nTraceback\nValueError: bad');
   });
 
+  it("names the rank that went silent when its node stopped, not the rank that then lost its connection to it", () => {
+    // Rank 1's node container was stopped: nothing reached its launcher, so it recorded no end.
+    const silent = kept('train-1-bbbbb', 1, { node: 'skiff-worker2' });
+    const other = kept('train-2-ccccc', 2);
+    const failedRank = kept('train-0-aaaaa', 0, { ended: { exitCode: 1, at: '2026-01-01T00:00:09Z' } });
+    const tail = ['RuntimeError: [./gloo/transport/tcp/pair.cc:598] Connection closed by peer [10.244.1.4]:31112'];
+    const inCluster = [pod('train-1-bbbbb', { phase: 'Running' }), pod('train-2-ccccc', { phase: 'Running' })];
+    inCluster[0].status!.podIP = '10.244.1.4';
+    inCluster[1].status!.podIP = '10.244.2.9';
+    const first = firstKeptFailure([failedRank, other, silent], inCluster, (k) => (k === failedRank ? tail : []))!;
+    expect([first.pod.rank, first.how, first.peer?.rank]).toEqual([1, 'vanished', 0]);
+    expect(explainKeptFailure(first, [])).toBe(
+      'stopped answering while it ran, and no exit was recorded: its node skiff-worker2 may have stopped or lost its network; rank 0 then lost its connection to it and failed',
+    );
+    // A plain crash is that rank's own failure.
+    expect(firstKeptFailure([failedRank, silent], inCluster, () => ['ValueError: bad'])!.how).toBe('exited');
+  });
+
   it('says a pod went away without a word when nothing was recorded and the cluster no longer has it', () => {
     const lost = kept('train-1-bbbbb', 1, { node: 'skiff-worker2' });
     const running = kept('train-0-aaaaa', 0);

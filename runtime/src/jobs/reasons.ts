@@ -236,22 +236,38 @@ export function primaryFailedPod(pods: V1Pod[]): V1Pod | undefined {
   return candidates[0]?.pod;
 }
 
-/** How a kept pod's end set off a job's failure. */
-export type KeptFailure = { pod: KeptPod; how: 'exited' | 'stopped' | 'vanished' };
+/** How a kept pod's end set off a job's failure; `peer` is the rank that lost its connection to a vanished one. */
+export type KeptFailure = { pod: KeptPod; how: 'exited' | 'stopped' | 'vanished'; peer?: KeptPod };
+
+/** gloo and NCCL's words for a peer that went away mid-collective, with the address they name. */
+const LOST_PEER = /(?:Connection (?:closed|reset) by peer|Connection refused|Broken pipe|remote process exited)(?:\s*\[?([0-9a-f.:]+?)\]?:\d+)?/i;
 
 /**
  * Which rank's end failed the job, from what its pods kept on the host: the first to exit non-zero
  * on its own or to be stopped from outside (the others fail or are stopped after it), else one that
  * left the cluster without a word (its node lost). Reads right even after every pod is deleted.
+ * When the first to exit did so because it lost a peer that recorded no end (the peer's node
+ * stopped: nothing reached it to say so), that peer is the one named; the address in the error
+ * picks it among several. `tailOf` gives the last lines a kept pod printed.
  */
-export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[]): KeptFailure | undefined {
+export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[], tailOf: (pod: KeptPod) => string[] = () => []): KeptFailure | undefined {
   const timed: { failure: KeptFailure; at: string }[] = [];
   for (const pod of kept) {
     if (pod.stoppedBy) timed.push({ failure: { pod, how: 'stopped' }, at: pod.stoppedBy.at });
     else if (pod.ended && pod.ended.exitCode !== 0) timed.push({ failure: { pod, how: 'exited' }, at: pod.ended.at });
   }
   timed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : (a.failure.pod.rank ?? 0) - (b.failure.pod.rank ?? 0)));
-  if (timed[0]) return timed[0].failure;
+  const first = timed[0]?.failure;
+  if (first?.how === 'exited') {
+    const lost = tailOf(first.pod).map((l) => LOST_PEER.exec(l)).find((m) => m);
+    const silent = kept.filter((k) => k !== first.pod && !k.ended && !k.stoppedBy);
+    if (lost && silent.length > 0) {
+      const ipOf = (k: KeptPod) => inCluster.find((p) => p.metadata?.uid === k.uid || p.metadata?.name === k.pod)?.status?.podIP;
+      const peer = silent.find((k) => lost[1] !== undefined && ipOf(k) === lost[1]) ?? silent[0];
+      return { pod: peer, how: 'vanished', peer: first.pod };
+    }
+  }
+  if (first) return first;
   const present = new Set(inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
   const vanished = kept.find((k) => !k.ended && !present.has(k.pod) && !(k.uid && present.has(k.uid)));
   return vanished && { pod: vanished, how: 'vanished' };
@@ -260,10 +276,14 @@ export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[]): KeptFailu
 const clockTime = (iso: string) => iso.slice(11, 19);
 
 /** The sentence for a kept failure; `tail` is the last lines its log kept. */
-export function explainKeptFailure({ pod, how }: KeptFailure, tail: string[]): string {
+export function explainKeptFailure({ pod, how, peer }: KeptFailure, tail: string[]): string {
   if (how === 'stopped') {
     const { signal, at } = pod.stoppedBy!;
     return `stopped from outside by ${signal} at ${clockTime(at)} UTC while it ran (its pod was deleted or evicted, or its node shut down); a DDP job ends when it loses a rank, so the other ranks were stopped too`;
+  }
+  if (how === 'vanished' && peer) {
+    const where = pod.node ? `its node ${pod.node}` : 'its node';
+    return `stopped answering while it ran, and no exit was recorded: ${where} may have stopped or lost its network; rank ${peer.rank ?? 0} then lost its connection to it and failed`;
   }
   if (how === 'vanished') {
     return `its pod went away without the script ending (no exit was recorded${pod.node ? ` on node ${pod.node}` : ''}): its node may have gone down or been removed`;

@@ -119,6 +119,8 @@ export function podRunState(pod: V1Pod | undefined): PodRunState {
 const KEPT_POLL_MS = 100;
 /** A follow of a kept log hands back after this long without a new line, for the pod to be looked at again. */
 const KEPT_IDLE_MS = 2000;
+/** How long past its deletion deadline a pod still shown running counts as ended (its kubelet is gone). */
+const PAST_DELETION_MS = 10_000;
 /** How long a started pod may take to open its kept log before its kubelet log is read instead. */
 const KEPT_START_GRACE_MS = 10_000;
 
@@ -163,7 +165,11 @@ export class KubePodLogs implements PodLogSource {
     const container = current?.status?.containerStatuses?.find((c) => c.name === pod.container);
     this.restartCounts.set(pod.uid, container?.restartCount ?? 0);
     // A pod with the same name but another uid is a replacement, not ours.
-    const state = podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+    let state = podRunState(current?.metadata?.uid === pod.uid || !current?.metadata?.uid ? current : undefined);
+    // Deleted, and still shown running well past its grace period: no kubelet is left to end it
+    // (its node stopped), so nothing more will come from it.
+    const deadline = current?.metadata?.deletionTimestamp ? new Date(current.metadata.deletionTimestamp).getTime() : undefined;
+    if (state === 'running' && deadline !== undefined && Date.now() > deadline + PAST_DELETION_MS) state = 'terminated';
     this.awaitingKeptLog.delete(pod.uid);
     const reader = this.kept.get(pod.uid);
     // A pod that never restarts its container is done once its end is recorded, even while the

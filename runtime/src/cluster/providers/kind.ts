@@ -52,6 +52,17 @@ export class KindProvider implements ClusterProvider {
     }
   }
 
+  /**
+   * `docker start` of every node, then the pod network again: its routes live in each node's network
+   * namespace, which a restart empties (pods on different nodes could no longer reach each other,
+   * DNS included), and a restarted node may come back with another address.
+   */
+  async start(name: string, onProgress?: (msg: string) => void): Promise<void> {
+    await this.runner('docker', ['start', ...(await this.nodeContainers(name))], { timeoutMs: CREATE_TIMEOUT_MS });
+    onProgress?.('Configuring the pod network');
+    await this.configurePodNetwork(name);
+  }
+
   async delete(name: string): Promise<void> {
     await this.kind(['delete', 'cluster', '--name', name, '--kubeconfig', this.kubeconfigPath], { timeoutMs: QUICK_TIMEOUT_MS });
   }
@@ -105,6 +116,11 @@ export class KindProvider implements ClusterProvider {
   private async configurePodNetwork(name: string): Promise<void> {
     const [controlPlane] = (await this.nodeContainers(name)).filter(isControlPlane);
     const nodes = await this.waitForPodCIDRs(controlPlane);
+    // The address each node has now (the API server's record lags behind a restarted node's).
+    for (const node of nodes) {
+      const { stdout } = await this.runner('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', node.name], { timeoutMs: QUICK_TIMEOUT_MS });
+      node.ip = stdout.trim().split(/\s+/)[0] || node.ip;
+    }
     for (const plan of podNetworkPlan(nodes)) {
       await this.runner('docker', ['exec', '-i', plan.node, 'sh', '-c', `mkdir -p /etc/cni/net.d && cat > ${CNI_CONFLIST_PATH}`], {
         input: plan.conflist,
@@ -120,12 +136,13 @@ export class KindProvider implements ClusterProvider {
   private async waitForPodCIDRs(controlPlane: string): Promise<NodeAddress[]> {
     const deadline = Date.now() + CREATE_TIMEOUT_MS;
     for (;;) {
-      const { stdout } = await this.runner(
+      // Right after a restart the API server may not answer yet: keep asking until the deadline.
+      const listed = await this.runner(
         'docker',
         ['exec', controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'json'],
         { timeoutMs: QUICK_TIMEOUT_MS },
-      );
-      const nodes = nodeAddresses(JSON.parse(stdout));
+      ).catch(() => undefined);
+      const nodes = listed && nodeAddresses(JSON.parse(listed.stdout));
       if (nodes) return nodes;
       if (Date.now() > deadline) throw new SkiffError('TIMEOUT', 'the cluster\'s nodes got no pod address ranges in time');
       await new Promise((resolve) => setTimeout(resolve, 1000));
