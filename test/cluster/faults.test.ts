@@ -157,6 +157,7 @@ describe('the fault suite', () => {
     const attachedExit = new Promise<number>((resolve) => attached.on('close', (code) => resolve(code ?? -1)));
     await until('the job to train', async () => (/rank 1 step 20\n/.test(attachedOut) ? true : undefined), 180_000, 500);
     const follower = follow(job);
+    await until('the follower to catch up', async () => ([0, 1].every((r) => highestStep(follower.lines, r) >= 20) ? true : undefined), 60_000, 500);
     const controlPlane = `${CLUSTER}-control-plane`;
     const stoppedAt = Date.now();
     // The API server process dies (a crash, an upgrade); the kubelet starts its static pod again.

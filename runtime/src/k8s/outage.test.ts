@@ -28,6 +28,14 @@ describe('riding out an API server that restarts', () => {
     );
     expect([value, calls, events]).toEqual(['back', 3, ['lost', 'back']]);
 
+    // Reset, then refused while the restarted server loads RBAC, then answered.
+    const answers = [withCode('ECONNRESET'), httpStatus(403)];
+    expect(await throughOutages(async () => {
+      const next = answers.shift();
+      if (next) throw next;
+      return 'allowed again';
+    })).toBe('allowed again');
+
     const started = Date.now();
     await expect(throughOutages(() => Promise.reject(withCode('ECONNREFUSED')), { refusedBudgetMs: 600 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(Date.now() - started).toBeLessThan(2000);

@@ -51,13 +51,16 @@ export interface OutageOptions {
 export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOptions = {}): Promise<T> {
   const started = Date.now();
   let wait = FIRST_RETRY_MS;
+  let sawOutage = false;
   for (let attempt = 0; ; attempt++) {
     try {
       const value = await read();
       if (attempt > 0) opts.onOutage?.({ state: 'back', afterMs: Date.now() - started });
       return value;
     } catch (err) {
-      const kind = outageKind(err, opts.answeredBefore);
+      // A refusal straight after an outage is the restarted server loading RBAC (see outageKind).
+      const kind = outageKind(err, opts.answeredBefore || sawOutage);
+      sawOutage ||= kind !== undefined;
       const budget = kind === 'refused' ? (opts.refusedBudgetMs ?? REFUSED_BUDGET_MS) : (opts.budgetMs ?? OUTAGE_BUDGET_MS);
       if (!kind || opts.signal?.aborted || Date.now() - started + wait > budget) throw err;
       if (attempt === 0) opts.onOutage?.({ state: 'lost', error: err });
