@@ -50,6 +50,8 @@ class World {
   dockerUp = true;
   /** Whether `docker start` brings a stopped node container back (false: it exits again at once). */
   containersStart = true;
+  /** Whether the nodes still have the pod network Skiff laid (false: they restarted on their own). */
+  networkIntact = true;
   unreachable = new Set<string>();
   report: PreflightReport = {
     docker: { ok: true, runtimes: ['nvidia', 'runc'], defaultRuntime: 'nvidia' },
@@ -98,7 +100,9 @@ class World {
         this.addCluster(opts);
         this.mounts.set(opts.name, sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })));
       },
+      intact: async () => this.networkIntact,
       start: async (name) => {
+        this.networkIntact = true;
         for (const container of this.containers.get(name) ?? []) {
           if (container.state === 'running') continue;
           this.log.push(`start ${container.name}`);
@@ -273,6 +277,15 @@ describe('Clusters.up', () => {
     expect(result.reused).toBe(true);
     expect(world.log).toEqual(['preflight cpu', 'start skiff-worker', 'namespace skiff']);
     expect(progress[0]).toBe("starting the stopped node containers of cluster 'skiff' (skiff-worker)");
+  });
+
+  it('lays the pod network again on nodes that Docker restarted on its own', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    world.networkIntact = false;
+    const progress: string[] = [];
+    expect((await world.clusters().up({ workers: 1 }, (m) => progress.push(m))).reused).toBe(true);
+    expect(world.networkIntact).toBe(true);
+    expect(progress).toEqual(["the nodes of cluster 'skiff' restarted and lost their pod network; setting it up again"]);
   });
 
   it('recreates a cluster whose containers will not stay up only when asked to, and otherwise says what to run', async () => {

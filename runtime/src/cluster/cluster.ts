@@ -101,6 +101,12 @@ export class Clusters {
       if (health.state === 'stopped') health = { state: 'unhealthy', problem: `its node containers stopped again after a start (${names.join(', ')})` };
     }
     if (health.state === 'healthy') {
+      // Docker restarts node containers on its own after an engine restart: they run, but without
+      // what Skiff laid on them.
+      if (!(await provider.intact(opts.name))) {
+        onProgress(`the nodes of cluster '${opts.name}' restarted and lost their pod network; setting it up again`);
+        await provider.start(opts.name, onProgress);
+      }
       const cluster = await this.reuse(opts, request, health.api, onProgress);
       return { cluster, reused: true, seconds: secondsSince(started) };
     }

@@ -11,6 +11,8 @@ export interface ClusterProvider {
    * by hand) and puts back whatever the nodes lost with their restart, so jobs run as before.
    */
   start(name: string, onProgress?: (msg: string) => void): Promise<void>;
+  /** False when running nodes lack what Skiff set up on them (their containers restarted on their own). */
+  intact(name: string): Promise<boolean>;
   /** Deletes the cluster and its kube context; succeeds when there is nothing to delete. */
   delete(name: string): Promise<void>;
   list(): Promise<string[]>;

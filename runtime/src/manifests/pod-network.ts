@@ -1,8 +1,9 @@
 // Skiff's pod network for kind clusters: each node's pods get the node's podCIDR on ptp
 // links, and every node routes the other nodes' podCIDRs via their IPs on the Docker network.
-// That is what kind's default CNI (kindnetd) sets up; a local cluster's nodes never change,
-// so Skiff writes it once at creation instead of running a CNI daemon whose image would have
-// to be pulled or built.
+// That is what kind's default CNI (kindnetd) sets up; a local cluster's nodes do not come and
+// go, so Skiff writes it at creation, and again after a node restarts (which empties its routes
+// and may change its address), instead of running a CNI daemon whose image would have to be
+// pulled or built.
 
 export interface NodeAddress {
   name: string;

@@ -63,6 +63,18 @@ export class KindProvider implements ClusterProvider {
     await this.configurePodNetwork(name);
   }
 
+  /** Whether every node still routes to the other nodes' pods (cheap: one `ip route` per node, at once). */
+  async intact(name: string): Promise<boolean> {
+    const nodes = await this.nodeContainers(name);
+    const routed = await Promise.all(
+      nodes.map(async (node) => {
+        const { stdout } = await this.runner('docker', ['exec', node, 'ip', 'route', 'show'], { timeoutMs: QUICK_TIMEOUT_MS });
+        return stdout.split('\n').filter((line) => /^\d[\d.]*\/\d+ via /.test(line)).length;
+      }),
+    );
+    return routed.every((count) => count >= nodes.length - 1);
+  }
+
   async delete(name: string): Promise<void> {
     await this.kind(['delete', 'cluster', '--name', name, '--kubeconfig', this.kubeconfigPath], { timeoutMs: QUICK_TIMEOUT_MS });
   }
