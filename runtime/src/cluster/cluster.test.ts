@@ -52,6 +52,8 @@ class World {
   containersStart = true;
   /** Whether the nodes still have the pod network Skiff laid (false: they restarted on their own). */
   networkIntact = true;
+  /** What the provider says makes the cluster unable to come back (undefined: nothing known). */
+  beyondRepair: string | undefined = undefined;
   unreachable = new Set<string>();
   report: PreflightReport = {
     docker: { ok: true, runtimes: ['nvidia', 'runc'], defaultRuntime: 'nvidia' },
@@ -101,6 +103,7 @@ class World {
         this.mounts.set(opts.name, sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })));
       },
       intact: async () => this.networkIntact,
+      beyondRepair: async () => this.beyondRepair,
       start: async (name) => {
         this.networkIntact = true;
         for (const container of this.containers.get(name) ?? []) {
@@ -286,6 +289,20 @@ describe('Clusters.up', () => {
     expect((await world.clusters().up({ workers: 1 }, (m) => progress.push(m))).reused).toBe(true);
     expect(world.networkIntact).toBe(true);
     expect(progress).toEqual(["the nodes of cluster 'skiff' restarted and lost their pod network; setting it up again"]);
+  });
+
+  it('says at once, without the grace wait, when a silent cluster cannot come back, and what to run', async () => {
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    world.apiReady = false;
+    world.beyondRepair = 'its control plane came back with another address';
+    const clusters = new Clusters({ ...world.clustersDeps(), unresponsiveGraceMs: 60_000 });
+    const started = Date.now();
+    await expect(clusters.up({ workers: 1 })).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: "cluster 'skiff' exists but its control plane came back with another address; nothing was deleted",
+      hint: 'to delete the cluster and make it anew (its jobs and sessions go, outputs stay on this machine): `skiff up --recreate`',
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('recreates a cluster whose containers will not stay up only when asked to, and otherwise says what to run', async () => {

@@ -71,7 +71,7 @@ export interface ClustersDeps {
 type Progress = (msg: string) => void;
 
 /** What a cluster's containers and API server say about it. */
-type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string } | { state: 'healthy'; api: ClusterApi } | { state: 'stopped'; containers: Docker.ContainerInfo[] };
+type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string; hopeless?: boolean } | { state: 'healthy'; api: ClusterApi } | { state: 'stopped'; containers: Docker.ContainerInfo[] };
 
 export class Clusters {
   private readonly docker: Docker;
@@ -90,14 +90,14 @@ export class Clusters {
     const started = performance.now();
     const opts = clusterOptions(request);
     const provider = await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });
-    let health = await this.health(opts.name, onProgress);
+    let health = await this.health(opts.name, provider, onProgress);
     if (health.state === 'stopped') {
       // After a Docker engine restart, or a node container stopped by hand: start it again, as
       // `docker start` would, and give the API server its usual grace; the cluster keeps its jobs.
       const names = health.containers.map(containerName);
       onProgress(`starting the stopped node containers of cluster '${opts.name}' (${names.join(', ')})`);
       await provider.start(opts.name, onProgress);
-      health = await this.health(opts.name, onProgress);
+      health = await this.health(opts.name, provider, onProgress);
       if (health.state === 'stopped') health = { state: 'unhealthy', problem: `its node containers stopped again after a start (${names.join(', ')})` };
     }
     if (health.state === 'healthy') {
@@ -115,7 +115,7 @@ export class Clusters {
       // API server slow: that is the user's call, not ours.
       if (!request.recreate) {
         throw new SkiffError('UNREACHABLE', `cluster '${opts.name}' exists but ${health.problem}; nothing was deleted`, {
-          hint: `if this machine is busy, wait and run \`skiff up\` again; to delete the cluster and make it anew (its jobs and sessions go, outputs stay on this machine): \`skiff up --recreate${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}\``,
+          hint: `${health.hopeless ? '' : 'if this machine is busy, wait and run `skiff up` again; '}to delete the cluster and make it anew (its jobs and sessions go, outputs stay on this machine): \`skiff up --recreate${opts.name === DEFAULT_CLUSTER ? '' : ` --name ${opts.name}`}\``,
         });
       }
       onProgress(`cluster '${opts.name}' exists but ${health.problem}; recreating it`);
@@ -210,7 +210,7 @@ export class Clusters {
    * Cheap on purpose (one Docker API call, one /readyz): `skiff up` on a running cluster should
    * answer in well under a second.
    */
-  private async health(name: string, onProgress: Progress): Promise<Health> {
+  private async health(name: string, provider: ClusterProvider, onProgress: Progress): Promise<Health> {
     const containers = await this.listNodeContainers(name);
     if (containers.length === 0) return { state: 'absent' };
     const stopped = containers.filter((c) => c.State !== 'running');
@@ -222,6 +222,8 @@ export class Clusters {
       return { state: 'unhealthy', problem: `its kubeconfig cannot be read (${err instanceof Error ? err.message : String(err)})` };
     }
     if (await api.ready(READYZ_TIMEOUT_MS)) return { state: 'healthy', api };
+    const hopeless = await provider.beyondRepair(name);
+    if (hopeless) return { state: 'unhealthy', problem: hopeless, hopeless: true };
     // A busy machine can make the API server slow: give it a while before recreating anything.
     onProgress(`waiting for the API server of cluster '${name}'`);
     const deadline = Date.now() + (this.deps.unresponsiveGraceMs ?? UNRESPONSIVE_GRACE_MS);

@@ -13,6 +13,11 @@ export interface ClusterProvider {
   start(name: string, onProgress?: (msg: string) => void): Promise<void>;
   /** False when running nodes lack what Skiff set up on them (their containers restarted on their own). */
   intact(name: string): Promise<boolean>;
+  /**
+   * Why a cluster whose API server does not answer cannot come back by itself, in one phrase, or
+   * undefined when waiting may help.
+   */
+  beyondRepair(name: string): Promise<string | undefined>;
   /** Deletes the cluster and its kube context; succeeds when there is nothing to delete. */
   delete(name: string): Promise<void>;
   list(): Promise<string[]>;

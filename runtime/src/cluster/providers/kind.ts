@@ -75,6 +75,25 @@ export class KindProvider implements ClusterProvider {
     return routed.every((count) => count >= nodes.length - 1);
   }
 
+  /**
+   * A kubeadm control plane is tied to the address it was made with (its API server advertises it,
+   * etcd listens on it). Docker hands addresses out again when an engine restart starts the nodes,
+   * and the control plane may get another one: that cluster never answers again.
+   */
+  async beyondRepair(name: string): Promise<string | undefined> {
+    const [controlPlane] = (await this.nodeContainers(name)).filter(isControlPlane);
+    if (!controlPlane) return undefined;
+    const [inspected, manifest] = await Promise.all([
+      this.runner('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', controlPlane], { timeoutMs: QUICK_TIMEOUT_MS }),
+      this.runner('docker', ['exec', controlPlane, 'cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'], { timeoutMs: QUICK_TIMEOUT_MS }),
+    ]).catch(() => [undefined, undefined]);
+    const now = inspected?.stdout.trim().split(/\s+/)[0];
+    const made = /--advertise-address=(\S+)/.exec(manifest?.stdout ?? '')?.[1];
+    return now && made && now !== made
+      ? `its control plane came back with another address (made with ${made}, now ${now}) after its containers restarted, and a kubeadm control plane cannot move`
+      : undefined;
+  }
+
   async delete(name: string): Promise<void> {
     await this.kind(['delete', 'cluster', '--name', name, '--kubeconfig', this.kubeconfigPath], { timeoutMs: QUICK_TIMEOUT_MS });
   }
