@@ -141,7 +141,7 @@ export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[
     ? [
         { name: VOLUMES.work, hostPath: { path: ws.nodeDir, type: 'Directory' } },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, hostPath: { path: ws.packagesNodeDir, type: 'Directory' } }] : []),
-        ...(ws.logsNodeDir ? [{ name: VOLUMES.logs, hostPath: { path: ws.logsNodeDir, type: 'Directory' } }] : []),
+        ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, hostPath: { path: ws.logsNodeDir, type: 'Directory' } }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), hostPath: { path: d.nodePath, type: 'Directory' } })),
       ]
     : [{ name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } }];
@@ -154,12 +154,12 @@ export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[
 
 const dataVolumeName = (index: number) => `data-${index}`;
 
-export function jobVolumeMounts(ws?: Workspace): V1VolumeMount[] {
+export function jobVolumeMounts(spec: JobSpec, ws?: Workspace): V1VolumeMount[] {
   const code: V1VolumeMount[] = ws
     ? [
         { name: VOLUMES.work, mountPath: WORK_MOUNT },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, mountPath: PACKAGES_MOUNT, readOnly: true }] : []),
-        ...(ws.logsNodeDir ? [{ name: VOLUMES.logs, mountPath: LOGS_MOUNT }] : []),
+        ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, mountPath: LOGS_MOUNT }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), mountPath: d.mountPath, readOnly: true })),
       ]
     : [{ name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true }];
@@ -169,6 +169,14 @@ export function jobVolumeMounts(ws?: Workspace): V1VolumeMount[] {
 /** The host user's ids on the pod, so files written to the run folder are theirs. */
 export function workspaceSecurityContext(ws?: Workspace): { runAsUser: number; runAsGroup: number } | undefined {
   return ws?.runAs ? { runAsUser: ws.runAs.uid, runAsGroup: ws.runAs.gid } : undefined;
+}
+
+/**
+ * Whether the job's pods keep their output on the host: those of a run folder that run a script
+ * under the launcher (a notebook session's ranks run the cell agent, whose outputs go to the cells).
+ */
+export function keepsLogs(spec: JobSpec, ws?: Workspace): ws is Workspace & { logsNodeDir: string } {
+  return Boolean(ws?.logsNodeDir) && !(spec.kind === 'training' && spec.session);
 }
 
 /** `python3 -m skiff.launch` waits for rendezvous DNS, then runs the script as __main__. */
@@ -200,7 +208,7 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
     { name: 'SKIFF_JOB', value: spec.name },
   ];
   if (ws) env.push({ name: 'SKIFF_WORK_DIR', value: WORK_MOUNT });
-  if (ws?.logsNodeDir) {
+  if (keepsLogs(spec, ws)) {
     // The launcher keeps the output there under the pod's name, with what ran it and how it ended.
     env.push(
       { name: 'SKIFF_LOG_DIR', value: LOGS_MOUNT },

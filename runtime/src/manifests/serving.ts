@@ -61,7 +61,7 @@ export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFi
               // TCP, not HTTP: Skiff cannot know the script's routes, only that it must listen on PORT.
               readinessProbe: { tcpSocket: { port: spec.port }, periodSeconds: 2 },
               resources: containerResources(spec),
-              volumeMounts: jobVolumeMounts(ws),
+              volumeMounts: jobVolumeMounts(spec, ws),
             },
           ],
           volumes: jobVolumes(spec, files, libFiles, ws),

@@ -89,7 +89,7 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
                 ...(spec.session ? [{ name: AGENT_PORT_NAME, containerPort: AGENT_PORT, protocol: 'TCP' }] : []),
               ],
               resources: containerResources(spec),
-              volumeMounts: jobVolumeMounts(ws),
+              volumeMounts: jobVolumeMounts(spec, ws),
             },
           ],
           volumes: jobVolumes(spec, files, libFiles, ws),

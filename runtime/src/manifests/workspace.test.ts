@@ -63,6 +63,14 @@ describe('jobs in a run folder', () => {
     expect(env.SKIFF_LOG_DIR).toBeUndefined();
   });
 
+  it("keeps no log for a notebook session's ranks: they run the cell agent, whose output goes to the cells", () => {
+    const session = parseTrainingSpec({ name: 'nb', script: 'cell.py', workers: 2, session: { idleMinutes: 30 } });
+    const c = trainingManifests(session, [], lib, {}, ws).job.spec!.template.spec!;
+    expect(c.containers[0].env!.map((e) => e.name)).not.toContain('SKIFF_LOG_DIR');
+    expect(c.volumes!.map((v) => v.name)).not.toContain('logs');
+    expect(c.containers[0].volumeMounts!.map((m) => m.name)).not.toContain('logs');
+  });
+
   it('keeps the ConfigMap form without a workspace (other contexts)', () => {
     const m = trainingManifests(spec, [{ path: 'src/train.py', content: Buffer.from('x') }], lib);
     expect(m.configMaps.map((c) => c.metadata?.name)).toEqual(['train-code', 'train-lib']);
