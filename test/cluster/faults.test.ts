@@ -17,7 +17,14 @@ interface Described { phase: string; reason?: string; pods: { name: string; rank
 interface JsonLine { rank: number; text: string }
 
 const rows: Row[] = [];
-let core: CoreV1Api;
+
+/** A client from the kubeconfig as it is now: a recreated cluster has another API server port. */
+function core(): CoreV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  kc.setCurrentContext(`kind-${CLUSTER}`);
+  return kc.makeApiClient(CoreV1Api);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,7 +87,7 @@ function lostAndDoubled(lines: JsonLine[], expected: Map<number, number> = new M
 const highestStep = (lines: JsonLine[], rank: number) => Math.max(-1, ...(stepsByRank(lines).get(rank) ?? []));
 
 async function podsOf(job: string) {
-  return (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `skiff.dev/job=${job}` })).items;
+  return (await core().listNamespacedPod({ namespace: NAMESPACE, labelSelector: `skiff.dev/job=${job}` })).items;
 }
 
 /** Submits the long DDP job and returns once both ranks train, with a follower attached. */
@@ -96,10 +103,6 @@ describe('the fault suite', () => {
   beforeAll(async () => {
     const up = await skiff(['up', '--workers', '2'], 25 * 60_000);
     if (up.code !== 0) throw new Error(`skiff up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    kc.setCurrentContext(`kind-${CLUSTER}`);
-    core = kc.makeApiClient(CoreV1Api);
   });
   afterAll(async () => {
     const table = [
@@ -118,7 +121,7 @@ describe('the fault suite', () => {
     const follower = await trainingJob(job, 3000);
     const victim = (await podsOf(job)).find((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === '1')!;
     const killedAt = Date.now();
-    await core.deleteNamespacedPod({ name: victim.metadata!.name!, namespace: NAMESPACE });
+    await core().deleteNamespacedPod({ name: victim.metadata!.name!, namespace: NAMESPACE });
     const failed = await until('the job to fail', async () => {
       const d = await skiffJson<Described>(['describe', job]);
       return d.phase === 'Failed' ? d : undefined;
