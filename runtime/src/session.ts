@@ -41,6 +41,8 @@ export interface LogOptions {
   sinceTime?: string;
   signal?: AbortSignal;
   namespace?: string;
+  /** Told when the API server goes away mid-stream, and when it is back. */
+  onNotice?: (message: string) => void;
 }
 
 export interface MetricOptions {

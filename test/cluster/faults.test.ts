@@ -178,7 +178,7 @@ describe('the fault suite', () => {
       survived: back && runCode === 0 && followCode === 0,
       lost: counts.lost + runCounts.lost,
       doubled: counts.doubled + runCounts.doubled,
-      detail: `away ~${outageSeconds.toFixed(0)} s; \`skiff run\` exited ${runCode}, \`skiff logs -f\` exited ${followCode}; ${follower.lines.length} lines followed`,
+      detail: `away ~${outageSeconds.toFixed(0)} s; \`skiff run\` exited ${runCode} (${attachedErr.split('\n').filter((l) => l.startsWith('skiff: ')).join(' / ') || 'no notice'}), \`skiff logs -f\` exited ${followCode}; ${follower.lines.length} lines followed`,
     });
     expect(runCode, attachedErr).toBe(0);
     expect(followCode, follower.stderr()).toBe(0);

@@ -58,6 +58,7 @@ export async function runAndFollow(
         onLog: (line) => io.out(logLineText(line) + '\n'),
         onStatus: statusPrinter(io, FINISHED_PHASES),
         onStreamError: (_what, err) => io.err(`log stream stopped: ${describeError(err)}\n`),
+        onNotice: (message) => io.err(`skiff: ${message}\n`),
       },
       { namespace: submitted.namespace, signal: opts.signal, drainMs: opts.drainMs },
     );

@@ -263,7 +263,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .action(
       act(async (job: string, flags: { follow?: boolean; since?: string } & OutputFlag, cmd: Command) =>
         withInterrupt(deps, async (signal) => {
-          for await (const line of session(cmd).logs(job, { follow: !!flags.follow, sinceTime: flags.since, signal })) {
+          const onNotice = (message: string) => io.err(`skiff: ${message}\n`);
+          for await (const line of session(cmd).logs(job, { follow: !!flags.follow, sinceTime: flags.since, signal, onNotice })) {
             io.out(flags.output === 'json' ? JSON.stringify(line) + '\n' : logLineText(line) + '\n');
           }
           return signal.aborted ? EXIT_INTERRUPTED : EXIT_OK;

@@ -24,8 +24,9 @@ function fakeSource(runMs: number, opts: { logsFail?: boolean } = {}): FollowSou
       while (!signal?.aborted) await sleep(5, signal);
       aborted.push('metrics');
     },
-    async waitForJob(_name, _phases, { onStatus, signal }) {
+    async waitForJob(_name, _phases, { onStatus, onNotice, signal }) {
       onStatus?.(status('Running'));
+      onNotice?.('lost the API server');
       await sleep(runMs, signal);
       signal?.throwIfAborted();
       onStatus?.(status('Succeeded'));
@@ -41,11 +42,16 @@ describe('followJob', () => {
     const final = await followJob(
       source,
       'j',
-      { onLog: (l) => seen.push(`log ${l.rank} ${l.text}`), onMetrics: (m) => seen.push(`metric ${m.type}`), onStatus: (s) => seen.push(`status ${s.phase}`) },
+      {
+        onLog: (l) => seen.push(`log ${l.rank} ${l.text}`),
+        onMetrics: (m) => seen.push(`metric ${m.type}`),
+        onStatus: (s) => seen.push(`status ${s.phase}`),
+        onNotice: (m) => seen.push(`notice ${m}`),
+      },
       { drainMs: 200 },
     );
     expect(final.phase).toBe('Succeeded');
-    expect(seen).toEqual(expect.arrayContaining(['log 0 hello', 'log 1 world', 'metric training', 'status Running', 'status Succeeded']));
+    expect(seen).toEqual(expect.arrayContaining(['log 0 hello', 'log 1 world', 'metric training', 'status Running', 'status Succeeded', 'notice lost the API server']));
     expect(seen.indexOf('log 0 hello')).toBeLessThan(seen.indexOf('log 1 world'));
     expect(source.aborted).toContain('metrics');
   });

@@ -13,6 +13,8 @@ export interface FollowHandlers {
   onStatus?(status: JobStatus): void;
   /** A log or metrics stream broke off (the job itself is still followed). */
   onStreamError?(what: 'logs' | 'metrics', err: unknown): void;
+  /** The API server went away (every stream waits for it), and came back. */
+  onNotice?(message: string): void;
 }
 
 export interface FollowOptions {
@@ -27,7 +29,11 @@ export interface FollowOptions {
 export interface FollowSource {
   logs(name: string, opts: { follow: boolean; signal?: AbortSignal; namespace?: string }): AsyncIterable<LogLine>;
   metrics(name: string, opts: { follow: boolean; intervalMs?: number; signal?: AbortSignal; namespace?: string }): AsyncIterable<MetricsSample>;
-  waitForJob(name: string, phases: JobPhase[], opts: { signal?: AbortSignal; namespace?: string; onStatus?: (s: JobStatus) => void }): Promise<JobStatus>;
+  waitForJob(
+    name: string,
+    phases: JobPhase[],
+    opts: { signal?: AbortSignal; namespace?: string; onStatus?: (s: JobStatus) => void; onNotice?: (message: string) => void },
+  ): Promise<JobStatus>;
 }
 
 const DEFAULT_DRAIN_MS = 10_000;
@@ -52,7 +58,9 @@ export async function followJob(source: FollowSource, name: string, handlers: Fo
     ? pump('metrics', source.metrics(name, { follow: true, intervalMs: opts.metricsIntervalMs, signal: streams.signal, namespace }), (s) => handlers.onMetrics!(s))
     : Promise.resolve();
   try {
-    const final = await source.waitForJob(name, FINISHED_PHASES, { namespace, signal: opts.signal, onStatus: handlers.onStatus });
+    // The status watch tells of an outage for all: the log and metric streams wait through the same one.
+    const onNotice = handlers.onNotice && ((message: string) => handlers.onNotice!(message));
+    const final = await source.waitForJob(name, FINISHED_PHASES, { namespace, signal: opts.signal, onStatus: handlers.onStatus, onNotice });
     // The pods are done; their streams end once drained. Wait a little for that, not forever.
     await Promise.race([Promise.all([logs, metrics]), sleep(opts.drainMs ?? DEFAULT_DRAIN_MS, streams.signal)]);
     return final;

@@ -5,10 +5,10 @@ import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { jobSelector, managedSelector } from '../manifests/labels.js';
-import { deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
+import { clusterNameOf, deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
-import { throughOutages } from '../k8s/outage.js';
+import { outageNotices, throughOutages } from '../k8s/outage.js';
 import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, primaryFailedPod, rankOf } from './reasons.js';
 import { ANNOTATIONS } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
@@ -40,6 +40,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called with every status read while waiting (e.g. to print why a job is still Pending). */
   onStatus?: (status: JobStatus) => void;
+  /** Told when the API server goes away while waiting, and when it is back (see outageNotices). */
+  onNotice?: (message: string) => void;
 }
 
 export function jobNotFound(name: string, namespace: string): SkiffError {
@@ -167,11 +169,12 @@ export class Jobs {
    */
   async waitFor(name: string, phases: JobPhase[], opts: WaitOptions = {}): Promise<JobStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
+    const onOutage = opts.onNotice && outageNotices(clusterNameOf(this.k.kc), opts.onNotice);
     let last: JobStatus | undefined;
     for (;;) {
       opts.signal?.throwIfAborted();
       // A follower rides out an API server that restarts under it (see throughOutages).
-      const snapshot = await throughOutages(() => this.snapshot(name), { signal: opts.signal, answeredBefore: last !== undefined });
+      const snapshot = await throughOutages(() => this.snapshot(name), { signal: opts.signal, answeredBefore: last !== undefined, onOutage });
       if (!snapshot) {
         if (!last) throw jobNotFound(name, this.namespace);
         const cancelled: JobStatus = { ...last, phase: 'Cancelled', reason: 'the job was deleted' };
@@ -179,7 +182,7 @@ export class Jobs {
         if (phases.includes('Cancelled')) return cancelled;
         throw new SkiffError('JOB_NOT_FOUND', `job '${name}' was deleted while waiting for it`, { hint: 'see `skiff jobs`' });
       }
-      last = await throughOutages(() => this.statusOf(snapshot.objects), { signal: opts.signal, answeredBefore: true });
+      last = await throughOutages(() => this.statusOf(snapshot.objects), { signal: opts.signal, answeredBefore: true, onOutage });
       opts.onStatus?.(last);
       if (phases.includes(last.phase)) return last;
       const remaining = deadline - Date.now();

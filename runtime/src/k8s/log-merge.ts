@@ -54,6 +54,8 @@ export interface LogStreamOptions {
   pollMs?: number;
   /** Pause before reopening a stream the server closed while the pod still runs (default 500 ms). */
   reconnectMs?: number;
+  /** Told when the API server goes away mid-stream, and when it is back (see outageNotices). */
+  onNotice?: (message: string) => void;
 }
 
 /**

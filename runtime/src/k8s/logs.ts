@@ -12,18 +12,19 @@ import { ANNOTATIONS, jobSelector } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
 import { KEPT_LOG_SUFFIX, KeptLogReader, readKeptPods } from '../workspace/kept-logs.js';
 import { SkiffError } from '../errors.js';
-import { apiStatusOf, kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
+import { apiStatusOf, clusterNameOf, kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
 import { newlineSeparated } from './lines.js';
 import { sleep } from './streams.js';
-import { throughOutages } from './outage.js';
+import { outageNotices, throughOutages, type OutageOptions } from './outage.js';
 import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodLogSource, type PodRef, type PodRunState } from './log-merge.js';
 
 export type { PodRef } from './log-merge.js';
 
 /** Lines of every pod of a job, each tagged with its rank (see jobLogLines for when it ends). */
 export function streamJobLogs(kc: KubeConfig, namespace: string, job: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
-  return jobLogLines(new KubeJobPods(kc, namespace, job, opts.signal), new KubePodLogs(kc, namespace, opts.signal), opts);
+  const outage = { signal: opts.signal, onOutage: opts.onNotice && outageNotices(clusterNameOf(kc), opts.onNotice) };
+  return jobLogLines(new KubeJobPods(kc, namespace, job, outage), new KubePodLogs(kc, namespace, outage), opts);
 }
 
 /** A job's pods from the cluster; finished once the Job has ended or the job was deleted. */
@@ -37,15 +38,15 @@ export class KubeJobPods implements JobPodSource {
     kc: KubeConfig,
     private readonly namespace: string,
     private readonly job: string,
-    /** Ends waits for an API server that went away (see throughOutages). */
-    private readonly signal?: AbortSignal,
+    /** How waits for an API server that went away end and are told (see throughOutages). */
+    private readonly outage: Pick<OutageOptions, 'signal' | 'onOutage'> = {},
   ) {
     this.k = kubeClients(kc);
     this.changes = new ChangeWatch(kc);
   }
 
   async list(): Promise<{ pods: PodRef[]; finished: boolean }> {
-    const snapshot = await throughOutages(() => readJobObjects(this.k, this.namespace, this.job), { signal: this.signal, answeredBefore: this.seen });
+    const snapshot = await throughOutages(() => readJobObjects(this.k, this.namespace, this.job), { ...this.outage, answeredBefore: this.seen });
     if (!snapshot) {
       if (!this.seen) throw jobNotFound(this.job, this.namespace);
       return { pods: [], finished: true };
@@ -149,7 +150,7 @@ export class KubePodLogs implements PodLogSource {
   constructor(
     kc: KubeConfig,
     private readonly namespace: string,
-    private readonly signal?: AbortSignal,
+    private readonly outage: Pick<OutageOptions, 'signal' | 'onOutage'> = {},
   ) {
     this.log = new Log(withPooledConnections(kc));
     this.k = kubeClients(kc);
@@ -158,7 +159,7 @@ export class KubePodLogs implements PodLogSource {
 
   async state(pod: PodRef): Promise<PodRunState> {
     const current = await throughOutages(() => orUndefined(this.k.core.readNamespacedPod({ name: pod.name, namespace: this.namespace })), {
-      signal: this.signal,
+      ...this.outage,
       answeredBefore: this.versions.has(pod.uid),
     });
     this.versions.set(pod.uid, current?.metadata?.resourceVersion);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outageKind, throughOutages } from './outage.js';
+import { outageKind, outageNotices, throughOutages } from './outage.js';
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 const httpStatus = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
@@ -48,5 +48,16 @@ describe('riding out an API server that restarts', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     await expect(throughOutages(() => Promise.reject(withCode('ECONNRESET')), { signal: controller.signal })).rejects.toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  it('says once that the API server went and once that it is back, however many reads waited', () => {
+    const said: string[] = [];
+    const notice = outageNotices('skiff', (m) => said.push(m));
+    notice({ state: 'lost', error: new Error('socket hang up') });
+    notice({ state: 'lost', error: new Error('ECONNRESET') });
+    notice({ state: 'back', afterMs: 31_400 });
+    expect(said).toEqual(["lost the API server of cluster 'skiff' (socket hang up); waiting for it to answer again, up to 2 min"]);
+    notice({ state: 'back', afterMs: 32_000 });
+    expect(said[1]).toBe("the API server of cluster 'skiff' answers again, after 32 s");
   });
 });

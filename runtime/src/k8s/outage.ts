@@ -69,3 +69,21 @@ export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOpti
     }
   }
 }
+
+/**
+ * The outage events of every read a follower makes (pods, the job, each pod's state) as one
+ * message when the API server goes and one when it is back, for the user to see why nothing moves.
+ */
+export function outageNotices(cluster: string, notify: (message: string) => void): NonNullable<OutageOptions['onOutage']> {
+  let away = 0;
+  return (event) => {
+    if (event.state === 'lost') {
+      if (away++ === 0) {
+        const why = event.error instanceof Error ? event.error.message : String(event.error);
+        notify(`lost the API server of cluster '${cluster}' (${why}); waiting for it to answer again, up to ${OUTAGE_BUDGET_MS / 60_000} min`);
+      }
+    } else if (away > 0 && --away === 0) {
+      notify(`the API server of cluster '${cluster}' answers again, after ${Math.round(event.afterMs / 1000)} s`);
+    }
+  };
+}
