@@ -26,6 +26,8 @@ interface FakePod {
   keepsLog?: boolean;
   /** started: its container's start time (for keeping pods), else a minute ago. */
   startedAt?: string;
+  /** When it was to be gone by (a delete's grace period end). */
+  deletionTimestamp?: string;
 }
 
 class FakeApiServer {
@@ -71,6 +73,7 @@ class FakeApiServer {
         uid: `uid-${p.name}`,
         labels: { 'skiff.dev/job': 'train', 'skiff.dev/kind': 'training' },
         annotations: { 'batch.kubernetes.io/job-completion-index': String(p.index) },
+        ...(p.deletionTimestamp ? { deletionTimestamp: p.deletionTimestamp } : {}),
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'job-uid' }],
       },
       spec: { containers: [{ name: 'worker', image: 'img', env: p.keepsLog ? [{ name: 'SKIFF_LOG_DIR', value: '/skiff/logs' }] : [] }], nodeName: 'n1' },
@@ -245,6 +248,18 @@ describe('streamJobLogs against a stand-in API server', () => {
         }
       }
       expect(seen).toEqual(['a', 'b', 'b', 'last words']);
+    });
+
+    it('ends the follow of a pod shown running long past its deletion (its node stopped: no kubelet ends it)', async () => {
+      const stranded: FakePod = { name: 'train-1-bbbbb', index: 1, phase: 'Running', log: [], keepsLog: true, deletionTimestamp: new Date(Date.now() - 60_000).toISOString() };
+      fake = new FakeApiServer([stranded]);
+      fake.workDir = workDir;
+      fake.jobConditions = [{ type: 'Failed', status: 'True' }];
+      // Its last line reached the host before the node went; no end was recorded.
+      await keep('train-1-bbbbb', 1, [`${T(1)} last step`]);
+      const kc = await fake.start();
+      const lines = await collect(streamJobLogs(kc, NS, 'train', { follow: true, pollMs: 20, reconnectMs: 20 }));
+      expect(lines.map((l) => l.text)).toEqual(['last step']);
     });
 
     it("reads the kubelet's log for a pod that keeps none (its folder was not writable)", async () => {

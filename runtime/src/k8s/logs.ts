@@ -171,26 +171,38 @@ export class KubePodLogs implements PodLogSource {
     // (its node stopped), so nothing more will come from it.
     const deadline = current?.metadata?.deletionTimestamp ? new Date(current.metadata.deletionTimestamp).getTime() : undefined;
     if (state === 'running' && deadline !== undefined && Date.now() > deadline + PAST_DELETION_MS) state = 'terminated';
+    return pod.keptLog ? this.keptLogState(pod, pod.keptLog, state, current) : state;
+  }
+
+  /**
+   * The state as a pod that keeps its log sees it, choosing (once) between the kept log and the
+   * kubelet's: gone from the cluster is not the end while its lines are on the host, and a pod just
+   * started is waited for until its launcher opens the file.
+   */
+  private async keptLogState(pod: PodRef, keptLog: string, state: PodRunState, current: V1Pod | undefined): Promise<PodRunState> {
     this.awaitingKeptLog.delete(pod.uid);
-    const reader = this.kept.get(pod.uid);
-    // A pod that never restarts its container is done once its end is recorded, even while the
-    // cluster still shows it running (its node stopped, so no kubelet reports it any more).
-    if (reader && state === 'running' && current?.spec?.restartPolicy === 'Never' && (await reader.ended())) return 'terminated';
-    if (!pod.keptLog || this.kept.has(pod.uid)) return state === 'gone' && reader ? 'terminated' : state;
-    const hasKept = await exists(pod.keptLog);
+    if (this.kept.has(pod.uid)) {
+      const reader = this.kept.get(pod.uid);
+      if (!reader) return state;
+      if (state === 'gone') return 'terminated';
+      // A container that is never restarted is done once its end is recorded, even while the
+      // cluster still shows it running (its node stopped, so no kubelet reports it any more).
+      if (state === 'running' && current?.spec?.restartPolicy === 'Never' && (await reader.ended())) return 'terminated';
+      return state;
+    }
+    const hasKept = await exists(keptLog);
     if (state === 'gone') {
       if (!hasKept) return 'gone';
-      // Gone from the cluster, its lines are still on the host.
-      this.kept.set(pod.uid, new KeptLogReader(pod.keptLog));
+      this.kept.set(pod.uid, new KeptLogReader(keptLog));
       return 'terminated';
     }
-    const startedAt = container?.state?.running?.startedAt;
+    const startedAt = current?.status?.containerStatuses?.find((c) => c.name === pod.container)?.state?.running?.startedAt;
     const starting = state === 'running' && startedAt !== undefined && Date.now() - new Date(startedAt).getTime() < KEPT_START_GRACE_MS;
     if (starting && !hasKept) {
       this.awaitingKeptLog.add(pod.uid);
       return 'waiting';
     }
-    if (state !== 'waiting') this.kept.set(pod.uid, hasKept ? new KeptLogReader(pod.keptLog) : null);
+    if (state !== 'waiting') this.kept.set(pod.uid, hasKept ? new KeptLogReader(keptLog) : null);
     return state;
   }
 
