@@ -85,7 +85,13 @@ class FakeBackend implements ApiBackend {
     yield { type: 'training', metric: { rank: 0, time: 't', values: { loss: 0.5 } } };
     throw new SkiffError('CLUSTER_GONE', 'cluster went away');
   }
-  async call(_name: string, opts: { path?: string; data?: string }) {
+  /** Calls whose caller went away before the answer: their signal aborted. */
+  abandonedCalls = 0;
+  async call(_name: string, opts: { path?: string; data?: string; signal?: AbortSignal }) {
+    if (opts.path === '/slow') {
+      await new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+      this.abandonedCalls++;
+    }
     return { status: 200, body: `${opts.path} ${opts.data}` };
   }
   sessions = new Map<string, NotebookSessionInfo>();
@@ -306,6 +312,17 @@ describe('API server', () => {
     await start();
     const res = await api('/api/jobs/a/call', { method: 'POST', body: JSON.stringify({ path: '/predict', data: { x: 1 } }) });
     expect(await res.json()).toEqual({ status: 200, body: '/predict {"x":1}' });
+  });
+
+  it('stops a call whose caller went away', async () => {
+    await start();
+    const caller = new AbortController();
+    const pending = api('/api/jobs/a/call', { method: 'POST', body: JSON.stringify({ path: '/slow' }), signal: caller.signal }).catch(() => undefined);
+    await sleep(100);
+    caller.abort();
+    await pending;
+    for (let i = 0; i < 100 && backend.abandonedCalls === 0; i++) await sleep(10);
+    expect(backend.abandonedCalls).toBe(1);
   });
 });
 

@@ -240,6 +240,8 @@ const routes: Route[] = [
         data,
         headers,
         namespace: namespaceOf(query),
+        // A caller that gave up (a closed tab, a Ctrl-C) stops the wait for a replica and the request.
+        signal: untilClientGoes(res),
       });
       sendJson(res, 200, result);
     },
@@ -498,6 +500,15 @@ function phasesOf(query: URLSearchParams): JobPhase[] {
   const unknown = phases.filter((p) => !PHASES.includes(p as JobPhase));
   if (unknown.length) throw new SkiffError('BAD_INPUT', `unknown job phase(s) in until: ${unknown.join(', ')}`, { hint: `use some of ${PHASES.join(', ')}` });
   return phases as JobPhase[];
+}
+
+/** Aborts once the client has closed its connection before the answer was sent. */
+function untilClientGoes(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+  });
+  return gone.signal;
 }
 
 async function streamEvents(res: ServerResponse, event: string, open: (signal: AbortSignal) => AsyncIterable<unknown>): Promise<void> {

@@ -48,6 +48,8 @@ class World {
   images = new Set<string>([OFFLINE, JOB]);
   apiReady = true;
   dockerUp = true;
+  /** An engine whose API accepts the connection and never answers. */
+  dockerHangs = false;
   /** Whether `docker start` brings a stopped node container back (false: it exits again at once). */
   containersStart = true;
   /** Whether the nodes still have the pod network Skiff laid (false: they restarted on their own). */
@@ -130,6 +132,7 @@ class World {
     return {
       listContainers: async (opts: { filters: { label: string[] } }) => {
         if (!this.dockerUp) throw new Error('connect ENOENT /var/run/docker.sock');
+        if (this.dockerHangs) return new Promise(() => {});
         const [key, value] = opts.filters.label[0].split('=');
         expect(key).toBe('io.x-k8s.kind.cluster');
         return [...this.containers]
@@ -445,6 +448,12 @@ describe('Clusters.status and friends', () => {
       expect(err.code).toBe('NO_DOCKER');
       expect(err.hint).toBe('start Docker (sudo systemctl start docker) or set DOCKER_HOST');
     }
+  });
+
+  it('gives up on a Docker engine that hangs, as NO_DOCKER, instead of waiting for ever', async () => {
+    world.dockerHangs = true;
+    const clusters = new Clusters({ ...world.clustersDeps(), dockerCallTimeoutMs: 50 });
+    await expect(clusters.list()).rejects.toMatchObject({ code: 'NO_DOCKER', message: expect.stringContaining('no answer within 0.05 s') });
   });
 
   it('gets a kubeconfig from kind when the file lacks the context', async () => {

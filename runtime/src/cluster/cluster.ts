@@ -4,6 +4,7 @@
 import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
+import { withTimeout } from '../exec/run.js';
 import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
@@ -32,6 +33,9 @@ export const MAX_GPUS_PER_NODE = 16;
 export const DEFAULT_OPTIONS: Omit<ClusterOptions, 'name'> = { profile: 'cpu', workers: 2, gpusPerNode: 1 };
 
 const READYZ_TIMEOUT_MS = 2_000;
+/** A Docker engine that takes longer than this to list containers is stuck (as preflight's `info`). */
+const DOCKER_CALL_TIMEOUT_MS = 30_000;
+
 /** How long a cluster whose API server does not answer gets before `up` recreates it. */
 const UNRESPONSIVE_GRACE_MS = 30_000;
 const NODES_READY_TIMEOUT_MS = 5 * 60_000;
@@ -66,6 +70,8 @@ export interface ClustersDeps {
   pollIntervalMs?: number;
   nodesReadyTimeoutMs?: number;
   unresponsiveGraceMs?: number;
+  /** How long a quick Docker API call (listing containers) may take (default DOCKER_CALL_TIMEOUT_MS). */
+  dockerCallTimeoutMs?: number;
 }
 
 type Progress = (msg: string) => void;
@@ -322,10 +328,10 @@ export class Clusters {
     return this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [`${KIND_CLUSTER_LABEL}=${name}`] } }));
   }
 
-  /** Engine failures as NO_DOCKER, with the same words as preflight. */
+  /** Engine failures as NO_DOCKER, with the same words as preflight; an engine that hangs, too. */
   private async dockerCall<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return await withTimeout(call(), this.deps.dockerCallTimeoutMs ?? DOCKER_CALL_TIMEOUT_MS, 'no answer');
     } catch (err) {
       throw new SkiffError('NO_DOCKER', `Docker engine not reachable at ${dockerEndpoint()}: ${err instanceof Error ? err.message : String(err)}`, {
         hint: DOCKER_HINT,

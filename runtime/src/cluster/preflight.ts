@@ -3,7 +3,7 @@
 // the fix in the hint. Every probe is injectable so the decisions are testable without Docker.
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
-import { run, type Runner } from '../exec/run.js';
+import { run, withTimeout, type Runner } from '../exec/run.js';
 import type { ClusterProfile } from '../types.js';
 import { cachedKindPath, findKind, KIND_VERSION } from './tools.js';
 
@@ -133,14 +133,3 @@ export function parseGpuList(stdout: string): number {
   return stdout.split('\n').filter((line) => /^GPU \d+:/.test(line)).length;
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000}s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -120,3 +120,16 @@ function lastLines(text: string, count: number): string {
 function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10}s`;
 }
+
+/** The promise, or a rejection "<what> within N s" once `ms` pass without it settling. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
