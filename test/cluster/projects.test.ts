@@ -213,7 +213,7 @@ describe('real projects run unchanged', () => {
       expect(refused.stderr).toContain('is full');
       expect(refused.stderr).toContain('skiff outputs JOB --remove');
       expect(readdirSync(hostDir).filter((n) => n.endsWith('.json'))).toEqual(runs);
-      expect(readdirSync(hostDir).filter((n) => n !== 'lost+found')).toHaveLength(2); // the first run and its record only
+      expect(readdirSync(hostDir).filter((n) => n !== 'lost+found')).toHaveLength(3); // the first run, its record and its kept logs only
       expect((await skiff(['describe', job])).code, 'no job was created').toBe(2);
     } finally {
       await skiff(['cancel', job]);

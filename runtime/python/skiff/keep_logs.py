@@ -27,6 +27,10 @@ READ_BYTES = 64 * 1024
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
+class Unavailable(Exception):
+    """The log cannot be kept at all; nothing has run yet."""
+
+
 def rfc3339(ns):
     """Nanoseconds since the epoch as the API server writes them: 2026-12-03T09:00:00.123456789Z."""
     seconds, frac = divmod(ns, 1_000_000_000)
@@ -34,16 +38,26 @@ def rfc3339(ns):
 
 
 class LineLog:
-    """Appends stamped lines to one file from several streams; a line is written whole or not at all."""
+    """Appends stamped lines to one file from several streams; a line is written whole or not at all.
+
+    The file is a copy: when it cannot be written (the disk filled up under a job that writes big
+    checkpoints), it stops, says why once in ``failed``, and the output still passes through.
+    """
 
     def __init__(self, path, clock=time.time_ns):
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._lock = threading.Lock()
         self._clock = clock
+        self.failed = None
 
     def write_line(self, text):
         with self._lock:
-            os.write(self._fd, rfc3339(self._clock()).encode() + b" " + text + b"\n")
+            if self.failed:
+                return
+            try:
+                os.write(self._fd, rfc3339(self._clock()).encode() + b" " + text + b"\n")
+            except OSError as err:
+                self.failed = err.strerror or str(err)
 
     def close(self):
         os.close(self._fd)
@@ -83,11 +97,19 @@ def _write_cut(log, line):
 
 
 def write_json(path, value):
-    """Whole or not at all: a reader never sees half a file."""
+    """Whole or not at all: a reader never sees half a file. False when it could not be written."""
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(value, f)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
 
 
 def pod_meta(env, clock=time.time_ns):
@@ -104,7 +126,10 @@ def supervise(command, env, log_dir):
     """Runs command with its output kept in log_dir; returns the exit code the container should have."""
     meta = pod_meta(env)
     base = os.path.join(log_dir, meta["pod"])
-    log = LineLog(base + LOG_SUFFIX)
+    try:
+        log = LineLog(base + LOG_SUFFIX)
+    except OSError as err:
+        raise Unavailable(f"cannot open {base + LOG_SUFFIX}: {err.strerror or err}") from err
     write_json(base + META_SUFFIX, meta)
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
@@ -141,5 +166,9 @@ def supervise(command, env, log_dir):
     end = {"exitCode": exit_code, "at": rfc3339(time.time_ns())}
     if code < 0:
         end["signal"] = signal.Signals(-code).name
-    write_json(base + META_SUFFIX, {**meta, **({"stoppedBy": received[0]} if received else {}), "ended": end})
+    final = {**meta, **({"stoppedBy": received[0]} if received else {}), "ended": end}
+    if log.failed:
+        # The kubelet's log of this pod has the lines the file is missing.
+        final["logIncomplete"] = log.failed
+    write_json(base + META_SUFFIX, final)
     return exit_code

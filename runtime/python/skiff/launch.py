@@ -65,7 +65,11 @@ def _supervised(argv, env, log_dir):
               "it is only in the pod's log, and goes with the pod", file=sys.stderr, flush=True)
         return None
     command = [sys.executable, "-u", "-m", "skiff.launch", *argv]
-    return keep_logs.supervise(command, {**env, SUPERVISED_ENV: "1"}, log_dir)
+    try:
+        return keep_logs.supervise(command, {**env, SUPERVISED_ENV: "1"}, log_dir)
+    except keep_logs.Unavailable as err:
+        print(f"skiff: {err}; this pod's output is only in its log, and goes with the pod", file=sys.stderr, flush=True)
+        return None
 
 
 def main(argv=None, env=None):

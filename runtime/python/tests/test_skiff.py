@@ -276,6 +276,17 @@ class KeepLogsTest(unittest.TestCase):
         self.assertEqual(r.stdout, "ran\n")
         self.assertIn("cannot keep this pod's output", r.stderr)
 
+    def test_a_log_that_cannot_be_written_stops_quietly_and_the_output_still_passes_through(self):
+        from skiff import keep_logs
+        log = keep_logs.LineLog(os.path.join(self.logs, "p.log"))
+        os.close(log._fd)
+        log._fd = os.open("/dev/full", os.O_WRONLY)  # every write: ENOSPC, as on a full disk
+        log.write_line(b"lost")
+        log.write_line(b"lost too")
+        self.assertIn("space", log.failed.lower())
+        self.assertFalse(keep_logs.write_json("/dev/full/x.json", {}))
+        log.close()
+
     def test_stamps_as_the_api_server_does(self):
         from skiff import keep_logs
         self.assertEqual(keep_logs.rfc3339(1_764_752_400_123_456_789), "2025-12-03T09:00:00.123456789Z")

@@ -202,7 +202,11 @@ export class KubePodLogs implements PodLogSource {
       this.awaitingKeptLog.add(pod.uid);
       return 'waiting';
     }
-    if (state !== 'waiting') this.kept.set(pod.uid, hasKept ? new KeptLogReader(keptLog) : null);
+    if (state !== 'waiting') {
+      const reader = hasKept ? new KeptLogReader(keptLog) : undefined;
+      // A log cut short (a full disk) is read from the kubelet while the pod is there to ask.
+      this.kept.set(pod.uid, reader && !(await reader.meta())?.logIncomplete ? reader : null);
+    }
     return state;
   }
 

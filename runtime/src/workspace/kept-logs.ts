@@ -22,6 +22,8 @@ export interface KeptPod {
   stoppedBy?: { signal: string; at: string };
   /** Absent while it runs, or when it was killed before it could say (SIGKILL, its node gone). */
   ended?: { exitCode: number; at: string; signal?: string };
+  /** Why the log stops short (its disk filled up): the kubelet's log has the rest while the pod exists. */
+  logIncomplete?: string;
   /** Host path of its log. */
   logFile: string;
 }
@@ -73,8 +75,12 @@ export class KeptLogReader {
 
   /** Whether the pod has recorded its end (written after its last line): nothing more will come. */
   async ended(): Promise<boolean> {
-    const meta = await readKeptPod(path.dirname(this.logFile), path.basename(this.logFile, KEPT_LOG_SUFFIX));
-    return meta?.ended !== undefined;
+    return (await this.meta())?.ended !== undefined;
+  }
+
+  /** What the pod recorded of itself beside this log. */
+  meta(): Promise<KeptPod | undefined> {
+    return readKeptPod(path.dirname(this.logFile), path.basename(this.logFile, KEPT_LOG_SUFFIX));
   }
 
   /** Raw lines ("<time> <text>") appended since the last call; none when the file does not exist. */
