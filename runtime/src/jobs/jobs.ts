@@ -245,7 +245,8 @@ export class Jobs {
         const fromCluster = live && first.how === 'exited' ? explainFailure(live, await context.tail(live)) : undefined;
         if (live && fromCluster) return prefix(live) + fromCluster;
         const ranks = Math.max(kept.length, (objects.kind === 'training' ? objects.owner.spec?.completions : undefined) ?? 1);
-        return (ranks > 1 ? `rank ${first.pod.rank ?? 0}: ` : '') + explainKeptFailure(first, await keptTail(first.pod.logFile, TAIL_LINES));
+        const tail = failedTails.get(first.pod) ?? (await keptTail(first.pod.logFile, TAIL_LINES));
+        return (ranks > 1 ? `rank ${first.pod.rank ?? 0}: ` : '') + explainKeptFailure(first, tail);
       }
       const pod = primaryFailedPod(objects.pods);
       if (!pod) return ownerFailureMessage(objects);

@@ -7,7 +7,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
 import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
-import type { KeptPod } from '../workspace/kept-logs.js';
+import { keptPodsGone, type KeptPod } from '../workspace/kept-logs.js';
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'RunContainerError']);
@@ -268,8 +268,7 @@ export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[], tailOf: (p
     }
   }
   if (first) return first;
-  const present = new Set(inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
-  const vanished = kept.find((k) => !k.ended && !present.has(k.pod) && !(k.uid && present.has(k.uid)));
+  const vanished = keptPodsGone(kept, inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name])).find((k) => !k.ended);
   return vanished && { pod: vanished, how: 'vanished' };
 }
 

@@ -5,7 +5,7 @@ import type { JobKind, JobPhase, JobPodStatus, JobStatus } from '../types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ANNOTATIONS, LABELS, specFromAnnotations } from '../manifests/labels.js';
 import { jobPhase, rankOf, servingPhase } from './reasons.js';
-import type { KeptPod } from '../workspace/kept-logs.js';
+import { keptPodsGone, type KeptPod } from '../workspace/kept-logs.js';
 
 /** A job as Kubernetes holds it: its owner object (Job or Deployment) and its pods. */
 export type JobObjects =
@@ -149,8 +149,7 @@ export function keptPodDescription(pod: KeptPod): PodDescription {
 }
 
 export function jobDescriptionOf(objects: JobObjects, events: CoreV1Event[], reason?: string, kept: KeptPod[] = []): JobDescription {
-  const present = new Set(objects.pods.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
-  const gone = kept.filter((k) => !present.has(k.pod) && !(k.uid && present.has(k.uid)));
+  const gone = keptPodsGone(kept, objects.pods.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
   const description: JobDescription = {
     ...jobStatusOf(objects, reason),
     pods: [...objects.pods.map((p) => podDescription(p, objects.pods)), ...gone.map(keptPodDescription)].sort(byRankThenName),

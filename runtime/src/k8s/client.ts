@@ -170,13 +170,18 @@ export function deleteOptionsFor(obj: { metadata?: { uid?: string } }, propagati
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
 
-/** Network failures reaching the API server mean the kind cluster (its container) is gone or stopped. */
-export function isConnectionError(err: unknown): boolean {
+/** Whether the error, or one it wraps (`cause`), carries one of these system codes (ECONNRESET…). */
+export function hasErrorCode(err: unknown, codes: ReadonlySet<string>): boolean {
   for (let e = err as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
-    if (typeof e.errno === 'string' && CONNECTION_ERRORS.has(e.errno)) return true;
+    if (typeof e.code === 'string' && codes.has(e.code)) return true;
+    if (typeof e.errno === 'string' && codes.has(e.errno)) return true;
   }
   return false;
+}
+
+/** Network failures reaching the API server mean the kind cluster (its container) is gone or stopped. */
+export function isConnectionError(err: unknown): boolean {
+  return hasErrorCode(err, CONNECTION_ERRORS);
 }
 
 /** Unclassified errors from talking to the cluster, in the words `describeError` prints. */

@@ -10,7 +10,7 @@ import { jobPhase, rankOf } from '../jobs/reasons.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { ANNOTATIONS, jobSelector } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
-import { KEPT_LOG_SUFFIX, KeptLogReader, readKeptPods } from '../workspace/kept-logs.js';
+import { KEPT_LOG_SUFFIX, KeptLogReader, keptPodsGone, readKeptPods } from '../workspace/kept-logs.js';
 import { SkiffError } from '../errors.js';
 import { apiStatusOf, clusterNameOf, kubeClients, orUndefined, withPooledConnections, type KubeClients } from './client.js';
 import { ChangeWatch } from './watch.js';
@@ -80,9 +80,7 @@ export class KubeJobPods implements JobPodSource {
 
 /** Pods that kept their logs but are no longer in the cluster (deleted, or taken by the Job controller). */
 async function keptOnly(logsDir: string, inCluster: PodRef[]): Promise<PodRef[]> {
-  const known = new Set(inCluster.flatMap((p) => [p.uid, p.name]));
-  return (await readKeptPods(logsDir))
-    .filter((k) => !known.has(k.pod) && !(k.uid && known.has(k.uid)))
+  return keptPodsGone(await readKeptPods(logsDir), inCluster.flatMap((p) => [p.uid, p.name]))
     .map((k) => ({ name: k.pod, uid: k.uid ?? k.pod, rank: k.rank ?? 0, container: '', ...(k.node ? { node: k.node } : {}), keptLog: k.logFile }));
 }
 

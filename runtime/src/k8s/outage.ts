@@ -2,7 +2,7 @@
 // control plane that restarts (an upgrade, a crash, the kubelet restarting its static pod) answers
 // with reset connections and 5xx for tens of seconds, then comes back. One-shot commands still fail
 // at once; only the reads a follower repeats go through here.
-import { apiStatusOf, isConnectionError } from './client.js';
+import { apiStatusOf, hasErrorCode, isConnectionError } from './client.js';
 import { sleep } from './streams.js';
 
 /** A control-plane restart on a laptop took 30–75 s (kubelet back-off included). */
@@ -17,12 +17,7 @@ const MAX_RETRY_MS = 2_000;
 
 const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
 
-function hasCode(err: unknown, code: string): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === code) return true;
-  }
-  return false;
-}
+const REFUSED = new Set(['ECONNREFUSED']);
 
 /**
  * 'refused' or 'outage' for errors a restarting API server gives; undefined for real answers. With
@@ -32,7 +27,7 @@ function hasCode(err: unknown, code: string): boolean {
 export function outageKind(err: unknown, answeredBefore = false): 'refused' | 'outage' | undefined {
   const status = apiStatusOf(err);
   if (status !== undefined) return RETRIED_STATUSES.has(status) || (answeredBefore && (status === 401 || status === 403)) ? 'outage' : undefined;
-  if (hasCode(err, 'ECONNREFUSED')) return 'refused';
+  if (hasErrorCode(err, REFUSED)) return 'refused';
   if (isConnectionError(err) || /socket (hang up|disconnected)|ERR_STREAM_PREMATURE_CLOSE/i.test(String((err as Error)?.message ?? ''))) return 'outage';
   return undefined;
 }

@@ -44,6 +44,15 @@ async function readKeptPod(logsDir: string, pod: string): Promise<KeptPod | unde
   }
 }
 
+/**
+ * The kept pods the cluster no longer has. `present` holds the names and uids of the pods it does
+ * have (a kept pod may lack its uid when the downward API gave none).
+ */
+export function keptPodsGone(kept: KeptPod[], present: Iterable<string | undefined>): KeptPod[] {
+  const known = new Set(present);
+  return kept.filter((k) => !known.has(k.pod) && !(k.uid && known.has(k.uid)));
+}
+
 /** The text of the last `count` lines of a kept log (timestamps cut), or none when it is missing. */
 export async function keptTail(logFile: string, count: number): Promise<string[]> {
   const file = await open(logFile, 'r').catch(() => undefined);

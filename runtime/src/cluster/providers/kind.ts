@@ -83,11 +83,10 @@ export class KindProvider implements ClusterProvider {
   async beyondRepair(name: string): Promise<string | undefined> {
     const [controlPlane] = (await this.nodeContainers(name)).filter(isControlPlane);
     if (!controlPlane) return undefined;
-    const [inspected, manifest] = await Promise.all([
-      this.runner('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', controlPlane], { timeoutMs: QUICK_TIMEOUT_MS }),
+    const [now, manifest] = await Promise.all([
+      this.nodeAddress(controlPlane),
       this.runner('docker', ['exec', controlPlane, 'cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'], { timeoutMs: QUICK_TIMEOUT_MS }),
     ]).catch(() => [undefined, undefined]);
-    const now = inspected?.stdout.trim().split(/\s+/)[0];
     const made = /--advertise-address=(\S+)/.exec(manifest?.stdout ?? '')?.[1];
     return now && made && now !== made
       ? `its control plane came back with another address (made with ${made}, now ${now}) after its containers restarted, and a kubeadm control plane cannot move`
@@ -148,10 +147,7 @@ export class KindProvider implements ClusterProvider {
     const [controlPlane] = (await this.nodeContainers(name)).filter(isControlPlane);
     const nodes = await this.waitForPodCIDRs(controlPlane);
     // The address each node has now (the API server's record lags behind a restarted node's).
-    for (const node of nodes) {
-      const { stdout } = await this.runner('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', node.name], { timeoutMs: QUICK_TIMEOUT_MS });
-      node.ip = stdout.trim().split(/\s+/)[0] || node.ip;
-    }
+    for (const node of nodes) node.ip = (await this.nodeAddress(node.name)) || node.ip;
     for (const plan of podNetworkPlan(nodes)) {
       await this.runner('docker', ['exec', '-i', plan.node, 'sh', '-c', `mkdir -p /etc/cni/net.d && cat > ${CNI_CONFLIST_PATH}`], {
         input: plan.conflist,
@@ -161,6 +157,12 @@ export class KindProvider implements ClusterProvider {
         await this.runner('docker', ['exec', plan.node, 'ip', 'route', 'replace', route.cidr, 'via', route.via], { timeoutMs: QUICK_TIMEOUT_MS });
       }
     }
+  }
+
+  /** The node container's address on its Docker network, as Docker gives it now. */
+  private async nodeAddress(node: string): Promise<string | undefined> {
+    const { stdout } = await this.runner('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', node], { timeoutMs: QUICK_TIMEOUT_MS });
+    return stdout.trim().split(/\s+/)[0] || undefined;
   }
 
   /** The controller manager hands out pod ranges moments after each node registers. */
