@@ -1,4 +1,5 @@
 // The `skiff` command: what the bundle runs (see scripts/bundle-cli.mjs).
+import './lean-heap.js';
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then((code) => {

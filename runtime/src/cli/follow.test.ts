@@ -4,7 +4,8 @@ import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import type { SkiffSession } from '../session.js';
 import type { WaitOptions } from '../jobs/jobs.js';
 import { sleep } from '../k8s/streams.js';
-import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
+import { Writable } from 'node:stream';
+import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, streamOutput, type Output } from './follow.js';
 
 const status = (phase: JobPhase, reason?: string): JobStatus => ({
   name: 'train-x',
@@ -91,5 +92,33 @@ describe('serveAndWait', () => {
     const serving = parseServingSpec({ name: 'train-x', script: 's.py' });
     expect(await serveAndWait(fakeSession([status('Pending'), status('Running')], []), serving, { codeRoot: '.' }, io, {})).toBe(0);
     expect(io.stderr).toContain('skiff call train-x /');
+  });
+});
+
+describe('streamOutput', () => {
+  it('holds a writer back while stdout is full, so lines wait in the job and not in memory', async () => {
+    const taken: string[] = [];
+    let release: (() => void) | undefined;
+    // A reader that takes one chunk, then stalls until released (a pipe to a paused `less`).
+    const slow = new Writable({
+      highWaterMark: 16,
+      write(chunk: Buffer, _enc, done) {
+        taken.push(chunk.toString());
+        release = done;
+      },
+    });
+    const io = streamOutput(slow, new Writable({ write: (_c, _e, done) => done() }));
+    expect(io.out('short\n')).toBeUndefined();
+    const wait = io.out('a line longer than the buffer\n');
+    expect(wait).toBeInstanceOf(Promise);
+    let drained = false;
+    void wait!.then(() => (drained = true));
+    await sleep(20);
+    expect(drained).toBe(false);
+    release!();
+    await sleep(0);
+    release!();
+    await wait;
+    expect(taken.join('')).toBe('short\na line longer than the buffer\n');
   });
 });

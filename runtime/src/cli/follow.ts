@@ -8,8 +8,32 @@ import { FINISHED_PHASES, followJob } from '../jobs/follow-job.js';
 import { formatDuration, logLineText, statusLine } from './format.js';
 
 export interface Output {
-  out(text: string): void;
+  /**
+   * Writes to stdout. A promise when the stream asks the writer to wait (its reader is slower than
+   * the job, e.g. a pipe to `less`): a stream of lines awaits it, so they wait in the job's log, not
+   * in this process's memory.
+   */
+  out(text: string): Promise<void> | void;
   err(text: string): void;
+}
+
+/** Output on two streams; out() resolves once stdout drains when a write fills its buffer. */
+export function streamOutput(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Output {
+  return {
+    out: (text) => (stdout.write(text) ? undefined : drained(stdout)),
+    err: (text) => void stderr.write(text),
+  };
+}
+
+/** Resolves on 'drain', or when the stream is closed or broken (nothing more will be written then). */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of ['drain', 'close', 'error']) stream.off(event, done);
+      resolve();
+    };
+    for (const event of ['drain', 'close', 'error']) stream.once(event, done);
+  });
 }
 
 /** Conventional exit status of a command stopped with Ctrl-C. */

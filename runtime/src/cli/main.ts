@@ -17,7 +17,7 @@ import { SkiffSession } from '../session.js';
 import { startApiServer } from '../api/server.js';
 import { RUNTIME_VERSION } from '../version.js';
 import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metricsSampleText, upText } from './format.js';
-import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, type Output } from './follow.js';
+import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, streamOutput } from './follow.js';
 import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
 
@@ -50,7 +50,7 @@ const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
   const stdout = deps.stdout ?? process.stdout;
   const stderr = deps.stderr ?? process.stderr;
-  const io: Output = { out: (t) => void stdout.write(t), err: (t) => void stderr.write(t) };
+  const io = streamOutput(stdout, stderr);
   let exitCode = EXIT_OK;
   let clusters: Clusters | undefined;
   const getClusters = () => (clusters ??= deps.clusters ?? new Clusters());
@@ -265,7 +265,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         withInterrupt(deps, async (signal) => {
           const onNotice = (message: string) => io.err(`skiff: ${message}\n`);
           for await (const line of session(cmd).logs(job, { follow: !!flags.follow, sinceTime: flags.since, signal, onNotice })) {
-            io.out(flags.output === 'json' ? JSON.stringify(line) + '\n' : logLineText(line) + '\n');
+            await io.out(flags.output === 'json' ? JSON.stringify(line) + '\n' : logLineText(line) + '\n');
           }
           return signal.aborted ? EXIT_INTERRUPTED : EXIT_OK;
         }),
@@ -284,7 +284,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         withInterrupt(deps, async (signal) => {
           const intervalMs = Math.max(1, Number(flags.interval) || 5) * 1000;
           for await (const sample of session(cmd).metrics(job, { follow: !!flags.follow, intervalMs, signal })) {
-            io.out(flags.output === 'json' ? JSON.stringify(sample) + '\n' : metricsSampleText(sample));
+            await io.out(flags.output === 'json' ? JSON.stringify(sample) + '\n' : metricsSampleText(sample));
           }
           return signal.aborted ? EXIT_INTERRUPTED : EXIT_OK;
         }),

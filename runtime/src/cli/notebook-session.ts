@@ -18,16 +18,16 @@ export async function printCell(events: AsyncIterable<CellEvent>, workers: numbe
   for await (const event of events) {
     if (opts.json) {
       presenter.outcome.add(event);
-      io.out(JSON.stringify(event) + '\n');
+      await io.out(JSON.stringify(event) + '\n');
       continue;
     }
     for (const output of presenter.present(event)) {
       switch (output.type) {
         case 'stream':
-          (output.name === 'stdout' ? io.out : io.err)(output.text);
+          await (output.name === 'stdout' ? io.out(output.text) : io.err(output.text));
           break;
         case 'rich':
-          io.out(plainText(output.data) + '\n');
+          await io.out(plainText(output.data) + '\n');
           break;
         case 'error':
           io.err(output.traceback.endsWith('\n') ? output.traceback : output.traceback + '\n');

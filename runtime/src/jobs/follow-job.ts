@@ -7,7 +7,8 @@ import { childController, sleep } from '../k8s/streams.js';
 export const FINISHED_PHASES: JobPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
 
 export interface FollowHandlers {
-  onLog?(line: LogLine): void;
+  /** A promise holds back the next line until it settles (a slow reader of the output). */
+  onLog?(line: LogLine): Promise<void> | void;
   /** Only called when given: metrics cost a kubelet read per interval. */
   onMetrics?(sample: MetricsSample): void;
   onStatus?(status: JobStatus): void;
@@ -46,9 +47,9 @@ const DEFAULT_DRAIN_MS = 10_000;
 export async function followJob(source: FollowSource, name: string, handlers: FollowHandlers, opts: FollowOptions = {}): Promise<JobStatus> {
   const streams = childController(opts.signal);
   const { namespace } = opts;
-  const pump = async <T>(what: 'logs' | 'metrics', items: AsyncIterable<T>, each: (item: T) => void) => {
+  const pump = async <T>(what: 'logs' | 'metrics', items: AsyncIterable<T>, each: (item: T) => Promise<void> | void) => {
     try {
-      for await (const item of items) each(item);
+      for await (const item of items) await each(item);
     } catch (err) {
       if (!streams.signal.aborted) handlers.onStreamError?.(what, err);
     }

@@ -97,6 +97,20 @@ describe('LogCursor', () => {
     expect((c as unknown as { delivered: Map<string, number> }).delivered.size).toBe(1);
   });
 
+  it('remembers nothing of a stream that resumes exactly (a kept log), yet still starts at sinceTime', () => {
+    const c = new LogCursor(T(1));
+    c.startStream({ exact: true });
+    expect(c.accept(raw(T(0, '.5'), 'before since'))).toBeUndefined();
+    for (let i = 0; i < 1000; i++) expect(c.accept(raw(T(2), `same second ${i}`))?.text).toBe(`same second ${i}`);
+    expect((c as unknown as { delivered: Map<string, number> }).delivered.size).toBe(0);
+    // Reopened: it goes on from its offset, so a line equal to one before is a new line, not a resend,
+    // and one stamped before the latest second (another writer's clock) is kept too.
+    c.startStream({ exact: true });
+    expect(c.accept(raw(T(2), 'same second 0'))?.text).toBe('same second 0');
+    expect(c.accept(raw(T(1, '.5'), 'stamped earlier'))?.text).toBe('stamped earlier');
+    expect(c.since).toBe(T(2));
+  });
+
   it('passes lines without a timestamp through', () => {
     expect(new LogCursor(T(9)).accept('no timestamp')).toEqual({ time: '', text: 'no timestamp' });
   });

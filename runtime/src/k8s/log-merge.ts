@@ -36,6 +36,11 @@ export interface PodLogSource {
    * maxWaitMs at the latest. Without it, waiting pods are polled.
    */
   changed?(pod: PodRef, opts: { signal: AbortSignal; maxWaitMs: number }): Promise<void>;
+  /**
+   * Whether the next lines() goes on exactly where the pod's last stream stopped (a kept log read
+   * from a byte offset): nothing is sent twice, so no window of delivered lines need be remembered.
+   */
+  resumesExactly?(pod: PodRef): boolean;
 }
 
 export interface JobPodSource {
@@ -75,6 +80,8 @@ export class LogCursor {
   private delivered = new Map<string, number>();
   /** What the current stream may resend: a copy of `delivered` when it opened, used up as lines repeat. */
   private resendable = new Map<string, number>();
+  /** The current stream resends nothing (see startStream). */
+  private exact = false;
 
   constructor(sinceTime?: string) {
     this.latest = sinceTime ?? '';
@@ -87,8 +94,17 @@ export class LogCursor {
     return this.latest || undefined;
   }
 
-  /** Call before reading a new stream. */
-  startStream(): void {
+  /**
+   * Call before reading a new stream. One that goes on exactly where the last stopped resends
+   * nothing, so its lines are not remembered: at 50k lines a second that window is tens of MB.
+   */
+  startStream(opts: { exact?: boolean } = {}): void {
+    this.exact = opts.exact ?? false;
+    if (this.exact) {
+      this.delivered.clear();
+      this.resendable.clear();
+      return; // nothing comes twice, so nothing before the window need be dropped
+    }
     this.resendable = new Map(this.delivered);
     if (this.windowStart && isAfter(this.windowStart, this.dropBefore)) this.dropBefore = this.windowStart;
   }
@@ -98,6 +114,12 @@ export class LogCursor {
     const line = splitTimestamp(raw);
     if (!line.time) return line;
     if (this.dropBefore && isAfter(this.dropBefore, line.time)) return undefined;
+    if (!this.exact) return this.acceptResendable(line);
+    if (!this.latest || isAfter(line.time, this.latest)) this.moveTo(line.time);
+    return line;
+  }
+
+  private acceptResendable(line: { time: string; text: string }): { time: string; text: string } | undefined {
     const key = `${line.time} ${line.text}`;
     const resent = this.resendable.get(key);
     if (resent) {
@@ -192,7 +214,7 @@ export async function* podLogLines(source: PodLogSource, pod: PodRef, opts: LogS
 
 /** One stream of the pod from the cursor on, its lines not delivered before. */
 async function* newLines(source: PodLogSource, pod: PodRef, cursor: LogCursor, opts: { follow: boolean; previous?: boolean; signal: AbortSignal }): AsyncGenerator<LogLine> {
-  cursor.startStream();
+  cursor.startStream({ exact: source.resumesExactly?.(pod) });
   for await (const raw of source.lines(pod, { ...opts, sinceTime: cursor.since })) {
     const line = cursor.accept(raw);
     if (line) yield { pod: pod.name, rank: pod.rank, ...line };

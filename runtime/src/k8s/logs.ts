@@ -219,6 +219,11 @@ export class KubePodLogs implements PodLogSource {
     await this.changes.nextPaced([{ path: pods, fieldSelector: `metadata.name=${pod.name}`, resourceVersion: this.versions.get(pod.uid) }], opts);
   }
 
+  /** A kept log is read on from its byte offset; the kubelet's resends its last second. */
+  resumesExactly(pod: PodRef): boolean {
+    return !!this.kept.get(pod.uid);
+  }
+
   lines(pod: PodRef, opts: { follow: boolean; sinceTime?: string; previous?: boolean; signal: AbortSignal }): AsyncGenerator<string> {
     const kept = this.kept.get(pod.uid);
     return kept ? keptLines(kept, opts) : this.kubeletLines(pod, opts);
