@@ -62,6 +62,8 @@ async function writeFailingContexts(): Promise<void> {
   );
 }
 
+const ENV_SECRET = 'promo-secret-value-3141';
+
 describe('promotion from the local cluster to another context', () => {
   beforeAll(async () => {
     writeFileSync(extraKubeconfig, stringify({ apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [] }));
@@ -82,7 +84,8 @@ describe('promotion from the local cluster to another context', () => {
       }),
     );
     const [run] = await Promise.all([
-      local(['run', 'examples/train_ddp.py', '--workers', '2', '--name', 'promo-train']),
+      // A credential in --env, as users pass one (W&B, Hugging Face): it must reach the target's pods, never its diff.
+      local(['run', 'examples/train_ddp.py', '--workers', '2', '--name', 'promo-train', '--env', `WANDB_API_KEY=${ENV_SECRET}`]),
       promisify(execFile)('bash', [path.join(REPO, 'test/infra/ensure-operators.sh'), CLOUD], { env, maxBuffer: 64 << 20 }),
     ]);
     if (run.code !== 0) throw new Error(`the local training job failed (${run.code}):\n${run.stderr}`);
@@ -101,7 +104,9 @@ describe('promotion from the local cluster to another context', () => {
     expect(plan.code, plan.stderr).toBe(0);
     const parsed = JSON.parse(plan.stdout) as { image: string; changes: { kind: string; action: string }[]; diff: string };
     expect(parsed.image).toMatch(new RegExp(`^${REGISTRY}/skiff-promo-train:[0-9a-f]{12}$`));
-    expect(parsed.changes.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:create', 'Service:create', 'Job:create']);
+    expect(parsed.changes.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:create', 'Secret:create', 'Service:create', 'Job:create']);
+    expect(parsed.diff).toMatch(/\+\s+WANDB_API_KEY: \(hidden, sha256 [0-9a-f]{12}\)/);
+    for (const leak of [ENV_SECRET, Buffer.from(ENV_SECRET).toString('base64')]) expect(plan.stdout).not.toContain(leak);
     expect(parsed.diff).toMatch(new RegExp(`\\+\\s+image: ${parsed.image.replace(/[.]/g, '\\.')}`));
     expect(parsed.diff).not.toContain('promo-train-code'); // the code travels in the image
     // Without --yes and without a terminal to ask, nothing is applied.
@@ -125,7 +130,7 @@ describe('promotion from the local cluster to another context', () => {
     expect(described.spec.image).toContain(`${REGISTRY}/skiff-promo-train:`);
     // Promoting again changes nothing.
     const again = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--dry-run', '-o', 'json'])).stdout) as { changes: { action: string }[] };
-    expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
   });
 
   it('promotes a serving job that answers a real request on the target', async () => {
@@ -184,7 +189,7 @@ describe('promotion from the local cluster to another context', () => {
       diff: string;
     };
     expect(plan.form).toBe('kubeflow');
-    expect(plan.changes.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:create', 'PyTorchJob:create']);
+    expect(plan.changes.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:create', 'Secret:create', 'PyTorchJob:create']);
     expect(plan.diff).toContain('+kind: PyTorchJob');
     const applied = await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--yes']);
     expect(applied.code, applied.stderr).toBe(0);
@@ -200,7 +205,7 @@ describe('promotion from the local cluster to another context', () => {
       ['promo-train-worker-0', 1],
     ]);
     const again = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--dry-run', '-o', 'json'])).stdout) as { changes: { action: string }[] };
-    expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged']);
+    expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 
   it('goes as a KServe InferenceService where the target runs KServe, answers there, and cancels as one job', async () => {

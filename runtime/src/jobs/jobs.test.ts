@@ -51,6 +51,7 @@ class FakeApi {
   /** Services and ConfigMaps by name, with or without Skiff's labels (a user's own, kube-dns). */
   services: { metadata: { name: string; labels?: Record<string, string>; uid?: string } }[] = [{ metadata: labelled('train') }];
   configMaps: { metadata: { name: string; labels?: Record<string, string>; uid?: string } }[] = [{ metadata: labelled('train-code') }, { metadata: labelled('train-lib') }];
+  secrets: { metadata: { name: string; labels?: Record<string, string>; uid?: string } }[] = [{ metadata: labelled('train-env') }];
   pods: ReturnType<typeof podObject>[] = [podObject('Running')];
   log = 'line 1\nTraceback (most recent call last):\nValueError: bad\n';
   readonly requests: string[] = [];
@@ -110,6 +111,7 @@ class FakeApi {
       for (const [collection, path] of [
         ['services', `/api/v1/namespaces/${NS}/services/`],
         ['configMaps', `/api/v1/namespaces/${NS}/configmaps/`],
+        ['secrets', `/api/v1/namespaces/${NS}/secrets/`],
       ] as const) {
         const name = p.startsWith(path) ? p.slice(path.length) : undefined;
         if (name && this[collection].some((o) => o.metadata.name === name)) {
@@ -126,6 +128,7 @@ class FakeApi {
     };
     if (p === `/api/v1/namespaces/${NS}/services`) return list('ServiceList', selected(this.services));
     if (p === `/api/v1/namespaces/${NS}/configmaps`) return list('ConfigMapList', selected(this.configMaps));
+    if (p === `/api/v1/namespaces/${NS}/secrets`) return list('SecretList', selected(this.secrets));
     if (p === `/apis/batch/v1/namespaces/${NS}/jobs`) return list('JobList', this.jobs);
     if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return list('DeploymentList', []);
     if (p === `/api/v1/namespaces/${NS}/pods`) return list('PodList', this.jobs.length ? this.pods : []);
@@ -183,10 +186,12 @@ describe('Jobs', () => {
     expect(deletes.sort()).toEqual([
       expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/configmaps\/train-code/),
       expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/configmaps\/train-lib/),
+      expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/secrets\/train-env/),
       expect.stringMatching(/^DELETE \/api\/v1\/namespaces\/skiff\/services\/train/),
       expect.stringMatching(/^DELETE \/apis\/batch\/v1\/namespaces\/skiff\/jobs\/train\?.*propagationPolicy=Background/),
     ]);
     expect(api.services).toEqual([]);
+    expect(api.secrets).toEqual([]);
     await expect(jobs.cancel('train')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
   });
 
@@ -195,12 +200,14 @@ describe('Jobs', () => {
     api.jobs = [];
     api.services = [{ metadata: { name: 'victim' } }, { metadata: { name: 'kube-dns', labels: { 'k8s-app': 'kube-dns' } } }];
     api.configMaps = [{ metadata: { name: 'victim-code' } }];
+    api.secrets = [{ metadata: { name: 'victim-env' } }];
     const jobs = new Jobs(await api.start(), NS);
     await expect(jobs.cancel('victim')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
     await expect(jobs.cancel('kube-dns')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
     expect(api.requests.filter((r) => r.startsWith('DELETE'))).toEqual([]);
     expect(api.services.map((s) => s.metadata.name)).toEqual(['victim', 'kube-dns']);
     expect(api.configMaps.map((c) => c.metadata.name)).toEqual(['victim-code']);
+    expect(api.secrets.map((c) => c.metadata.name)).toEqual(['victim-env']);
   });
 
   it('watches the job list: yields it at once and again after a change, skipping lists that did not move', async () => {

@@ -128,19 +128,20 @@ export class Jobs {
   }
 
   /**
-   * Deletes the job's objects, and only objects that carry Skiff's labels for this job: a Service
-   * or ConfigMap that merely shares its name (kube-dns, a user's own) is never touched. Nothing is
+   * Deletes the job's objects, and only objects that carry Skiff's labels for this job: a Service,
+   * ConfigMap or Secret that merely shares its name (kube-dns, a user's own) is never touched. Nothing is
    * deleted when no job of that name exists. The run folder with its outputs stays.
    */
   async cancel(name: string): Promise<void> {
     const namespace = this.namespace;
     const labelSelector = `${jobSelector(name)},${managedSelector()}`;
     const server = this.k.kc.getCurrentCluster()?.server ?? '';
-    const [jobs, deployments, services, configMaps, pytorchJobs, inferenceServices] = await Promise.all([
+    const [jobs, deployments, services, configMaps, secrets, pytorchJobs, inferenceServices] = await Promise.all([
       this.k.batch.listNamespacedJob({ namespace, labelSelector }),
       this.k.apps.listNamespacedDeployment({ namespace, labelSelector }),
       this.k.core.listNamespacedService({ namespace, labelSelector }),
       this.k.core.listNamespacedConfigMap({ namespace, labelSelector }),
+      this.k.core.listNamespacedSecret({ namespace, labelSelector }),
       listOperatorObjects<PyTorchJob>(this.k.custom, PYTORCH_JOB, namespace, labelSelector, server),
       listOperatorObjects<InferenceService>(this.k.custom, INFERENCE_SERVICE, namespace, labelSelector, server),
     ]);
@@ -159,6 +160,7 @@ export class Jobs {
       ...named(inferenceServices?.items).map((o) => deleteIfPresent(operatorDelete(INFERENCE_SERVICE, o))),
       ...services.items.map((o) => deleteIfPresent(this.k.core.deleteNamespacedService({ name: o.metadata!.name!, namespace, body: body(o) }))),
       ...configMaps.items.map((o) => deleteIfPresent(this.k.core.deleteNamespacedConfigMap({ name: o.metadata!.name!, namespace, body: body(o) }))),
+      ...secrets.items.map((o) => deleteIfPresent(this.k.core.deleteNamespacedSecret({ name: o.metadata!.name!, namespace, body: body(o) }))),
     ]);
   }
 

@@ -6,18 +6,19 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { KubeConfig, type V1Job, type V1Node } from '@kubernetes/client-node';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
-import { allocatableGpus, CODE_HASH_ANNOTATION, stampCodeHash, submitJob, submitJobFiles } from './submit.js';
+import { allocatableGpus, CODE_HASH_ANNOTATION, ENV_VERSION_ANNOTATION, stampCodeHash, submitJob, submitJobFiles } from './submit.js';
 
 const RESOURCES: Record<string, { name: string; kind: string; namespaced: boolean }[]> = {
   '/api/v1': [
     { name: 'namespaces', kind: 'Namespace', namespaced: false },
     { name: 'configmaps', kind: 'ConfigMap', namespaced: true },
     { name: 'services', kind: 'Service', namespaced: true },
+    { name: 'secrets', kind: 'Secret', namespaced: true },
   ],
   '/apis/batch/v1': [{ name: 'jobs', kind: 'Job', namespaced: true }],
   '/apis/apps/v1': [{ name: 'deployments', kind: 'Deployment', namespaced: true }],
@@ -37,6 +38,8 @@ class FakeApi {
   existingJob = false;
   /** The labels of the Job already there (Skiff's own unless a test says otherwise). */
   existingLabels: Record<string, string> = { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train' };
+  /** The labels of a `train-env` Secret already there; none when absent. */
+  existingSecretLabels?: Record<string, string>;
   private server?: Server;
 
   async start(): Promise<KubeConfig> {
@@ -70,7 +73,16 @@ class FakeApi {
     if (RESOURCES[p]) return json({ kind: 'APIResourceList', groupVersion: p.replace(/^\/apis?\//, ''), resources: RESOURCES[p] });
     if (req.method === 'PATCH') {
       this.applied.push({ path: p, query: url.search, contentType: String(req.headers['content-type']), body: JSON.parse(body) });
-      return json(JSON.parse(body));
+      const stored = JSON.parse(body) as { metadata: Record<string, unknown> };
+      if (p.includes('/secrets/')) stored.metadata.resourceVersion = '42';
+      return json(stored);
+    }
+    if (p === '/api/v1/namespaces/skiff/secrets/train-env' && this.existingSecretLabels) {
+      if (req.method === 'DELETE') {
+        this.existingSecretLabels = undefined;
+        return json({ kind: 'Status', status: 'Success' });
+      }
+      return json({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 'train-env', namespace: 'skiff', uid: 'secret-uid', labels: this.existingSecretLabels } });
     }
     if (req.method === 'DELETE') {
       if (p.endsWith('/jobs/train') && this.existingJob) {
@@ -155,6 +167,40 @@ describe('submitJob', () => {
       message: "a Job named 'train' already exists in namespace 'skiff' and Skiff did not make it",
     });
     expect(api.requests.filter((r) => r.startsWith('DELETE') || r.includes('PATCH /apis/batch'))).toEqual([]);
+  });
+
+  it('puts --env values in a Secret applied before the Job, whose pods name them and roll with its version', async () => {
+    api = new FakeApi();
+    const kc = await api.start();
+    const spec = parseTrainingSpec({ name: 'train', script: 'a.py', env: { API_TOKEN: 's3cr3t-value' } });
+    await submitJobFiles(kc, spec, [{ path: 'a.py', content: Buffer.from('pass\n') }]);
+    const order = api.applied.map((a) => `${a.body.kind}/${a.body.metadata.name}`);
+    expect(order.indexOf('Secret/train-env')).toBeGreaterThan(0);
+    expect(order.indexOf('Job/train')).toBeGreaterThan(order.indexOf('Secret/train-env'));
+    const secret = api.applied.find((a) => a.body.kind === 'Secret')!.body as unknown as { data: Record<string, string> };
+    expect(Buffer.from(secret.data.API_TOKEN, 'base64').toString()).toBe('s3cr3t-value');
+    const job = api.applied.find((a) => a.body.kind === 'Job')!.body as unknown as V1Job;
+    expect(JSON.stringify(job)).not.toContain('s3cr3t-value');
+    expect(job.spec?.template.metadata?.annotations?.[ENV_VERSION_ANNOTATION]).toBe('42');
+  });
+
+  it('drops the --env Secret of an earlier submit, and never takes over a Secret Skiff did not make', async () => {
+    api = new FakeApi();
+    api.existingSecretLabels = { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train' };
+    const kc = await api.start();
+    const code = [{ path: 'a.py', content: Buffer.from('pass\n') }];
+    await submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'a.py' }), code);
+    expect(api.requests).toContain('DELETE /api/v1/namespaces/skiff/secrets/train-env');
+    expect(api.existingSecretLabels).toBeUndefined();
+
+    api.existingSecretLabels = { app: 'theirs' };
+    await expect(submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'a.py', env: { A: '1' } }), code)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: "a Secret named 'train-env' already exists in namespace 'skiff' and Skiff did not make it",
+    });
+    // Without --env a foreign Secret is not Skiff's to drop either.
+    await submitJobFiles(kc, parseTrainingSpec({ name: 'train', script: 'a.py' }), code);
+    expect(api.existingSecretLabels).toEqual({ app: 'theirs' });
   });
 
   it('refuses GPU jobs on a cluster without GPUs before changing anything', async () => {

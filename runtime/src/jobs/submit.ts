@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { SpecError, parseQuantity, type DataMount, type JobSpec } from '../spec/job-spec.js';
 import { leftOutText, pythonLibFiles, readCodeFolder, scanCodeFolder, type CodeFolder } from '../manifests/collect.js';
 import type { Workspace } from '../manifests/code-bundle.js';
+import { envSecretName } from '../manifests/env-secret.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
 import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
@@ -250,6 +251,8 @@ function packagesText(p: ResolvedPackages): string {
 /** Everything a job consists of on the cluster, in the order it is applied. */
 export interface RenderedJob {
   configMaps: V1ConfigMap[];
+  /** The job's --env values (absent: it has none). */
+  envSecret?: V1Secret;
   service: V1Service;
   owner: V1Job | V1Deployment;
 }
@@ -260,9 +263,11 @@ export function renderJob(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]
   if (spec.kind === 'training') {
     const m = trainingManifests(spec, files, libFiles, {}, ws);
     rendered = { configMaps: m.configMaps, service: m.service, owner: m.job };
+    if (m.envSecret) rendered.envSecret = m.envSecret;
   } else {
     const m = servingManifests(spec, files, libFiles, {}, ws);
     rendered = { configMaps: m.configMaps, service: m.service, owner: m.deployment };
+    if (m.envSecret) rendered.envSecret = m.envSecret;
   }
   if (ws) rendered.owner.metadata = { ...rendered.owner.metadata, annotations: { ...rendered.owner.metadata?.annotations, [ANNOTATIONS.workDir]: ws.hostDir } };
   // A run folder is new on every submit, so its path alone rolls a Deployment's replicas.
@@ -270,9 +275,9 @@ export function renderJob(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[]
   return rendered;
 }
 
-/** The rendered objects as one list, ConfigMaps first (the order submit applies them in). */
+/** The rendered objects as one list, ConfigMaps and Secret first (the order submit applies them in). */
 export function renderedObjects(job: RenderedJob): KubernetesObject[] {
-  return [...job.configMaps, job.service, job.owner];
+  return [...job.configMaps, ...(job.envSecret ? [job.envSecret] : []), job.service, job.owner];
 }
 
 /** What `skiff run --dry-run` prints: the job's objects for these files, with Skiff's Python helper. */
@@ -298,8 +303,12 @@ async function applyJob(kc: KubeConfig, spec: JobSpec, files: CodeFile[], ws?: W
 
   // Independent first steps together (a delete in a namespace not yet made is simply a 404).
   await Promise.all([ensureNamespace(k, spec.namespace), removePrevious(k, spec), k.objects.learnResources(renderedObjects(rendered))]);
-  // The code and the Service first, together; then the owner, whose pods mount the code.
-  await Promise.all([...rendered.configMaps, rendered.service].map((o) => applyObject(k.objects, o)));
+  // The code, the --env values and the Service first, together; then the owner, whose pods use them.
+  const [secret] = await Promise.all([
+    rendered.envSecret ? applyObject(k.objects, rendered.envSecret) : deleteStaleEnvSecret(k, spec),
+    ...[...rendered.configMaps, rendered.service].map((o) => applyObject(k.objects, o)),
+  ]);
+  if (secret) stampEnvVersion(rendered.owner, secret);
   const owner = await applyObject(k.objects, rendered.owner);
   // Just created: no pods yet, so the status follows from the owner alone.
   return jobStatusOf(spec.kind === 'training' ? { kind: 'training', owner: owner as V1Job, pods: [] } : { kind: 'serving', owner: owner as V1Deployment, pods: [] });
@@ -318,6 +327,31 @@ export function stampCodeHash(owner: V1Job | V1Deployment, files: { path: string
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) hash.update(f.path).update('\0').update(f.content).update('\0');
   const template = owner.spec!.template;
   template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [CODE_HASH_ANNOTATION]: hash.digest('hex').slice(0, 16) } };
+}
+
+/** A job resubmitted without --env drops the Secret of its last submit (Skiff's own only). */
+async function deleteStaleEnvSecret(k: KubeClients, spec: JobSpec): Promise<undefined> {
+  const secret = await orUndefined(k.core.readNamespacedSecret({ name: envSecretName(spec.name), namespace: spec.namespace }));
+  if (secret && isJobsOwn(secret, spec.name)) {
+    await deleteIfPresent(k.core.deleteNamespacedSecret({ name: envSecretName(spec.name), namespace: spec.namespace, body: deleteOptionsFor(secret) }));
+  }
+  return undefined;
+}
+
+const isJobsOwn = (obj: KubernetesObject, job: string) => obj.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY && obj.metadata?.labels?.[LABELS.job] === job;
+
+/** Pod-template annotation holding the resourceVersion of the job's --env Secret as applied. */
+export const ENV_VERSION_ANNOTATION = 'skiff.dev/env-version';
+
+/**
+ * The values live in a Secret the template only names, so a new value would leave a Deployment's
+ * replicas running with the old one. The Secret's resourceVersion, which changes only when its data
+ * does, rolls them. Not a digest of the values: a short token could be guessed back from one.
+ */
+function stampEnvVersion(owner: V1Job | V1Deployment, secret: KubernetesObject): void {
+  const template = owner.spec!.template;
+  const version = secret.metadata?.resourceVersion;
+  if (version) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [ENV_VERSION_ANNOTATION]: version } };
 }
 
 /** Node list -> total allocatable GPUs (a pure helper so the check is testable). */
@@ -357,15 +391,17 @@ async function ensureNamespace(k: KubeClients, name: string): Promise<void> {
 async function removePrevious(k: KubeClients, spec: JobSpec): Promise<void> {
   const { name, namespace } = spec;
   const propagationPolicy = 'Foreground';
-  const [job, deployment, service] = await Promise.all([
+  const [job, deployment, service, secret] = await Promise.all([
     orUndefined(k.batch.readNamespacedJob({ name, namespace })),
     orUndefined(k.apps.readNamespacedDeployment({ name, namespace })),
     orUndefined(k.core.readNamespacedService({ name, namespace })),
+    Object.keys(spec.env).length > 0 ? orUndefined(k.core.readNamespacedSecret({ name: envSecretName(name), namespace })) : undefined,
   ]);
   // Only what Skiff made is replaced: a same-named object of someone else's is an error, not a casualty.
-  for (const [kind, obj] of [['Job', job], ['Deployment', deployment], ['Service', service]] as const) {
+  const objects = [['Job', job, name], ['Deployment', deployment, name], ['Service', service, name], ['Secret', secret, envSecretName(name)]] as const;
+  for (const [kind, obj, objName] of objects) {
     if (obj && obj.metadata?.labels?.[LABELS.managedBy] !== MANAGED_BY) {
-      throw new SkiffError('BAD_INPUT', `a ${kind} named '${name}' already exists in namespace '${namespace}' and Skiff did not make it`, { hint: 'pick another --name (Skiff never deletes what it did not create)' });
+      throw new SkiffError('BAD_INPUT', `a ${kind} named '${objName}' already exists in namespace '${namespace}' and Skiff did not make it`, { hint: 'pick another --name (Skiff never deletes what it did not create)' });
     }
   }
   const body = (o: KubernetesObject) => deleteOptionsFor(o, propagationPolicy);

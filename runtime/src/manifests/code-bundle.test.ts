@@ -103,14 +103,21 @@ describe('volume items', () => {
 describe('jobEnv', () => {
   it('sets the lib path, merges a user PYTHONPATH, and limits threads to --cpu', () => {
     const s = parseTrainingSpec({ name: 't', script: 'a.py', resources: { cpu: '2500m' }, env: { PYTHONPATH: '/extra', FOO: 'bar' } });
-    const env = Object.fromEntries(jobEnv(s).map((e) => [e.name, e.value]));
-    expect(env).toMatchObject({ PYTHONPATH: '/skiff/lib:/extra', PYTHONUNBUFFERED: '1', SKIFF_JOB: 't', OMP_NUM_THREADS: '2', FOO: 'bar' });
-    expect(jobEnv(s).filter((e) => e.name === 'PYTHONPATH')).toHaveLength(1);
+    const env = jobEnv(s);
+    const byName = Object.fromEntries(env.map((e) => [e.name, e]));
+    expect(byName).toMatchObject({ PYTHONUNBUFFERED: { value: '1' }, SKIFF_JOB: { value: 't' }, OMP_NUM_THREADS: { value: '2' } });
+    // The user's part of PYTHONPATH comes from the Secret, through a variable listed before it.
+    expect(byName.SKIFF_USER_PYTHONPATH).toEqual({ name: 'SKIFF_USER_PYTHONPATH', valueFrom: { secretKeyRef: { name: 't-env', key: 'PYTHONPATH' } } });
+    expect(byName.PYTHONPATH).toEqual({ name: 'PYTHONPATH', value: '/skiff/lib:$(SKIFF_USER_PYTHONPATH)' });
+    expect(env.findIndex((e) => e.name === 'SKIFF_USER_PYTHONPATH')).toBeLessThan(env.findIndex((e) => e.name === 'PYTHONPATH'));
+    expect(byName.FOO).toEqual({ name: 'FOO', valueFrom: { secretKeyRef: { name: 't-env', key: 'FOO' } } });
+    expect(env.filter((e) => e.name === 'PYTHONPATH')).toHaveLength(1);
+    expect(JSON.stringify(env)).not.toContain('/extra');
   });
 
   it('leaves a user OMP_NUM_THREADS alone', () => {
     const s = parseTrainingSpec({ name: 't', script: 'a.py', resources: { cpu: '4' }, env: { OMP_NUM_THREADS: '8' } });
-    expect(jobEnv(s).filter((e) => e.name === 'OMP_NUM_THREADS')).toEqual([{ name: 'OMP_NUM_THREADS', value: '8' }]);
+    expect(jobEnv(s).filter((e) => e.name === 'OMP_NUM_THREADS')).toEqual([{ name: 'OMP_NUM_THREADS', valueFrom: { secretKeyRef: { name: 't-env', key: 'OMP_NUM_THREADS' } } }]);
   });
 });
 

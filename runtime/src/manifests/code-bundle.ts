@@ -6,6 +6,7 @@ import type { V1ConfigMap, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from
 import type { CodeFile } from '../types.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
+import { envFromSecret } from './env-secret.js';
 import { LOGS_MOUNT, PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
 
 export const CODE_MOUNT = '/skiff/code';
@@ -191,6 +192,9 @@ export function launchCommand(spec: JobSpec, ws?: Workspace): string[] {
   return ['python3', '-u', '-m', 'skiff.launch', `${codeDirOf(ws)}/${spec.script}`, ...spec.args];
 }
 
+/** Holds the user's --env PYTHONPATH, which PYTHONPATH then appends to Skiff's own. */
+const USER_PYTHONPATH = 'SKIFF_USER_PYTHONPATH';
+
 /**
  * Environment every Skiff pod gets, followed by the user's. A user PYTHONPATH is appended to the
  * lib mount rather than replacing it; OMP_NUM_THREADS follows --cpu because torch otherwise starts
@@ -201,7 +205,9 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
   // Packages sit at PACKAGES_MOUNT in a run folder's pods and in a promoted image alike.
   const skiffPath = ws?.packagesNodeDir || spec.packages?.length ? `${LIB_MOUNT}:${PACKAGES_MOUNT}` : LIB_MOUNT;
   const env: V1EnvVar[] = [
-    { name: 'PYTHONPATH', value: userPythonPath ? `${skiffPath}:${userPythonPath}` : skiffPath },
+    // Kubernetes expands $(VAR) from variables listed before: the user's part comes from the Secret.
+    ...(userPythonPath !== undefined ? [envFromSecret(spec, USER_PYTHONPATH, 'PYTHONPATH')] : []),
+    { name: 'PYTHONPATH', value: userPythonPath !== undefined ? `${skiffPath}:$(${USER_PYTHONPATH})` : skiffPath },
     { name: 'PYTHONUNBUFFERED', value: '1' },
     // The code mount may be read-only, and __pycache__ folders would litter the job's outputs.
     { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
@@ -223,6 +229,7 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
   if (Number.isFinite(cpu) && !('OMP_NUM_THREADS' in user)) {
     env.push({ name: 'OMP_NUM_THREADS', value: String(Math.max(1, Math.floor(cpu))) });
   }
-  for (const [name, value] of Object.entries(user)) env.push({ name, value });
+  // Values stay in the job's Secret (see env-secret.ts): the pod template names them only.
+  for (const name of Object.keys(user)) env.push(envFromSecret(spec, name));
   return env;
 }

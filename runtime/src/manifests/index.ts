@@ -6,3 +6,4 @@ export * from './gpu.js';
 export * from './training.js';
 export * from './serving.js';
 export * from './kind-config.js';
+export * from './env-secret.js';

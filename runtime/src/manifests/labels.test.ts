@@ -18,10 +18,11 @@ describe('labels', () => {
     expect(LABELS.rank).toBe('skiff.dev/rank');
   });
 
-  it('recovers the spec from annotations', () => {
+  it('recovers the spec from annotations, its --env names without their values', () => {
     const annotations = jobAnnotations(spec, { createdBy: 'alice' });
     expect(annotations[ANNOTATIONS.createdBy]).toBe('alice');
-    expect(specFromAnnotations(annotations)).toEqual(spec);
+    expect(annotations[ANNOTATIONS.spec]).not.toContain('0.1');
+    expect(specFromAnnotations(annotations)).toEqual({ ...spec, env: { LR: '' } });
     const serving = parseServingSpec({ name: 'api', script: 'serve.py', port: 9000 });
     expect(specFromAnnotations(jobAnnotations(serving))).toEqual(serving);
   });

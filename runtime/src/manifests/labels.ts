@@ -18,7 +18,7 @@ export const LABELS = {
 } as const;
 
 export const ANNOTATIONS = {
-  /** JSON of the validated JobSpec. */
+  /** JSON of the validated JobSpec, its --env values left out (see specAnnotation). */
   spec: 'skiff.dev/spec',
   createdBy: 'skiff.dev/created-by',
   /** Host path of the job's run folder on a local cluster. */
@@ -51,7 +51,15 @@ export function podSelectorLabels(spec: JobSpec): Record<string, string> {
 }
 
 export function jobAnnotations(spec: JobSpec, meta: ManifestMeta = {}): Record<string, string> {
-  return { [ANNOTATIONS.spec]: JSON.stringify(spec), [ANNOTATIONS.createdBy]: meta.createdBy ?? DEFAULT_CREATED_BY };
+  return { [ANNOTATIONS.spec]: specAnnotation(spec), [ANNOTATIONS.createdBy]: meta.createdBy ?? DEFAULT_CREATED_BY };
+}
+
+/**
+ * The spec as its annotation holds it: --env names with empty values, as the values live in the
+ * job's Secret (env-secret.ts) and annotations are readable by anyone who may list the objects.
+ */
+export function specAnnotation(spec: JobSpec): string {
+  return JSON.stringify({ ...spec, env: Object.fromEntries(Object.keys(spec.env).map((name) => [name, ''])) });
 }
 
 /** Metadata for the objects that carry the spec (Job/Deployment, Service). */

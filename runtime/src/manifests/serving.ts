@@ -1,8 +1,9 @@
 // A serving job: a Deployment of identical replicas behind a ClusterIP Service on port 80.
-import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { ServingJobSpec } from '../spec/job-spec.js';
 import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
+import { envSecret } from './env-secret.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
@@ -16,9 +17,10 @@ export function servingManifests(
   libFiles: CodeFile[],
   meta: ManifestMeta = {},
   ws?: Workspace,
-): { configMaps: V1ConfigMap[]; service: V1Service; deployment: V1Deployment } {
+): { configMaps: V1ConfigMap[]; envSecret: V1Secret | undefined; service: V1Service; deployment: V1Deployment } {
   return {
     configMaps: [...(ws ? [] : [codeConfigMap(spec, files, meta)]), libConfigMap(spec, libFiles, meta)],
+    envSecret: envSecret(spec, meta),
     service: servingService(spec, meta),
     deployment: servingDeployment(spec, files, libFiles, meta, ws),
   };

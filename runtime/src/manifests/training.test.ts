@@ -24,12 +24,21 @@ const spec = parseTrainingSpec({
 const envOf = (env: V1EnvVar[] | undefined) => Object.fromEntries((env ?? []).map((e) => [e.name, e]));
 
 describe('trainingManifests', () => {
-  const { configMaps, service, job } = trainingManifests(spec, files, libFiles);
+  const { configMaps, envSecret, service, job } = trainingManifests(spec, files, libFiles);
+  const specWithoutEnvValues = { ...spec, env: { LR: '' } };
   const pod = job.spec!.template.spec!;
   const worker = pod.containers[0];
 
   it('ships code and lib ConfigMaps', () => {
     expect(configMaps.map((c) => c.metadata?.name)).toEqual(['train-a1b2c-code', 'train-a1b2c-lib']);
+  });
+
+  it('keeps --env values in the job\'s Secret only: the pods name them, no annotation holds them', () => {
+    expect(envSecret).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'train-a1b2c-env', namespace: 'skiff' } });
+    expect(Buffer.from(envSecret!.data!.LR, 'base64').toString()).toBe('0.1');
+    for (const obj of [job, service, ...configMaps, envSecret!]) expect(JSON.stringify(obj.metadata)).not.toContain('0.1');
+    expect(JSON.stringify(job.spec)).not.toContain('0.1');
+    expect(trainingManifests({ ...spec, env: {} }, files, libFiles).envSecret).toBeUndefined();
   });
 
   it('has a headless Service for rank-0 DNS', () => {
@@ -40,7 +49,7 @@ describe('trainingManifests', () => {
       selector: { 'skiff.dev/job': 'train-a1b2c' },
       ports: [{ name: 'dist', port: 29500 }],
     });
-    expect(specFromAnnotations(service.metadata?.annotations)).toEqual(spec);
+    expect(specFromAnnotations(service.metadata?.annotations)).toEqual(specWithoutEnvValues);
   });
 
   it('is an Indexed Job with one pod per worker that fails fast', () => {
@@ -59,8 +68,9 @@ describe('trainingManifests', () => {
       expect(obj.metadata?.namespace).toBe('skiff');
     }
     expect(job.spec?.template.metadata?.labels?.['skiff.dev/job']).toBe('train-a1b2c');
-    expect(specFromAnnotations(job.metadata?.annotations)).toEqual(spec);
+    expect(specFromAnnotations(job.metadata?.annotations)).toEqual(specWithoutEnvValues);
     expect(job.metadata?.annotations?.[ANNOTATIONS.createdBy]).toBe('skiff');
+    expect(envSecret?.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train-a1b2c' });
   });
 
   it('runs the script through skiff.launch', () => {
@@ -81,7 +91,7 @@ describe('trainingManifests', () => {
     expect(env.PYTHONPATH.value).toBe('/skiff/lib');
     expect(env.PYTHONUNBUFFERED.value).toBe('1');
     expect(env.SKIFF_JOB.value).toBe('train-a1b2c');
-    expect(env.LR.value).toBe('0.1');
+    expect(env.LR).toEqual({ name: 'LR', valueFrom: { secretKeyRef: { name: 'train-a1b2c-env', key: 'LR' } } });
     expect(new Set(worker.env!.map((e) => e.name)).size).toBe(worker.env!.length);
   });
 

@@ -1,9 +1,10 @@
 // A DDP training job: an Indexed Job with one pod per worker, plus a headless Service whose only
 // purpose is DNS, so every worker can reach rank 0 at `<job>-0.<job>`.
-import type { V1ConfigMap, V1Job, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { TrainingJobSpec } from '../spec/job-spec.js';
 import { AGENT_PORT, AGENT_PORT_NAME, codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
+import { envSecret } from './env-secret.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { LABELS, jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
@@ -23,9 +24,10 @@ export function trainingManifests(
   libFiles: CodeFile[],
   meta: ManifestMeta = {},
   ws?: Workspace,
-): { configMaps: V1ConfigMap[]; service: V1Service; job: V1Job } {
+): { configMaps: V1ConfigMap[]; envSecret: V1Secret | undefined; service: V1Service; job: V1Job } {
   return {
     configMaps: [...(ws ? [] : [codeConfigMap(spec, files, meta)]), libConfigMap(spec, libFiles, meta)],
+    envSecret: envSecret(spec, meta),
     service: trainingService(spec, meta),
     job: trainingJob(spec, files, libFiles, meta, ws),
   };

@@ -29,13 +29,14 @@ describe('chooseForm', () => {
 describe('the Kubeflow Trainer form', () => {
   const spec = parseTrainingSpec({ name: 'job-a1', script: 'train.py', workers: 3, gpusPerWorker: 1, env: { SEED: '7' } });
   const objects = promotedObjects(renderJob(spec, files, lib), spec, target, image, source, 'kubeflow');
-  const job = objects[1] as PyTorchJob;
+  const job = objects[2] as PyTorchJob;
   const replicas = job.spec!.pytorchReplicaSpecs!;
   const pod = replicas.Master.template!.spec as V1PodSpec;
   const container = pod.containers[0] as V1Container;
 
-  it('is the Namespace and one PyTorchJob: the operator makes the Services', () => {
-    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'PyTorchJob']);
+  it('is the Namespace, the --env Secret and one PyTorchJob: the operator makes the Services', () => {
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'Secret', 'PyTorchJob']);
+    expect(objects[1].metadata).toMatchObject({ name: 'job-a1-env', namespace: 'research' });
     expect(job.apiVersion).toBe('kubeflow.org/v1');
     expect(job.metadata).toMatchObject({ name: 'job-a1', namespace: 'research' });
     expect(job.metadata?.labels?.[LABELS.job]).toBe('job-a1');
@@ -53,7 +54,8 @@ describe('the Kubeflow Trainer form', () => {
     expect(container.ports).toEqual([{ name: PYTORCH_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' }]);
     const names = container.env!.map((e) => e.name);
     for (const set of ['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK']) expect(names).not.toContain(set);
-    expect(container.env).toContainEqual({ name: 'SEED', value: '7' });
+    expect(container.env).toContainEqual({ name: 'SEED', valueFrom: { secretKeyRef: { name: 'job-a1-env', key: 'SEED' } } });
+    expect(JSON.stringify(job)).not.toContain('"7"');
     expect(pod.subdomain).toBeUndefined();
     expect(pod.restartPolicy).toBeUndefined();
   });

@@ -5,12 +5,14 @@
 // manager. Nothing touches the target before apply(), and nothing ever changes the local job.
 import { PatchStrategy, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Deployment, type V1Job, type V1Volume } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
+import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import type { CodeFile } from '../types.js';
 import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ANNOTATIONS, specFromAnnotations } from '../manifests/labels.js';
+import { envSecretName, withEnvValues } from '../manifests/env-secret.js';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readRecord } from '../workspace/runs.js';
@@ -68,8 +70,11 @@ export async function readLocalJob(
   const owner: V1Job | V1Deployment | undefined =
     (await orUndefined(batch.readNamespacedJob({ name, namespace }))) ?? (await orUndefined(apps.readNamespacedDeployment({ name, namespace })));
   if (!owner) throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace '${namespace}' of the local cluster`, { hint: 'see `skiff jobs`' });
-  const spec = specFromAnnotations(owner.metadata?.annotations);
-  if (!spec) throw new SkiffError('BAD_INPUT', `job '${name}' carries no Skiff spec annotation, so it cannot be promoted`, { hint: 'promote jobs submitted with skiff run or skiff serve' });
+  const annotated = specFromAnnotations(owner.metadata?.annotations);
+  if (!annotated) throw new SkiffError('BAD_INPUT', `job '${name}' carries no Skiff spec annotation, so it cannot be promoted`, { hint: 'promote jobs submitted with skiff run or skiff serve' });
+  // The annotation names the --env variables; their values are in the job's Secret.
+  const envSecretOf = async () => (Object.keys(annotated.env).length > 0 ? orUndefined(core.readNamespacedSecret({ name: envSecretName(name), namespace })) : undefined);
+  const spec = withEnvValues(annotated, await envSecretOf());
   const volumes = owner.spec?.template.spec?.volumes ?? [];
   const read = async (cmName: string, volumeName: string) => {
     const cm = await orUndefined(core.readNamespacedConfigMap({ name: cmName, namespace }));
@@ -118,15 +123,27 @@ export function filesFromConfigMap(cm: V1ConfigMap, volume: V1Volume | undefined
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** What a diff should not show: fields the server owns. */
+/** What a diff should not show: fields the server owns, and a Secret's values (a diff is printed and sent to editors). */
 export function comparable(obj: KubernetesObject | undefined): unknown {
   if (!obj) return undefined;
-  const copy = structuredClone(obj) as KubernetesObject & { status?: unknown };
+  const copy = structuredClone(obj) as KubernetesObject & { status?: unknown; data?: Record<string, string>; stringData?: Record<string, string> };
   delete copy.status;
+  if (copy.kind === 'Secret') {
+    // Each value as a short digest: the diff still shows which ones change, never what they are
+    // (whoever reads it may read the Secret itself; the point is no plain value on screen or in a log).
+    for (const field of ['data', 'stringData'] as const) {
+      const values = copy[field];
+      if (values) copy[field] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, redacted(field === 'data' ? Buffer.from(v, 'base64') : Buffer.from(v))]));
+    }
+  }
   if (copy.metadata) {
     for (const key of ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink'] as const) delete copy.metadata[key];
   }
   return copy;
+}
+
+function redacted(value: Buffer): string {
+  return `(hidden, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 12)})`;
 }
 
 /** Plain YAML for review: no line folding, no anchors for repeated values. */
@@ -198,7 +215,7 @@ async function explained<T>(context: string, what: string, run: () => Promise<T>
     const body = (err as { body?: unknown }).body;
     const reason = typeof body === 'string' ? (safeJson(body)?.message ?? body) : ((body as { message?: string } | undefined)?.message ?? (err as Error).message);
     if (status === 403) {
-      throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, { hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services and Namespaces there, or use another context', cause: err });
+      throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, { hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services, Secrets and Namespaces there, or use another context', cause: err });
     }
     if (status === undefined) {
       throw new SkiffError('UNREACHABLE', `cannot reach context '${context}' (${what}): ${(err as Error).message}`, { hint: `check the context's server and credentials (kubectl --context ${context} get ns)`, cause: err });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Deployment, V1Job, V1Namespace, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { renderJob } from '../jobs/submit.js';
@@ -106,6 +106,17 @@ describe('scratch storage on the target', () => {
 });
 
 describe('promotedImageRef', () => {
+  it('sends --env values in their own Secret in the target namespace, and in no annotation', () => {
+    const withEnv = parseTrainingSpec({ name: 'train-a1', script: 'train.py', env: { WANDB_API_KEY: 'k-123456' } });
+    const objects = promotedObjects(renderJob(withEnv, files, lib), withEnv, target, image, source);
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'Secret', 'Service', 'Job']);
+    const secret = objects[1] as V1Secret;
+    expect(secret.metadata).toMatchObject({ name: 'train-a1-env', namespace: 'research' });
+    expect(Buffer.from(secret.data!.WANDB_API_KEY, 'base64').toString()).toBe('k-123456');
+    for (const o of [objects[2], objects[3]]) expect(JSON.stringify(o)).not.toContain('k-123456');
+    expect(specFromAnnotations(objects[3].metadata?.annotations)?.env).toEqual({ WANDB_API_KEY: '' });
+  });
+
   it('names the image after the job and tags it with the code hash', () => {
     expect(promotedImageRef('localhost:5000', 'train-a1', '0123456789abcdef')).toBe('localhost:5000/skiff-train-a1:0123456789ab');
   });

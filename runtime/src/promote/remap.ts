@@ -4,7 +4,7 @@
 import type { KubernetesObject, V1Container, V1Deployment, V1Job, V1Namespace, V1PodSpec, V1ResourceRequirements, V1Service } from '@kubernetes/client-node';
 import type { JobSpec } from '../spec/job-spec.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
-import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY, specAnnotation } from '../manifests/labels.js';
 import { VOLUMES } from '../manifests/code-bundle.js';
 import type { RenderedJob } from '../jobs/submit.js';
 import type { TargetProfile } from './target.js';
@@ -22,8 +22,9 @@ export interface PromotionSource {
 }
 
 /**
- * The target's objects, in apply order: Namespace, Service, then the Job or Deployment; in an
- * operator's form, Namespace then the PyTorchJob or InferenceService (the operator makes the Services).
+ * The target's objects, in apply order: Namespace, the --env Secret (when the job has --env),
+ * Service, then the Job or Deployment; in an operator's form, Namespace, Secret, then the PyTorchJob
+ * or InferenceService (the operator makes the Services).
  */
 export function promotedObjects(
   rendered: RenderedJob,
@@ -34,7 +35,7 @@ export function promotedObjects(
   form: WorkloadForm = 'kubernetes',
 ): KubernetesObject[] {
   const promotedSpec: JobSpec = { ...spec, image, namespace: target.namespace };
-  const annotations = { [PROMOTED_FROM]: `${source.context}/${source.namespace}/${source.name}`, [ANNOTATIONS.spec]: JSON.stringify(promotedSpec) };
+  const annotations = { [PROMOTED_FROM]: `${source.context}/${source.namespace}/${source.name}`, [ANNOTATIONS.spec]: specAnnotation(promotedSpec) };
   const namespace: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } } };
 
   const service = structuredClone(rendered.service) as V1Service;
@@ -46,9 +47,16 @@ export function promotedObjects(
   const template = owner.spec!.template;
   template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [PROMOTED_FROM]: annotations[PROMOTED_FROM] } };
   template.spec = podSpecForTarget(template.spec!, target, image);
-  if (form === 'kubeflow' && spec.kind === 'training') return [namespace, pytorchJobOf(owner as V1Job, spec)];
-  if (form === 'kserve' && spec.kind === 'serving') return [namespace, inferenceServiceOf(owner as V1Deployment, spec)];
-  return [namespace, service, owner];
+  // The --env values go to the target in their own Secret, as locally; the pods name them only.
+  const secrets: KubernetesObject[] = [];
+  if (rendered.envSecret) {
+    const secret = structuredClone(rendered.envSecret);
+    retarget(secret, target.namespace, { [PROMOTED_FROM]: annotations[PROMOTED_FROM] });
+    secrets.push(secret);
+  }
+  if (form === 'kubeflow' && spec.kind === 'training') return [namespace, ...secrets, pytorchJobOf(owner as V1Job, spec)];
+  if (form === 'kserve' && spec.kind === 'serving') return [namespace, ...secrets, inferenceServiceOf(owner as V1Deployment, spec)];
+  return [namespace, ...secrets, service, owner];
 }
 
 function retarget(obj: KubernetesObject, namespace: string, annotations: Record<string, string>): void {
