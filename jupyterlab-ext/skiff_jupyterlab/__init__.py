@@ -6,17 +6,10 @@ server's modules."""
 __version__ = "0.1.0"
 
 
-def load_jupyter_server_extension(server_app):
-    from .extension import load_jupyter_server_extension as load
-
-    load(server_app)
-
-
 def _jupyter_server_extension_points():
-    return [{"module": "skiff_jupyterlab"}]
+    from .extension import SkiffExtension
 
-
-_load_jupyter_server_extension = load_jupyter_server_extension
+    return [{"module": "skiff_jupyterlab", "app": SkiffExtension}]
 
 
 def _jupyter_labextension_paths():

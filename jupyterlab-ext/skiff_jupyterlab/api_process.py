@@ -86,6 +86,19 @@ class SkiffApi(LoggingConfigurable):
                 return
             log("skiff api: %s", line.decode(errors="replace").rstrip())
 
-    def stop(self):
-        if self._process and self._process.returncode is None:
-            self._process.terminate()
+    async def aclose(self, timeout=5):
+        """Stops the API process (killed after `timeout` s) and ends the tasks that drain its pipes."""
+        process, drains = self._process, self._drains
+        self._process, self._endpoint, self._drains = None, None, []
+        if process and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout)
+            except asyncio.TimeoutError:
+                process.kill()
+                await process.wait()
+        # Its pipes close with it, so the drains read to the end and return; none is left pending.
+        if drains:
+            _, pending = await asyncio.wait(drains, timeout=timeout)
+            for task in pending:
+                task.cancel()

@@ -99,4 +99,15 @@ async def test_a_chatty_runtime_never_blocks_on_its_pipes(tmp_path):
             await asyncio.sleep(0.1)
         assert done.exists()
     finally:
-        api.stop()
+        await api.aclose()
+
+
+async def test_the_runtime_api_stops_with_the_server_and_leaves_no_task_pending(jp_fetch, jp_serverapp):
+    await jp_fetch("skiff", "api", "health")
+    (app,) = jp_serverapp.extension_manager.extension_apps["skiff_jupyterlab"]
+    process, drains = app.skiff_api._process, list(app.skiff_api._drains)
+    assert process.returncode is None and len(drains) == 2
+    # What the server awaits on shutdown, while its loop still runs.
+    await jp_serverapp.extension_manager.stop_all_extensions()
+    assert process.returncode is not None
+    assert all(task.done() and not task.cancelled() for task in drains)
