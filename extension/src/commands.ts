@@ -292,6 +292,8 @@ export async function followInChannel(ctx: CommandContext, node: JobNode): Promi
       onLog: (line) => channel.appendLine(displayLogLine(line)),
       onStatus: status,
       onStreamError: (what, err) => channel.warn(`${what} stream stopped: ${String(err)}`),
+      // The API server went away (a restart, a stopped node) and came back: said in the channel, where the lines pause.
+      onNotice: (message) => channel.warn(message),
     },
     { namespace: job.namespace },
   ).then(

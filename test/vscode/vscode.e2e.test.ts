@@ -7,7 +7,7 @@
 // outputs, and run a notebook on a live 2-rank session (state between cells, interrupt).
 // Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -25,6 +25,15 @@ let page: Page;
 const pane = (title: string) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
 const jobsTree = () => pane('Jobs');
 const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
+
+/** What a job's output channel printed in this window, from the log file VS Code keeps of it. */
+function channelLog(job: string): string {
+  const files = readdirSync(join(wb.userDir, 'logs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`${job}.log`));
+  // One file per window load: the last is this window's.
+  const latest = files.map((f) => join(wb.userDir, 'logs', f)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
+  if (!latest) throw new Error(`no output channel log for ${job} under ${wb.userDir}/logs`);
+  return readFileSync(latest, 'utf8');
+}
 
 /**
  * Chooses the notebook's controller. With two controllers VS Code first asks for the kernel source
@@ -238,5 +247,48 @@ describe('Skiff in VS Code', () => {
     await screenshot(page, '15-session-interrupted');
     await runCommand(page, 'Skiff: Shut Down Notebook Session');
     await notification(/session session-s\w+ shut down/).waitFor({ timeout: 60_000 });
+  });
+
+  it('keeps a job across a window reload: the Jobs tree still has it, and Show Logs brings back every line once', async () => {
+    await openFile(page, 'steady.py');
+    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
+    await answer('1');
+    await page.locator('.view-lines', { hasText: 'steady step 3' }).first().waitFor({ timeout: 4 * 60_000 });
+    const job = /^steady-[a-z0-9]{1,5}/.exec((await jobsTree().locator('.monaco-list-row', { hasText: /^steady-/ }).first().textContent()) ?? '')![0];
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
+    const row = jobsTree().locator('.monaco-list-row', { hasText: job });
+    await expect.poll(() => row.first().textContent(), { timeout: 60_000 }).toMatch(/Running/);
+    await screenshot(page, '16-reloaded-job');
+    await runCommand(page, 'Skiff: Show Logs');
+    await pick(page, job);
+    await page.locator('.view-lines', { hasText: 'steady done' }).first().waitFor({ timeout: 3 * 60_000 });
+    await expect.poll(() => row.first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
+    // The channel after the reload, as VS Code logs it: from the first line to the last, each once.
+    const printed = channelLog(job)
+      .split('\n')
+      .map((l) => /(steady step \d+|steady done)$/.exec(l)?.[1])
+      .filter(Boolean);
+    expect(printed).toEqual([...Array.from({ length: 40 }, (_, i) => `steady step ${i}`), 'steady done']);
+  });
+
+  it('says what happened when its cluster is deleted under a running job, and Start Cluster from that message brings it back', async () => {
+    await openFile(page, 'slow.py');
+    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
+    await answer('1');
+    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
+    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+    skiff('down');
+    const gone = notification(new RegExp(`cluster '${CLUSTER}'`)).filter({ has: page.locator('.monaco-button', { hasText: 'Start Cluster' }) });
+    await gone.first().waitFor({ timeout: 2 * 60_000 });
+    await screenshot(page, '17-cluster-deleted');
+    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).count(), { timeout: 60_000 }).toBe(0);
+    await gone.first().locator('.monaco-button', { hasText: 'Start Cluster' }).click();
+    await pick(page, 'cpu');
+    await notification(new RegExp(`cluster '${CLUSTER}' is ready`)).waitFor({ timeout: 15 * 60_000 });
+    const clusterRow = pane('Clusters').locator('.monaco-list-row', { hasText: CLUSTER });
+    await expect.poll(() => clusterRow.textContent(), { timeout: 60_000 }).toMatch(/2\/2 nodes Ready/);
+    await screenshot(page, '18-cluster-back');
   });
 });

@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const ARTIFACTS = join(REPO, 'test-results/vscode');
 
-/** @typedef {{ page: import('playwright-core').Page, folder: string, close(): Promise<void> }} Workbench */
+/** @typedef {{ page: import('playwright-core').Page, folder: string, userDir: string, close(): Promise<void> }} Workbench */
 
 /** @returns {Promise<number>} */
 function freePort() {
@@ -75,6 +75,7 @@ export async function openWorkbench(settings) {
   return {
     page,
     folder,
+    userDir: join(home, 'user'),
     close: async () => {
       await browser.close();
       server.kill();

@@ -184,11 +184,21 @@ export function isConnectionError(err: unknown): boolean {
   return hasErrorCode(err, CONNECTION_ERRORS);
 }
 
+/**
+ * What failed, without the request's URL (label selectors and all) that the fetch error leads
+ * with: "connect ECONNREFUSED 127.0.0.1:42871" rather than "request to https://…?labelSelector=…
+ * failed, reason: connect ECONNREFUSED 127.0.0.1:42871". The details channel keeps the whole error.
+ */
+export function connectionFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^request to \S+ failed, reason: /, '');
+}
+
 /** Unclassified errors from talking to the cluster, in the words `describeError` prints. */
 export function explainKubeError(err: unknown, clusterName?: string): unknown {
   if (err instanceof SkiffError || !isConnectionError(err)) return err;
   const which = clusterName ? `cluster '${clusterName}'` : 'the cluster';
-  return new SkiffError('CLUSTER_GONE', `cannot reach the API server of ${which}: ${(err as Error).message}`, {
+  return new SkiffError('CLUSTER_GONE', `cannot reach the API server of ${which}: ${connectionFailure(err)}`, {
     hint: `is it still running? check with \`skiff status\`, or recreate it with \`skiff up${clusterName ? ` --name ${clusterName}` : ''}\``,
     cause: err,
   });

@@ -2,7 +2,7 @@
 // control plane that restarts (an upgrade, a crash, the kubelet restarting its static pod) answers
 // with reset connections and 5xx for tens of seconds, then comes back. One-shot commands still fail
 // at once; only the reads a follower repeats go through here.
-import { apiStatusOf, hasErrorCode, isConnectionError } from './client.js';
+import { apiStatusOf, connectionFailure, hasErrorCode, isConnectionError } from './client.js';
 import { sleep } from './streams.js';
 
 /** A control-plane restart on a laptop took 30–75 s (kubelet back-off included). */
@@ -39,7 +39,7 @@ export interface OutageOptions {
   /** The same read was answered before, so a refusal now is the API server starting up (see outageKind). */
   answeredBefore?: boolean;
   /** Told once when an outage starts (with the error) and once when it is over. */
-  onOutage?: (event: { state: 'lost'; error: unknown } | { state: 'back'; afterMs: number }) => void;
+  onOutage?: (event: { state: 'lost'; error: unknown; budgetMs: number } | { state: 'back'; afterMs: number }) => void;
 }
 
 /** `read()`, retried while the API server is away, for up to the budget; then the last error. */
@@ -58,7 +58,7 @@ export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOpti
       sawOutage ||= kind !== undefined;
       const budget = kind === 'refused' ? (opts.refusedBudgetMs ?? REFUSED_BUDGET_MS) : (opts.budgetMs ?? OUTAGE_BUDGET_MS);
       if (!kind || opts.signal?.aborted || Date.now() - started + wait > budget) throw err;
-      if (attempt === 0) opts.onOutage?.({ state: 'lost', error: err });
+      if (attempt === 0) opts.onOutage?.({ state: 'lost', error: err, budgetMs: budget });
       await sleep(wait, opts.signal);
       wait = Math.min(MAX_RETRY_MS, wait * 2);
     }
@@ -74,8 +74,9 @@ export function outageNotices(cluster: string, notify: (message: string) => void
   return (event) => {
     if (event.state === 'lost') {
       if (away++ === 0) {
-        const why = event.error instanceof Error ? event.error.message : String(event.error);
-        notify(`lost the API server of cluster '${cluster}' (${why}); waiting for it to answer again, up to ${OUTAGE_BUDGET_MS / 60_000} min`);
+        const seconds = Math.round(event.budgetMs / 1000);
+        const upTo = seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
+        notify(`lost the API server of cluster '${cluster}' (${connectionFailure(event.error)}); waiting for it to answer again, up to ${upTo}`);
       }
     } else if (away > 0 && --away === 0) {
       notify(`the API server of cluster '${cluster}' answers again, after ${Math.round(event.afterMs / 1000)} s`);
