@@ -62,6 +62,34 @@ describe('notebook sessions keep their state', () => {
     expect(existsSync(join(info.workDir!, 'shards.py'))).toBe(true);
   });
 
+  it("shows a notebook's matplotlib figures in its cells, as Jupyter does, with the image's torch and numpy still working together", async () => {
+    // Written for Jupyter: `%pip install matplotlib`, a figure as a cell's last line, plt.show().
+    const notebook = join(REPO, 'test/cluster/fixtures/session/plot.ipynb');
+    const start = await skiff(['session', 'start', notebook, '--name', 'nb-plot', '--workers', '1'], 10 * 60_000);
+    expect(start.code, start.stderr).toBe(0);
+    // matplotlib wants a newer numpy than the image's, whose torch is built against it: it stays.
+    expect(start.stderr).toMatch(/packages (resolved|from the cache): .*matplotlib/);
+    expect(start.stderr).not.toContain("replaces the image's numpy");
+    try {
+      const ran = await skiff(['session', 'run', 'nb-plot', notebook, '-o', 'json'], 5 * 60_000);
+      expect(ran.code, ran.stderr).toBe(0);
+      const events = ran.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; count?: number; text?: string; data?: Record<string, string> });
+      const figures = events.filter((e) => e.type === 'display' && e.data?.['image/png']);
+      expect(figures).toHaveLength(2);
+      for (const f of figures) {
+        expect(Buffer.from(f.data!['image/png'], 'base64').subarray(0, 8)).toEqual(Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'));
+        expect(f.data!['text/plain']).toMatch(/^<Figure size \d+x\d+ with 1 Axes>$/);
+      }
+      // The figure of cell 3 (its last line) comes at the cell's end; plt.show() in cell 4 shows it there.
+      const at = (pred: (e: (typeof events)[number]) => boolean) => events.findIndex(pred);
+      expect(at((e) => e === figures[1])).toBeLessThan(at((e) => e.type === 'stream' && e.text === 'after show\n'));
+      // Shown figures are closed, as Jupyter's inline backend closes them.
+      expect(events.filter((e) => e.type === 'result').at(-1)?.data?.['text/plain']).toBe('0');
+    } finally {
+      await skiff(['session', 'stop', 'nb-plot']);
+    }
+  });
+
   it('interrupts a cell in an endless loop on every rank, and the next cell runs with the state intact', async () => {
     const looping = spawnSkiff(['session', 'run', SESSION, '--code', 'import time\nprint("looping", flush=True)\nwhile True:\n    time.sleep(0.1)']);
     let out = '';

@@ -40,7 +40,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import launch
+from . import cell_display, launch
 
 AGENT_PORT = 47077
 # Rich representations IPython would ask an object for, in the order a front end prefers them.
@@ -254,6 +254,21 @@ class Agent:
         for obj in objs:
             self.emit({"type": "display", "data": mime_bundle(obj)})
 
+    def display_bundle(self, data):
+        self.emit({"type": "display", "data": data})
+
+    def show_figures(self):
+        """The figures a cell left open, into its output (matplotlib's inline backend, when in use)."""
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None or "skiff.inline_figures" not in str(pyplot.get_backend()):
+            return
+        try:
+            from . import inline_figures
+
+            inline_figures.show()
+        except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn is the cell's error, not the agent's
+            self._report(exc)
+
     def _on_sigint(self, signum, frame):
         # Between cells there is nothing to interrupt; a late signal must not kill the agent.
         if self._in_user_code:
@@ -282,6 +297,7 @@ class Agent:
         sys.stderr = _CellStream("stderr", real_err, self)
         try:
             status = self._execute(cell.code)
+            self.show_figures()
         except KeyboardInterrupt:
             # The signal landed after the cell's own code, while it was being wrapped up.
             status = "interrupted"
@@ -441,6 +457,9 @@ def main(argv=None, env=None):
         return 1
     # Cells import sibling modules of the notebook, as `python3 notebook_folder/x.py` would.
     sys.path.insert(0, os.getcwd())
+    # Figures in the cell's output, as Jupyter's inline backend shows them; a user's choice stands.
+    os.environ.setdefault("MPLBACKEND", "module://skiff.inline_figures")
+    cell_display.sink = agent.display_bundle
     server = ThreadingHTTPServer(("", args.port), _handler_for(agent))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="skiff-agent-http", daemon=True).start()

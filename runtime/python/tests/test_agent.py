@@ -159,6 +159,13 @@ class AgentTest(unittest.TestCase):
         for e in shown:
             self.assertEqual(e["data"], {"text/html": "<table></table>", "text/plain": "Table()"})
 
+    def test_matplotlib_draws_into_the_cell_unless_the_user_chose_a_backend(self):
+        # The backend itself needs matplotlib, which the session e2e installs (sessions.test.ts);
+        # here: it is chosen for the cell's code, and a cell never fails for lack of it.
+        events = self.agent.execute("import os\nos.environ['MPLBACKEND']")
+        self.assertEqual(events[0]["data"]["text/plain"], "'module://skiff.inline_figures'")
+        self.assertEqual(self.agent.execute("import sys\n'matplotlib.pyplot' in sys.modules")[0]["data"]["text/plain"], "False")
+
     def test_bad_requests_are_refused_plainly(self):
         self.assertEqual(self.agent.post("/execute", {"source": "1"})[0], 400)
         self.assertEqual(self.agent.post("/execute", {"code": "1", "from": -1})[0], 400)

@@ -2,8 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { RunError, type Runner } from '../exec/run.js';
-import { clearPackages, listPackageSets, packagesHash, packagesRoot, pipContainerArgs, pipError, resolvePackages } from './install.js';
+import { clearPackages, keptImagePackages, listPackageSets, packagesHash, packagesRoot, pipContainerArgs, pipError, resolvePackages } from './install.js';
+import { SkiffError } from '../errors.js';
 
 /** Stands in for `docker run … pip install --prefix /out/prefix`: lays out what pip would. */
 function fakePip(onRun: (outDir: string) => Promise<void>, calls: string[][] = []): Runner {
@@ -59,7 +61,26 @@ describe('resolvePackages', () => {
     const args = pipContainerArgs('/tmp/t', 'img:1', { PIP_CERT: ca, PIP_INDEX_URL: 'https://mirror/simple', HTTPS_PROXY: 'http://proxy:3128' }, { uid: 1000, gid: 100 });
     expect(args.join(' ')).toContain(`-v ${ca}:/etc/skiff/ca-bundle.crt:ro -e PIP_CERT=/etc/skiff/ca-bundle.crt`);
     expect(args).toEqual(expect.arrayContaining(['--user', '1000:100', 'PIP_INDEX_URL=https://mirror/simple', 'HTTPS_PROXY=http://proxy:3128', '--no-cache-dir']));
-    expect(args.slice(args.indexOf('img:1'), args.indexOf('img:1') + 8)).toEqual(['img:1', 'python3', '-m', 'pip', 'install', '--prefix', '/out/prefix', '-r']);
+    const afterImage = args.slice(args.indexOf('img:1'));
+    expect(afterImage.slice(0, 3)).toEqual(['img:1', 'sh', '-c']);
+    expect(afterImage[3]).toContain('exec python3 -m pip install -c /out/constraints.txt "$@"');
+    expect(afterImage.slice(5, 9)).toEqual(['--prefix', '/out/prefix', '-r', '/out/requirements.txt']);
+    expect(args).toContain('SKIFF_KEEP=numpy torch');
+  });
+
+  it("keeps the image's numpy and torch unless a requirement names them, and resolves again when that changes", () => {
+    expect(keptImagePackages(['matplotlib', 'flask==3.1'])).toEqual(['numpy', 'torch']);
+    expect(keptImagePackages(['NumPy>=2', 'matplotlib'])).toEqual(['torch']);
+    expect(keptImagePackages(['torch==2.5 ; sys_platform == "linux"', 'numpy'])).toEqual([]);
+    expect(pipContainerArgs('/tmp/t', 'img:1', {}, undefined, ['torch'])).toContain('SKIFF_KEEP=torch');
+    expect(packagesHash('img:1', ['matplotlib'])).not.toBe(packagesHash('img:1', ['matplotlib', 'numpy']));
+  });
+
+  it('pins what the image has, as the script in the container writes it', () => {
+    // The pin script itself, run by this machine's Python against a stand-in package list.
+    const script = pipContainerArgs('/tmp/t', 'img:1', {})[pipContainerArgs('/tmp/t', 'img:1', {}).indexOf('sh') + 3];
+    const out = execFileSync('python3', ['-c', script], { env: { ...process.env, SKIFF_KEEP: 'pip no-such-dist-xyz' }, encoding: 'utf8' });
+    expect(out).toMatch(/^pip==\d+[.\d]*\n$/);
   });
 });
 
@@ -68,6 +89,12 @@ describe('pipError', () => {
   it('names the image when Docker does not have it', () => {
     expect(String(pipError(failed("Unable to find image 'x:1' locally"), 'x:1'))).toContain('image x:1 is not in');
   });
+  it('says which image packages a conflict may come from', () => {
+    const conflict = pipError(failed('ERROR: ResolutionImpossible'), 'i', ['numpy', 'torch']) as SkiffError;
+    expect(conflict.hint).toContain("the job image's numpy and torch stay at its own versions");
+    expect(conflict.hint).toContain('name one in the requirements to replace it');
+  });
+
   it('explains conflicts and other failures with pip’s own words', () => {
     const conflict = pipError(failed('ERROR: Cannot install a and b because these package versions have conflicting dependencies.\nERROR: ResolutionImpossible'), 'i') as Error;
     expect(conflict.message).toContain('the packages conflict: Cannot install a and b');

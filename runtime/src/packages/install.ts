@@ -40,6 +40,19 @@ const INSTALL_TIMEOUT_MS = 20 * 60_000;
 /** Settings that say where the index is and how to reach it: passed on from the host. */
 const PASSED_ENV = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'PIP_DEFAULT_TIMEOUT', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 const CONTAINER_CA = '/etc/skiff/ca-bundle.crt';
+/**
+ * Packages of the image that stay at the image's version unless a requirement names them: its
+ * torch is built against its numpy, so a numpy 2 pulled in for matplotlib left torch without numpy
+ * ("RuntimeError: Numpy is not available" at tensor.numpy()).
+ */
+export const KEPT_IMAGE_PACKAGES = ['numpy', 'torch'];
+/** Writes "name==version" for each kept package the image has, for pip's -c. */
+const PIN_SCRIPT = [
+  'import importlib.metadata as m, os',
+  'for name in os.environ.get("SKIFF_KEEP", "").split():',
+  '    try: print(f"{name}=={m.version(name)}")',
+  '    except m.PackageNotFoundError: pass',
+].join('\n');
 
 export interface ResolveOptions {
   dataRoot: string;
@@ -54,9 +67,21 @@ export function normalizeRequirements(requirements: string[]): string[] {
   return [...new Set(requirements.map((r) => r.trim()).filter(Boolean))].sort();
 }
 
-/** The cache key: the same requirements for the same image are resolved once. */
+/** The cache key: the same requirements for the same image, keeping the same image packages, are resolved once. */
 export function packagesHash(image: string, requirements: string[]): string {
-  return createHash('sha256').update(image).update('\0').update(normalizeRequirements(requirements).join('\n')).digest('hex').slice(0, 16);
+  const reqs = normalizeRequirements(requirements);
+  return createHash('sha256').update(image).update('\0').update(reqs.join('\n')).update('\0keeps ').update(keptImagePackages(reqs).join(' ')).digest('hex').slice(0, 16);
+}
+
+/** The image packages kept as they are: KEPT_IMAGE_PACKAGES less those a requirement names. */
+export function keptImagePackages(requirements: string[]): string[] {
+  const named = new Set(requirements.map(requirementName));
+  return KEPT_IMAGE_PACKAGES.filter((p) => !named.has(p));
+}
+
+/** A requirement's project name, normalised as pip compares them ("Torch_Vision>=1" -> "torch-vision"). */
+function requirementName(requirement: string): string {
+  return (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement.trim())?.[0] ?? '').toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 export const packagesRoot = (dataRoot: string) => path.join(dataRoot, PACKAGES_DIR);
@@ -75,7 +100,7 @@ export async function resolvePackages(requirements: string[], opts: ResolveOptio
   try {
     await writeFile(path.join(tmp, 'requirements.txt'), reqs.join('\n') + '\n');
     progress(`resolving ${reqs.length} package${reqs.length === 1 ? '' : 's'} for ${opts.image}: ${reqs.join(', ')}`);
-    const output = await pipInContainer(tmp, opts, progress);
+    const output = await pipInContainer(tmp, opts, keptImagePackages(reqs), progress);
     const site = await findSiteDir(path.join(tmp, 'prefix'));
     const record: PackagesRecord = {
       requirements: reqs,
@@ -113,27 +138,30 @@ async function readPackagesRecord(dir: string): Promise<PackagesRecord | undefin
 }
 
 /** The `docker run` that resolves and installs the requirements written in `tmp`. */
-export function pipContainerArgs(tmp: string, image: string, env: NodeJS.ProcessEnv, ids?: { uid: number; gid: number }): string[] {
+export function pipContainerArgs(tmp: string, image: string, env: NodeJS.ProcessEnv, ids?: { uid: number; gid: number }, keep: string[] = KEPT_IMAGE_PACKAGES): string[] {
   const args = ['run', '--rm', '-v', `${tmp}:/out`];
   // Files the user can delete later; pip's cache goes with the throwaway container.
   if (ids && ids.uid !== 0) args.push('--user', `${ids.uid}:${ids.gid}`, '-e', 'HOME=/tmp');
   const ca = hostCaBundle(env);
   if (ca) args.push('-v', `${ca}:${CONTAINER_CA}:ro`, '-e', `PIP_CERT=${CONTAINER_CA}`);
   for (const name of PASSED_ENV) if (env[name]) args.push('-e', `${name}=${env[name]}`);
+  // The kept packages' versions are read in the image itself, then pinned with pip's -c.
+  args.push('-e', `SKIFF_KEEP=${keep.join(' ')}`);
   return [
     ...args,
     image,
-    ...['python3', '-m', 'pip', 'install', '--prefix', '/out/prefix', '-r', '/out/requirements.txt'],
+    ...['sh', '-c', 'python3 -c "$0" > /out/constraints.txt && exec python3 -m pip install -c /out/constraints.txt "$@"', PIN_SCRIPT],
+    ...['--prefix', '/out/prefix', '-r', '/out/requirements.txt'],
     ...['--no-warn-script-location', '--disable-pip-version-check', '--progress-bar', 'off', '--no-cache-dir', '--break-system-packages'],
   ];
 }
 
-async function pipInContainer(tmp: string, opts: ResolveOptions, progress: (line: string) => void): Promise<string> {
+async function pipInContainer(tmp: string, opts: ResolveOptions, keep: string[], progress: (line: string) => void): Promise<string> {
   const uid = process.getuid?.();
   const ids = uid === undefined ? undefined : { uid, gid: process.getgid?.() ?? uid };
   const runner = opts.runner ?? run;
   try {
-    const result = await runner('docker', pipContainerArgs(tmp, opts.image, opts.env ?? process.env, ids), {
+    const result = await runner('docker', pipContainerArgs(tmp, opts.image, opts.env ?? process.env, ids, keep), {
       timeoutMs: INSTALL_TIMEOUT_MS,
       onLine: (line) => {
         if (/^(Collecting|Downloading|Installing collected|Successfully installed)/.test(line.trim())) progress(line.trim());
@@ -141,7 +169,7 @@ async function pipInContainer(tmp: string, opts: ResolveOptions, progress: (line
     });
     return result.stdout + '\n' + result.stderr;
   } catch (err) {
-    throw pipError(err, opts.image);
+    throw pipError(err, opts.image, keep);
   }
 }
 
@@ -154,7 +182,7 @@ export function hostCaBundle(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** pip's own ERROR lines, turned into what the user should do. */
-export function pipError(err: unknown, image: string): unknown {
+export function pipError(err: unknown, image: string, kept: string[] = []): unknown {
   if (!(err instanceof RunError)) return err;
   if (err.notFound) return new SkiffError('NO_DOCKER', 'docker not found: Skiff resolves packages in a container of the job image', { hint: 'install Docker', cause: err });
   const text = `${err.stdout}\n${err.stderr}`;
@@ -177,8 +205,9 @@ export function pipError(err: unknown, image: string): unknown {
     });
   }
   if (/ResolutionImpossible|conflicting dependencies/i.test(text)) {
+    const keptHint = kept.length > 0 ? `the job image's ${kept.join(' and ')} stay at its own version${kept.length > 1 ? 's' : ''} (its torch is built against its numpy): name one in the requirements to replace it, or ` : '';
     return new SkiffError('PACKAGES_FAILED', `the packages conflict: ${errors.join('; ') || 'pip found no set of versions that fits'}`, {
-      hint: 'loosen a version pin; nothing was submitted',
+      hint: `${keptHint}loosen a version pin; nothing was submitted`,
       cause: err,
     });
   }
