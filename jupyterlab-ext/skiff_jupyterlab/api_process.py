@@ -46,7 +46,13 @@ class SkiffApi(LoggingConfigurable):
         if env_command:
             return shlex.split(env_command)
         # --stop-with-stdin: the API goes when this server does, even one killed outright.
-        return list(self.command) or [*skiff_command(), "api", "--stop-with-stdin"]
+        # --code-root: requests take code only from the server's own folder (the proxy keeps
+        # notebooks inside it too).
+        return list(self.command) or [*skiff_command(), "api", "--stop-with-stdin", *self._code_root_args()]
+
+    def _code_root_args(self):
+        root = getattr(self.parent, "root_dir", None)
+        return ["--code-root", os.path.realpath(root)] if root else []
 
     async def _start(self):
         command = self._command()

@@ -47,7 +47,9 @@ def test_the_runtime_client_speaks_the_api_and_its_child_stops_with_it(tmp_path)
     assert process.poll() is not None
 
 
-def test_events_raise_the_runtimes_error(tmp_path):
+def test_events_raise_the_runtimes_error(tmp_path, monkeypatch):
+    # A kernel runs in its notebook's folder, which its API serves (the API's working directory).
+    monkeypatch.chdir(tmp_path)
     client = RuntimeClient()
     try:
         with pytest.raises(SkiffRuntimeError) as err:

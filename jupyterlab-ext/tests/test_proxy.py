@@ -41,6 +41,16 @@ async def test_event_streams_pass_through(jp_fetch):
     assert text.rstrip().endswith("data: {}")
 
 
+async def test_code_comes_only_from_the_servers_folder(jp_fetch, jp_root_dir):
+    body = json.dumps({"kind": "training", "script": "a.py", "codeRoot": "/etc"})
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("skiff", "api", "jobs", method="POST", body=body)
+    error = json.loads(err.value.response.body)["error"]
+    assert err.value.code == 400 and error["code"] == "BAD_INPUT"
+    assert "/etc is outside the folders this API serves" in error["message"]
+    assert str(jp_root_dir.resolve()) in error["message"]
+
+
 async def test_a_missing_runtime_is_a_clear_503(jp_fetch, monkeypatch):
     monkeypatch.setenv("SKIFF_API_COMMAND", "/nonexistent/skiff api")
     with pytest.raises(HTTPClientError) as err:

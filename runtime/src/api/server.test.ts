@@ -1,6 +1,6 @@
 // A real server on port 0 with a fake backend: auth, routing, JSON errors and SSE framing.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CellEvent, JobStatus, LogLine, MetricsSample, NotebookSessionInfo } from '../types.js';
@@ -132,7 +132,8 @@ let backend: FakeBackend;
 
 async function start(): Promise<ApiServer> {
   backend = new FakeBackend();
-  server = await startApiServer({ token: TOKEN, backend });
+  // The notebooks and folders these tests name live in the temp folder.
+  server = await startApiServer({ token: TOKEN, backend, codeRoots: [tmpdir()] });
   return server;
 }
 
@@ -236,6 +237,25 @@ describe('API server', () => {
     expect(await bad.json()).toMatchObject({ error: { code: 'BAD_INPUT', message: expect.stringMatching(/^--workers must be .*between 1 and 64/) } });
     const notJson = await api('/api/jobs', { method: 'POST', body: '{' });
     expect(notJson.status).toBe(400);
+  });
+
+  it('takes code only from the folders it serves: a codeRoot outside, or a link inside that leads out, is refused', async () => {
+    await start();
+    const inside = await mkdtemp(join(tmpdir(), 'skiff-root-'));
+    await symlink('/etc', join(inside, 'leads-out'));
+    const submit = (codeRoot: string) =>
+      api('/api/jobs', { method: 'POST', body: JSON.stringify({ kind: 'training', script: 'a.py', codeRoot }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    for (const codeRoot of ['/etc', join(inside, 'leads-out'), join(inside, '..', '..', 'etc'), 'relative/dir']) {
+      const refused = await submit(codeRoot);
+      expect(refused.status, codeRoot).toBe(400);
+      expect(refused.body.error.message, codeRoot).toMatch(/outside the folders this API serves|must be an absolute path/);
+    }
+    const copy = await api('/api/jobs/a/outputs/copy', { method: 'POST', body: JSON.stringify({ codeRoot: '/root/.ssh' }) });
+    expect(copy.status).toBe(400);
+    expect(backend.submitted).toEqual([]);
+    expect((await submit(inside)).status).toBe(201);
+    expect(backend.submitted[0].code).toEqual({ codeRoot: await realpath(inside) });
+    await rm(inside, { recursive: true, force: true });
   });
 
   it('streams logs as SSE and ends with event: end', async () => {
@@ -362,7 +382,8 @@ describe('notebook session routes', () => {
     for (const [body, message] of [
       [{ notebook: 'train.ipynb' }, 'notebook must be an absolute path'],
       [{}, 'notebook is required'],
-      [{ notebook: '/nowhere/x.ipynb' }, "the notebook's folder /nowhere does not exist"],
+      [{ notebook: join(tmpdir(), 'nowhere', 'x.ipynb') }, `the notebook's folder ${join(tmpdir(), 'nowhere')} does not exist`],
+      [{ notebook: '/etc/x.ipynb' }, 'the notebook /etc is outside the folders this API serves'],
       [{ notebook: '/tmp/x.ipynb', wrokers: 2 }, 'unknown field(s): wrokers'],
     ] as const) {
       const res = await post('/api/sessions', body);

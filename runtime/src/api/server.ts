@@ -10,6 +10,8 @@ import { parseJobSpec, parseNamespace, type JobSpec } from '../spec/job-spec.js'
 import { explainKubeError } from '../k8s/client.js';
 import { SkiffSession, type CodeSource } from '../session.js';
 import path from 'node:path';
+import { homedir } from 'node:os';
+import { realpath } from 'node:fs/promises';
 import { runFiles } from '../workspace/runs.js';
 import { OUTPUTS_COPY_DIR } from './client.js';
 import { SseStream } from './sse.js';
@@ -66,6 +68,12 @@ export interface ApiServerOptions {
   backend?: ApiBackend;
   /** The session for a kubeconfig context jobs were promoted to (default: a SkiffSession on it). */
   remote?: (context: string) => ApiBackend;
+  /**
+   * The folders a request may name as code (codeRoot, a notebook) or copy outputs into; anything
+   * outside is refused, so a caller with the token cannot ship /etc or ~/.ssh into a job. Default:
+   * the user's home folder and the API's working directory (JupyterLab passes its root folder).
+   */
+  codeRoots?: string[];
 }
 
 export interface ApiServer {
@@ -89,7 +97,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const backend = opts.backend ?? new SkiffSession({ clusters: opts.clusters, clusterName: opts.clusterName, namespace: opts.namespace });
-  const server = createServer(apiHandler(backend, token, opts.remote));
+  const codeRoots = await Promise.all((opts.codeRoots ?? [homedir(), process.cwd()]).map((root) => realpath(path.resolve(root)).catch(() => path.resolve(root))));
+  const server = createServer(apiHandler(backend, token, opts.remote, codeRoots));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -115,6 +124,8 @@ interface RequestContext {
   params: Record<string, string>;
   query: URLSearchParams;
   backend: ApiBackend;
+  /** Refuses a path outside the folders this API serves (see ApiServerOptions.codeRoots). */
+  confine: (what: string, folder: string) => Promise<string>;
 }
 
 interface Route {
@@ -144,8 +155,9 @@ const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/api\/jobs$/,
-    handler: async ({ req, res, query, backend }) => {
+    handler: async ({ req, res, query, backend, confine }) => {
       const { spec, code, from } = submitRequest(await readJson(req), namespaceOf(query) ?? backend.namespace);
+      if (code.codeRoot) code.codeRoot = await confine('codeRoot', code.codeRoot);
       // What stayed behind and which packages were used, for the editor to show beside the job.
       const notices: string[] = [];
       const status = await backend.submit(spec, code, { from, onProgress: (line) => notices.push(line) });
@@ -164,10 +176,10 @@ const routes: Route[] = [
     // Into `<codeRoot>/skiff-outputs/<job>/`: where an editor that shows only its own folder (JupyterLab) can open them.
     method: 'POST',
     pattern: new RegExp(`^/api/jobs/${NAME}/outputs/copy$`),
-    handler: async ({ req, res, params, query, backend }) => {
+    handler: async ({ req, res, params, query, backend, confine }) => {
       const codeRoot = objectBody(await readJson(req)).codeRoot;
       if (typeof codeRoot !== 'string' || !path.isAbsolute(codeRoot)) throw new SkiffError('BAD_INPUT', 'codeRoot must be the absolute path of a folder to copy the outputs into');
-      const to = path.join(codeRoot, OUTPUTS_COPY_DIR, params.name);
+      const to = path.join(await confine('codeRoot', codeRoot), OUTPUTS_COPY_DIR, params.name);
       const run = await backend.copyOutputs(params.name, to, namespaceOf(query));
       sendJson(res, 200, { dir: run.dir, to });
     },
@@ -277,7 +289,12 @@ const routes: Route[] = [
 ];
 
 /** The request handler, exported so tests can mount it on their own server. */
-export function apiHandler(backend: ApiBackend, token: string, remote: (context: string) => ApiBackend = (context) => new SkiffSession({ context })): (req: IncomingMessage, res: ServerResponse) => void {
+export function apiHandler(
+  backend: ApiBackend,
+  token: string,
+  remote: (context: string) => ApiBackend = (context) => new SkiffSession({ context }),
+  codeRoots: string[] = [homedir(), process.cwd()],
+): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(token);
   const remotes = new Map<string, ApiBackend>();
   const backendFor = (context: string | null) => {
@@ -287,11 +304,17 @@ export function apiHandler(backend: ApiBackend, token: string, remote: (context:
     return session;
   };
   return (req, res) => {
-    void handle(req, res, backendFor, expected).catch((err) => sendError(res, err));
+    void handle(req, res, backendFor, expected, (what, folder) => confined(what, folder, codeRoots)).catch((err) => sendError(res, err));
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, backendFor: (context: string | null) => ApiBackend, expectedToken: Buffer): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  backendFor: (context: string | null) => ApiBackend,
+  expectedToken: Buffer,
+  confine: RequestContext['confine'],
+): Promise<void> {
   // A web page on another origin could point a hostname at 127.0.0.1 (DNS rebinding); the Host header gives it away.
   const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   if (!isLoopbackHost(hostHeader)) return sendProblem(res, 403, 'FORBIDDEN', `requests must be addressed to a loopback host, not '${req.headers.host}'`);
@@ -310,7 +333,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, backendFor: (co
   const context = url.searchParams.get('context');
   if (context && !route.remote) return sendProblem(res, 400, 'BAD_INPUT', `${req.method} ${url.pathname} is for the local cluster only, not for context '${context}'`);
   const match = route.pattern.exec(url.pathname)!;
-  await route.handler({ req, res, params: { name: match[1] ?? '' }, query: url.searchParams, backend: backendFor(context) });
+  await route.handler({ req, res, params: { name: match[1] ?? '' }, query: url.searchParams, backend: backendFor(context), confine });
 }
 
 function digest(value: string): Buffer {
@@ -347,8 +370,9 @@ async function clusterUp({ req, res, backend }: RequestContext): Promise<void> {
  * Starts the session of a notebook on this machine (or, with `attach`, returns the running one of
  * the same size): JSON, or progress events then `result` when the client asks for a stream.
  */
-async function startSession({ req, res, query, backend }: RequestContext): Promise<void> {
+async function startSession({ req, res, query, backend, confine }: RequestContext): Promise<void> {
   const { notebook, attach, ...choices } = parseSessionStart(await readJson(req));
+  await confine('the notebook', path.dirname(path.resolve(notebook)));
   const namespace = namespaceOf(query) ?? backend.namespace;
   const request = await notebookFileSession(notebook, { ...choices, namespace });
   // The spec's own defaults and checks: a bad size is refused before anything starts.
@@ -457,6 +481,21 @@ export function upRequest(input: unknown): UpRequest {
     request[key] = v;
   }
   return request;
+}
+
+// ---- what a request may reach on this machine --------------------------------------------------
+
+/**
+ * `folder` as a real path when it lies in one of `roots` (links resolved, so a link inside cannot
+ * lead out); BAD_INPUT otherwise. A folder that does not exist is left for the caller to report.
+ */
+export async function confined(what: string, folder: string, roots: string[]): Promise<string> {
+  if (!path.isAbsolute(folder)) throw new SkiffError('BAD_INPUT', `${what} must be an absolute path (got '${folder}')`);
+  const real = await realpath(folder).catch(() => path.resolve(folder));
+  if (roots.some((root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep))) return real;
+  throw new SkiffError('BAD_INPUT', `${what} ${folder} is outside the folders this API serves (${roots.join(', ')})`, {
+    hint: 'open the code from inside one of them, or start `skiff api` with --code-root for its folder',
+  });
 }
 
 // ---- job submission -----------------------------------------------------------------------------

@@ -527,9 +527,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--port <port>', 'port (default: any free one)', '0')
     .option('--token-file <file>', 'read the bearer token from this file (default: $SKIFF_API_TOKEN, else random); never on the command line, where `ps` shows it to every user')
     .option('--stop-with-stdin', 'stop when stdin closes: for a program that starts the API as its child (a kernel), so it cannot outlive it')
+    .option('--code-root <dir>', 'a folder requests may take code from and copy outputs into (repeatable; default: your home folder and the working directory)', (dir: string, dirs: string[] = []) => [...dirs, dir])
     .addOption(new Option('--token <token>').hideHelp())
     .action(
-      act(async (flags: { port: string; token?: string; tokenFile?: string; stopWithStdin?: boolean }, cmd: Command) => {
+      act(async (flags: { port: string; token?: string; tokenFile?: string; stopWithStdin?: boolean; codeRoot?: string[] }, cmd: Command) => {
         const g = globals(cmd);
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SkiffError('BAD_INPUT', `--port must be 0..65535 (got '${flags.port}')`);
@@ -540,7 +541,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
           throw new SkiffError('BAD_INPUT', `cannot read --token-file ${flags.tokenFile}: ${err.message}`);
         })).trim() : process.env.SKIFF_API_TOKEN || undefined;
         return withInterrupt(deps, async (signal) => {
-          const server = await startApiServer({ port, token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace });
+          const codeRoots = flags.codeRoot?.map((dir) => pathResolve(cwd, dir));
+          const server = await startApiServer({ port, token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace, ...(codeRoots ? { codeRoots } : {}) });
           io.out(JSON.stringify({ url: server.url, token: server.token }) + '\n');
           await new Promise<void>((resolve) => {
             if (signal.aborted) return resolve();
