@@ -63,6 +63,22 @@ async function answer(text: string): Promise<void> {
   await input.press('Enter');
 }
 
+/** Opens a script and runs it from its "Run on cluster" CodeLens on this many workers. */
+async function runFromCodeLens(file: string, workers: number): Promise<void> {
+  await openFile(page, file);
+  const lens = page.locator('.codelens-decoration a', { hasText: 'Run on cluster' });
+  await lens.waitFor({ timeout: 30_000 }); // the first lens waits for the extension to start
+  await lens.click();
+  await answer(String(workers));
+}
+
+/** slow.py on 1 worker, until the Jobs tree shows it Running. */
+async function runSlowJob(): Promise<void> {
+  await runFromCodeLens('slow.py', 1);
+  const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
+  await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+}
+
 describe('Skiff in VS Code', () => {
   beforeAll(async () => {
     // "cloud": a second context for the same cluster, which the workbench sees beside kind's.
@@ -125,11 +141,7 @@ describe('Skiff in VS Code', () => {
   });
 
   it('runs a script from its CodeLens and shows the job live in the Jobs tree and its log channel', async () => {
-    await openFile(page, 'hello.py');
-    const lens = page.locator('.codelens-decoration a', { hasText: 'Run on cluster' });
-    await lens.waitFor({ timeout: 30_000 });
-    await lens.click();
-    await answer('2');
+    await runFromCodeLens('hello.py', 2);
     await jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().waitFor({ timeout: 60_000 });
     await page.locator('.view-lines', { hasText: 'hello from rank 1 of 2' }).first().waitFor({ timeout: 4 * 60_000 });
     await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
@@ -137,11 +149,7 @@ describe('Skiff in VS Code', () => {
   });
 
   it('cancels a running job from the palette, and the tree drops it', async () => {
-    await openFile(page, 'slow.py');
-    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
-    await answer('1');
-    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
-    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+    await runSlowJob();
     await runCommand(page, 'Skiff: Cancel Job');
     await pick(page, 'slow-');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Job' }).click();
@@ -250,9 +258,7 @@ describe('Skiff in VS Code', () => {
   });
 
   it('keeps a job across a window reload: the Jobs tree still has it, and Show Logs brings back every line once', async () => {
-    await openFile(page, 'steady.py');
-    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
-    await answer('1');
+    await runFromCodeLens('steady.py', 1);
     await page.locator('.view-lines', { hasText: 'steady step 3' }).first().waitFor({ timeout: 4 * 60_000 });
     const job = /^steady-[a-z0-9]{1,5}/.exec((await jobsTree().locator('.monaco-list-row', { hasText: /^steady-/ }).first().textContent()) ?? '')![0];
     await runCommand(page, 'Developer: Reload Window');
@@ -274,11 +280,7 @@ describe('Skiff in VS Code', () => {
   });
 
   it('says what happened when its cluster is deleted under a running job, and Start Cluster from that message brings it back', async () => {
-    await openFile(page, 'slow.py');
-    await page.locator('.codelens-decoration a', { hasText: 'Run on cluster' }).click();
-    await answer('1');
-    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
-    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+    await runSlowJob();
     skiff('down');
     const gone = notification(new RegExp(`cluster '${CLUSTER}'`)).filter({ has: page.locator('.monaco-button', { hasText: 'Start Cluster' }) });
     await gone.first().waitFor({ timeout: 2 * 60_000 });
