@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CACHE, KUBECTL, median, round, run, seconds, skiff, writeResults } from './lib.mjs';
 import { kindClusterConfigYaml } from '../runtime/dist/manifests/kind-config.js';
 import { CNI_CONFLIST_PATH, nodeAddresses, podNetworkPlan } from '../runtime/dist/manifests/pod-network.js';
-import { OFFLINE_NODE_IMAGE } from '../runtime/dist/cluster/tools.js';
+import { OFFLINE_NODE_IMAGE } from '../runtime/dist/exec/tools.js';
 import { JOB_IMAGE } from '../runtime/dist/images/images.js';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);

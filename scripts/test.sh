@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test tier, as CI does: unit tests (TypeScript and the Python job helper), the Jupyter
+# Runs every test tier, as CI does: lint (the layers), unit tests (TypeScript and the Python job helper), the Jupyter
 # server extension in front of the real runtime API, the cluster tier against a real kind cluster
 # built offline (Docker engine, images, 3 nodes), then the VS Code tier (the packaged extension in
 # the real workbench, driven in Chromium, against such a cluster) and the JupyterLab tier (the wheel
@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/.bin ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 npm run build
+# The layers: dependencies point one way (eslint.config.mjs).
+npm run lint
 npx vitest run --project unit
 python3 -m unittest discover -s runtime/python/tests
 bash scripts/test-jupyterlab.sh

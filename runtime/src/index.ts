@@ -5,7 +5,7 @@ export { SkiffError, describeError, exitCodeFor, errorCodeOf, type ErrorCode } f
 
 // Clusters and images
 export { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
-export { cacheDir } from './cluster/tools.js';
+export { cacheDir } from './exec/tools.js';
 export { buildImages, clearCache, JOB_IMAGE, type ImageSet } from './images/images.js';
 
 // Specs
@@ -34,8 +34,9 @@ export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } f
 export { callService, type CallOptions, type CallResult } from './jobs/call.js';
 
 // Streams
-export { streamJobLogs } from './k8s/logs.js';
-export { streamJobMetrics, collectTrainingMetrics } from './k8s/metrics.js';
+export { streamJobLogs } from './jobs/job-logs.js';
+export { streamJobMetrics } from './jobs/job-metrics.js';
+export { collectTrainingMetrics } from './k8s/metrics.js';
 export { formatLogLine, displayLogLine, metricValuesText, parseMetricLine, METRIC_PREFIX } from './logs/parse.js';
 
 // API server

@@ -130,3 +130,9 @@ export interface NotebookSessionInfo {
   packages?: string[];
   phase: JobPhase;
 }
+
+/** Where promoted jobs run: a kubeconfig context and a namespace there. The editors list its jobs. */
+export interface PromotedTarget {
+  context: string;
+  namespace: string;
+}

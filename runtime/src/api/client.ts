@@ -1,7 +1,7 @@
 // A typed client for the runtime's HTTP + server-sent-events API (`skiff api`), for front ends that
 // live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
 // imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
-import type { PromotedTarget } from '../front/promotion-text.js';
+import type { PromotedTarget } from '../types.js';
 import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '../types.js';
 import type { JobDescription } from '../jobs/status.js';
 import { API_VERSION } from '../version.js';

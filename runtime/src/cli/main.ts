@@ -2,7 +2,7 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { SkiffError, describeError, exitCodeFor, EXIT_JOB_FAILED, EXIT_OK } from '../errors.js';
 import { Clusters, DEFAULT_CLUSTER } from '../cluster/cluster.js';
-import { cacheDir } from '../cluster/tools.js';
+import { cacheDir } from '../exec/tools.js';
 import { resolve as pathResolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';

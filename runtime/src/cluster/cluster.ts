@@ -15,7 +15,7 @@ import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady } fro
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
-import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from './tools.js';
+import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from '../exec/tools.js';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { NODE_DATA_DIR, NODE_HOME_DIR, dataDir, type SharedFolders } from '../workspace/layout.js';

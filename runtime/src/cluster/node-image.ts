@@ -2,7 +2,7 @@
 // (Skiff's own build, a local upstream image), then the network, then building it.
 import type Dockerode from 'dockerode';
 import { buildImages, imageExists } from '../images/images.js';
-import { OFFLINE_NODE_IMAGE, UPSTREAM_NODE_IMAGE } from './tools.js';
+import { OFFLINE_NODE_IMAGE, UPSTREAM_NODE_IMAGE } from '../exec/tools.js';
 
 /** A pull that has not started streaming by then is stuck (no route, DNS): build instead. */
 const PULL_START_TIMEOUT_MS = 60_000;

@@ -5,7 +5,7 @@ import { fakeGpuCapacityPatch, GPU_RESOURCE } from '../manifests/gpu.js';
 import { FAKE_GPU_LABEL, PROFILE_LABEL } from '../manifests/kind-config.js';
 import type { ClusterInfo, ClusterProfile, NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
-import { kindContext } from './tools.js';
+import { kindContext } from '../exec/tools.js';
 
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 const PROFILES: readonly ClusterProfile[] = ['cpu', 'gpu', 'fake-gpu'];

@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { run, withTimeout, type Runner } from '../exec/run.js';
 import type { ClusterProfile } from '../types.js';
-import { cachedKindPath, findKind, KIND_VERSION } from './tools.js';
+import { cachedKindPath, findKind, KIND_VERSION } from '../exec/tools.js';
 
 export interface PreflightReport {
   docker: {

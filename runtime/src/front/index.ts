@@ -19,7 +19,6 @@ export {
   promotedTargetLabel,
   rememberPromotedTarget,
   type PlanView,
-  type PromotedTarget,
   type PromotionTargets,
 } from './promotion-text.js';
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../types.js';
 import { sleep } from '../k8s/streams.js';
 import { PromotedJobs, type TargetMemory } from './promoted-jobs.js';
-import type { PromotedTarget } from './promotion-text.js';
+import type { PromotedTarget } from '../types.js';
 
 const job = (name: string, namespace: string): JobStatus => ({ name, namespace, kind: 'training', phase: 'Running', workers: 1, script: 'x.py', pods: [] });
 

@@ -4,7 +4,8 @@
 // remember the targets (workspace state, browser storage).
 import type { JobStatus } from '../types.js';
 import { sleep } from '../k8s/streams.js';
-import { rememberPromotedTarget, type PromotedTarget } from './promotion-text.js';
+import type { PromotedTarget } from '../types.js';
+import { rememberPromotedTarget } from './promotion-text.js';
 
 /** The jobs in one promotion target, or why they cannot be read now. */
 export interface RemoteJobs {

@@ -1,5 +1,6 @@
 // How a promotion plan reads in the editors: a summary, and both sides of the diff. Pure and
 // browser-safe, for the VS Code diff editor and the JupyterLab dialog alike.
+import type { PromotedTarget } from '../types.js';
 
 export interface PlanView {
   job: string;
@@ -47,12 +48,6 @@ export function promotionChoices(targets: PromotionTargets, localContext: string
 /** The profiles for `context`, the one named after it first. */
 export function profilesFor<P extends { name: string }>(context: string, profiles: P[]): P[] {
   return [...profiles].sort((a, b) => Number(b.name === context) - Number(a.name === context));
-}
-
-/** Where promoted jobs run: a kubeconfig context and a namespace there. The editors list its jobs. */
-export interface PromotedTarget {
-  context: string;
-  namespace: string;
 }
 
 export const MAX_PROMOTED_TARGETS = 8;

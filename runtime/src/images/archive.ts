@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { cacheDir } from '../cluster/tools.js';
+import { cacheDir } from '../exec/tools.js';
 
 export interface ArchiveOptions {
   onProgress?: (msg: string) => void;

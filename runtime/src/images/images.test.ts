@@ -7,7 +7,7 @@ import { SkiffError } from '../errors.js';
 import { RunError } from '../exec/run.js';
 import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE } from './images.js';
 import { readFileSync } from 'node:fs';
-import { OFFLINE_NODE_IMAGE } from '../cluster/tools.js';
+import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 import type Dockerode from 'dockerode';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'skiff-images-'));

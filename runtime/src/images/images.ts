@@ -5,7 +5,7 @@ import { access, chmod, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir } from '../cluster/tools.js';
+import { cacheDir } from '../exec/tools.js';
 import { SkiffError } from '../errors.js';
 import { run, type Runner } from '../exec/run.js';
 

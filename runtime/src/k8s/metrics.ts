@@ -1,34 +1,18 @@
-// Job metrics: pod CPU/memory from each node's kubelet summary API through the API server proxy,
-// GPU utilisation from the GPU pods themselves (gpu-usage.ts), plus the training metrics scripts
-// print with `skiff.log()`.
+// Metrics of a set of pods: CPU/memory from each node's kubelet summary API through the API server
+// proxy, GPU utilisation from the GPU pods themselves (gpu-usage.ts), plus the training metrics
+// scripts print with `skiff.log()`. jobs/job-metrics.ts puts them together for one job.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import { parseMetricLine } from '../logs/parse.js';
 import { kubeRequest } from './client.js';
-import { podGpuUtilization } from './gpu-usage.js';
-import { KubeJobPods, streamJobLogs } from './logs.js';
 import type { JobPodSource, PodRef } from './log-merge.js';
-import { childController, fromArray, mergeStreams, sleep } from './streams.js';
+import { sleep } from './streams.js';
 
 export interface MetricsOptions {
   follow: boolean;
   /** Between usage samples (default 5000). */
   intervalMs?: number;
   signal?: AbortSignal;
-}
-
-/** Usage samples and training metrics of a job, merged as they come. */
-export async function* streamJobMetrics(kc: KubeConfig, namespace: string, job: string, opts: MetricsOptions): AsyncGenerator<MetricsSample> {
-  const controller = childController(opts.signal);
-  const signal = controller.signal;
-  try {
-    const readers: UsageReaders = { summaryOf: (node) => nodeSummary(kc, node, signal), gpuOf: (pod) => podGpuUtilization(kc, namespace, pod) };
-    const usage = usageSamples(new KubeJobPods(kc, namespace, job), readers, namespace, { ...opts, signal });
-    const training = trainingSamples(streamJobLogs(kc, namespace, job, { follow: opts.follow, signal }));
-    yield* mergeStreams(fromArray<AsyncIterable<MetricsSample>>([usage, training]));
-  } finally {
-    controller.abort();
-  }
 }
 
 /** GET /api/v1/nodes/NODE/proxy/stats/summary: the kubelet's own resource accounting. */
@@ -76,7 +60,7 @@ export async function* usageSamples(pods: JobPodSource, readers: UsageReaders, n
   }
 }
 
-async function* trainingSamples(lines: AsyncIterable<LogLine>): AsyncGenerator<MetricsSample> {
+export async function* trainingSamples(lines: AsyncIterable<LogLine>): AsyncGenerator<MetricsSample> {
   for await (const line of lines) {
     const metric = trainingMetricOf(line);
     if (metric) yield { type: 'training', metric };

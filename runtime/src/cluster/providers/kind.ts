@@ -10,7 +10,7 @@ import { CONFIGURE_CONTAINERD_SCRIPT, INSTALL_TOOLKIT_SCRIPT, maskOtherGpusScrip
 import { CNI_CONFLIST_PATH, nodeAddresses, podNetworkPlan, type NodeAddress } from '../../manifests/pod-network.js';
 import type { ClusterOptions } from '../../types.js';
 import type { ClusterProvider } from '../provider.js';
-import { defaultKubeconfigPath, KIND_VERSION } from '../tools.js';
+import { defaultKubeconfigPath, KIND_VERSION } from '../../exec/tools.js';
 
 export interface KindProviderOptions {
   kindPath: string;

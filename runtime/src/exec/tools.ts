@@ -1,4 +1,5 @@
-// Where Skiff finds its tools and keeps its cache. Versions match runtime/images/versions.env.
+// Where Skiff finds its tools (kind) and keeps its cache. Versions match runtime/images/versions.env. A leaf:
+// the cluster layer and the image builds below it both read it.
 import { access, constants, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';

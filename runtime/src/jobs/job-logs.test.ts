@@ -1,4 +1,4 @@
-// The cluster half of job logs against a tiny stand-in API server (plain HTTP): real client-node
+// A job's logs (its pods, each read by k8s/logs.ts) against a tiny stand-in API server (plain HTTP): real client-node
 // requests, real streams, and a connection that drops mid-stream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,8 +8,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
-import { streamJobLogs } from './logs.js';
-import { kubeRequest } from './client.js';
+import { streamJobLogs } from './job-logs.js';
+import { kubeRequest } from '../k8s/client.js';
 
 const NS = 'skiff';
 const T = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, '0')}.000000001Z`;
