@@ -133,7 +133,7 @@ describe('Skiff in VS Code', () => {
           await page.waitForTimeout(1000);
           return (await Promise.all(page.frames().map((f) => f.locator(failure).count().catch(() => 0)))).some(Boolean);
         },
-        { timeout: 4 * 60_000, intervals: [2000] },
+        { timeout: 4 * 60_000, interval: 2000 },
       )
       .toBe(true);
     await waitInFrames(page, 'text=/ValueError: bad batch size/', 10_000);

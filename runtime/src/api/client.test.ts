@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobStatus, LogLine } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { sleep } from '../k8s/streams.js';
-import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '../testing/fixtures.js';
+import { PROMOTION_TARGETS_FIXTURE, notUsedHere, promotionPlanFixture } from '../testing/fixtures.js';
 import { API_VERSION } from '../version.js';
 import { startApiServer, type ApiBackend, type ApiServer } from './server.js';
 import { ApiError, SkiffApiClient } from './client.js';
@@ -67,6 +67,14 @@ function backend(): ApiBackend & { submitted: unknown[] } {
       throw new SkiffError('CLUSTER_GONE', "cluster 'skiff' no longer exists", { hint: 'run `skiff up`' });
     },
     call: async () => ({ status: 200, body: '{"ok":true}' }),
+    outputs: notUsedHere('outputs'),
+    copyOutputs: notUsedHere('copyOutputs'),
+    startNotebookSession: notUsedHere('startNotebookSession'),
+    findNotebookSession: notUsedHere('findNotebookSession'),
+    attachNotebookSession: notUsedHere('attachNotebookSession'),
+    runCell: notUsedHere('runCell'),
+    interruptNotebookSession: notUsedHere('interruptNotebookSession'),
+    stopNotebookSession: notUsedHere('stopNotebookSession'),
   };
 }
 

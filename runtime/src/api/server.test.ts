@@ -13,7 +13,7 @@ import { sleep } from '../k8s/streams.js';
 import { errorBody, httpStatusFor, intervalOf, namespaceOf, sinceOf, startApiServer, submitRequest, upRequest, type ApiBackend, type ApiServer } from './server.js';
 import { clusterOptions } from '../cluster/cluster.js';
 import { sseFrame } from './sse.js';
-import { PROMOTION_TARGETS_FIXTURE, promotionPlanFixture } from '../testing/fixtures.js';
+import { PROMOTION_TARGETS_FIXTURE, notUsedHere, promotionPlanFixture } from '../testing/fixtures.js';
 import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 const TOKEN = 'test-token';
@@ -85,6 +85,8 @@ class FakeBackend implements ApiBackend {
     yield { type: 'training', metric: { rank: 0, time: 't', values: { loss: 0.5 } } };
     throw new SkiffError('CLUSTER_GONE', 'cluster went away');
   }
+  outputs = notUsedHere('outputs');
+  copyOutputs = notUsedHere('copyOutputs');
   /** Calls whose caller went away before the answer: their signal aborted. */
   abandonedCalls = 0;
   async call(_name: string, opts: { path?: string; data?: string; signal?: AbortSignal }) {

@@ -8,7 +8,7 @@ export const FINISHED_PHASES: JobPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
 
 export interface FollowHandlers {
   /** A promise holds back the next line until it settles (a slow reader of the output). */
-  onLog?(line: LogLine): Promise<void> | void;
+  onLog?(line: LogLine): unknown;
   /** Only called when given: metrics cost a kubelet read per interval. */
   onMetrics?(sample: MetricsSample): void;
   onStatus?(status: JobStatus): void;
@@ -47,7 +47,7 @@ const DEFAULT_DRAIN_MS = 10_000;
 export async function followJob(source: FollowSource, name: string, handlers: FollowHandlers, opts: FollowOptions = {}): Promise<JobStatus> {
   const streams = childController(opts.signal);
   const { namespace } = opts;
-  const pump = async <T>(what: 'logs' | 'metrics', items: AsyncIterable<T>, each: (item: T) => Promise<void> | void) => {
+  const pump = async <T>(what: 'logs' | 'metrics', items: AsyncIterable<T>, each: (item: T) => unknown) => {
     try {
       for await (const item of items) await each(item);
     } catch (err) {

@@ -31,7 +31,7 @@ describe('withPooledConnections', () => {
     const [a, b] = await Promise.all([authenticate(withPooledConnections(kc)), authenticate(withPooledConnections(kc))]);
     const agent = a.getAgent() as https.Agent;
     expect(agent).toBe(b.getAgent());
-    expect(agent.keepAlive).toBe(true);
+    expect((agent as https.Agent & { keepAlive: boolean }).keepAlive).toBe(true); // set by Node, not in its types
     // Idle sockets go before the API server would close them under a new request.
     expect(agent.options.timeout).toBeLessThan(90_000);
     expect(agent.options.rejectUnauthorized).toBe(false);
@@ -57,7 +57,8 @@ describe('withPooledConnections for watches, logs and raw requests', () => {
     const [fetchOptions, context] = await Promise.all([pooled.applyToFetchOptions({}), authenticate(pooled), pooled.applyToHTTPSOptions(httpsOptions)]);
     expect(fetchOptions.agent).toBe(context.getAgent());
     expect(httpsOptions.agent).toBe(context.getAgent());
-    expect((fetchOptions.headers as Headers).get('Authorization')).toBe('Bearer secret-token');
+    // node-fetch's Headers (client-node's fetch), not the DOM's.
+    expect((fetchOptions.headers as { get(name: string): string | null }).get('Authorization')).toBe('Bearer secret-token');
   });
 });
 

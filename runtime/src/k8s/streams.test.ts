@@ -10,12 +10,6 @@ async function* timed<T>(items: [T, number][]): AsyncGenerator<T> {
   }
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
 describe('mergeStreams', () => {
   it('interleaves by arrival and keeps each stream in order', async () => {
     const a = timed([['a1', 5], ['a2', 30], ['a3', 5]]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { V1Job } from '@kubernetes/client-node';
 import { fakeGpuCapacityPatch, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass, withNvidiaRuntime } from './gpu.js';
 
 describe('gpu', () => {
@@ -27,8 +28,8 @@ describe('gpu', () => {
 
 describe('withNvidiaRuntime', () => {
   it("runs the owner's pods under the RuntimeClass the device plugin uses, keeping the rest of the pod", () => {
-    const job = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'worker' }] } } } };
-    expect(withNvidiaRuntime(job).spec.template.spec).toEqual({ restartPolicy: 'Never', containers: [{ name: 'worker' }], runtimeClassName: nvidiaRuntimeClass().metadata!.name });
+    const job: V1Job = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'worker' }] } } } };
+    expect(withNvidiaRuntime(job).spec!.template.spec).toEqual({ restartPolicy: 'Never', containers: [{ name: 'worker' }], runtimeClassName: nvidiaRuntimeClass().metadata!.name });
     expect(nvidiaDevicePluginDaemonSet().spec!.template.spec!.runtimeClassName).toBe(nvidiaRuntimeClass().handler);
   });
 });

@@ -21,3 +21,10 @@ export function promotionPlanFixture(job: string, context: string): PromotionPla
 
 /** What the target listing of a session with one cloud context and one profile says. */
 export const PROMOTION_TARGETS_FIXTURE = { contexts: ['kind-skiff', 'cloud'], profiles: [{ name: 'cloud', file: '/w/skiff-targets.yaml' }] };
+
+/** A member of a stand-in backend that the test never reaches: it fails loudly if it is reached. */
+export function notUsedHere(member: string): (...args: unknown[]) => never {
+  return () => {
+    throw new Error(`${member} is not part of this test`);
+  };
+}

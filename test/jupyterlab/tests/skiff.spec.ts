@@ -5,7 +5,7 @@
 // another context
 // (test-jupyterlab-e2e.sh makes "cloud", an alias context of the same cluster, and its target profile;
 // Debian's docker-registry is its registry). Screenshots: test-results/jupyterlab/.
-import { expect, galata, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, galata, test, type IJupyterLabPageFixture, type JupyterLabPage } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -274,7 +274,8 @@ test.describe('the Skiff kernel', () => {
 
     // The page reloads mid-session: the same kernel, the same pods, the same variables.
     // (Not Galata's ready check: it waits for the Launcher tab, and the restored notebook is in front.)
-    await page.reload({ waitForIsReady: false });
+    // Galata's own reload (JupyterLabPage's); the fixture's type shows Playwright's, which lacks waitForIsReady.
+    await (page as unknown as JupyterLabPage).reload({ waitForIsReady: false });
     await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, { timeout: 60_000 });
     if (!(await page.notebook.isOpen('session.ipynb'))) await openNotebook(page, tmpPath, 'session.ipynb');
     await page.notebook.activate('session.ipynb');
