@@ -222,8 +222,9 @@ describe('the fault suite', () => {
     await until('the Docker engine to stop', async () => (spawnSync('pgrep', ['-x', 'dockerd']).status === 0 ? undefined : true), 90_000);
     execFileSync('bash', [join(REPO, 'test/infra/ensure-docker.sh')], { stdio: 'ignore' });
     const engineSeconds = (Date.now() - stoppedAt) / 1000;
-    // The follower either rides it out or ends saying what to run; it never hangs.
-    const followCode = await Promise.race([follower.exited, sleep(120_000).then(() => 'still following')]);
+    // The follower either rides it out or ends saying what to run; it never hangs. It waits out
+    // an outage for up to 2 min (OUTAGE_BUDGET_MS), counted from its first failed read.
+    const followCode = await Promise.race([follower.exited, sleep(180_000).then(() => 'still following')]);
     follower.kill();
     const up = await skiff(['up', '--workers', '2'], 10 * 60_000);
     // Docker hands the nodes' addresses out again: when the control plane gets another one, the

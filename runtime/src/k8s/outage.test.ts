@@ -41,6 +41,15 @@ describe('riding out an API server that restarts', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('keeps to its budget when a retry hangs (an address that takes connections and never answers)', async () => {
+    let calls = 0;
+    const hangs = () => (calls++ === 0 ? Promise.reject(withCode('ECONNRESET')) : new Promise<never>(() => {}));
+    const started = Date.now();
+    await expect(throughOutages(hangs, { budgetMs: 500 })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(calls).toBe(2);
+  });
+
   it('passes real answers through at once, and stops when aborted', async () => {
     let calls = 0;
     await expect(throughOutages(() => (calls++, Promise.reject(httpStatus(404))))).rejects.toMatchObject({ code: 404 });

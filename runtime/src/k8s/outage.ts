@@ -42,14 +42,20 @@ export interface OutageOptions {
   onOutage?: (event: { state: 'lost'; error: unknown; budgetMs: number } | { state: 'back'; afterMs: number }) => void;
 }
 
-/** `read()`, retried while the API server is away, for up to the budget; then the last error. */
+/**
+ * `read()`, retried while the API server is away, for up to the budget; then the last error. The
+ * budget holds for the whole call: a retry that hangs (an address that takes connections and never
+ * answers) is given up at the budget's end, not at its own request timeout.
+ */
 export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOptions = {}): Promise<T> {
   const started = Date.now();
   let wait = FIRST_RETRY_MS;
   let sawOutage = false;
+  let deadline = Infinity;
+  let lastError: unknown;
   for (let attempt = 0; ; attempt++) {
     try {
-      const value = await read();
+      const value = attempt === 0 ? await read() : await beforeDeadline(read(), deadline, lastError);
       if (attempt > 0) opts.onOutage?.({ state: 'back', afterMs: Date.now() - started });
       return value;
     } catch (err) {
@@ -58,10 +64,26 @@ export async function throughOutages<T>(read: () => Promise<T>, opts: OutageOpti
       sawOutage ||= kind !== undefined;
       const budget = kind === 'refused' ? (opts.refusedBudgetMs ?? REFUSED_BUDGET_MS) : (opts.budgetMs ?? OUTAGE_BUDGET_MS);
       if (!kind || opts.signal?.aborted || Date.now() - started + wait > budget) throw err;
+      deadline = started + budget;
+      lastError = err;
       if (attempt === 0) opts.onOutage?.({ state: 'lost', error: err, budgetMs: budget });
       await sleep(wait, opts.signal);
       wait = Math.min(MAX_RETRY_MS, wait * 2);
     }
+  }
+}
+
+/** The promise's outcome, or `error` once the deadline passes (the promise is left to settle unheard). */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number, error: unknown): Promise<T> {
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
