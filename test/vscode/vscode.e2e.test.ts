@@ -279,8 +279,14 @@ describe('Skiff in VS Code', () => {
     expect(printed).toEqual([...Array.from({ length: 40 }, (_, i) => `steady step ${i}`), 'steady done']);
   });
 
-  it('says what happened when its cluster is deleted under a running job, and Start Cluster from that message brings it back', async () => {
-    await runSlowJob();
+  it('says what happened when its cluster is deleted under a job it follows, and Start Cluster from that message brings it back', async () => {
+    // Submitted from a terminal, followed here: the tree's watch and the job's log channel.
+    skiff('run', join(wb.folder, 'slow.py'), '--workers', '1', '--name', 'slow-gone', '-d');
+    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-gone/ }).first();
+    await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+    await runCommand(page, 'Skiff: Show Logs');
+    await pick(page, 'slow-gone');
+    await page.locator('.view-lines', { hasText: 'still working: 1' }).first().waitFor({ timeout: 60_000 });
     skiff('down');
     const gone = notification(new RegExp(`cluster '${CLUSTER}'`)).filter({ has: page.locator('.monaco-button', { hasText: 'Start Cluster' }) });
     await gone.first().waitFor({ timeout: 2 * 60_000 });
