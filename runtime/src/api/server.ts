@@ -13,6 +13,7 @@ import path from 'node:path';
 import { homedir } from 'node:os';
 import { realpath } from 'node:fs/promises';
 import { runFiles } from '../workspace/runs.js';
+import { isWithin } from '../workspace/layout.js';
 import { OUTPUTS_COPY_DIR } from './client.js';
 import { SseStream } from './sse.js';
 import { callbackStream } from '../k8s/streams.js';
@@ -293,7 +294,7 @@ export function apiHandler(
   backend: ApiBackend,
   token: string,
   remote: (context: string) => ApiBackend = (context) => new SkiffSession({ context }),
-  codeRoots: string[] = [homedir(), process.cwd()],
+  codeRoots: string[],
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(token);
   const remotes = new Map<string, ApiBackend>();
@@ -492,7 +493,7 @@ export function upRequest(input: unknown): UpRequest {
 export async function confined(what: string, folder: string, roots: string[]): Promise<string> {
   if (!path.isAbsolute(folder)) throw new SkiffError('BAD_INPUT', `${what} must be an absolute path (got '${folder}')`);
   const real = await realpath(folder).catch(() => path.resolve(folder));
-  if (roots.some((root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep))) return real;
+  if (roots.some((root) => isWithin(root, real))) return real;
   throw new SkiffError('BAD_INPUT', `${what} ${folder} is outside the folders this API serves (${roots.join(', ')})`, {
     hint: 'open the code from inside one of them, or start `skiff api` with --code-root for its folder',
   });

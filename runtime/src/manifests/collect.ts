@@ -8,6 +8,7 @@ import ignore, { type Ignore } from 'ignore';
 import type { CodeFile } from '../types.js';
 import { SpecError } from '../spec/job-spec.js';
 import { LIB_PACKAGE_DIR, MAX_BUNDLE_BYTES, bundleTooBigError } from './code-bundle.js';
+import { isWithin } from '../workspace/layout.js';
 
 /** Folders that are never code: version control, virtualenvs, caches, dependencies. */
 const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints', '.mypy_cache', '.pytest_cache']);
@@ -138,8 +139,7 @@ async function walk(absRoot: string, absDir: string, relDir: string, parentRules
 
 async function linksInside(absRoot: string, link: string): Promise<boolean> {
   const [target, root] = await Promise.all([realpath(link), realpath(absRoot)]);
-  const rel = path.relative(root, target);
-  return !rel.startsWith('..') && !path.isAbsolute(rel);
+  return isWithin(root, target);
 }
 
 /** One line for the user: what stayed behind, by reason, e.g. "left out: .git/, .env (hidden); data/ (ignored)". */

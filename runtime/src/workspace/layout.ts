@@ -55,16 +55,21 @@ export function runLogsDir(runDir: string): string {
   return `${runDir}.logs`;
 }
 
+/** Whether `target` is `root` or lies beneath it: both absolute, any links already resolved by the caller. */
+export function isWithin(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
 /** A host path under the data folder as the nodes see it; undefined when it is outside it. */
 export function nodePathOf(shared: SharedFolders, hostPath: string): string | undefined {
   for (const [root, nodeRoot] of [
     [shared.data, NODE_DATA_DIR],
     [shared.home, NODE_HOME_DIR],
   ] as const) {
-    if (!root) continue;
+    if (!root || !isWithin(root, hostPath)) continue;
     const rel = path.relative(root, hostPath);
-    if (rel === '') return nodeRoot;
-    if (!rel.startsWith('..') && !path.isAbsolute(rel)) return path.posix.join(nodeRoot, ...rel.split(path.sep));
+    return rel === '' ? nodeRoot : path.posix.join(nodeRoot, ...rel.split(path.sep));
   }
   return undefined;
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { copyRun, createRun, diskError, jobsWithRuns, latestRun, listRuns, removeRun } from './runs.js';
-import { jobRunsDir, nodePathOf, runIdFor, NODE_DATA_DIR, NODE_HOME_DIR } from './layout.js';
+import { isWithin, jobRunsDir, nodePathOf, runIdFor, NODE_DATA_DIR, NODE_HOME_DIR } from './layout.js';
 import { scanCodeFolder } from '../manifests/collect.js';
 
 describe('run folders', () => {
@@ -105,6 +105,15 @@ describe('layout', () => {
     expect(nodePathOf(shared, '/home/u/datasets/mnist')).toBe(`${NODE_HOME_DIR}/datasets/mnist`);
     expect(nodePathOf(shared, '/mnt/data')).toBeUndefined();
     expect(nodePathOf({ data: '/d' }, '/home/u/x')).toBeUndefined();
+  });
+
+  it('tells a path inside a folder from one beside or above it', () => {
+    expect(isWithin('/home/u', '/home/u')).toBe(true);
+    expect(isWithin('/home/u', '/home/u/a/b')).toBe(true);
+    expect(isWithin('/home/u', '/home/u/..cache')).toBe(true); // a name starting with '..' is still inside
+    expect(isWithin('/home/u', '/home/u2')).toBe(false);
+    expect(isWithin('/home/u', '/home')).toBe(false);
+    expect(isWithin('/home/u', '/etc')).toBe(false);
   });
 
   it('names runs so they sort by time', () => {
