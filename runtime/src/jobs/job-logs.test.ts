@@ -1,11 +1,11 @@
 // A job's logs (its pods, each read by k8s/logs.ts) against a tiny stand-in API server (plain HTTP): real client-node
 // requests, real streams, and a connection that drops mid-stream.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { streamJobLogs } from './job-logs.js';
@@ -36,31 +36,19 @@ class FakeApiServer {
   forbidLogs = false;
   /** The Job's run folder on the host (a local cluster's job), as the work-dir annotation says. */
   workDir?: string;
-  private server?: Server;
+  private server?: StandInApi;
   constructor(
     public pods: FakePod[],
     public jobConditions: { type: string; status: string }[] = [],
   ) {}
 
   async start(): Promise<KubeConfig> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    const { port } = this.server.address() as AddressInfo;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'secret' }],
-      contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
-      currentContext: 'kind-fake',
-    });
-    return kc;
+    this.server = await serveStandInApi((req, res) => this.handle(req, res), { token: 'secret' });
+    return this.server.kc;
   }
 
   stop(): Promise<void> {
-    return new Promise((r) => {
-      this.server?.closeAllConnections();
-      this.server?.close(() => r());
-    });
+    return this.server?.stop() ?? Promise.resolve();
   }
 
   private podObject(p: FakePod) {

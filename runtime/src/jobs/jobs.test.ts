@@ -1,8 +1,8 @@
 // Jobs against a small stand-in API server: real client-node requests (lists, deletes, log tails,
 // watches), so the wiring is exercised without a cluster.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseTrainingSpec } from '../spec/job-spec.js';
 import type { JobStatus } from '../types.js';
@@ -56,26 +56,15 @@ class FakeApi {
   log = 'line 1\nTraceback (most recent call last):\nValueError: bad\n';
   readonly requests: string[] = [];
   private readonly watches: ServerResponse[] = [];
-  private server?: Server;
+  private server?: StandInApi;
 
   async start(): Promise<KubeConfig> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
-      currentContext: 'kind-fake',
-    });
-    return kc;
+    this.server = await serveStandInApi((req, res) => this.handle(req, res));
+    return this.server.kc;
   }
 
   stop(): Promise<void> {
-    return new Promise((r) => {
-      this.server?.closeAllConnections();
-      this.server?.close(() => r());
-    });
+    return this.server?.stop() ?? Promise.resolve();
   }
 
   /** Sends an event to every open watch. */

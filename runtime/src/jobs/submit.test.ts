@@ -1,11 +1,11 @@
 // Submission against a stand-in API server: which requests go out, in which order, with which
 // server-side-apply parameters.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig, type V1Job, type V1Node } from '@kubernetes/client-node';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
@@ -40,23 +40,15 @@ class FakeApi {
   existingLabels: Record<string, string> = { 'app.kubernetes.io/managed-by': 'skiff', 'skiff.dev/job': 'train' };
   /** The labels of a `train-env` Secret already there; none when absent. */
   existingSecretLabels?: Record<string, string>;
-  private server?: Server;
+  private server?: StandInApi;
 
   async start(): Promise<KubeConfig> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'kind-skiff', cluster: 'fake', user: 'u' }],
-      currentContext: 'kind-skiff',
-    });
-    return kc;
+    this.server = await serveStandInApi((req, res) => void this.handle(req, res), { context: 'kind-skiff' });
+    return this.server.kc;
   }
 
   stop(): Promise<void> {
-    return new Promise((r) => this.server?.close(() => r()));
+    return this.server?.stop() ?? Promise.resolve();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
