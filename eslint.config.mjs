@@ -28,7 +28,14 @@ const layerRules = LAYERS.map((layer, i) => {
         'error',
         {
           patterns: above.length
-            ? [{ group: importsOf(above), message: `${layer.name} may not import from a layer above it (${LAYERS.slice(0, i).map((l) => l.name).join('; ')}): move the shared part down, or pass it in.` }]
+            ? [
+                {
+                  group: importsOf(above),
+                  message: `${layer.name} may not import from a layer above it (${LAYERS.slice(0, i)
+                    .map((l) => l.name)
+                    .join('; ')}): move the shared part down, or pass it in.`,
+                },
+              ]
             : [],
         },
       ],
@@ -48,7 +55,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/runtime/src/**', '**/runtime/dist/**', '@skiff/runtime/dist/**', '@skiff/runtime/src/**'], message: 'the editors reach the runtime through @skiff/runtime, @skiff/runtime/front or @skiff/runtime/errors only.' },
+            {
+              group: ['**/runtime/src/**', '**/runtime/dist/**', '@skiff/runtime/dist/**', '@skiff/runtime/src/**'],
+              message: 'the editors reach the runtime through @skiff/runtime, @skiff/runtime/front or @skiff/runtime/errors only.',
+            },
           ],
         },
       ],

@@ -23,7 +23,9 @@ const site = join(DATA, 'packages', set.hash);
 
 const timings = { folder: [], layer: [] };
 for (let i = 0; i < ROUNDS; i++) {
-  timings.folder.push(await seconds(() => skiff(['--cluster', CLUSTER, 'run', join(project, 'job.py'), '--name', `delivery-${i}`, '--pip', 'flask', '--pip', 'tqdm', '--pip', 'requests'])));
+  timings.folder.push(
+    await seconds(() => skiff(['--cluster', CLUSTER, 'run', join(project, 'job.py'), '--name', `delivery-${i}`, '--pip', 'flask', '--pip', 'tqdm', '--pip', 'requests'])),
+  );
   const context = mkdtempSync(join(tmpdir(), 'skiff-layer-'));
   cpSync(site, join(context, 'packages'), { recursive: true });
   writeFileSync(join(context, 'Dockerfile'), `FROM ${JOB_IMAGE}\nCOPY packages/ /skiff/packages/\nENV PYTHONPATH=/skiff/packages\n`);
@@ -31,7 +33,9 @@ for (let i = 0; i < ROUNDS; i++) {
   timings.layer.push(
     await seconds(async () => {
       await run('docker', ['build', '-q', '-t', tag, context]);
-      await run('kind', ['load', 'docker-image', tag, '--name', CLUSTER, '--nodes', `${CLUSTER}-worker`], { env: { ...process.env, PATH: `${join(homedir(), '.cache/skiff/bin/kind-v0.30.0')}:${process.env.PATH}` } });
+      await run('kind', ['load', 'docker-image', tag, '--name', CLUSTER, '--nodes', `${CLUSTER}-worker`], {
+        env: { ...process.env, PATH: `${join(homedir(), '.cache/skiff/bin/kind-v0.30.0')}:${process.env.PATH}` },
+      });
     }),
   );
   rmSync(context, { recursive: true, force: true });
@@ -42,7 +46,15 @@ rmSync(project, { recursive: true, force: true });
 writeResults('package-delivery', {
   what: 'seconds to get a resolved set of packages (flask, tqdm, requests) to the node: a whole `skiff run` through the shared folder, against only building and loading an image layer with the same files',
   rounds: ROUNDS,
-  sharedFolder: { command: 'skiff run job.py --pip flask --pip tqdm --pip requests (cached set)', seconds: timings.folder.map((s) => round(s)), median: round(median(timings.folder)) },
-  imageLayer: { command: 'docker build FROM the job image + COPY packages/ && kind load docker-image', seconds: timings.layer.map((s) => round(s)), median: round(median(timings.layer)) },
+  sharedFolder: {
+    command: 'skiff run job.py --pip flask --pip tqdm --pip requests (cached set)',
+    seconds: timings.folder.map((s) => round(s)),
+    median: round(median(timings.folder)),
+  },
+  imageLayer: {
+    command: 'docker build FROM the job image + COPY packages/ && kind load docker-image',
+    seconds: timings.layer.map((s) => round(s)),
+    median: round(median(timings.layer)),
+  },
   ratio: round(median(timings.layer) / median(timings.folder), 2),
 });

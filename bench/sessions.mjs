@@ -64,7 +64,7 @@ rmSync(folder, { recursive: true, force: true });
 
 const series = (xs) => ({ seconds: xs.map((s) => round(s)), median: round(median(xs)) });
 writeResults('sessions', {
-  what: 'notebook sessions: a trivial cell on a warm 2-rank session vs a warm local Jupyter kernel (first output); a cold session\'s first cell vs `skiff run` of the same code (first line), 2 workers',
+  what: "notebook sessions: a trivial cell on a warm 2-rank session vs a warm local Jupyter kernel (first output); a cold session's first cell vs `skiff run` of the same code (first line), 2 workers",
   rounds: { warm: ROUNDS, cold: COLD_ROUNDS },
   warm: {
     skiff: series(warm),

@@ -30,7 +30,9 @@ for (let i = 0; i < ROUNDS; i++) {
 const dist = join(REPO, 'extension/dist');
 const bundle = statSync(join(dist, 'extension.js')).size;
 // The runtime (Kubernetes and Docker clients) loads in its own chunks on first use: count them too.
-const allJs = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'renderer.js').reduce((sum, f) => sum + statSync(join(dist, f)).size, 0);
+const allJs = readdirSync(dist)
+  .filter((f) => f.endsWith('.js') && f !== 'renderer.js')
+  .reduce((sum, f) => sum + statSync(join(dist, f)).size, 0);
 const vsix = statSync(join(REPO, 'extension/skiff.vsix')).size;
 writeResults('vscode', {
   what: 'activation as VS Code reports it (Running Extensions), and the size of what loads',
@@ -44,7 +46,10 @@ writeResults('vscode', {
 /** "Skiff\n0.1.0\n host\nActivation: 488ms" -> 488 */
 function activationMs(text, name) {
   const block = text.split('\n').findIndex((line) => line.trim() === name);
-  const line = text.split('\n').slice(block, block + 6).find((l) => /Activation: \d+ms/.test(l));
+  const line = text
+    .split('\n')
+    .slice(block, block + 6)
+    .find((l) => /Activation: \d+ms/.test(l));
   if (block < 0 || !line) throw new Error(`no activation time for ${name} in:\n${text}`);
   return Number(/Activation: (\d+)ms/.exec(line)[1]);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test tier, as CI does: lint (the layers), the tests' types, unit tests (TypeScript and the Python job helper), the Jupyter
+# Runs every test tier, as CI does: lint (the layers), the format, the tests' types, unit tests (TypeScript and the Python job helper), the Jupyter
 # server extension in front of the real runtime API, the cluster tier against a real kind cluster
 # built offline (Docker engine, images, 3 nodes), then the VS Code tier (the packaged extension in
 # the real workbench, driven in Chromium, against such a cluster) and the JupyterLab tier (the wheel
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 npm run build
 # The layers: dependencies point one way (eslint.config.mjs).
 npm run lint
+# One format (Prettier; `npm run format` writes it).
+npm run format:check
 # Type-check the tests too: vitest runs them without checking.
 npm run typecheck:tests
 npx vitest run --project unit

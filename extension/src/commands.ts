@@ -57,7 +57,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
         const result = await (await ctx.session()).up({ profile: profile.label, workers: settings.nodes }, (message) => progress.report({ message }));
         ctx.state.restart();
-        void vscode.window.showInformationMessage(`Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}).`);
+        void vscode.window.showInformationMessage(
+          `Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}).`,
+        );
       });
     try {
       await up();
@@ -71,7 +73,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     const file = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!file || !file.fsPath.endsWith('.py')) return void vscode.window.showWarningMessage(`Skiff: open a Python file to ${verb} it.`);
     await vscode.workspace.save(file);
-    const answer = await vscode.window.showInputBox({ prompt, value, validateInput: (v) => (/^\d+$/.test(v) && Number(v) >= minimum ? undefined : `a whole number, ${minimum} or more`) });
+    const answer = await vscode.window.showInputBox({
+      prompt,
+      value,
+      validateInput: (v) => (/^\d+$/.test(v) && Number(v) >= minimum ? undefined : `a whole number, ${minimum} or more`),
+    });
     return answer ? { file, number: Number(answer), name: path.basename(file.fsPath), settings: ctx.settings() } : undefined;
   };
 
@@ -96,7 +102,13 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     if (!asked) return;
     const { file, number: port, name, settings } = asked;
     try {
-      const spec = (await runtime()).parseServingSpec({ name: jobNameFrom(name), script: name, namespace: settings.namespace, port, ...(settings.image ? { image: settings.image } : {}) });
+      const spec = (await runtime()).parseServingSpec({
+        name: jobNameFrom(name),
+        script: name,
+        namespace: settings.namespace,
+        port,
+        ...(settings.image ? { image: settings.image } : {}),
+      });
       const job = await (await ctx.session()).submit(spec, { codeRoot: path.dirname(file.fsPath) });
       void vscode.window.showInformationMessage(`Skiff: serving ${job.name}; call it with Skiff: Call Serving Job…`);
       void followInChannel(ctx, { job });

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterInfo, JobStatus } from '@skiff/runtime';
 import { clusterItem, jobItem, statusBarText, targetItem } from './job-items.js';
 
-const job = (over: Partial<JobStatus> = {}): JobStatus => ({ name: 'train-ab12c', namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'cell.py', pods: [], ...over });
+const job = (over: Partial<JobStatus> = {}): JobStatus => ({
+  name: 'train-ab12c',
+  namespace: 'skiff',
+  kind: 'training',
+  phase: 'Running',
+  workers: 2,
+  script: 'cell.py',
+  pods: [],
+  ...over,
+});
 const cluster: ClusterInfo = {
   name: 'skiff',
   context: 'kind-skiff',

@@ -60,4 +60,3 @@ export async function promoteJob(ctx: CommandContext, docs: PlanDocuments, job: 
     ctx.report(err);
   }
 }
-

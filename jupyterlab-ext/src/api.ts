@@ -23,8 +23,8 @@ export async function connect(client: SkiffApiClient): Promise<Health> {
       throw new ApiError(
         404,
         'SERVER_EXTENSION_MISSING',
-        "the Skiff server extension is not running in this Jupyter server",
-        'install the same package in the server\'s environment (pip install skiff-jupyterlab) and restart Jupyter; `jupyter server extension list` should show skiff_jupyterlab enabled',
+        'the Skiff server extension is not running in this Jupyter server',
+        "install the same package in the server's environment (pip install skiff-jupyterlab) and restart Jupyter; `jupyter server extension list` should show skiff_jupyterlab enabled",
       );
     }
     throw err;

@@ -32,7 +32,7 @@ const job = (kind: 'training' | 'serving' = 'training') => ({
 });
 
 describe('runInCell', () => {
-  it('submits the cell, then shows the outcome, the metrics and both ranks\' lines in order', async () => {
+  it("submits the cell, then shows the outcome, the metrics and both ranks' lines in order", async () => {
     const { backend, client, outputs, prompts, cell } = await setUp();
     const final = await runInCell(client, cell, job(), { signal: new AbortController().signal, metricsIntervalMs: 100 });
     expect(final?.phase).toBe('Succeeded');
@@ -56,7 +56,7 @@ describe('runInCell', () => {
     expect(texts(outputs)[0]).toMatchObject({ data: { 'text/plain': "✗ cluster 'skiff' does not exist — run `skiff up` first" } });
   });
 
-  it('shows a failed job\'s plain-words reason as the last status', async () => {
+  it("shows a failed job's plain-words reason as the last status", async () => {
     const { client, outputs, cell } = await setUp({ finalPhase: 'Failed', reason: 'script exited 1 — last lines: ValueError: bad batch size' });
     const final = await runInCell(client, cell, job(), { signal: new AbortController().signal, metricsIntervalMs: 100 });
     expect(final?.phase).toBe('Failed');

@@ -110,9 +110,7 @@ export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: C
       job.spec.name,
       {
         onLog: (line) => out.line(displayLogLine(line)),
-        onMetrics: training
-          ? (sample) => feed.push(sample)
-          : undefined,
+        onMetrics: training ? (sample) => feed.push(sample) : undefined,
         onStatus: (s) => out.status(cellStatusText(s)),
         onStreamError: (what, err) => out.line(`${what} stream stopped: ${errorText(err)}`, 'stderr'),
       },
@@ -126,11 +124,7 @@ export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: C
   } catch (err) {
     feed.stop();
     out.flush();
-    out.status(
-      opts.signal.aborted
-        ? `■ stopped following ${job.spec.name}; it keeps running on the cluster (cancel it from the Skiff sidebar)`
-        : `✗ ${errorText(err)}`,
-    );
+    out.status(opts.signal.aborted ? `■ stopped following ${job.spec.name}; it keeps running on the cluster (cancel it from the Skiff sidebar)` : `✗ ${errorText(err)}`);
     return undefined;
   } finally {
     cell.setPrompt('');

@@ -79,7 +79,9 @@ export class JobView {
       onclick: () => void this.actions.cancel(this.job),
     });
     this.tabs.replaceChildren(
-      ...tabs.map(([tab, label]) => h('button', { className: `skiff-tab${tab === this.tab ? ' skiff-mod-active' : ''}`, textContent: label, dataset: { tab }, onclick: () => this.show(tab) })),
+      ...tabs.map(([tab, label]) =>
+        h('button', { className: `skiff-tab${tab === this.tab ? ' skiff-mod-active' : ''}`, textContent: label, dataset: { tab }, onclick: () => this.show(tab) }),
+      ),
       ...(this.actions.target ? [cancel] : [promote, cancel]),
     );
   }

@@ -60,7 +60,11 @@ export class SkiffModel {
     readonly client: SkiffApiClient,
     memory: TargetMemory = browserTargetMemory(),
   ) {
-    this.promoted = new PromotedJobs((target, signal) => client.at(target).watchJobs(signal), memory, () => this.emit());
+    this.promoted = new PromotedJobs(
+      (target, signal) => client.at(target).watchJobs(signal),
+      memory,
+      () => this.emit(),
+    );
   }
 
   get changed(): ISignal<this, void> {

@@ -58,7 +58,10 @@ export async function promoteJob(
   if (choices.problem !== undefined) return report(`✗ ${choices.problem}`);
   const chosen = await showDialog({
     title: `Promote ${job}`,
-    body: new TargetBody(choices.contexts, choices.profiles.map((p) => p.name)),
+    body: new TargetBody(
+      choices.contexts,
+      choices.profiles.map((p) => p.name),
+    ),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Show plan' })],
   });
   if (!chosen.button.accept || !chosen.value) return;

@@ -120,18 +120,35 @@ export class SkiffSidebar extends Widget {
       const ready = c.nodes.filter((n) => n.ready).length;
       const gpus = c.nodes.reduce((sum, n) => sum + n.gpus, 0);
       rows.push(
-        h('div', { className: 'skiff-cluster-state', dataset: { state: clusterState(c, m.activity) } }, h('strong', { textContent: c.name }), ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`),
+        h(
+          'div',
+          { className: 'skiff-cluster-state', dataset: { state: clusterState(c, m.activity) } },
+          h('strong', { textContent: c.name }),
+          ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`,
+        ),
         h('button', { className: 'skiff-button', textContent: 'Stop cluster', disabled: busy, onclick: () => void this.stopCluster() }),
       );
     } else {
       rows.push(
         h('div', { className: 'skiff-cluster-state', dataset: { state: 'none' }, textContent: m.health ? `no cluster '${m.health.cluster}' yet` : 'no cluster' }),
-        h('div', { className: 'skiff-toolbar' }, this.profile, h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() })),
+        h(
+          'div',
+          { className: 'skiff-toolbar' },
+          this.profile,
+          h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() }),
+        ),
       );
     }
     if (m.activity) {
       const last = m.activity.progress.slice(-6);
-      rows.push(h('div', { className: 'skiff-progress' }, h('div', { className: 'skiff-muted', textContent: `${m.activity.action} the cluster…` }), ...last.map((line) => h('div', { textContent: line }))));
+      rows.push(
+        h(
+          'div',
+          { className: 'skiff-progress' },
+          h('div', { className: 'skiff-muted', textContent: `${m.activity.action} the cluster…` }),
+          ...last.map((line) => h('div', { textContent: line })),
+        ),
+      );
     }
     if (this.clusterError) rows.push(h('div', { className: 'skiff-error', textContent: this.clusterError }));
     this.cluster.replaceChildren(...rows);
@@ -145,7 +162,9 @@ export class SkiffSidebar extends Widget {
     rows.push(this.jobList(m.jobs));
     // Jobs promoted to other contexts, each target under its own heading.
     for (const remote of m.promoted.remotes) {
-      rows.push(h('h3', { className: 'skiff-target', dataset: { target: viewKey('', remote.target) }, textContent: `${promotedTargetLabel(remote.target)} (${remote.jobs.length})` }));
+      rows.push(
+        h('h3', { className: 'skiff-target', dataset: { target: viewKey('', remote.target) }, textContent: `${promotedTargetLabel(remote.target)} (${remote.jobs.length})` }),
+      );
       if (remote.problem) rows.push(h('div', { className: 'skiff-error', textContent: `cannot be read: ${remote.problem}` }));
       rows.push(this.jobList(remote.jobs, remote.target));
     }

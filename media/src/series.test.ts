@@ -38,7 +38,18 @@ describe('metricsCharts', () => {
 
 describe('alignedData', () => {
   it('puts every series on the union of x values, with gaps', () => {
-    const data = alignedData({ title: 't', xLabel: 'step', series: [{ label: 'a', x: [0, 2], y: [1, 3] }, { label: 'b', x: [1], y: [9] }] });
-    expect(data).toEqual([[0, 1, 2], [1, null, 3], [null, 9, null]]);
+    const data = alignedData({
+      title: 't',
+      xLabel: 'step',
+      series: [
+        { label: 'a', x: [0, 2], y: [1, 3] },
+        { label: 'b', x: [1], y: [9] },
+      ],
+    });
+    expect(data).toEqual([
+      [0, 1, 2],
+      [1, null, 3],
+      [null, 9, null],
+    ]);
   });
 });

@@ -198,7 +198,10 @@ export class SkiffSession {
    * Starts a notebook session (replacing one of that name: a restart) and waits until every rank
    * answers. Its packages are installed first, as for a job.
    */
-  async startNotebookSession(req: Omit<NotebookSessionRequest, 'namespace'> & { namespace?: string }, opts: SubmitOptions & { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<NotebookSessionInfo> {
+  async startNotebookSession(
+    req: Omit<NotebookSessionRequest, 'namespace'> & { namespace?: string },
+    opts: SubmitOptions & { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<NotebookSessionInfo> {
     const spec = notebookSessionSpec({ ...req, namespace: req.namespace ?? this.namespace });
     this.attached.delete(`${spec.namespace}/${spec.name}`);
     await this.submit(spec, notebookSessionCode(req), opts);

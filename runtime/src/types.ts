@@ -94,9 +94,7 @@ export interface TrainingMetric {
   values: Record<string, number>;
 }
 
-export type MetricsSample =
-  | { type: 'usage'; time: string; pods: PodUsage[] }
-  | { type: 'training'; metric: TrainingMetric };
+export type MetricsSample = { type: 'usage'; time: string; pods: PodUsage[] } | { type: 'training'; metric: TrainingMetric };
 
 /** A MIME bundle as Jupyter sends one: 'text/plain', 'text/html', base64 'image/png'… */
 export type MimeBundle = Record<string, unknown>;

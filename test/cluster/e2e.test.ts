@@ -10,9 +10,18 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { JOB_IMAGE } from '@skiff/runtime';
 import { CLUSTER, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
-interface Status { nodes: { name: string; role: string; ready: boolean; gpus: number }[] }
-interface Described { phase: string; reason?: string; pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[] }
-interface Sample { type: string; metric?: { rank: number; values: Record<string, number> } }
+interface Status {
+  nodes: { name: string; role: string; ready: boolean; gpus: number }[];
+}
+interface Described {
+  phase: string;
+  reason?: string;
+  pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[];
+}
+interface Sample {
+  type: string;
+  metric?: { rank: number; values: Record<string, number> };
+}
 
 describe('skiff on a real kind cluster', () => {
   beforeAll(async () => {
@@ -87,7 +96,24 @@ describe('skiff on a real kind cluster', () => {
   });
 
   it('passes env, arguments, CPU and memory through; logs -f and metrics -f follow it to its end', async () => {
-    const run = await skiff(['run', 'test/cluster/fixtures/options.py', '--workers', '1', '--env', 'GREETING=hi', '--cpu', '500m', '--memory', '256Mi', '--name', 'e2e-opts', '-d', '--', '--epochs', '3']);
+    const run = await skiff([
+      'run',
+      'test/cluster/fixtures/options.py',
+      '--workers',
+      '1',
+      '--env',
+      'GREETING=hi',
+      '--cpu',
+      '500m',
+      '--memory',
+      '256Mi',
+      '--name',
+      'e2e-opts',
+      '-d',
+      '--',
+      '--epochs',
+      '3',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const [logs, metrics] = await Promise.all([skiff(['logs', 'e2e-opts', '-f']), skiff(['metrics', 'e2e-opts', '-f', '--interval', '2', '-o', 'json'])]);
     expect(logs.code, logs.stderr).toBe(0);
@@ -95,7 +121,10 @@ describe('skiff on a real kind cluster', () => {
     expect(logs.stdout).toContain("args=['--epochs', '3']");
     expect(logs.stdout.trimEnd().split('\n').at(-1)).toContain('options done');
     expect(metrics.code, metrics.stderr).toBe(0);
-    const samples = metrics.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample & { pods?: { cpuCores: number; memoryBytes: number }[] });
+    const samples = metrics.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Sample & { pods?: { cpuCores: number; memoryBytes: number }[] });
     const steps = samples.filter((s) => s.type === 'training').map((s) => s.metric!.values.step);
     // Every reported step once, in order, although samples arrive over several polls.
     expect(steps).toEqual([...Array(12).keys()]);
@@ -238,21 +267,24 @@ describe('skiff on a real kind cluster', () => {
     expect(first.map((j) => j.name)).toEqual(jobs.map((j) => j.name));
   });
 
-  it('says plainly when the cluster is deleted under a running job, and when it is gone', async () => {
-    const following = skiff(['run', 'test/cluster/fixtures/slow.py', '--name', 'e2e-slow']);
-    for (let i = 0; i < 60; i++) {
-      const described = await skiffJson<Described>(['describe', 'e2e-slow']).catch(() => undefined);
-      if (described?.phase === 'Running') break;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    expect((await skiff(['down'])).code).toBe(0);
-    const run = await following;
-    expect(run.stdout).toContain('still working');
-    expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/cannot reach the API server of cluster|no longer exists/);
-    const status = await skiff(['status']);
-    expect(status.code).toBe(3);
-    expect(status.stderr).toMatch(/skiff up/);
-  }, 5 * 60_000);
-
+  it(
+    'says plainly when the cluster is deleted under a running job, and when it is gone',
+    async () => {
+      const following = skiff(['run', 'test/cluster/fixtures/slow.py', '--name', 'e2e-slow']);
+      for (let i = 0; i < 60; i++) {
+        const described = await skiffJson<Described>(['describe', 'e2e-slow']).catch(() => undefined);
+        if (described?.phase === 'Running') break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      expect((await skiff(['down'])).code).toBe(0);
+      const run = await following;
+      expect(run.stdout).toContain('still working');
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/cannot reach the API server of cluster|no longer exists/);
+      const status = await skiff(['status']);
+      expect(status.code).toBe(3);
+      expect(status.stderr).toMatch(/skiff up/);
+    },
+    5 * 60_000,
+  );
 });

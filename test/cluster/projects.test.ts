@@ -16,7 +16,11 @@ const FIXTURES = join(REPO, 'test/cluster/fixtures/projects');
 /** The demo's scripts are ordinary projects too: a checkpointing trainer, a Flask server with its requirements.txt. */
 const CHECKPOINT = join(REPO, 'examples/resume/train.py');
 
-interface Status { name: string; phase: string; workDir?: string }
+interface Status {
+  name: string;
+  phase: string;
+  workDir?: string;
+}
 
 describe('real projects run unchanged', () => {
   const scratch: string[] = [];
@@ -112,7 +116,10 @@ describe('real projects run unchanged', () => {
     const big = tempDir('skiff-big-');
     mkdirSync(join(big, 'data'));
     for (let i = 0; i < 50; i++) writeFileSync(join(big, 'data', `shard-${i}.bin`), randomBytes(4 * 1024 * 1024));
-    writeFileSync(join(big, 'count.py'), 'import os\nprint("bytes", sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(".") for f in fs if f.endswith(".bin")), flush=True)\n');
+    writeFileSync(
+      join(big, 'count.py'),
+      'import os\nprint("bytes", sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(".") for f in fs if f.endswith(".bin")), flush=True)\n',
+    );
     const run = await skiff(['run', join(big, 'count.py'), '--name', 'big-folder']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`bytes ${200 * 1024 * 1024}`);
@@ -128,7 +135,7 @@ describe('real projects run unchanged', () => {
       join(project, 'read.py'),
       [
         'import os',
-        'print(f"rank {os.environ[\'RANK\']} read {open(\'inputs/labels.csv\').read().strip()}", flush=True)',
+        "print(f\"rank {os.environ['RANK']} read {open('inputs/labels.csv').read().strip()}\", flush=True)",
         'try:',
         '    open("inputs/new.txt", "w")',
         'except OSError as err:',
@@ -174,7 +181,9 @@ describe('real projects run unchanged', () => {
     const job = 'fills-disk';
     const hostDir = jobRunsDir(dataDir(), CLUSTER, DEFAULT_NAMESPACE, job);
     const nodeDir = `${NODE_DATA_DIR}/${hostDir.slice(dataDir().length + 1)}`;
-    const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     const image = join(tempDir('skiff-disk-'), 'disk.img');
     execFileSync('truncate', ['-s', '16M', image]);
     execFileSync('mkfs.ext4', ['-q', '-F', '-m', '0', image]); // no blocks reserved for root: full means full
@@ -192,7 +201,14 @@ describe('real projects run unchanged', () => {
       const project = tempDir('skiff-fills-');
       writeFileSync(
         join(project, 'train.py'),
-        ['import os', 'print("saving snapshot.pt", flush=True)', 'with open("snapshot.pt", "wb") as f:', '    for _ in range(64):', '        f.write(os.urandom(1 << 20))', 'print("saved", flush=True)'].join('\n'),
+        [
+          'import os',
+          'print("saving snapshot.pt", flush=True)',
+          'with open("snapshot.pt", "wb") as f:',
+          '    for _ in range(64):',
+          '        f.write(os.urandom(1 << 20))',
+          'print("saved", flush=True)',
+        ].join('\n'),
       );
       writeFileSync(join(project, 'weights.bin'), randomBytes(2 << 20));
       const filled = await skiff(['run', join(project, 'train.py'), '--name', job]);

@@ -99,7 +99,7 @@ describe('promotion from the local cluster to another context', () => {
     if (promoted.length) execFileSync('docker', ['rmi', ...promoted], { stdio: 'ignore' });
   });
 
-  it('shows the plan as a diff from the target\'s dry run and applies nothing without a yes', async () => {
+  it("shows the plan as a diff from the target's dry run and applies nothing without a yes", async () => {
     const plan = await promote('promo-train', ['--to', CLOUD_CONTEXT, '--dry-run', '-o', 'json']);
     expect(plan.code, plan.stderr).toBe(0);
     const parsed = JSON.parse(plan.stdout) as { image: string; changes: { kind: string; action: string }[]; diff: string };
@@ -198,13 +198,19 @@ describe('promotion from the local cluster to another context', () => {
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/^\[rank 0\] rank 0\/2 finished/m);
     expect(logs.stdout).toMatch(/^\[rank 1\] rank 1\/2 finished/m);
-    const described = JSON.parse((await withOperators(['describe', 'promo-train', '-o', 'json'])).stdout) as { phase: string; workload: string; pods: { name: string; rank: number }[] };
+    const described = JSON.parse((await withOperators(['describe', 'promo-train', '-o', 'json'])).stdout) as {
+      phase: string;
+      workload: string;
+      pods: { name: string; rank: number }[];
+    };
     expect(described).toMatchObject({ phase: 'Succeeded', workload: 'PyTorchJob' });
     expect(described.pods.map((p) => [p.name, p.rank])).toEqual([
       ['promo-train-master-0', 0],
       ['promo-train-worker-0', 1],
     ]);
-    const again = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--dry-run', '-o', 'json'])).stdout) as { changes: { action: string }[] };
+    const again = JSON.parse((await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'operators', '--dry-run', '-o', 'json'])).stdout) as {
+      changes: { action: string }[];
+    };
     expect(again.changes.map((c) => c.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 

@@ -13,7 +13,12 @@ const SESSION = 'nb-e2e';
 const cells = (JSON.parse(readFileSync(NOTEBOOK, 'utf8')) as { cells: { source: string }[] }).cells.map((c) => c.source);
 const run = (code: string) => skiff(['session', 'run', SESSION, '--code', code]);
 
-interface SessionInfo { name: string; workers: number; workDir?: string; phase: string }
+interface SessionInfo {
+  name: string;
+  workers: number;
+  workDir?: string;
+  phase: string;
+}
 
 describe('notebook sessions keep their state', () => {
   beforeAll(async () => {
@@ -73,7 +78,10 @@ describe('notebook sessions keep their state', () => {
     try {
       const ran = await skiff(['session', 'run', 'nb-plot', notebook, '-o', 'json'], 5 * 60_000);
       expect(ran.code, ran.stderr).toBe(0);
-      const events = ran.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; count?: number; text?: string; data?: Record<string, string> });
+      const events = ran.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; count?: number; text?: string; data?: Record<string, string> });
       const figures = events.filter((e) => e.type === 'display' && e.data?.['image/png']);
       expect(figures).toHaveLength(2);
       for (const f of figures) {

@@ -6,7 +6,11 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../runtime/dist/cli/skiff.mjs', import.meta.url));
 export const CLUSTER = process.env.SKIFF_E2E_CLUSTER ?? 'skiff-e2e';
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function skiff(args: string[], timeoutMs = 10 * 60_000, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return skiffAt(CLUSTER, args, timeoutMs, env);
@@ -37,5 +41,8 @@ export async function skiffJson<T>(args: string[]): Promise<T> {
 export async function skiffJsonLines<T>(args: string[]): Promise<T[]> {
   const r = await skiff([...args, '-o', 'json']);
   if (r.code !== 0) throw new Error(`skiff ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
 }

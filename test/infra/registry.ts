@@ -10,8 +10,12 @@ export function mirrorRegistryIntoNodes(cluster: string): void {
     .split(' ')
     .find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip))!;
   const hostsToml = `server = "http://${REGISTRY}"\n\n[host."http://${gateway}:${REGISTRY.split(':')[1]}"]\n  capabilities = ["pull", "resolve"]\n`;
-  const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${cluster}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).trim().split('\n');
+  const nodes = execFileSync('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${cluster}`, '--format', '{{.Names}}'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   for (const node of nodes) {
-    execFileSync('docker', ['exec', '-i', node, 'sh', '-c', `mkdir -p /etc/containerd/certs.d/${REGISTRY} && cat > /etc/containerd/certs.d/${REGISTRY}/hosts.toml`], { input: hostsToml });
+    execFileSync('docker', ['exec', '-i', node, 'sh', '-c', `mkdir -p /etc/containerd/certs.d/${REGISTRY} && cat > /etc/containerd/certs.d/${REGISTRY}/hosts.toml`], {
+      input: hostsToml,
+    });
   }
 }

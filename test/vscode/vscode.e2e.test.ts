@@ -30,7 +30,10 @@ const notification = (text: string | RegExp) => page.locator('.notification-toas
 function channelLog(job: string): string {
   const files = readdirSync(join(wb.userDir, 'logs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`${job}.log`));
   // One file per window load: the last is this window's.
-  const latest = files.map((f) => join(wb.userDir, 'logs', f)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
+  const latest = files
+    .map((f) => join(wb.userDir, 'logs', f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+    .at(-1);
   if (!latest) throw new Error(`no output channel log for ${job} under ${wb.userDir}/logs`);
   return readFileSync(latest, 'utf8');
 }
@@ -48,7 +51,10 @@ async function selectKernel(label: 'Skiff cluster' | 'Skiff session'): Promise<v
   if (!(await row.isVisible({ timeout: 2000 }).catch(() => false))) {
     const another = rows.filter({ hasText: 'Select Another Kernel' }).first();
     if (await another.isVisible().catch(() => false)) await another.click();
-    await rows.filter({ has: page.getByText('Skiff', { exact: true }) }).first().click();
+    await rows
+      .filter({ has: page.getByText('Skiff', { exact: true }) })
+      .first()
+      .click();
   }
   await row.click();
   // Notebooks opened before keep their (hidden) toolbars: look at the visible one.
@@ -75,7 +81,9 @@ async function runFromCodeLens(file: string, workers: number): Promise<void> {
 /** slow.py on 1 worker, until the Jobs tree shows it Running. */
 async function runSlowJob(): Promise<void> {
   await runFromCodeLens('slow.py', 1);
-  const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).first();
+  const row = jobsTree()
+    .locator('.monaco-list-row', { hasText: /^slow-/ })
+    .first();
   await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
 }
 
@@ -113,7 +121,10 @@ describe('Skiff in VS Code', () => {
     await runCommand(page, 'Skiff: Set Workers and GPUs for Cell…');
     await pick(page, '1 worker');
     await pick(page, 'no GPU');
-    await page.locator('.notebookOverlay .cell-statusbar-container', { hasText: /1\sworker/ }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.notebookOverlay .cell-statusbar-container', { hasText: /1\sworker/ })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await page.locator('.notebookOverlay .cell-editor-container').first().click();
     await selectKernel('Skiff cluster');
     await runCommand(page, 'Notebook: Run All');
@@ -131,7 +142,16 @@ describe('Skiff in VS Code', () => {
         async () => {
           await page.locator('.notebook-toolbar-container .action-item', { hasText: 'Go To' }).first().click();
           await page.waitForTimeout(1000);
-          return (await Promise.all(page.frames().map((f) => f.locator(failure).count().catch(() => 0)))).some(Boolean);
+          return (
+            await Promise.all(
+              page.frames().map((f) =>
+                f
+                  .locator(failure)
+                  .count()
+                  .catch(() => 0),
+              ),
+            )
+          ).some(Boolean);
         },
         { timeout: 4 * 60_000, interval: 2000 },
       )
@@ -142,9 +162,24 @@ describe('Skiff in VS Code', () => {
 
   it('runs a script from its CodeLens and shows the job live in the Jobs tree and its log channel', async () => {
     await runFromCodeLens('hello.py', 2);
-    await jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().waitFor({ timeout: 60_000 });
-    await page.locator('.view-lines', { hasText: 'hello from rank 1 of 2' }).first().waitFor({ timeout: 4 * 60_000 });
-    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^hello-/ }).first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
+    await jobsTree()
+      .locator('.monaco-list-row', { hasText: /^hello-/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await page
+      .locator('.view-lines', { hasText: 'hello from rank 1 of 2' })
+      .first()
+      .waitFor({ timeout: 4 * 60_000 });
+    await expect
+      .poll(
+        () =>
+          jobsTree()
+            .locator('.monaco-list-row', { hasText: /^hello-/ })
+            .first()
+            .textContent(),
+        { timeout: 60_000 },
+      )
+      .toMatch(/Succeeded/);
     await screenshot(page, '05-codelens-run');
   });
 
@@ -154,7 +189,15 @@ describe('Skiff in VS Code', () => {
     await pick(page, 'slow-');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Job' }).click();
     await notification(/cancelled slow-/).waitFor({ timeout: 30_000 });
-    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).count(), { timeout: 60_000 }).toBe(0);
+    await expect
+      .poll(
+        () =>
+          jobsTree()
+            .locator('.monaco-list-row', { hasText: /^slow-/ })
+            .count(),
+        { timeout: 60_000 },
+      )
+      .toBe(0);
     await screenshot(page, '06-cancelled');
   });
 
@@ -168,7 +211,7 @@ describe('Skiff in VS Code', () => {
     await page.locator('.tab', { hasText: /now ↔ after promotion/ }).waitFor({ timeout: 60_000 });
     await page.locator('.editor-container .view-lines', { hasText: 'promoted-from' }).first().waitFor({ timeout: 30_000 });
     await screenshot(page, '07-promotion-diff');
-    await page.locator('.monaco-dialog-box', { hasText: "Promote hello-" }).waitFor();
+    await page.locator('.monaco-dialog-box', { hasText: 'Promote hello-' }).waitFor();
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Promote$/ }).click();
     await notification(/runs on 'cloud' \(namespace prod\)/).waitFor({ timeout: 10 * 60_000 });
     const heading = jobsTree().locator('.monaco-list-row', { hasText: 'cloud · prod' });
@@ -186,7 +229,9 @@ describe('Skiff in VS Code', () => {
     await page.locator('.codelens-decoration a', { hasText: 'Serve on cluster' }).click();
     await answer('8000');
     await notification(/serving serve-/).waitFor({ timeout: 60_000 });
-    const row = jobsTree().locator('.monaco-list-row[aria-level="1"]', { hasText: /^serve-/ }).first();
+    const row = jobsTree()
+      .locator('.monaco-list-row[aria-level="1"]', { hasText: /^serve-/ })
+      .first();
     await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running · 1 replica/);
     const statusBar = page.locator('.statusbar-item', { hasText: CLUSTER });
     await expect.poll(() => statusBar.first().textContent(), { timeout: 30_000 }).toMatch(/1 running/);
@@ -194,7 +239,10 @@ describe('Skiff in VS Code', () => {
     await runCommand(page, 'Skiff: Call Serving Job…');
     await pick(page, 'serve-');
     await answer('[1, 2, 3]');
-    await page.locator('.view-lines', { hasText: 'HTTP 200: {"doubled": [2, 4, 6]}' }).first().waitFor({ timeout: 2 * 60_000 });
+    await page
+      .locator('.view-lines', { hasText: 'HTTP 200: {"doubled": [2, 4, 6]}' })
+      .first()
+      .waitFor({ timeout: 2 * 60_000 });
     await screenshot(page, '09-serve-call');
 
     await runCommand(page, 'Skiff: Show Metrics');
@@ -260,8 +308,16 @@ describe('Skiff in VS Code', () => {
 
   it('keeps a job across a window reload: the Jobs tree still has it, and Show Logs brings back every line once', async () => {
     await runFromCodeLens('steady.py', 1);
-    await page.locator('.view-lines', { hasText: 'steady step 3' }).first().waitFor({ timeout: 4 * 60_000 });
-    const job = /^steady-[a-z0-9]{1,5}/.exec((await jobsTree().locator('.monaco-list-row', { hasText: /^steady-/ }).first().textContent()) ?? '')![0];
+    await page
+      .locator('.view-lines', { hasText: 'steady step 3' })
+      .first()
+      .waitFor({ timeout: 4 * 60_000 });
+    const job = /^steady-[a-z0-9]{1,5}/.exec(
+      (await jobsTree()
+        .locator('.monaco-list-row', { hasText: /^steady-/ })
+        .first()
+        .textContent()) ?? '',
+    )![0];
     await runCommand(page, 'Developer: Reload Window');
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
@@ -270,7 +326,10 @@ describe('Skiff in VS Code', () => {
     await screenshot(page, '16-reloaded-job');
     await runCommand(page, 'Skiff: Show Logs');
     await pick(page, job);
-    await page.locator('.view-lines', { hasText: 'steady done' }).first().waitFor({ timeout: 3 * 60_000 });
+    await page
+      .locator('.view-lines', { hasText: 'steady done' })
+      .first()
+      .waitFor({ timeout: 3 * 60_000 });
     await expect.poll(() => row.first().textContent(), { timeout: 60_000 }).toMatch(/Succeeded/);
     // The channel after the reload, as VS Code logs it: from the first line to the last, each once.
     const printed = channelLog(job)
@@ -283,7 +342,9 @@ describe('Skiff in VS Code', () => {
   it('says what happened when its cluster is deleted under a job it follows, and Start Cluster from that message brings it back', async () => {
     // Submitted from a terminal, followed here: the tree's watch and the job's log channel.
     skiff('run', join(wb.folder, 'slow.py'), '--workers', '1', '--name', 'slow-gone', '-d');
-    const row = jobsTree().locator('.monaco-list-row', { hasText: /^slow-gone/ }).first();
+    const row = jobsTree()
+      .locator('.monaco-list-row', { hasText: /^slow-gone/ })
+      .first();
     await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
     await runCommand(page, 'Skiff: Show Logs');
     await pick(page, 'slow-gone');
@@ -292,7 +353,15 @@ describe('Skiff in VS Code', () => {
     const gone = notification(new RegExp(`cluster '${CLUSTER}'`)).filter({ has: page.locator('.monaco-button', { hasText: 'Start Cluster' }) });
     await gone.first().waitFor({ timeout: 2 * 60_000 });
     await screenshot(page, '17-cluster-deleted');
-    await expect.poll(() => jobsTree().locator('.monaco-list-row', { hasText: /^slow-/ }).count(), { timeout: 60_000 }).toBe(0);
+    await expect
+      .poll(
+        () =>
+          jobsTree()
+            .locator('.monaco-list-row', { hasText: /^slow-/ })
+            .count(),
+        { timeout: 60_000 },
+      )
+      .toBe(0);
     await gone.first().locator('.monaco-button', { hasText: 'Start Cluster' }).click();
     await pick(page, 'cpu');
     await notification(new RegExp(`cluster '${CLUSTER}' is ready`)).waitFor({ timeout: 15 * 60_000 });

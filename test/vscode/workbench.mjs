@@ -54,7 +54,18 @@ export async function openWorkbench(settings) {
   const port = await freePort();
   const server = spawn(
     process.execPath,
-    [join(codeServer, 'out/node/entry.js'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ...dirs, folder],
+    [
+      join(codeServer, 'out/node/entry.js'),
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      ...dirs,
+      folder,
+    ],
     { stdio: 'ignore', env: { ...process.env, SKIFF_CODE_SERVER: undefined } },
   );
   const browser = await chromium.launch({
@@ -137,7 +148,13 @@ export async function waitInFrames(page, selector, timeoutMs, opts = {}) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+      if (
+        await frame
+          .locator(selector)
+          .count()
+          .catch(() => 0)
+      )
+        return frame;
     }
     if (opts.scroll) {
       await page.mouse.move(800, 500);

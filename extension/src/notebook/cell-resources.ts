@@ -56,9 +56,19 @@ export async function pickCellResources(cell: vscode.NotebookCell | undefined, s
     return;
   }
   const chosen = cellJobOptions(cell.metadata);
-  const workers = await pickCount(WORKER_CHOICES, chosen.workers ?? settings.workers, (n) => `${n} worker${n === 1 ? '' : 's'}`, 'Workers for this cell (one process each, spread over the nodes)');
+  const workers = await pickCount(
+    WORKER_CHOICES,
+    chosen.workers ?? settings.workers,
+    (n) => `${n} worker${n === 1 ? '' : 's'}`,
+    'Workers for this cell (one process each, spread over the nodes)',
+  );
   if (workers === undefined) return;
-  const gpus = await pickCount(GPU_CHOICES, chosen.gpusPerWorker ?? settings.gpusPerWorker, (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per worker`), 'GPUs per worker');
+  const gpus = await pickCount(
+    GPU_CHOICES,
+    chosen.gpusPerWorker ?? settings.gpusPerWorker,
+    (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per worker`),
+    'GPUs per worker',
+  );
   if (gpus === undefined) return;
   const edit = new vscode.WorkspaceEdit();
   edit.set(cell.notebook.uri, [vscode.NotebookEdit.updateCellMetadata(cell.index, withCellJobOptions(cell.metadata, { ...chosen, workers, gpusPerWorker: gpus }))]);

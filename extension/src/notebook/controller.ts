@@ -5,7 +5,10 @@ import { runCellOnCluster, type CellRunDeps } from './cell-run.js';
 export const CONTROLLER_ID = 'skiff-cluster';
 
 /** The controller, and the notebooks it is selected for (which the cell status bar reads). */
-export function createSkiffController(deps: () => Promise<CellRunDeps>, onSelectionChange?: () => void): { controller: vscode.NotebookController; selected: Set<vscode.NotebookDocument> } {
+export function createSkiffController(
+  deps: () => Promise<CellRunDeps>,
+  onSelectionChange?: () => void,
+): { controller: vscode.NotebookController; selected: Set<vscode.NotebookDocument> } {
   const controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, 'jupyter-notebook', 'Skiff cluster');
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;

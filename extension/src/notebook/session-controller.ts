@@ -33,7 +33,9 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
     try {
       const { killed } = await d.session.interruptNotebookSession(notebookSessionName(notebook));
       if (killed.length) {
-        void vscode.window.showWarningMessage(`Skiff: rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} stopped; restart the session.`);
+        void vscode.window.showWarningMessage(
+          `Skiff: rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} stopped; restart the session.`,
+        );
       }
     } catch (err) {
       d.onError(err);

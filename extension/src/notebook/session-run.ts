@@ -33,7 +33,13 @@ export type KnownSessions = Map<string, NotebookSessionInfo>;
 export type SessionSizes = Map<string, { workers: number; gpusPerWorker: number }>;
 
 /** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
-export async function ensureSession(notebook: vscode.NotebookDocument, deps: SessionRunDeps, say: (text: string) => Thenable<void> | void, known: KnownSessions, sizes: SessionSizes): Promise<NotebookSessionInfo> {
+export async function ensureSession(
+  notebook: vscode.NotebookDocument,
+  deps: SessionRunDeps,
+  say: (text: string) => Thenable<void> | void,
+  known: KnownSessions,
+  sizes: SessionSizes,
+): Promise<NotebookSessionInfo> {
   const name = notebookSessionName(notebook);
   const cached = known.get(name);
   if (cached) return cached;
@@ -43,7 +49,10 @@ export async function ensureSession(notebook: vscode.NotebookDocument, deps: Ses
     return found;
   }
   const { notebookPipRequirements } = await runtime();
-  const codeCells = notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code).map((c) => c.document.getText());
+  const codeCells = notebook
+    .getCells()
+    .filter((c) => c.kind === vscode.NotebookCellKind.Code)
+    .map((c) => c.document.getText());
   const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
   const { workers, gpusPerWorker } = sizes.get(notebook.uri.toString()) ?? deps.settings;
   await say(`starting a session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
@@ -96,7 +105,9 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
       case 'rich':
         return execution.appendOutput(new vscode.NotebookCellOutput(mimeItems(output.data)));
       case 'error':
-        return execution.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: output.ename, message: output.evalue, stack: output.traceback })]));
+        return execution.appendOutput(
+          new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: output.ename, message: output.evalue, stack: output.traceback })]),
+        );
     }
   };
   try {

@@ -29,7 +29,16 @@ function untilAborted(signal?: AbortSignal): Promise<never> {
 
 export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: { spec: unknown; files: { path: string; content: string }[] }[]; progress: string[] } {
   const submitted: { spec: unknown; files: { path: string; content: string }[] }[] = [];
-  const status = (name: string, phase: JobPhase, extra: Partial<JobStatus> = {}): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase, workers: 2, script: 'cell.py', pods, ...extra });
+  const status = (name: string, phase: JobPhase, extra: Partial<JobStatus> = {}): JobStatus => ({
+    name,
+    namespace: 'skiff',
+    kind: 'training',
+    phase,
+    workers: 2,
+    script: 'cell.py',
+    pods,
+    ...extra,
+  });
   let jobs: JobStatus[] = [];
   return {
     clusterName: 'skiff',
@@ -39,7 +48,12 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
     listClusters: async () => script.clusters ?? [],
     async up(_request, onProgress) {
       for (const line of this.progress) onProgress?.(line);
-      const cluster = { name: 'skiff', context: 'kind-skiff', profile: 'cpu' as const, nodes: [{ name: 'skiff-control-plane', role: 'control-plane' as const, ready: true, gpus: 0 }] };
+      const cluster = {
+        name: 'skiff',
+        context: 'kind-skiff',
+        profile: 'cpu' as const,
+        nodes: [{ name: 'skiff-control-plane', role: 'control-plane' as const, ready: true, gpus: 0 }],
+      };
       script.clusters = [cluster];
       return { cluster, reused: false, seconds: 1 };
     },
@@ -60,7 +74,11 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
     cancelJob: async () => {},
     outputs: async (job) => {
       if (!jobs.some((j) => j.name === job)) throw new SkiffError('JOB_NOT_FOUND', `job '${job}' has no outputs`);
-      return { runId: 'r1', dir: `/data/runs/skiff/skiff/${job}/r1`, record: { job, namespace: 'skiff', cluster: 'skiff', runId: 'r1', createdAt: '2026-12-01T00:00:00Z', script: 'cell.py', codeFiles: ['cell.py'] } };
+      return {
+        runId: 'r1',
+        dir: `/data/runs/skiff/skiff/${job}/r1`,
+        record: { job, namespace: 'skiff', cluster: 'skiff', runId: 'r1', createdAt: '2026-12-01T00:00:00Z', script: 'cell.py', codeFiles: ['cell.py'] },
+      };
     },
     copyOutputs: async () => {
       throw new SkiffError('BAD_INPUT', 'the scripted backend keeps no files to copy');

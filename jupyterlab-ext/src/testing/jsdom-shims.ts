@@ -4,5 +4,14 @@ g.DragEvent ??= class DragEvent extends (globalThis.MouseEvent as typeof MouseEv
 g.ClipboardEvent ??= class ClipboardEvent extends (globalThis.Event as typeof Event) {};
 if (typeof window !== 'undefined' && !window.matchMedia) {
   window.matchMedia = (query: string) =>
-    ({ matches: false, media: query, onchange: null, addListener() {}, removeListener() {}, addEventListener() {}, removeEventListener() {}, dispatchEvent: () => false }) as MediaQueryList;
+    ({
+      matches: false,
+      media: query,
+      onchange: null,
+      addListener() {},
+      removeListener() {},
+      addEventListener() {},
+      removeEventListener() {},
+      dispatchEvent: () => false,
+    }) as MediaQueryList;
 }

@@ -12,7 +12,6 @@ import { followJob } from '../jobs/follow-job.js';
 
 const TOKEN = 'client-test';
 
-
 const status = (name: string, phase: JobStatus['phase'] = 'Running'): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase, workers: 2, script: 'cell.py', pods: [] });
 
 function backend(): ApiBackend & { submitted: unknown[] } {
@@ -163,7 +162,11 @@ describe('SkiffApiClient', () => {
     expect(contexts).toEqual(['gke']); // one session per context, reused
     expect((await api.jobs()).map((j) => j.name)).not.toContain('cloud-job-in-prod');
     // Submitting, promoting and clusters are for the local cluster only.
-    await expect(remote.submit({ spec: { kind: 'training', name: 'x', script: 'x.py' }, files: [] })).rejects.toMatchObject({ status: 400, code: 'BAD_INPUT', message: expect.stringContaining("local cluster only, not for context 'gke'") });
+    await expect(remote.submit({ spec: { kind: 'training', name: 'x', script: 'x.py' }, files: [] })).rejects.toMatchObject({
+      status: 400,
+      code: 'BAD_INPUT',
+      message: expect.stringContaining("local cluster only, not for context 'gke'"),
+    });
   });
 
   it('turns API errors, stream errors and an unreachable API into ApiErrors with hints', async () => {
@@ -229,7 +232,11 @@ describe('promotion over HTTP', () => {
     const { api } = await client();
     const plan = await api.planPromotion('a', { to: 'cloud' });
     for (const body of [{ to: 'cloud' }, { to: 'cloud', digest: plan.digest }, { to: 'cloud', confirm: true }]) {
-      const res = await fetch(`${server!.url}/api/jobs/a/promote`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${server!.url}/api/jobs/a/promote`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain("not applying to context 'cloud' without a confirmation of the plan shown");
     }
@@ -241,7 +248,11 @@ describe('promotion over HTTP', () => {
     const { api } = await client();
     const shown = await api.planPromotion('a', { to: 'cloud' });
     targetLive = 'kind: Job\nmetadata:\n  name: a\n'; // someone created the Job on the target meanwhile
-    await expect(api.promote('a', { to: 'cloud' }, shown)).rejects.toMatchObject({ status: 409, code: 'PLAN_CHANGED', message: expect.stringContaining("changed after it was shown") });
+    await expect(api.promote('a', { to: 'cloud' }, shown)).rejects.toMatchObject({
+      status: 409,
+      code: 'PLAN_CHANGED',
+      message: expect.stringContaining('changed after it was shown'),
+    });
     expect(applied).toEqual([]);
     const again = await api.planPromotion('a', { to: 'cloud' });
     expect(again.digest).not.toBe(shown.digest);

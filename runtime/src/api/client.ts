@@ -183,7 +183,12 @@ export class SkiffApiClient {
    * Builds, pushes and applies the plan the user confirmed, reporting each step. Refused with
    * PLAN_CHANGED when the plan made now is no longer that one: show the new one.
    */
-  async promote(job: string, target: { to: string; profile?: string }, confirmed: Pick<PromotionSummary, 'digest'>, onProgress?: (message: string) => void): Promise<PromotionSummary> {
+  async promote(
+    job: string,
+    target: { to: string; profile?: string },
+    confirmed: Pick<PromotionSummary, 'digest'>,
+    onProgress?: (message: string) => void,
+  ): Promise<PromotionSummary> {
     const body = { ...target, confirm: true, digest: confirmed.digest };
     for await (const { event, data } of this.events('POST', `/api/jobs/${encodeURIComponent(job)}/promote`, body)) {
       if (event === 'progress') onProgress?.((data as { message: string }).message);
@@ -247,7 +252,12 @@ export class SkiffApiClient {
       if (signal?.aborted) return;
       // Every stream of the API ends with `end`: without it the server went away mid-stream, and
       // a follower that took this for the end would sit frozen with a partial log.
-      throw new ApiError(0, 'UNREACHABLE', `the Skiff API's stream ${path.split('?')[0]} was cut before its end`, 'is `skiff api` (or the Jupyter server extension) still running? open the view again to resume');
+      throw new ApiError(
+        0,
+        'UNREACHABLE',
+        `the Skiff API's stream ${path.split('?')[0]} was cut before its end`,
+        'is `skiff api` (or the Jupyter server extension) still running? open the view again to resume',
+      );
     } catch (err) {
       if (signal?.aborted) return;
       throw err;
@@ -272,10 +282,20 @@ export class SkiffApiClient {
     if (body !== undefined) all['Content-Type'] = 'application/json';
     let res: Response;
     try {
-      res = await this.fetch(this.opts.baseUrl.replace(/\/$/, '') + this.targeted(path), { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      res = await this.fetch(this.opts.baseUrl.replace(/\/$/, '') + this.targeted(path), {
+        method,
+        headers: all,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new ApiError(0, 'UNREACHABLE', `cannot reach the Skiff API at ${this.opts.baseUrl}: ${err instanceof Error ? err.message : String(err)}`, 'is `skiff api` (or the Jupyter server extension) running?');
+      throw new ApiError(
+        0,
+        'UNREACHABLE',
+        `cannot reach the Skiff API at ${this.opts.baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+        'is `skiff api` (or the Jupyter server extension) running?',
+      );
     }
     if (!res.ok) throw apiError(res.status, await res.json().catch(() => undefined));
     return res;

@@ -18,8 +18,6 @@ import { API_VERSION, RUNTIME_VERSION } from '../version.js';
 
 const TOKEN = 'test-token';
 
-
-
 const status = (name: string): JobStatus => ({ name, namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'train.py', pods: [] });
 
 class FakeBackend implements ApiBackend {
@@ -101,7 +99,14 @@ class FakeBackend implements ApiBackend {
   async startNotebookSession(req: Omit<NotebookSessionRequest, 'namespace'>, opts: { onProgress?: (line: string) => void } = {}) {
     opts.onProgress?.('waiting for pods: 0 of 2 running');
     this.started.push(req);
-    const info: NotebookSessionInfo = { name: req.name, namespace: 'skiff', workers: req.workers ?? 1, gpusPerWorker: req.gpusPerWorker ?? 0, packages: req.packages, phase: 'Running' };
+    const info: NotebookSessionInfo = {
+      name: req.name,
+      namespace: 'skiff',
+      workers: req.workers ?? 1,
+      gpusPerWorker: req.gpusPerWorker ?? 0,
+      packages: req.packages,
+      phase: 'Running',
+    };
     this.sessions.set(req.name, info);
     return info;
   }
@@ -226,7 +231,13 @@ describe('API server', () => {
     await start();
     const res = await api('/api/jobs', {
       method: 'POST',
-      body: JSON.stringify({ kind: 'training', script: 'cell.py', workers: 2, name: 'nb-cell', code: { files: [{ path: 'cell.py', content: Buffer.from('print(1)\n').toString('base64') }] } }),
+      body: JSON.stringify({
+        kind: 'training',
+        script: 'cell.py',
+        workers: 2,
+        name: 'nb-cell',
+        code: { files: [{ path: 'cell.py', content: Buffer.from('print(1)\n').toString('base64') }] },
+      }),
     });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ name: 'nb-cell' });
@@ -272,7 +283,7 @@ describe('API server', () => {
     ]);
   });
 
-  it('streams a job\'s status until it finishes, as status events', async () => {
+  it("streams a job's status until it finishes, as status events", async () => {
     await start();
     const events = parseSse(await (await api('/api/jobs/a/wait?until=Succeeded,Failed')).text());
     expect(events.map(([e, d]) => [e, (d as JobStatus).phase])).toEqual([
@@ -445,7 +456,10 @@ describe('pure pieces', () => {
   it('needs code with a submission', () => {
     expect(() => submitRequest({ kind: 'serving', script: 's.py' }, 'skiff')).toThrow(/code.files/);
     expect(() => submitRequest({ kind: 'serving', script: 's.py', code: { files: [{ path: 's.py', content: '***' }] } }, 'skiff')).toThrow(/base64/);
-    expect(submitRequest({ kind: 'serving', script: 's.py', codeRoot: '/src' }, 'ns')).toMatchObject({ spec: { kind: 'serving', namespace: 'ns', port: 8000 }, code: { codeRoot: '/src' } });
+    expect(submitRequest({ kind: 'serving', script: 's.py', codeRoot: '/src' }, 'ns')).toMatchObject({
+      spec: { kind: 'serving', namespace: 'ns', port: 8000 },
+      code: { codeRoot: '/src' },
+    });
   });
 });
 

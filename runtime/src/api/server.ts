@@ -140,7 +140,12 @@ interface Route {
 const NAME = '([a-z0-9][-a-z0-9.]*)';
 
 const routes: Route[] = [
-  { method: 'GET', pattern: /^\/api\/health$/, handler: async ({ res, backend }) => sendJson(res, 200, { ok: true, version: RUNTIME_VERSION, apiVersion: API_VERSION, cluster: backend.clusterName, namespace: backend.namespace }) },
+  {
+    method: 'GET',
+    pattern: /^\/api\/health$/,
+    handler: async ({ res, backend }) =>
+      sendJson(res, 200, { ok: true, version: RUNTIME_VERSION, apiVersion: API_VERSION, cluster: backend.clusterName, namespace: backend.namespace }),
+  },
   { method: 'GET', pattern: /^\/api\/clusters$/, handler: async ({ res, backend }) => sendJson(res, 200, await backend.listClusters()) },
   { method: 'POST', pattern: /^\/api\/clusters\/up$/, handler: clusterUp },
   {
@@ -191,7 +196,12 @@ const routes: Route[] = [
     remote: true,
     handler: ({ res, query, backend }) => streamEvents(res, 'jobs', (signal) => backend.watchJobs({ signal, namespace: namespaceOf(query) })),
   },
-  { method: 'GET', pattern: new RegExp(`^/api/jobs/${NAME}$`), remote: true, handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))) },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/jobs/${NAME}$`),
+    remote: true,
+    handler: async ({ res, params, query, backend }) => sendJson(res, 200, await backend.describeJob(params.name, namespaceOf(query))),
+  },
   {
     method: 'DELETE',
     pattern: new RegExp(`^/api/jobs/${NAME}$`),
@@ -219,9 +229,7 @@ const routes: Route[] = [
     pattern: new RegExp(`^/api/jobs/${NAME}/wait$`),
     remote: true,
     handler: ({ res, params, query, backend }) =>
-      streamEvents(res, 'status', (signal) =>
-        callbackStream((onStatus) => backend.waitForJob(params.name, phasesOf(query), { signal, onStatus, namespace: namespaceOf(query) })),
-      ),
+      streamEvents(res, 'status', (signal) => callbackStream((onStatus) => backend.waitForJob(params.name, phasesOf(query), { signal, onStatus, namespace: namespaceOf(query) }))),
   },
   {
     method: 'GET',
@@ -422,7 +430,17 @@ function promotionTarget(body: Record<string, unknown>): { to: string; profile?:
 
 /** A plan as JSON: everything but the code itself, and the digest a confirmation must name. */
 function planSummary(plan: PromotionPlan, digest = planDigest(plan)) {
-  return { job: plan.job, context: plan.context, namespace: plan.namespace, image: plan.image, baseImage: plan.baseImage, form: plan.form, changes: plan.changes, diff: plan.diff, digest };
+  return {
+    job: plan.job,
+    context: plan.context,
+    namespace: plan.namespace,
+    image: plan.image,
+    baseImage: plan.baseImage,
+    form: plan.form,
+    changes: plan.changes,
+    diff: plan.diff,
+    digest,
+  };
 }
 
 /**
@@ -442,9 +460,13 @@ async function promoteJob({ req, res, params, backend }: RequestContext): Promis
   // The digest hashes every code and package file: computed once, for the check and the answer.
   const digest = planDigest(plan);
   if (digest !== shown) {
-    throw new SkiffError('PLAN_CHANGED', `the plan for promoting ${params.name} to '${target.to}' changed after it was shown (the target's objects, the job's code or its packages); nothing was applied`, {
-      hint: 'review the new plan (promote again) and confirm that one',
-    });
+    throw new SkiffError(
+      'PLAN_CHANGED',
+      `the plan for promoting ${params.name} to '${target.to}' changed after it was shown (the target's objects, the job's code or its packages); nothing was applied`,
+      {
+        hint: 'review the new plan (promote again) and confirm that one',
+      },
+    );
   }
   const stream = new SseStream(res);
   try {
@@ -471,7 +493,9 @@ export function upRequest(input: unknown): UpRequest {
   if (nodeImage !== undefined) {
     // kind runs node images privileged: over the API only kind's own and Skiff's offline build.
     if (!/^(kindest\/node|skiff\.local\/node):[\w.-]+(@sha256:[0-9a-f]{64})?$/.test(nodeImage)) {
-      throw new SkiffError('BAD_INPUT', `nodeImage must be a kindest/node or skiff.local/node image (got '${nodeImage}')`, { hint: 'other node images can be given to `skiff up --image` on the command line' });
+      throw new SkiffError('BAD_INPUT', `nodeImage must be a kindest/node or skiff.local/node image (got '${nodeImage}')`, {
+        hint: 'other node images can be given to `skiff up --image` on the command line',
+      });
     }
     request.nodeImage = nodeImage;
   }
@@ -515,7 +539,8 @@ export function submitRequest(input: unknown, namespace: string): { spec: JobSpe
     source.files = files.map(codeFile);
   }
   if (typeof codeRoot === 'string' && codeRoot) source.codeRoot = codeRoot;
-  if (!source.files && !source.codeRoot) throw new SkiffError('BAD_INPUT', 'send the code as code.files or name a folder on this machine as codeRoot (or both: a cell in its notebook\'s folder)');
+  if (!source.files && !source.codeRoot)
+    throw new SkiffError('BAD_INPUT', "send the code as code.files or name a folder on this machine as codeRoot (or both: a cell in its notebook's folder)");
   if (from !== undefined && (typeof from !== 'string' || !from)) throw new SkiffError('BAD_INPUT', 'from must be the name of an earlier job');
   return from ? { spec, code: source, from: from as string } : { spec, code: source };
 }

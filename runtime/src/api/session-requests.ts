@@ -6,7 +6,9 @@ import { SkiffError } from '../errors.js';
 
 const sessionStart = z
   .object({
-    notebook: z.string({ required_error: 'notebook is required: the absolute path of the .ipynb on this machine' }).refine(path.isAbsolute, 'notebook must be an absolute path on this machine'),
+    notebook: z
+      .string({ required_error: 'notebook is required: the absolute path of the .ipynb on this machine' })
+      .refine(path.isAbsolute, 'notebook must be an absolute path on this machine'),
     name: z.string().min(1).optional(),
     workers: z.number().optional(),
     gpusPerWorker: z.number().optional(),
@@ -36,6 +38,7 @@ function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): T
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue.path.join('.');
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : field && !issue.message.startsWith(field) ? `${field}: ${issue.message}` : issue.message;
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : field && !issue.message.startsWith(field) ? `${field}: ${issue.message}` : issue.message;
   throw new SkiffError('BAD_INPUT', message);
 }

@@ -53,7 +53,13 @@ const lines: LogLine[] = [
 describe('runAndFollow', () => {
   it('streams rank-tagged logs, prints status changes and ends 0 on success', async () => {
     const io = output();
-    const code = await runAndFollow(fakeSession([status('Pending', 'rank 1: needs 2 CPU per worker'), status('Running'), status('Succeeded')], lines), spec, { codeRoot: '.' }, io, {});
+    const code = await runAndFollow(
+      fakeSession([status('Pending', 'rank 1: needs 2 CPU per worker'), status('Running'), status('Succeeded')], lines),
+      spec,
+      { codeRoot: '.' },
+      io,
+      {},
+    );
     expect(code).toBe(0);
     expect(io.stdout).toBe('[rank 0] epoch 1\n[rank 1] metrics step=1 loss=0.5\n');
     expect(io.stderr).toContain('submitted training job train-x (2 workers)');

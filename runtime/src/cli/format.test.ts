@@ -54,7 +54,16 @@ describe('describeText', () => {
       ...job({ phase: 'Failed', reason: 'script exited 1 — last lines:\nValueError: bad' }),
       spec: parseTrainingSpec({ name: 'train-abcde', script: 'train.py', workers: 2, resources: { memory: '1Gi' } }),
       pods: [{ name: 'train-abcde-0-xxxxx', rank: 0, node: 'w1', phase: 'Failed', exitCode: 1, reason: 'Error', ready: false, restarts: 0 }],
-      events: [{ time: '2026-01-01T00:58:00Z', type: 'Warning', reason: 'BackoffLimitExceeded', object: 'Job/train-abcde', message: 'Job has reached the specified backoff limit', count: 1 }],
+      events: [
+        {
+          time: '2026-01-01T00:58:00Z',
+          type: 'Warning',
+          reason: 'BackoffLimitExceeded',
+          object: 'Job/train-abcde',
+          message: 'Job has reached the specified backoff limit',
+          count: 1,
+        },
+      ],
     };
     const text = describeText(d, now);
     expect(text).toContain('Phase:     Failed');
@@ -72,14 +81,26 @@ describe('line formats', () => {
   });
 
   it('prints usage and training samples', () => {
-    const usage = metricsSampleText({ type: 'usage', time: '2026-01-01T00:00:05.000Z', pods: [{ pod: 'p0', rank: 0, cpuCores: 1.234, memoryBytes: 512 * 2 ** 20, gpuUtilization: 40.4 }] });
+    const usage = metricsSampleText({
+      type: 'usage',
+      time: '2026-01-01T00:00:05.000Z',
+      pods: [{ pod: 'p0', rank: 0, cpuCores: 1.234, memoryBytes: 512 * 2 ** 20, gpuUtilization: 40.4 }],
+    });
     expect(usage).toBe('00:00:05   rank 0   p0   cpu 1.23   mem 512Mi   gpu 40%\n');
     expect(metricsSampleText({ type: 'training', metric: { rank: 1, time: 't', values: { step: 2 } } })).toBe('[rank 1] step=2\n');
   });
 
   it('prints status lines, clusters and up results', () => {
     expect(statusLine(job({ phase: 'Pending', reason: 'needs 2 CPU' }))).toBe('job train-abcde: Pending — needs 2 CPU');
-    const cluster = { name: 'skiff', context: 'kind-skiff', profile: 'fake-gpu' as const, nodes: [{ name: 'cp', role: 'control-plane' as const, ready: true, gpus: 0 }, { name: 'w1', role: 'worker' as const, ready: true, gpus: 2 }] };
+    const cluster = {
+      name: 'skiff',
+      context: 'kind-skiff',
+      profile: 'fake-gpu' as const,
+      nodes: [
+        { name: 'cp', role: 'control-plane' as const, ready: true, gpus: 0 },
+        { name: 'w1', role: 'worker' as const, ready: true, gpus: 2 },
+      ],
+    };
     expect(clusterText(cluster)).toContain("cluster 'skiff' (context kind-skiff, profile fake-gpu, 2 nodes, 2 GPUs)");
     expect(upText({ cluster, reused: true, seconds: 3 })).toBe("cluster 'skiff' is already up (1 worker, profile fake-gpu, 2 GPUs) after 3s; context kind-skiff\n");
   });

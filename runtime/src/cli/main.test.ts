@@ -51,7 +51,12 @@ describe('skiff CLI', () => {
     const io = capture();
     expect(await main(['run', 'train.py', '--workers', '2', '--name', 'dry', '--dry-run'], { ...io, cwd: dir, clusters })).toBe(0);
     const docs = parseAllDocuments(io.out()).map(
-      (d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: { completions?: number; template?: { spec?: { volumes?: { hostPath?: { path: string } }[] } } } },
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          metadata: { name: string; annotations?: Record<string, string> };
+          spec?: { completions?: number; template?: { spec?: { volumes?: { hostPath?: { path: string } }[] } } };
+        },
     );
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ConfigMap/dry-lib', 'Service/dry', 'Job/dry']);
     expect(docs[2].spec?.completions).toBe(2);

@@ -150,7 +150,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--env <K=V>', 'environment variable (repeatable)', collect)
       .option('--name <job>', 'job name (default: from the script name)')
       .option('--code-dir <dir>', 'folder shipped with the job (default: the script’s folder)')
-      .option('--pip <requirement>', 'Python package to install for the job, e.g. flask==3.1 (repeatable; requirements.txt beside the script and PEP 723 metadata are read too)', collect)
+      .option(
+        '--pip <requirement>',
+        'Python package to install for the job, e.g. flask==3.1 (repeatable; requirements.txt beside the script and PEP 723 metadata are read too)',
+        collect,
+      )
       .option('--data <dir[:path]>', 'host folder mounted read-only into every worker, at path (default: its name in the working directory) (repeatable)', collect)
       .option('--include-hidden', 'send the code folder’s hidden files and folders too (.env, .config/…: left out by default, as credentials live there)')
       .option('--from <job>', 'start in the newest run folder of an earlier job (its checkpoints), with the code copied over it')
@@ -170,9 +174,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      if (flags.dryRun)
+        return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit training job ${spec.name} (replacing one of that name)`, flags.yes);
-      return withInterrupt(deps, (signal) => runAndFollow(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }));
+      return withInterrupt(deps, (signal) =>
+        runAndFollow(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }),
+      );
     }),
   );
 
@@ -187,9 +194,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   ).action(
     act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
-      if (flags.dryRun) return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
+      if (flags.dryRun)
+        return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit serving job ${spec.name} (replacing one of that name)`, flags.yes);
-      return withInterrupt(deps, (signal) => serveAndWait(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }));
+      return withInterrupt(deps, (signal) =>
+        serveAndWait(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }),
+      );
     }),
   );
 
@@ -219,7 +229,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .action(
       act(async (job: string, flags: { port?: string }, cmd: Command) => {
         const port = flags.port === undefined ? undefined : Number(flags.port);
-        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SkiffError('BAD_INPUT', `--port must be a port number (1-65535), not '${flags.port}'`);
+        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+          throw new SkiffError('BAD_INPUT', `--port must be a port number (1-65535), not '${flags.port}'`);
         const stop = new AbortController();
         const forward = await session(cmd).forward(job, { port, signal: stop.signal, onError: (err) => io.err(`forward: ${err.message}\n`) });
         io.out(`${forward.url}\n`);
@@ -309,7 +320,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .description("a job's working directory on this machine: what it wrote (kept after the job ends, until --remove)")
     .argument('[job]', 'job (default: list every job with outputs)')
     .option('--copy-to <dir>', 'copy the newest run folder there')
-    .option('--remove', "delete every run folder of the job (once the job itself is gone)")
+    .option('--remove', 'delete every run folder of the job (once the job itself is gone)')
     .option('--all', 'list every run of the job, not just the newest')
     .addOption(outputOption())
     .action(
@@ -389,12 +400,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
           packages: flags.pip ?? [],
           idleMinutes: Number(flags.idleMinutes),
         });
-        const info = await withInterrupt(deps, (signal) =>
-          session(cmd).startNotebookSession(
-            request,
-            { signal, onProgress: (l) => io.err(l + '\n') },
-          ),
-        );
+        const info = await withInterrupt(deps, (signal) => session(cmd).startNotebookSession(request, { signal, onProgress: (l) => io.err(l + '\n') }));
         if (flags.output === 'json') return json(info);
         io.err(`session ${info.name} ready: ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`}, cells run in ${info.workDir ?? 'the pods'}\n`);
         io.out(info.name + '\n');
@@ -437,7 +443,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       act(async (name: string, flags: { grace: string }, cmd: Command) => {
         const { interrupted, killed } = await session(cmd).interruptNotebookSession(name, { graceMs: Number(flags.grace) * 1000 });
         io.err(interrupted.length ? `interrupted rank${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')}\n` : 'no cell was running\n');
-        if (killed.length) io.err(`rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} killed; restart the session\n`);
+        if (killed.length)
+          io.err(`rank${killed.length === 1 ? '' : 's'} ${killed.join(', ')} ignored the interrupt and ${killed.length === 1 ? 'was' : 'were'} killed; restart the session\n`);
         return killed.length ? EXIT_JOB_FAILED : EXIT_OK;
       }),
     );
@@ -451,7 +458,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         const info = await session(cmd).findNotebookSession(name);
         if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}'`, { hint: 'start one with `skiff session start NOTEBOOK`' });
         if (flags.output === 'json') return json(info);
-        io.out(`${info.name}  ${info.phase}  ${info.workers} rank${info.workers === 1 ? '' : 's'}${info.gpusPerWorker ? ` × ${info.gpusPerWorker} GPU` : ''}  ${info.workDir ?? ''}\n`);
+        io.out(
+          `${info.name}  ${info.phase}  ${info.workers} rank${info.workers === 1 ? '' : 's'}${info.gpusPerWorker ? ` × ${info.gpusPerWorker} GPU` : ''}  ${info.workDir ?? ''}\n`,
+        );
       }),
     );
   sessions
@@ -527,7 +536,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--port <port>', 'port (default: any free one)', '0')
     .option('--token-file <file>', 'read the bearer token from this file (default: $SKIFF_API_TOKEN, else random); never on the command line, where `ps` shows it to every user')
     .option('--stop-with-stdin', 'stop when stdin closes: for a program that starts the API as its child (a kernel), so it cannot outlive it')
-    .option('--code-root <dir>', 'a folder requests may take code from and copy outputs into (repeatable; default: your home folder and the working directory)', (dir: string, dirs: string[] = []) => [...dirs, dir])
+    .option(
+      '--code-root <dir>',
+      'a folder requests may take code from and copy outputs into (repeatable; default: your home folder and the working directory)',
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    )
     .addOption(new Option('--token <token>').hideHelp())
     .action(
       act(async (flags: { port: string; token?: string; tokenFile?: string; stopWithStdin?: boolean; codeRoot?: string[] }, cmd: Command) => {
@@ -535,11 +548,17 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         const port = Number(flags.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SkiffError('BAD_INPUT', `--port must be 0..65535 (got '${flags.port}')`);
         if (flags.token !== undefined) {
-          throw new SkiffError('BAD_INPUT', '--token would show the token to every user of this machine (in `ps`)', { hint: 'pass it in $SKIFF_API_TOKEN or a file named by --token-file' });
+          throw new SkiffError('BAD_INPUT', '--token would show the token to every user of this machine (in `ps`)', {
+            hint: 'pass it in $SKIFF_API_TOKEN or a file named by --token-file',
+          });
         }
-        const token = flags.tokenFile ? (await readFile(pathResolve(cwd, flags.tokenFile), 'utf8').catch((err: Error) => {
-          throw new SkiffError('BAD_INPUT', `cannot read --token-file ${flags.tokenFile}: ${err.message}`);
-        })).trim() : process.env.SKIFF_API_TOKEN || undefined;
+        const token = flags.tokenFile
+          ? (
+              await readFile(pathResolve(cwd, flags.tokenFile), 'utf8').catch((err: Error) => {
+                throw new SkiffError('BAD_INPUT', `cannot read --token-file ${flags.tokenFile}: ${err.message}`);
+              })
+            ).trim()
+          : process.env.SKIFF_API_TOKEN || undefined;
         return withInterrupt(deps, async (signal) => {
           const codeRoots = flags.codeRoot?.map((dir) => pathResolve(cwd, dir));
           const server = await startApiServer({ port, token, clusters: getClusters(), clusterName: g.cluster, namespace: g.namespace, ...(codeRoots ? { codeRoots } : {}) });
@@ -547,7 +566,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
           await new Promise<void>((resolve) => {
             if (signal.aborted) return resolve();
             signal.addEventListener('abort', () => resolve(), { once: true });
-            if (flags.stopWithStdin) (deps.stdin ?? process.stdin).on('close', () => resolve()).on('end', () => resolve()).resume();
+            if (flags.stopWithStdin)
+              (deps.stdin ?? process.stdin)
+                .on('close', () => resolve())
+                .on('end', () => resolve())
+                .resume();
           });
           await server.close();
           return EXIT_OK;

@@ -60,7 +60,9 @@ export async function promote(session: SkiffSession, job: string, flags: Promote
   if (flags.dryRun) return 0;
   if (!flags.yes) {
     if (!deps.ask) {
-      throw new SkiffError('BAD_INPUT', `not applying to context '${plan.context}' without a confirmation`, { hint: 'review the diff above, then run again with --yes (or from a terminal to be asked)' });
+      throw new SkiffError('BAD_INPUT', `not applying to context '${plan.context}' without a confirmation`, {
+        hint: 'review the diff above, then run again with --yes (or from a terminal to be asked)',
+      });
     }
     const answer = (await deps.ask(`apply to context '${plan.context}'? [y/N] `)).trim().toLowerCase();
     if (answer !== 'y' && answer !== 'yes') {

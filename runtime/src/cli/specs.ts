@@ -73,12 +73,7 @@ export function parseDataFlag(value: string, cwd: string): DataMount {
   return { source, target: path.posix.isAbsolute(mountPath) ? path.posix.normalize(mountPath) : path.posix.join(WORK_MOUNT, mountPath) };
 }
 
-export function trainingSpecFromFlags(
-  script: string,
-  args: string[],
-  flags: RunFlags,
-  ctx: { namespace?: string; cwd: string },
-): { spec: TrainingJobSpec; codeRoot: string } {
+export function trainingSpecFromFlags(script: string, args: string[], flags: RunFlags, ctx: { namespace?: string; cwd: string }): { spec: TrainingJobSpec; codeRoot: string } {
   const where = codeLocation(script, flags.codeDir, ctx.cwd);
   const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace, ctx.cwd), script: where.script, args };
   if (flags.workers !== undefined) input.workers = flags.workers;
@@ -87,12 +82,7 @@ export function trainingSpecFromFlags(
   return { spec: parseTrainingSpec(input), codeRoot: where.codeRoot };
 }
 
-export function servingSpecFromFlags(
-  script: string,
-  args: string[],
-  flags: ServeFlags,
-  ctx: { namespace?: string; cwd: string },
-): { spec: ServingJobSpec; codeRoot: string } {
+export function servingSpecFromFlags(script: string, args: string[], flags: ServeFlags, ctx: { namespace?: string; cwd: string }): { spec: ServingJobSpec; codeRoot: string } {
   const where = codeLocation(script, flags.codeDir, ctx.cwd);
   const input: Record<string, unknown> = { ...commonFields(flags, ctx.namespace, ctx.cwd), script: where.script, args };
   if (flags.port !== undefined) input.port = flags.port;

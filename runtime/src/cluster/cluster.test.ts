@@ -80,7 +80,10 @@ class World {
     // As Skiff's kind config does: workers run jobs, or the control plane when it is alone.
     const jobNode = opts.profile === 'fake-gpu' ? { ...profile, 'skiff.dev/fake-gpu': 'true' } : profile;
     const names = [`${opts.name}-control-plane`, ...Array.from({ length: opts.workers }, (_, i) => `${opts.name}-worker${i ? i + 1 : ''}`)];
-    this.containers.set(opts.name, names.map((name) => ({ name, state: 'running' })));
+    this.containers.set(
+      opts.name,
+      names.map((name) => ({ name, state: 'running' })),
+    );
     this.nodes.set(
       opts.name,
       names.map((name, i) => (i === 0 && opts.workers > 0 ? node(name, profile, true) : node(name, jobNode, i === 0, gpus))),
@@ -102,7 +105,10 @@ class World {
       create: async (opts) => {
         this.log.push(`create ${opts.name} ${opts.profile} ${opts.workers} ${opts.nodeImage}`);
         this.addCluster(opts);
-        this.mounts.set(opts.name, sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })));
+        this.mounts.set(
+          opts.name,
+          sharedFolderMounts(opts.shared).map((m) => ({ Source: m.hostPath, Destination: m.containerPath })),
+        );
       },
       intact: async () => this.networkIntact,
       beyondRepair: async () => this.beyondRepair,
@@ -137,7 +143,9 @@ class World {
         expect(key).toBe('io.x-k8s.kind.cluster');
         return [...this.containers]
           .filter(([cluster]) => value === undefined || cluster === value)
-          .flatMap(([cluster, containers]) => containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster }, Mounts: this.mounts.get(cluster) ?? [] })));
+          .flatMap(([cluster, containers]) =>
+            containers.map((c) => ({ Id: c.name, Names: [`/${c.name}`], State: c.state, Labels: { [key]: cluster }, Mounts: this.mounts.get(cluster) ?? [] })),
+          );
       },
       getImage: (ref: string) => ({
         inspect: async () => {
@@ -383,13 +391,19 @@ describe('Clusters.up', () => {
 
   it('stops at preflight on an unready machine', async () => {
     world.report = { ...world.report, docker: { ok: false, runtimes: [], endpoint: '/var/run/docker.sock', error: 'connect ENOENT' } };
-    const err = await world.clusters().up({}).catch((e: unknown) => e);
+    const err = await world
+      .clusters()
+      .up({})
+      .catch((e: unknown) => e);
     expect((err as SkiffError).code).toBe('NO_DOCKER');
     expect(world.log).toEqual(['preflight cpu']);
   });
 
   it('rejects bad options before touching anything', async () => {
-    const err = await world.clusters().up({ name: 'Bad_Name' }).catch((e: unknown) => e);
+    const err = await world
+      .clusters()
+      .up({ name: 'Bad_Name' })
+      .catch((e: unknown) => e);
     expect((err as SkiffError).code).toBe('BAD_INPUT');
     expect(world.log).toEqual([]);
   });
@@ -410,13 +424,19 @@ describe('Clusters.status and friends', () => {
   });
 
   it('tells a missing cluster from one whose containers vanished', async () => {
-    const missing = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    const missing = (await world
+      .clusters()
+      .status('skiff')
+      .catch((e: unknown) => e)) as SkiffError;
     expect(missing.code).toBe('NO_CLUSTER');
     expect(missing.hint).toBe('run `skiff up`');
 
     world.contexts.add('skiff');
     world.writeKubeconfig();
-    const gone = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    const gone = (await world
+      .clusters()
+      .status('skiff')
+      .catch((e: unknown) => e)) as SkiffError;
     expect(gone.code).toBe('CLUSTER_GONE');
     expect(gone.message).toBe("cluster 'skiff' no longer exists (its Docker containers are gone)");
     expect(gone.hint).toBe('run `skiff up` to create it again');
@@ -425,7 +445,10 @@ describe('Clusters.status and friends', () => {
   it('reports a cluster that does not answer as UNREACHABLE', async () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
     world.apiReady = false;
-    const err = (await world.clusters().status('skiff').catch((e: unknown) => e)) as SkiffError;
+    const err = (await world
+      .clusters()
+      .status('skiff')
+      .catch((e: unknown) => e)) as SkiffError;
     expect(err.code).toBe('UNREACHABLE');
     expect(err.message).toContain('ECONNREFUSED');
   });

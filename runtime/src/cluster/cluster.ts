@@ -77,7 +77,11 @@ export interface ClustersDeps {
 type Progress = (msg: string) => void;
 
 /** What a cluster's containers and API server say about it. */
-type Health = { state: 'absent' } | { state: 'unhealthy'; problem: string; hopeless?: boolean } | { state: 'healthy'; api: ClusterApi } | { state: 'stopped'; containers: Docker.ContainerInfo[] };
+type Health =
+  | { state: 'absent' }
+  | { state: 'unhealthy'; problem: string; hopeless?: boolean }
+  | { state: 'healthy'; api: ClusterApi }
+  | { state: 'stopped'; containers: Docker.ContainerInfo[] };
 
 export class Clusters {
   private readonly docker: Docker;
@@ -397,7 +401,9 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
     throw new SkiffError('BAD_INPUT', `unknown profile '${opts.profile}'`, { hint: 'use cpu, gpu or fake-gpu' });
   }
   if (!Number.isInteger(opts.workers) || opts.workers < 0 || opts.workers > MAX_WORKER_NODES) {
-    throw new SkiffError('BAD_INPUT', `workers must be a whole number from 0 to ${MAX_WORKER_NODES}, not ${opts.workers}`, { hint: 'each worker node is a container on this machine' });
+    throw new SkiffError('BAD_INPUT', `workers must be a whole number from 0 to ${MAX_WORKER_NODES}, not ${opts.workers}`, {
+      hint: 'each worker node is a container on this machine',
+    });
   }
   if (!Number.isInteger(opts.gpusPerNode) || opts.gpusPerNode < 0 || opts.gpusPerNode > MAX_GPUS_PER_NODE) {
     throw new SkiffError('BAD_INPUT', `GPUs per node must be a whole number from 0 to ${MAX_GPUS_PER_NODE}, not ${opts.gpusPerNode}`);

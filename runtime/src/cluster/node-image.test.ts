@@ -29,9 +29,7 @@ describe('chooseNodeImage', () => {
 
   it("prefers Skiff's offline image, then a local upstream one", async () => {
     const deps = { pullImage: failPull, buildImages: noBuild };
-    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-3', 'kindest/node:v1.34.0']) }, () => {})).toBe(
-      'skiff.local/node:v1.34.1-3',
-    );
+    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-3', 'kindest/node:v1.34.0']) }, () => {})).toBe('skiff.local/node:v1.34.1-3');
     expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['kindest/node:v1.34.0']) }, () => {})).toBe('kindest/node:v1.34.0');
   });
 
@@ -47,7 +45,14 @@ describe('chooseNodeImage', () => {
     const progress: string[] = [];
     const image = await chooseNodeImage(
       undefined,
-      { docker: fakeDocker([]), pullImage: failPull, buildImages: async (what, onProgress) => { built.push(what); onProgress?.('building kubelet'); } },
+      {
+        docker: fakeDocker([]),
+        pullImage: failPull,
+        buildImages: async (what, onProgress) => {
+          built.push(what);
+          onProgress?.('building kubelet');
+        },
+      },
       (m) => progress.push(m),
     );
     expect(image).toBe('skiff.local/node:v1.34.1-3');

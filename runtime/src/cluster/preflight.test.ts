@@ -5,7 +5,9 @@ import { assertReady, parseGpuList, preflight, type PreflightReport } from './pr
 
 const dockerInfo = (info: object) => ({ info: async () => info });
 const unreachableDocker = { info: async () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock')) };
-const nvidiaSmi = (stdout: string): Runner => async () => ({ stdout, stderr: '' });
+const nvidiaSmi =
+  (stdout: string): Runner =>
+  async () => ({ stdout, stderr: '' });
 const noNvidiaSmi: Runner = async (cmd, args) => {
   throw new RunError({ argv: [cmd, ...args], problem: `command not found: ${cmd}`, notFound: true });
 };

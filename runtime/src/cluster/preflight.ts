@@ -132,4 +132,3 @@ export async function countGpus(runner: Runner = run): Promise<number> {
 export function parseGpuList(stdout: string): number {
   return stdout.split('\n').filter((line) => /^GPU \d+:/.test(line)).length;
 }
-

@@ -90,7 +90,12 @@ const PIP_LINE = /^\s*[%!]\s*(pip3?|python3?\s+-m\s+pip|\{sys\.executable\}\s+-m
  */
 export function scriptFromCells(sources: string[]): string {
   return sources
-    .map((source) => source.split('\n').map((line) => (IPYTHON_LINE.test(line) && !PIP_LINE.test(line) ? `# (IPython only) ${line}` : line)).join('\n'))
+    .map((source) =>
+      source
+        .split('\n')
+        .map((line) => (IPYTHON_LINE.test(line) && !PIP_LINE.test(line) ? `# (IPython only) ${line}` : line))
+        .join('\n'),
+    )
     .filter((source) => source.trim() !== '')
     .join('\n\n')
     .concat('\n');

@@ -4,7 +4,16 @@ import type { JobDescription } from '../jobs/status.js';
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('   ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+          .join('   ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** kubectl-style ages: 45s, 3m, 2h, 5d. */
@@ -23,7 +32,11 @@ export const firstLine = (text: string | undefined, max = 70) => {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 };
 
-export const indent = (text: string, by = '  ') => text.split('\n').map((l) => by + l).join('\n');
+export const indent = (text: string, by = '  ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 
 export function describeText(d: JobDescription, now: Date = new Date()): string {
   const out: string[] = [];

@@ -1,7 +1,17 @@
 // What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
 // client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
 export type * from '../types.js';
-export { SkiffApiClient, ApiError, parseSse, OUTPUTS_COPY_DIR, type ClientOptions, type Health, type PromotionSummary, type SubmitRequest, type JobOutputs } from '../api/client.js';
+export {
+  SkiffApiClient,
+  ApiError,
+  parseSse,
+  OUTPUTS_COPY_DIR,
+  type ClientOptions,
+  type Health,
+  type PromotionSummary,
+  type SubmitRequest,
+  type JobOutputs,
+} from '../api/client.js';
 export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } from '../jobs/follow-job.js';
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { sleep } from '../k8s/streams.js';
@@ -11,16 +21,7 @@ export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
 export type { JobDescription, JobEvent, PodDescription } from '../jobs/status.js';
 export { API_VERSION, RUNTIME_VERSION } from '../version.js';
-export {
-  planSides,
-  planSummaryLines,
-  profilesFor,
-  promotionChoices,
-  promotedTargetLabel,
-  rememberPromotedTarget,
-  type PlanView,
-  type PromotionTargets,
-} from './promotion-text.js';
+export { planSides, planSummaryLines, profilesFor, promotionChoices, promotedTargetLabel, rememberPromotedTarget, type PlanView, type PromotionTargets } from './promotion-text.js';
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';

@@ -34,7 +34,15 @@ describe('PromotedJobs', () => {
   it('watches every remembered target, and says why one cannot be read, retrying it', async () => {
     const { watch, watched } = watcher();
     let changes = 0;
-    const promoted = new PromotedJobs(watch, memory([{ context: 'gke', namespace: 'prod' }, { context: 'down', namespace: 'x' }]), () => changes++, 10);
+    const promoted = new PromotedJobs(
+      watch,
+      memory([
+        { context: 'gke', namespace: 'prod' },
+        { context: 'down', namespace: 'x' },
+      ]),
+      () => changes++,
+      10,
+    );
     promoted.start();
     await expect.poll(() => promoted.find({ context: 'gke', namespace: 'prod' })?.jobs.map((j) => j.name)).toEqual(['j-gke']);
     await expect.poll(() => promoted.find({ context: 'down', namespace: 'x' })?.problem).toBe('connect ECONNREFUSED');
@@ -49,7 +57,10 @@ describe('PromotedJobs', () => {
     const promoted = new PromotedJobs(watch, mem, () => {}, 10);
     promoted.start();
     promoted.add({ context: 'eks', namespace: 'ml' });
-    expect(mem.saved).toEqual([{ context: 'eks', namespace: 'ml' }, { context: 'gke', namespace: 'prod' }]);
+    expect(mem.saved).toEqual([
+      { context: 'eks', namespace: 'ml' },
+      { context: 'gke', namespace: 'prod' },
+    ]);
     await expect.poll(() => promoted.remotes.map((r) => r.jobs[0]?.name)).toEqual(['j-eks', 'j-gke']);
     promoted.forget({ context: 'gke', namespace: 'prod' });
     expect(mem.saved).toEqual([{ context: 'eks', namespace: 'ml' }]);

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../types.js';
 import { cellStatusText, jobSizeText, podLines } from './status-text.js';
 
-const job = (over: Partial<JobStatus> = {}): JobStatus => ({ name: 'train-ab12c', namespace: 'skiff', kind: 'training', phase: 'Running', workers: 2, script: 'train.py', pods: [], ...over });
+const job = (over: Partial<JobStatus> = {}): JobStatus => ({
+  name: 'train-ab12c',
+  namespace: 'skiff',
+  kind: 'training',
+  phase: 'Running',
+  workers: 2,
+  script: 'train.py',
+  pods: [],
+  ...over,
+});
 const pods = [
   { name: 'a', rank: 0, node: 'w1', phase: 'Succeeded' },
   { name: 'b', rank: 1, node: 'w2', phase: 'Failed', exitCode: 1 },

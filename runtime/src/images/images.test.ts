@@ -65,17 +65,32 @@ describe('imageExists', () => {
   const docker = (result: () => Promise<unknown>) => ({ getImage: () => ({ inspect: result }) }) as unknown as Dockerode;
 
   it('is true for an image the engine has and false for a 404', async () => {
-    expect(await imageExists(docker(async () => ({ Id: 'sha256:1' })), 'a')).toBe(true);
-    expect(await imageExists(docker(() => Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))), 'a')).toBe(false);
+    expect(
+      await imageExists(
+        docker(async () => ({ Id: 'sha256:1' })),
+        'a',
+      ),
+    ).toBe(true);
+    expect(
+      await imageExists(
+        docker(() => Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))),
+        'a',
+      ),
+    ).toBe(false);
   });
 
   it('passes other engine errors on', async () => {
-    await expect(imageExists(docker(() => Promise.reject(new Error('connect ENOENT'))), 'a')).rejects.toThrow('ENOENT');
+    await expect(
+      imageExists(
+        docker(() => Promise.reject(new Error('connect ENOENT'))),
+        'a',
+      ),
+    ).rejects.toThrow('ENOENT');
   });
 });
 
 describe('clearCache', () => {
-  it("removes the cache, read-only Go module folders included", async () => {
+  it('removes the cache, read-only Go module folders included', async () => {
     const cache = join(tmp(), 'skiff');
     const modules = join(cache, 'gopath', 'pkg', 'mod', 'k8s.io', 'api@v0.34.1');
     mkdirSync(modules, { recursive: true });

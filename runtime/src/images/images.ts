@@ -25,12 +25,7 @@ export function imagesRecipeDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SKIFF_IMAGES_DIR || fileURLToPath(new URL('../../images', import.meta.url));
 }
 
-export async function buildImages(
-  what: ImageSet,
-  onProgress?: (msg: string) => void,
-  runner: Runner = run,
-  recipeDir: string = imagesRecipeDir(),
-): Promise<void> {
+export async function buildImages(what: ImageSet, onProgress?: (msg: string) => void, runner: Runner = run, recipeDir: string = imagesRecipeDir()): Promise<void> {
   const script = join(recipeDir, 'build.sh');
   try {
     await access(script);

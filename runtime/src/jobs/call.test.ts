@@ -50,7 +50,9 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
         return list([]);
       case '/apis/serving.kserve.io/v1beta1/namespaces/skiff/inferenceservices': {
         const conditions = [{ type: 'Ready', status: ready() ? 'True' : 'False' }];
-        return owner === 'inferenceService' ? list([{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: meta, spec: { predictor: { minReplicas: 1 } }, status: { conditions } }]) : json({ kind: 'Status', code: 404 }, 404);
+        return owner === 'inferenceService'
+          ? list([{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: meta, spec: { predictor: { minReplicas: 1 } }, status: { conditions } }])
+          : json({ kind: 'Status', code: 404 }, 404);
       }
     }
     if (/^\/api\/v1\/namespaces\/skiff\/services\/web(-predictor)?:http\/proxy\//.test(url.pathname)) {
@@ -72,11 +74,13 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
 }
 
 describe('callService', () => {
-  it('sends nothing outside the job\'s service proxy for a path that tries to', async () => {
+  it("sends nothing outside the job's service proxy for a path that tries to", async () => {
     const { kc, proxied, seen } = await fakeApi(0);
     await expect(callService(kc, 'skiff', 'web', { path: '/%2e%2e/%2e%2e/%2e%2e/%2e%2e/api/v1/namespaces/kube-system/secrets' })).rejects.toMatchObject({ code: 'BAD_INPUT' });
     expect(proxied).toEqual([]);
-    expect(seen.filter((u) => !/^\/apis?\/[^?]*\/namespaces\/skiff\/(deployments|jobs|pods|inferenceservices|pytorchjobs)/.test(u) && !u.includes('/services/web:http/proxy/'))).toEqual([]);
+    expect(
+      seen.filter((u) => !/^\/apis?\/[^?]*\/namespaces\/skiff\/(deployments|jobs|pods|inferenceservices|pytorchjobs)/.test(u) && !u.includes('/services/web:http/proxy/')),
+    ).toEqual([]);
   });
 
   it('waits for a ready replica, then POSTs JSON through the service proxy', async () => {
@@ -86,7 +90,7 @@ describe('callService', () => {
     expect(proxied).toEqual([{ method: 'POST', url: '/api/v1/namespaces/skiff/services/web:http/proxy/predict', body: '{"x":1}', contentType: 'application/json' }]);
   });
 
-  it("calls an InferenceService through the Service KServe made for its predictor, once KServe says it is ready", async () => {
+  it('calls an InferenceService through the Service KServe made for its predictor, once KServe says it is ready', async () => {
     const { kc, proxied } = await fakeApi(1, 'inferenceService');
     const result = await callService(kc, 'skiff', 'web', { path: '/', data: '[1]' });
     expect(result.status).toBe(201);

@@ -39,7 +39,9 @@ const ANSWER_TIMEOUT_MS = 120_000;
 export function serviceProxyPath(namespace: string, name: string, path = '/'): string {
   const rest = path.startsWith('/') ? path : `/${path}`;
   if (hasDotSegment(rest.split(/[?#]/, 1)[0])) {
-    throw new SkiffError('BAD_INPUT', `the call path must not contain '.' or '..' segments (got '${path}')`, { hint: 'a call reaches only the serving job itself; give the path as the job serves it, e.g. /predict' });
+    throw new SkiffError('BAD_INPUT', `the call path must not contain '.' or '..' segments (got '${path}')`, {
+      hint: 'a call reaches only the serving job itself; give the path as the job serves it, e.g. /predict',
+    });
   }
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}:${HTTP_PORT_NAME}/proxy${rest}`;
 }
@@ -73,7 +75,14 @@ export async function callService(kc: KubeConfig, namespace: string, job: string
   if (opts.data !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['Content-Type'] = looksLikeJson(opts.data) ? 'application/json' : 'text/plain; charset=utf-8';
   }
-  const res = await kubeRequest(kc, { method, path: serviceProxyPath(namespace, serviceOfJob(status), opts.path), body: opts.data, headers, signal: opts.signal, timeoutMs: opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS });
+  const res = await kubeRequest(kc, {
+    method,
+    path: serviceProxyPath(namespace, serviceOfJob(status), opts.path),
+    body: opts.data,
+    headers,
+    signal: opts.signal,
+    timeoutMs: opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS,
+  });
   return { status: res.status, body: res.body.toString('utf8') };
 }
 

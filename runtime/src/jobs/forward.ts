@@ -62,7 +62,11 @@ export async function forwardJob(kc: KubeConfig, namespace: string, job: string,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new SkiffError('BAD_INPUT', `port ${opts.port} is already in use on this machine`, { hint: 'pick another with --port, or leave it out for a free one' }) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new SkiffError('BAD_INPUT', `port ${opts.port} is already in use on this machine`, { hint: 'pick another with --port, or leave it out for a free one' })
+          : err,
+      ),
     );
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });

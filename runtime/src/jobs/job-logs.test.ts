@@ -68,7 +68,9 @@ class FakeApiServer {
       status: {
         phase: p.phase,
         containerStatuses:
-          p.phase === 'Running' ? [{ name: 'worker', ready: true, restartCount: 0, state: { running: { startedAt: p.startedAt ?? new Date(Date.now() - 60_000).toISOString() } } }] : [],
+          p.phase === 'Running'
+            ? [{ name: 'worker', ready: true, restartCount: 0, state: { running: { startedAt: p.startedAt ?? new Date(Date.now() - 60_000).toISOString() } } }]
+            : [],
       },
     };
   }
@@ -103,7 +105,8 @@ class FakeApiServer {
       });
     }
     if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return json({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: { resourceVersion: '1' }, items: [] });
-    if (p === `/api/v1/namespaces/${NS}/pods`) return json({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: this.pods.map((x) => this.podObject(x)) });
+    if (p === `/api/v1/namespaces/${NS}/pods`)
+      return json({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: this.pods.map((x) => this.podObject(x)) });
     const podMatch = /^\/api\/v1\/namespaces\/skiff\/pods\/([^/]+)(\/log)?$/.exec(p);
     const pod = podMatch && this.pods.find((x) => x.name === podMatch[1]);
     if (!pod) return json({ kind: 'Status', code: 404, message: 'not found' }, 404);

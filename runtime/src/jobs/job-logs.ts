@@ -50,9 +50,7 @@ export class KubeJobPods implements JobPodSource {
     this.versions = snapshot.versions;
     const { objects } = snapshot;
     const finished =
-      objects.kind === 'training'
-        ? ['Succeeded', 'Failed', 'Cancelled'].includes(jobPhase(objects.owner, objects.pods))
-        : objects.owner.metadata?.deletionTimestamp !== undefined;
+      objects.kind === 'training' ? ['Succeeded', 'Failed', 'Cancelled'].includes(jobPhase(objects.owner, objects.pods)) : objects.owner.metadata?.deletionTimestamp !== undefined;
     const workDir = objects.owner.metadata?.annotations?.[ANNOTATIONS.workDir];
     const logsDir = workDir ? runLogsDir(workDir) : undefined;
     const pods = objects.pods.map((p) => podRef(p, objects.pods, logsDir));
@@ -75,8 +73,10 @@ export class KubeJobPods implements JobPodSource {
 
 /** Pods that kept their logs but are no longer in the cluster (deleted, or taken by the Job controller). */
 async function keptOnly(logsDir: string, inCluster: PodRef[]): Promise<PodRef[]> {
-  return keptPodsGone(await readKeptPods(logsDir), inCluster.flatMap((p) => [p.uid, p.name]))
-    .map((k) => ({ name: k.pod, uid: k.uid ?? k.pod, rank: k.rank ?? 0, container: '', ...(k.node ? { node: k.node } : {}), keptLog: k.logFile }));
+  return keptPodsGone(
+    await readKeptPods(logsDir),
+    inCluster.flatMap((p) => [p.uid, p.name]),
+  ).map((k) => ({ name: k.pod, uid: k.uid ?? k.pod, rank: k.rank ?? 0, container: '', ...(k.node ? { node: k.node } : {}), keptLog: k.logFile }));
 }
 
 /** Whether the pod runs under the launcher that keeps its output (a run-folder job's pods do; sessions do not). */

@@ -112,7 +112,10 @@ class FakeApi {
     }
     // A label selector as the API server applies it: every key=value must match.
     const selected = <T extends { metadata: { labels?: Record<string, string> } }>(items: T[]) => {
-      const wanted = (url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
+      const wanted = (url.searchParams.get('labelSelector') ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('='));
       return items.filter((o) => wanted.every(([k, v]) => o.metadata.labels?.[k] === v));
     };
     if (p === `/api/v1/namespaces/${NS}/services`) return list('ServiceList', selected(this.services));
@@ -122,7 +125,9 @@ class FakeApi {
     if (p === `/apis/apps/v1/namespaces/${NS}/deployments`) return list('DeploymentList', []);
     if (p === `/api/v1/namespaces/${NS}/pods`) return list('PodList', this.jobs.length ? this.pods : []);
     if (p === `/api/v1/namespaces/${NS}/events`) {
-      return list('EventList', [{ metadata: {}, involvedObject: { kind: 'Pod', name: 'train-0-abcde' }, reason: 'Started', message: 'Started container worker', type: 'Normal', count: 1 }]);
+      return list('EventList', [
+        { metadata: {}, involvedObject: { kind: 'Pod', name: 'train-0-abcde' }, reason: 'Started', message: 'Started container worker', type: 'Normal', count: 1 },
+      ]);
     }
     if (p === `/api/v1/namespaces/${NS}/pods/train-0-abcde/log`) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });

@@ -152,7 +152,15 @@ export class Jobs {
     // An object replaced since it was listed (a resubmit) is not the one to delete.
     const body = (o: KubernetesObject) => deleteOptionsFor(o, propagationPolicy);
     const operatorDelete = (kind: OperatorKind, o: KubernetesObject) =>
-      this.k.custom.deleteNamespacedCustomObject({ group: kind.group, version: kind.version, namespace, plural: kind.plural, name: o.metadata!.name!, propagationPolicy, body: body(o) });
+      this.k.custom.deleteNamespacedCustomObject({
+        group: kind.group,
+        version: kind.version,
+        namespace,
+        plural: kind.plural,
+        name: o.metadata!.name!,
+        propagationPolicy,
+        body: body(o),
+      });
     await Promise.all([
       ...named(jobs.items).map((o) => deleteIfPresent(this.k.batch.deleteNamespacedJob({ name, namespace, propagationPolicy, body: body(o) }))),
       ...named(deployments.items).map((o) => deleteIfPresent(this.k.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy, body: body(o) }))),
@@ -348,7 +356,6 @@ function newest(owners: Owner[]): Owner | undefined {
 function ownerFailureMessage(objects: JobObjects): string | undefined {
   const conditions: { type: string; status: string; message?: string; reason?: string }[] = objects.owner.status?.conditions ?? [];
   const failed =
-    conditions.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True') ??
-    conditions.find((c) => c.type === 'Progressing' && c.status === 'False');
+    conditions.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True') ?? conditions.find((c) => c.type === 'Progressing' && c.status === 'False');
   return failed ? failed.message || failed.reason : undefined;
 }

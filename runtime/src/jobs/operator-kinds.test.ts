@@ -23,13 +23,22 @@ const pytorchJob = (conditions: { type: string; status: string; message?: string
 });
 
 const kubeflowPod = (type: string, index: number, phase = 'Running'): V1Pod => ({
-  metadata: { name: `train-${type}-${index}`, labels: { [KUBEFLOW_REPLICA_TYPE]: type, [KUBEFLOW_REPLICA_INDEX]: String(index) }, ownerReferences: [{ apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', name: 'train', uid: 'pj-1' }] },
+  metadata: {
+    name: `train-${type}-${index}`,
+    labels: { [KUBEFLOW_REPLICA_TYPE]: type, [KUBEFLOW_REPLICA_INDEX]: String(index) },
+    ownerReferences: [{ apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', name: 'train', uid: 'pj-1' }],
+  },
   status: { phase },
 });
 
 describe('a PyTorchJob as a Job', () => {
   it("counts every replica and takes the operator's verdict", () => {
-    const succeeded = jobViewOfPyTorchJob(pytorchJob([{ type: 'Running', status: 'False' }, { type: 'Succeeded', status: 'True' }]));
+    const succeeded = jobViewOfPyTorchJob(
+      pytorchJob([
+        { type: 'Running', status: 'False' },
+        { type: 'Succeeded', status: 'True' },
+      ]),
+    );
     expect(succeeded.spec?.completions).toBe(3);
     expect(jobPhase(succeeded, [])).toBe('Succeeded');
     const failed = jobViewOfPyTorchJob(pytorchJob([{ type: 'Failed', status: 'True', message: 'PyTorchJob train is failed because 1 Worker replica(s) failed.' }]));
@@ -53,15 +62,23 @@ describe('a PyTorchJob as a Job', () => {
 
 describe('an InferenceService as a Deployment', () => {
   it('is Running once KServe calls it Ready', () => {
-    const isvc = (ready: string) => ({ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'web' }, spec: { predictor: { minReplicas: 2 } }, status: { conditions: [{ type: 'Ready', status: ready }] } });
+    const isvc = (ready: string) => ({
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'web' },
+      spec: { predictor: { minReplicas: 2 } },
+      status: { conditions: [{ type: 'Ready', status: ready }] },
+    });
     expect(servingPhase(deploymentViewOfInferenceService(isvc('False')), [])).toBe('Pending');
     const ready = deploymentViewOfInferenceService(isvc('True'));
     expect(servingPhase(ready, [])).toBe('Running');
     expect(ready.spec?.replicas).toBe(2);
   });
 
-  it("leaves out the Deployment KServe makes for it: the job is the InferenceService", () => {
-    expect(isMadeByOperator({ metadata: { name: 'web-predictor', ownerReferences: [{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'web', uid: 'i' }] } })).toBe(true);
+  it('leaves out the Deployment KServe makes for it: the job is the InferenceService', () => {
+    expect(
+      isMadeByOperator({ metadata: { name: 'web-predictor', ownerReferences: [{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'web', uid: 'i' }] } }),
+    ).toBe(true);
     expect(isMadeByOperator({ metadata: { name: 'web' } })).toBe(false);
   });
 });

@@ -93,9 +93,7 @@ export function jobViewOfPyTorchJob(job: PyTorchJob): V1Job {
   const replicas = Object.values(job.spec?.pytorchReplicaSpecs ?? {});
   const statuses = Object.values(job.status?.replicaStatuses ?? {});
   const sum = (key: 'succeeded' | 'failed') => statuses.reduce((n, s) => n + (s[key] ?? 0), 0);
-  const conditions = (job.status?.conditions ?? [])
-    .filter((c) => TRAINING_CONDITIONS[c.type])
-    .map((c) => ({ ...c, type: TRAINING_CONDITIONS[c.type] }));
+  const conditions = (job.status?.conditions ?? []).filter((c) => TRAINING_CONDITIONS[c.type]).map((c) => ({ ...c, type: TRAINING_CONDITIONS[c.type] }));
   return {
     apiVersion: job.apiVersion,
     kind: job.kind,

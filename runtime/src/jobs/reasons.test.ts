@@ -15,7 +15,10 @@ function node(name: string, allocatable: Requests, extra: Partial<V1Node['spec']
 
 const controlPlane = node('kind-control-plane', { cpu: '8', memory: '16Gi' }, { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] });
 
-function pod(name: string, opts: { requests?: Requests; limits?: Requests; nodeName?: string; phase?: string; kind?: string; statuses?: V1ContainerStatus[]; unschedulable?: string } = {}): V1Pod {
+function pod(
+  name: string,
+  opts: { requests?: Requests; limits?: Requests; nodeName?: string; phase?: string; kind?: string; statuses?: V1ContainerStatus[]; unschedulable?: string } = {},
+): V1Pod {
   return {
     metadata: { name, namespace: 'skiff', uid: name, labels: { 'skiff.dev/job': 'train', 'skiff.dev/kind': opts.kind ?? 'training' } },
     spec: {
@@ -50,7 +53,11 @@ const terminated = (exitCode: number, reason = 'Error', finishedAt?: string): V1
 
 describe('explainPending', () => {
   it('names GPU shortfalls per node, counting running pods', () => {
-    const nodes = [controlPlane, node('kind-worker', { cpu: '8', memory: '16Gi', 'nvidia.com/gpu': '2' }), node('kind-worker2', { cpu: '8', memory: '16Gi', 'nvidia.com/gpu': '1' })];
+    const nodes = [
+      controlPlane,
+      node('kind-worker', { cpu: '8', memory: '16Gi', 'nvidia.com/gpu': '2' }),
+      node('kind-worker2', { cpu: '8', memory: '16Gi', 'nvidia.com/gpu': '1' }),
+    ];
     const running = [
       pod('other-0', { limits: { 'nvidia.com/gpu': '1' }, nodeName: 'kind-worker', phase: 'Running' }),
       pod('other-1', { limits: { 'nvidia.com/gpu': '1' }, nodeName: 'kind-worker2', phase: 'Running' }),
@@ -165,7 +172,7 @@ describe('what the pods kept on the host', () => {
   const kept = (p: string, rank: number, extra: Partial<KeptPod> = {}): KeptPod => ({ pod: p, uid: p, rank, startedAt: '2026-01-01T00:00:00Z', logFile: `/l/${p}.log`, ...extra });
   const stopped = (at: string) => ({ stoppedBy: { signal: 'SIGTERM', at }, ended: { exitCode: 143, at, signal: 'SIGTERM' } });
 
-  it("names the rank stopped from outside first, not the rank that failed because it lost its peer", () => {
+  it('names the rank stopped from outside first, not the rank that failed because it lost its peer', () => {
     // Rank 1's pod was deleted; rank 0's all-reduce then failed (exit 1); both pods are gone.
     const ranks = [kept('train-0-aaaaa', 0, { ended: { exitCode: 1, at: '2026-01-01T00:00:05.5Z' } }), kept('train-1-bbbbb', 1, stopped('2026-01-01T00:00:05.1Z'))];
     const first = firstKeptFailure(ranks, [])!;
@@ -182,7 +189,7 @@ describe('what the pods kept on the host', () => {
     expect(explainKeptFailure(first, ['Traceback', 'ValueError: bad'])).toBe('script exited 2 — last lines:\nTraceback\nValueError: bad');
   });
 
-  it("names the rank that went silent when its node stopped, not the rank that then lost its connection to it", () => {
+  it('names the rank that went silent when its node stopped, not the rank that then lost its connection to it', () => {
     // Rank 1's node container was stopped: nothing reached its launcher, so it recorded no end.
     const silent = kept('train-1-bbbbb', 1, { node: 'skiff-worker2' });
     const other = kept('train-2-ccccc', 2);

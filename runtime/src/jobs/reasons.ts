@@ -155,9 +155,7 @@ export function explainPending(pod: V1Pod, nodes: V1Node[], podsOnNodes: V1Pod[]
     }
     const fitsSomewhere = candidates.some((n) => Object.entries(needs).every(([r, amount]) => free(n, r) >= amount));
     if (!fitsSomewhere) {
-      const wanted = [cpu > 0 ? `${formatCpu(cpu)} CPU` : '', memory > 0 ? `${formatBytes(memory)} memory` : '', gpus > 0 ? `${gpus} GPU` : '']
-        .filter(Boolean)
-        .join(' and ');
+      const wanted = [cpu > 0 ? `${formatCpu(cpu)} CPU` : '', memory > 0 ? `${formatBytes(memory)} memory` : '', gpus > 0 ? `${gpus} GPU` : ''].filter(Boolean).join(' and ');
       return `needs ${wanted} per ${unit}, but no single node has all of that free at once`;
     }
   }
@@ -227,9 +225,7 @@ export function explainFailure(pod: V1Pod, lastLogLines: string[]): string | und
  * others (exit 137/143), so prefer pods that exited on their own, then the earliest to finish.
  */
 export function primaryFailedPod(pods: V1Pod[]): V1Pod | undefined {
-  const candidates = pods
-    .map((pod) => ({ pod, failed: failedTermination(pod) }))
-    .filter((c) => c.failed || c.pod.status?.phase === 'Failed');
+  const candidates = pods.map((pod) => ({ pod, failed: failedTermination(pod) })).filter((c) => c.failed || c.pod.status?.phase === 'Failed');
   const killed = (c: (typeof candidates)[number]) => (c.failed && [137, 143].includes(c.failed.terminated.exitCode) && c.failed.terminated.reason !== 'OOMKilled' ? 1 : 0);
   const finished = (c: (typeof candidates)[number]) => String(c.failed?.terminated.finishedAt?.toISOString?.() ?? c.failed?.terminated.finishedAt ?? '~');
   candidates.sort((a, b) => killed(a) - killed(b) || (finished(a) < finished(b) ? -1 : finished(a) > finished(b) ? 1 : 0) || rankOf(a.pod) - rankOf(b.pod));
@@ -259,7 +255,9 @@ export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[], tailOf: (p
   timed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : (a.failure.pod.rank ?? 0) - (b.failure.pod.rank ?? 0)));
   const first = timed[0]?.failure;
   if (first?.how === 'exited') {
-    const lost = tailOf(first.pod).map((l) => LOST_PEER.exec(l)).find((m) => m);
+    const lost = tailOf(first.pod)
+      .map((l) => LOST_PEER.exec(l))
+      .find((m) => m);
     const silent = kept.filter((k) => k !== first.pod && !k.ended && !k.stoppedBy);
     if (lost && silent.length > 0) {
       const ipOf = (k: KeptPod) => inCluster.find((p) => p.metadata?.uid === k.uid || p.metadata?.name === k.pod)?.status?.podIP;
@@ -268,7 +266,10 @@ export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[], tailOf: (p
     }
   }
   if (first) return first;
-  const vanished = keptPodsGone(kept, inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name])).find((k) => !k.ended);
+  const vanished = keptPodsGone(
+    kept,
+    inCluster.flatMap((p) => [p.metadata?.uid, p.metadata?.name]),
+  ).find((k) => !k.ended);
   return vanished && { pod: vanished, how: 'vanished' };
 }
 
@@ -292,8 +293,7 @@ export function explainKeptFailure({ pod, how, peer }: KeptFailure, tail: string
 
 // ---- phases -----------------------------------------------------------------------------------
 
-const hasCondition = (conditions: { type: string; status: string }[] | undefined, type: string) =>
-  conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+const hasCondition = (conditions: { type: string; status: string }[] | undefined, type: string) => conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
 const isLive = (p: V1Pod) => !p.metadata?.deletionTimestamp && !isTerminated(p);
 
 /** Phase of a training job from its Job and pods. Pending until every live worker runs, since DDP waits for all. */

@@ -57,8 +57,16 @@ describe('jobStatusOf', () => {
 
   it('numbers serving replicas and reads replicas from the spec', () => {
     const spec = parseServingSpec({ name: 'web', script: 'serve.py', replicas: 2 });
-    const deployment: V1Deployment = { metadata: { name: 'web', namespace: 'skiff', annotations: { 'skiff.dev/spec': JSON.stringify(spec) } }, spec: { replicas: 2, selector: {}, template: {} }, status: { readyReplicas: 1 } };
-    const replica = (name: string): V1Pod => ({ metadata: { name, labels: { 'skiff.dev/job': 'web', 'skiff.dev/kind': 'serving' } }, spec: { containers: [] }, status: { phase: 'Running' } });
+    const deployment: V1Deployment = {
+      metadata: { name: 'web', namespace: 'skiff', annotations: { 'skiff.dev/spec': JSON.stringify(spec) } },
+      spec: { replicas: 2, selector: {}, template: {} },
+      status: { readyReplicas: 1 },
+    };
+    const replica = (name: string): V1Pod => ({
+      metadata: { name, labels: { 'skiff.dev/job': 'web', 'skiff.dev/kind': 'serving' } },
+      spec: { containers: [] },
+      status: { phase: 'Running' },
+    });
     const status = jobStatusOf({ kind: 'serving', owner: deployment, pods: [replica('web-6d4cf56db6-zzzzz'), replica('web-6d4cf56db6-aaaaa')] });
     expect(status).toMatchObject({ kind: 'serving', phase: 'Running', workers: 2, script: 'serve.py' });
     expect(status.pods.map((p) => [p.rank, p.name])).toEqual([

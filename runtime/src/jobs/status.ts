@@ -8,9 +8,7 @@ import { jobPhase, rankOf, servingPhase } from './reasons.js';
 import { keptPodsGone, type KeptPod } from '../workspace/kept-logs.js';
 
 /** A job as Kubernetes holds it: its owner object (Job or Deployment) and its pods. */
-export type JobObjects =
-  | { kind: 'training'; owner: V1Job; pods: V1Pod[] }
-  | { kind: 'serving'; owner: V1Deployment; pods: V1Pod[] };
+export type JobObjects = { kind: 'training'; owner: V1Job; pods: V1Pod[] } | { kind: 'serving'; owner: V1Deployment; pods: V1Pod[] };
 
 export interface PodDescription extends JobPodStatus {
   ready: boolean;
@@ -113,8 +111,8 @@ export function jobStatusOf(objects: JobObjects, reason?: string): JobStatus {
   const kind: JobKind = objects.kind;
   const workers =
     objects.kind === 'training'
-      ? (spec?.kind === 'training' ? spec.workers : undefined) ?? objects.owner.spec?.completions ?? 1
-      : (spec?.kind === 'serving' ? spec.replicas : undefined) ?? objects.owner.spec?.replicas ?? 1;
+      ? ((spec?.kind === 'training' ? spec.workers : undefined) ?? objects.owner.spec?.completions ?? 1)
+      : ((spec?.kind === 'serving' ? spec.replicas : undefined) ?? objects.owner.spec?.replicas ?? 1);
   const status: JobStatus = {
     name: objects.owner.metadata?.name ?? '',
     namespace: objects.owner.metadata?.namespace ?? '',
@@ -149,7 +147,10 @@ export function keptPodDescription(pod: KeptPod): PodDescription {
 }
 
 export function jobDescriptionOf(objects: JobObjects, events: CoreV1Event[], reason?: string, kept: KeptPod[] = []): JobDescription {
-  const gone = keptPodsGone(kept, objects.pods.flatMap((p) => [p.metadata?.uid, p.metadata?.name]));
+  const gone = keptPodsGone(
+    kept,
+    objects.pods.flatMap((p) => [p.metadata?.uid, p.metadata?.name]),
+  );
   const description: JobDescription = {
     ...jobStatusOf(objects, reason),
     pods: [...objects.pods.map((p) => podDescription(p, objects.pods)), ...gone.map(keptPodDescription)].sort(byRankThenName),

@@ -118,7 +118,13 @@ describe('submitJob', () => {
     api.gpus = 2;
     const status = await submitJob(kc, spec, dir);
 
-    expect(api.applied.map((a) => `${a.body.kind}/${a.body.metadata.name}`)).toEqual(['Namespace/skiff', 'ConfigMap/train-code', 'ConfigMap/train-lib', 'Service/train', 'Job/train']);
+    expect(api.applied.map((a) => `${a.body.kind}/${a.body.metadata.name}`)).toEqual([
+      'Namespace/skiff',
+      'ConfigMap/train-code',
+      'ConfigMap/train-lib',
+      'Service/train',
+      'Job/train',
+    ]);
     for (const a of api.applied) {
       expect(a.contentType).toBe('application/apply-patch+yaml');
       expect(a.query).toContain('fieldManager=skiff');

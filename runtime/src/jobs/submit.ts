@@ -160,9 +160,13 @@ export async function dataMounts(data: DataMount[], shared: SharedFolders): Prom
     if (!info?.isDirectory()) throw new SkiffError('BAD_INPUT', `--data folder not found: ${d.source}`, { hint: 'pass an existing folder on this machine' });
     const nodePath = nodePathOf(shared, await realpath(d.source));
     if (!nodePath) {
-      throw new SkiffError('BAD_INPUT', `--data folder ${d.source} is outside the folders the cluster shares with this machine (${[shared.home, shared.data].filter(Boolean).join(', ')})`, {
-        hint: 'move or copy it under your home folder (symbolic links are resolved first)',
-      });
+      throw new SkiffError(
+        'BAD_INPUT',
+        `--data folder ${d.source} is outside the folders the cluster shares with this machine (${[shared.home, shared.data].filter(Boolean).join(', ')})`,
+        {
+          hint: 'move or copy it under your home folder (symbolic links are resolved first)',
+        },
+      );
     }
     mounts.push({ nodePath, mountPath: d.target });
   }
@@ -398,10 +402,17 @@ async function removePrevious(k: KubeClients, spec: JobSpec): Promise<void> {
     Object.keys(spec.env).length > 0 ? orUndefined(k.core.readNamespacedSecret({ name: envSecretName(name), namespace })) : undefined,
   ]);
   // Only what Skiff made is replaced: a same-named object of someone else's is an error, not a casualty.
-  const objects = [['Job', job, name], ['Deployment', deployment, name], ['Service', service, name], ['Secret', secret, envSecretName(name)]] as const;
+  const objects = [
+    ['Job', job, name],
+    ['Deployment', deployment, name],
+    ['Service', service, name],
+    ['Secret', secret, envSecretName(name)],
+  ] as const;
   for (const [kind, obj, objName] of objects) {
     if (obj && obj.metadata?.labels?.[LABELS.managedBy] !== MANAGED_BY) {
-      throw new SkiffError('BAD_INPUT', `a ${kind} named '${objName}' already exists in namespace '${namespace}' and Skiff did not make it`, { hint: 'pick another --name (Skiff never deletes what it did not create)' });
+      throw new SkiffError('BAD_INPUT', `a ${kind} named '${objName}' already exists in namespace '${namespace}' and Skiff did not make it`, {
+        hint: 'pick another --name (Skiff never deletes what it did not create)',
+      });
     }
   }
   const body = (o: KubernetesObject) => deleteOptionsFor(o, propagationPolicy);

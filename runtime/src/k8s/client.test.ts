@@ -69,7 +69,11 @@ describe('a plain API call to an API server that never answers', () => {
   let url: string;
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      { stdio: 'ignore' },
+    );
     server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
       if (req.url?.includes('watch=true')) res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
     });
@@ -100,7 +104,10 @@ describe('a plain API call to an API server that never answers', () => {
   it('fails after the call limit, in words that say the API server did not answer', async () => {
     const pooled = await hungCluster(300);
     const started = Date.now();
-    const err = await pooled.makeApiClient(CoreV1Api).listNamespace().catch((e: unknown) => e);
+    const err = await pooled
+      .makeApiClient(CoreV1Api)
+      .listNamespace()
+      .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
     const explained = explainKubeError(err, 'skiff') as Error & { code?: string };
     expect(explained.code).toBe('CLUSTER_GONE');
@@ -110,7 +117,12 @@ describe('a plain API call to an API server that never answers', () => {
   it('leaves a watch open past that limit: watches wait by design', async () => {
     const pooled = await hungCluster(200);
     let ended: unknown = 'open';
-    const controller = await new Watch(pooled).watch('/api/v1/namespaces', {}, () => {}, (err) => (ended = err ?? 'ended'));
+    const controller = await new Watch(pooled).watch(
+      '/api/v1/namespaces',
+      {},
+      () => {},
+      (err) => (ended = err ?? 'ended'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(ended).toBe('open');
     controller.abort();

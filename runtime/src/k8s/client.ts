@@ -258,7 +258,14 @@ export function kubeConfigForContext(context: string, file?: string): KubeConfig
   if (file) kc.loadFromFile(file);
   else kc.loadFromDefault();
   if (!kc.getContextObject(context)) {
-    throw new SkiffError('BAD_INPUT', `no context '${context}' in the kubeconfig`, { hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}` });
+    throw new SkiffError('BAD_INPUT', `no context '${context}' in the kubeconfig`, {
+      hint: `known contexts: ${
+        kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ') || '(none)'
+      }`,
+    });
   }
   kc.setCurrentContext(context);
   return kc;

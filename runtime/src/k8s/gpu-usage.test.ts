@@ -10,6 +10,6 @@ describe('parseGpuUtilization', () => {
   it('has no reading where nvidia-smi printed none', () => {
     expect(parseGpuUtilization('')).toBeUndefined();
     expect(parseGpuUtilization('[N/A]\n')).toBeUndefined();
-    expect(parseGpuUtilization('NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver.\n')).toBeUndefined();
+    expect(parseGpuUtilization("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n")).toBeUndefined();
   });
 });

@@ -43,9 +43,7 @@ export function podGpuUtilization(kc: KubeConfig, namespace: string, pod: PodRef
     };
     const timer = setTimeout(() => finish(undefined), timeoutMs);
     new Exec(kc)
-      .exec(namespace, pod.name, pod.container, NVIDIA_SMI_QUERY, stdout, null, null, false, (status) =>
-        finish(status.status === 'Success' ? parseGpuUtilization(out) : undefined),
-      )
+      .exec(namespace, pod.name, pod.container, NVIDIA_SMI_QUERY, stdout, null, null, false, (status) => finish(status.status === 'Success' ? parseGpuUtilization(out) : undefined))
       .then(
         (ws) => {
           socket = ws;

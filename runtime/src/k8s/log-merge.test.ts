@@ -250,10 +250,7 @@ describe('mergeByTime', () => {
   const line = (rank: number, time: string, text: string): LogLine => ({ pod: `p${rank}`, rank, time, text });
 
   it('keeps each rank in order even when its clock runs backwards', () => {
-    const merged = mergeByTime([
-      [line(0, T(5), 'a'), line(0, T(1), 'b')],
-      [line(1, T(3), 'c')],
-    ]);
+    const merged = mergeByTime([[line(0, T(5), 'a'), line(0, T(1), 'b')], [line(1, T(3), 'c')]]);
     expect(merged.map((l) => l.text)).toEqual(['c', 'a', 'b']);
   });
 

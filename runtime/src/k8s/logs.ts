@@ -37,10 +37,11 @@ const PAST_DELETION_MS = 10_000;
 /** How long a started pod may take to open its kept log before its kubelet log is read instead. */
 const KEPT_START_GRACE_MS = 10_000;
 
-const exists = (file: string) => access(file).then(
-  () => true,
-  () => false,
-);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Per-pod log streams: the log a pod keeps on the host where it has one (it outlives the pod, and
@@ -157,22 +158,24 @@ export class KubePodLogs implements PodLogSource {
     opts.signal.addEventListener('abort', endSink, { once: true });
     let request: AbortController | undefined;
     try {
-      request = await this.log.log(this.namespace, pod.name, pod.container, sink, {
-        follow: opts.follow,
-        timestamps: true,
-        sinceTime: opts.sinceTime,
-        previous: opts.previous,
-      }).catch((err: unknown) => {
-        const status = apiStatusOf(err);
-        // Not allowed stays not allowed: say so, instead of a silent empty log (or endless retries).
-        if (status === 401 || status === 403) {
-          throw new SkiffError('FORBIDDEN', `the cluster refused to show the logs of pod ${pod.name} (HTTP ${status})`, {
-            hint: `the kubeconfig's user needs 'get' on pods/log in namespace '${this.namespace}'`,
-            cause: err,
-          });
-        }
-        throw err;
-      });
+      request = await this.log
+        .log(this.namespace, pod.name, pod.container, sink, {
+          follow: opts.follow,
+          timestamps: true,
+          sinceTime: opts.sinceTime,
+          previous: opts.previous,
+        })
+        .catch((err: unknown) => {
+          const status = apiStatusOf(err);
+          // Not allowed stays not allowed: say so, instead of a silent empty log (or endless retries).
+          if (status === 401 || status === 403) {
+            throw new SkiffError('FORBIDDEN', `the cluster refused to show the logs of pod ${pod.name} (HTTP ${status})`, {
+              hint: `the kubeconfig's user needs 'get' on pods/log in namespace '${this.namespace}'`,
+              cause: err,
+            });
+          }
+          throw err;
+        });
       if (opts.signal.aborted) return;
       yield* newlineSeparated(sink);
     } finally {

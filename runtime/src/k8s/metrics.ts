@@ -117,10 +117,20 @@ export function podUsageFromSummary(summary: KubeletSummary, pods: PodRef[], nam
     const usage: PodUsage = {
       pod: pod.name,
       rank: pod.rank,
-      cpuCores: podOr(entry.cpu?.usageNanoCores, sum((c) => c.cpu?.usageNanoCores)) / 1e9,
-      memoryBytes: podOr(entry.memory?.workingSetBytes, sum((c) => c.memory?.workingSetBytes)),
+      cpuCores:
+        podOr(
+          entry.cpu?.usageNanoCores,
+          sum((c) => c.cpu?.usageNanoCores),
+        ) / 1e9,
+      memoryBytes: podOr(
+        entry.memory?.workingSetBytes,
+        sum((c) => c.memory?.workingSetBytes),
+      ),
     };
-    const duty = containers.flatMap((c) => c.accelerators ?? []).map((a) => a.dutyCycle).filter((d): d is number => typeof d === 'number');
+    const duty = containers
+      .flatMap((c) => c.accelerators ?? [])
+      .map((a) => a.dutyCycle)
+      .filter((d): d is number => typeof d === 'number');
     if (duty.length > 0) usage.gpuUtilization = duty.reduce((a, b) => a + b, 0) / duty.length;
     out.push(usage);
   }

@@ -30,11 +30,13 @@ describe('riding out an API server that restarts', () => {
 
     // Reset, then refused while the restarted server loads RBAC, then answered.
     const answers = [withCode('ECONNRESET'), httpStatus(403)];
-    expect(await throughOutages(async () => {
-      const next = answers.shift();
-      if (next) throw next;
-      return 'allowed again';
-    })).toBe('allowed again');
+    expect(
+      await throughOutages(async () => {
+        const next = answers.shift();
+        if (next) throw next;
+        return 'allowed again';
+      }),
+    ).toBe('allowed again');
 
     const started = Date.now();
     await expect(throughOutages(() => Promise.reject(withCode('ECONNREFUSED')), { refusedBudgetMs: 600 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -72,7 +74,9 @@ describe('riding out an API server that restarts', () => {
 
   it('names what failed without the request URL, and the wait a refusal gets', () => {
     const said: string[] = [];
-    const refused = new Error('request to https://127.0.0.1:42871/apis/batch/v1/namespaces/skiff/jobs?labelSelector=skiff.dev%2Fjob%3Dx failed, reason: connect ECONNREFUSED 127.0.0.1:42871');
+    const refused = new Error(
+      'request to https://127.0.0.1:42871/apis/batch/v1/namespaces/skiff/jobs?labelSelector=skiff.dev%2Fjob%3Dx failed, reason: connect ECONNREFUSED 127.0.0.1:42871',
+    );
     outageNotices('skiff', (m) => said.push(m))({ state: 'lost', error: refused, budgetMs: 10_000 });
     expect(said).toEqual(["lost the API server of cluster 'skiff' (connect ECONNREFUSED 127.0.0.1:42871); waiting for it to answer again, up to 10 s"]);
   });

@@ -12,8 +12,15 @@ async function* timed<T>(items: [T, number][]): AsyncGenerator<T> {
 
 describe('mergeStreams', () => {
   it('interleaves by arrival and keeps each stream in order', async () => {
-    const a = timed([['a1', 5], ['a2', 30], ['a3', 5]]);
-    const b = timed([['b1', 15], ['b2', 5]]);
+    const a = timed([
+      ['a1', 5],
+      ['a2', 30],
+      ['a3', 5],
+    ]);
+    const b = timed([
+      ['b1', 15],
+      ['b2', 5],
+    ]);
     const out = await collect(mergeStreams(fromArray([a, b])));
     expect(out).toEqual(['a1', 'b1', 'b2', 'a2', 'a3']);
   });

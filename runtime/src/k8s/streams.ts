@@ -41,13 +41,23 @@ export async function* mergeStreams<T>(sources: AsyncIterable<AsyncIterable<T>>)
   let wake: (() => void) | undefined;
   const track = (it: AsyncIterator<unknown>, step: Promise<Step<T>>) => {
     open.add(it);
-    step.then(
-      (value) => settled.push({ step: value }),
-      (error: unknown) => settled.push({ error }),
-    ).finally(() => wake?.());
+    step
+      .then(
+        (value) => settled.push({ step: value }),
+        (error: unknown) => settled.push({ error }),
+      )
+      .finally(() => wake?.());
   };
-  const pullOuter = () => track(outer, outer.next().then((result) => ({ from: 'outer' as const, result })));
-  const pullInner = (it: AsyncIterator<T>) => track(it, it.next().then((result) => ({ from: it, result })));
+  const pullOuter = () =>
+    track(
+      outer,
+      outer.next().then((result) => ({ from: 'outer' as const, result })),
+    );
+  const pullInner = (it: AsyncIterator<T>) =>
+    track(
+      it,
+      it.next().then((result) => ({ from: it, result })),
+    );
   pullOuter();
   try {
     while (open.size > 0) {
@@ -109,4 +119,3 @@ export async function* callbackStream<T>(task: (emit: (value: T) => void) => Pro
     await new Promise<void>((resolve) => (wake = resolve));
   }
 }
-

@@ -33,11 +33,13 @@ async function apiAnswering(answer: Answer, seen: string[] = []): Promise<KubeCo
 
 const pods: WatchTarget = { path: '/api/v1/namespaces/skiff/pods', labelSelector: 'skiff.dev/job=train', resourceVersion: '41' };
 const event = (type: string, object: unknown) => JSON.stringify({ type, object }) + '\n';
-const streaming = (body: string, hold = true): Answer => (res) => {
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.write(body);
-  if (!hold) res.end();
-};
+const streaming =
+  (body: string, hold = true): Answer =>
+  (res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(body);
+    if (!hold) res.end();
+  };
 
 describe('ChangeWatch', () => {
   it('an event on the watched objects is a change, and the watch asks from the given version', async () => {

@@ -4,15 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CodeFile } from '../types.js';
 import { SpecError, parseTrainingSpec } from '../spec/job-spec.js';
-import {
-  MAX_BUNDLE_BYTES,
-  codeConfigMap,
-  codeVolumeItems,
-  configMapKeyFor,
-  jobEnv,
-  libConfigMap,
-  libVolumeItems,
-} from './code-bundle.js';
+import { MAX_BUNDLE_BYTES, codeConfigMap, codeVolumeItems, configMapKeyFor, jobEnv, libConfigMap, libVolumeItems } from './code-bundle.js';
 import { collectCodeFiles, leftOutText, pythonLibDir, pythonLibFiles, scanCodeFolder } from './collect.js';
 
 const spec = parseTrainingSpec({ name: 'train-a1b2c', script: 'train.py' });

@@ -13,9 +13,7 @@ export interface ContainerMount {
 
 /** The GPUs a node container was given (["0", "1"], ["all"]), from its mounts; [] for a node without GPUs. */
 export function visibleGpus(mounts: ContainerMount[]): string[] {
-  return mounts
-    .filter((m) => m.Source === '/dev/null' && m.Destination?.startsWith(`${DEVICE_MOUNT_DIR}/`))
-    .map((m) => m.Destination!.slice(DEVICE_MOUNT_DIR.length + 1));
+  return mounts.filter((m) => m.Source === '/dev/null' && m.Destination?.startsWith(`${DEVICE_MOUNT_DIR}/`)).map((m) => m.Destination!.slice(DEVICE_MOUNT_DIR.length + 1));
 }
 
 /**

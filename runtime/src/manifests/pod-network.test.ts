@@ -4,7 +4,12 @@ import { cniConflist, nodeAddresses, podNetworkPlan } from './pod-network.js';
 const node = (name: string, ip: string, podCIDR?: string) => ({
   metadata: { name },
   spec: podCIDR ? { podCIDR } : {},
-  status: { addresses: [{ type: 'Hostname', address: name }, { type: 'InternalIP', address: ip }] },
+  status: {
+    addresses: [
+      { type: 'Hostname', address: name },
+      { type: 'InternalIP', address: ip },
+    ],
+  },
 });
 
 describe('pod network', () => {
@@ -31,8 +36,6 @@ describe('pod network', () => {
   it('waits until every node has a pod range and an address', () => {
     expect(nodeAddresses({ items: [node('cp', '172.18.0.2', '10.244.0.0/24'), node('w1', '172.18.0.3')] })).toBeUndefined();
     expect(nodeAddresses({ items: [] })).toBeUndefined();
-    expect(nodeAddresses({ items: [node('cp', '172.18.0.2', '10.244.0.0/24')] })).toEqual([
-      { name: 'cp', ip: '172.18.0.2', podCIDR: '10.244.0.0/24' },
-    ]);
+    expect(nodeAddresses({ items: [node('cp', '172.18.0.2', '10.244.0.0/24')] })).toEqual([{ name: 'cp', ip: '172.18.0.2', podCIDR: '10.244.0.0/24' }]);
   });
 });

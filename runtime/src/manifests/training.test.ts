@@ -33,7 +33,7 @@ describe('trainingManifests', () => {
     expect(configMaps.map((c) => c.metadata?.name)).toEqual(['train-a1b2c-code', 'train-a1b2c-lib']);
   });
 
-  it('keeps --env values in the job\'s Secret only: the pods name them, no annotation holds them', () => {
+  it("keeps --env values in the job's Secret only: the pods name them, no annotation holds them", () => {
     expect(envSecret).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'train-a1b2c-env', namespace: 'skiff' } });
     expect(Buffer.from(envSecret!.data!.LR, 'base64').toString()).toBe('0.1');
     for (const obj of [job, service, ...configMaps, envSecret!]) expect(JSON.stringify(obj.metadata)).not.toContain('0.1');

@@ -3,7 +3,19 @@
 import type { V1ConfigMap, V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { TrainingJobSpec } from '../spec/job-spec.js';
-import { AGENT_PORT, AGENT_PORT_NAME, codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
+import {
+  AGENT_PORT,
+  AGENT_PORT_NAME,
+  codeConfigMap,
+  codeDirOf,
+  jobEnv,
+  jobVolumeMounts,
+  jobVolumes,
+  launchCommand,
+  libConfigMap,
+  workspaceSecurityContext,
+  type Workspace,
+} from './code-bundle.js';
 import { envSecret } from './env-secret.js';
 import { containerResources, gpuTolerations } from './gpu.js';
 import { LABELS, jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';

@@ -49,7 +49,12 @@ describe('resolvePackages', () => {
 
   it('leaves nothing half made when pip fails', async () => {
     const runner = (async () => {
-      throw new RunError({ argv: ['docker'], problem: 'exit 1', exitCode: 1, stderr: 'ERROR: Could not find a version that satisfies the requirement nosuchpkg\nERROR: No matching distribution found for nosuchpkg' });
+      throw new RunError({
+        argv: ['docker'],
+        problem: 'exit 1',
+        exitCode: 1,
+        stderr: 'ERROR: Could not find a version that satisfies the requirement nosuchpkg\nERROR: No matching distribution found for nosuchpkg',
+      });
     }) as unknown as Runner;
     await expect(resolvePackages(['nosuchpkg'], { dataRoot: data, image: 'img:1', runner })).rejects.toThrow("package 'nosuchpkg' was not found on the package index");
     expect(await readdir(packagesRoot(data))).toEqual([]);

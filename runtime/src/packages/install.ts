@@ -38,7 +38,18 @@ const RECORD = 'skiff-packages.json';
 /** pip resolving and downloading a large set (a few hundred MB) on a slow link. */
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 /** Settings that say where the index is and how to reach it: passed on from the host. */
-const PASSED_ENV = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'PIP_DEFAULT_TIMEOUT', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+const PASSED_ENV = [
+  'PIP_INDEX_URL',
+  'PIP_EXTRA_INDEX_URL',
+  'PIP_TRUSTED_HOST',
+  'PIP_DEFAULT_TIMEOUT',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
 const CONTAINER_CA = '/etc/skiff/ca-bundle.crt';
 /**
  * Packages of the image that stay at the image's version unless a requirement names them: its
@@ -205,7 +216,10 @@ export function pipError(err: unknown, image: string, kept: string[] = []): unkn
     });
   }
   if (/ResolutionImpossible|conflicting dependencies/i.test(text)) {
-    const keptHint = kept.length > 0 ? `the job image's ${kept.join(' and ')} stay at its own version${kept.length > 1 ? 's' : ''} (its torch is built against its numpy): name one in the requirements to replace it, or ` : '';
+    const keptHint =
+      kept.length > 0
+        ? `the job image's ${kept.join(' and ')} stay at its own version${kept.length > 1 ? 's' : ''} (its torch is built against its numpy): name one in the requirements to replace it, or `
+        : '';
     return new SkiffError('PACKAGES_FAILED', `the packages conflict: ${errors.join('; ') || 'pip found no set of versions that fits'}`, {
       hint: `${keptHint}loosen a version pin; nothing was submitted`,
       cause: err,

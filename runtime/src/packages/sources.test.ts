@@ -1,13 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { SpecError } from '../spec/job-spec.js';
-import {
-  mergeRequirements,
-  notebookPipRequirements,
-  parseInlineScriptMetadata,
-  parseRequirementsText,
-  validateRequirement,
-  withoutPipMagics,
-} from './sources.js';
+import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, validateRequirement, withoutPipMagics } from './sources.js';
 
 /** The SpecError `run` throws, so tests can check its message and field. */
 function specError(run: () => unknown): SpecError {
@@ -101,14 +94,22 @@ describe('parseRequirementsText', () => {
     expect(parseRequirementsText('', 'requirements.txt')).toEqual([]);
   });
 
-  it.each(['-r other.txt', '-c constraints.txt', '--index-url https://pypi.example/simple', '--extra-index-url https://x', '-i https://x', '--find-links ./wheels', '-f ./wheels', '-e .', '--editable ./lib', '--pre'])(
-    'refuses the option line %j',
-    (option) => {
-      const err = specError(() => parseRequirementsText(`flask\n\n${option}\n`, 'requirements.txt'));
-      expect(err.message).toContain(`requirements.txt line 3: '${option}' is not supported`);
-      expect(err.message).toContain('list the packages in this file');
-    },
-  );
+  it.each([
+    '-r other.txt',
+    '-c constraints.txt',
+    '--index-url https://pypi.example/simple',
+    '--extra-index-url https://x',
+    '-i https://x',
+    '--find-links ./wheels',
+    '-f ./wheels',
+    '-e .',
+    '--editable ./lib',
+    '--pre',
+  ])('refuses the option line %j', (option) => {
+    const err = specError(() => parseRequirementsText(`flask\n\n${option}\n`, 'requirements.txt'));
+    expect(err.message).toContain(`requirements.txt line 3: '${option}' is not supported`);
+    expect(err.message).toContain('list the packages in this file');
+  });
 
   it('gives the exact message for -r', () => {
     expect(specError(() => parseRequirementsText('a\nb\n-r other.txt', 'requirements.txt')).message).toBe(
@@ -236,11 +237,7 @@ describe('notebookPipRequirements', () => {
   });
 
   it('drops exact duplicates, keeping the first', () => {
-    expect(notebookPipRequirements(['%pip install flask numpy', '%pip install numpy flask==3.1.3'])).toEqual([
-      'flask',
-      'numpy',
-      'flask==3.1.3',
-    ]);
+    expect(notebookPipRequirements(['%pip install flask numpy', '%pip install numpy flask==3.1.3'])).toEqual(['flask', 'numpy', 'flask==3.1.3']);
   });
 
   it('ignores other subcommands and lines that only mention pip', () => {
@@ -279,9 +276,7 @@ describe('notebookPipRequirements', () => {
 
   it('refuses an invalid requirement, quoting the line', () => {
     const err = specError(() => notebookPipRequirements(['%pip install flask==']));
-    expect(err.message).toBe(
-      "cell 1: '%pip install flask==' installs 'flask==', which is not a valid requirement: '==' is not followed by a version",
-    );
+    expect(err.message).toBe("cell 1: '%pip install flask==' installs 'flask==', which is not a valid requirement: '==' is not followed by a version");
   });
 
   it('refuses an unclosed quote', () => {
@@ -293,16 +288,12 @@ describe('withoutPipMagics', () => {
   it('replaces pip lines with pass, keeping indentation and line count', () => {
     const cell = 'import os\nif os.environ.get("X"):\n    %pip install flask\nelse:\n\t!pip uninstall -y flask\n%pip list\nprint("done")';
     const result = withoutPipMagics(cell);
-    expect(result).toBe(
-      'import os\nif os.environ.get("X"):\n    pass  # %pip install flask\nelse:\n\tpass  # !pip uninstall -y flask\npass  # %pip list\nprint("done")',
-    );
+    expect(result).toBe('import os\nif os.environ.get("X"):\n    pass  # %pip install flask\nelse:\n\tpass  # !pip uninstall -y flask\npass  # %pip list\nprint("done")');
     expect(result.split('\n')).toHaveLength(cell.split('\n').length);
   });
 
   it('turns continuation lines into comments', () => {
-    expect(withoutPipMagics('if True:\n    %pip install flask \\\n        numpy\n    x = 1\n')).toBe(
-      'if True:\n    pass  # %pip install flask \\\n    # numpy\n    x = 1\n',
-    );
+    expect(withoutPipMagics('if True:\n    %pip install flask \\\n        numpy\n    x = 1\n')).toBe('if True:\n    pass  # %pip install flask \\\n    # numpy\n    x = 1\n');
   });
 
   it('keeps line endings and leaves other lines alone', () => {

@@ -34,7 +34,10 @@ export function validateRequirement(req: string): string | undefined {
   if (rest.startsWith('[')) {
     const close = rest.indexOf(']');
     if (close < 0) return "the '[' of its extras is never closed";
-    const extras = rest.slice(1, close).split(',').map((extra) => extra.trim());
+    const extras = rest
+      .slice(1, close)
+      .split(',')
+      .map((extra) => extra.trim());
     const isEmptyList = extras.length === 1 && extras[0] === ''; // `name[]` is allowed
     const badExtra = isEmptyList ? undefined : extras.find((extra) => !EXTRA_NAME.test(extra));
     if (badExtra !== undefined) return `'${badExtra}' is not a valid extra name`;
@@ -56,7 +59,7 @@ export function validateRequirement(req: string): string | undefined {
     if (semicolon >= 0) marker = rest.slice(semicolon + 1);
   }
   if (marker !== undefined && marker.trim() === '') {
-    return "nothing follows ';' (expected an environment marker such as python_version >= \"3.9\")";
+    return 'nothing follows \';\' (expected an environment marker such as python_version >= "3.9")';
   }
   return undefined;
 }
@@ -105,19 +108,13 @@ export function parseRequirementsText(text: string, fileName: string): string[] 
   for (const { lineNumber, line } of logicalLines(text)) {
     const where = `${fileName} line ${lineNumber}`;
     if (line.startsWith('-')) {
-      throw new SpecError(
-        `${where}: '${line}' is not supported; list the packages in this file (pip options such as --index-url belong in pip's own configuration)`,
-        FIELD,
-      );
+      throw new SpecError(`${where}: '${line}' is not supported; list the packages in this file (pip options such as --index-url belong in pip's own configuration)`, FIELD);
     }
     // pip-compile --generate-hashes writes `name==1.0 --hash=sha256:…`; say so rather than
     // report the hash as a malformed version.
     const option = /\s(--?[A-Za-z][\w-]*)/.exec(line);
     if (option) {
-      throw new SpecError(
-        `${where}: '${line}' is not supported: per-requirement options such as ${option[1]} are not read by Skiff; list just the requirement`,
-        FIELD,
-      );
+      throw new SpecError(`${where}: '${line}' is not supported: per-requirement options such as ${option[1]} are not read by Skiff; list just the requirement`, FIELD);
     }
     const problem = validateRequirement(line);
     if (problem !== undefined) {
@@ -182,10 +179,7 @@ export function parseInlineScriptMetadata(scriptText: string, fileName: string):
     // The TOML's line 1 is the line after `# /// script`; report the line of the file.
     const openingLine = text.slice(0, block.index).split('\n').length;
     const reason = err.message.split('\n')[0].replace(/^Invalid TOML document:\s*/, '');
-    throw new SpecError(
-      `${fileName} line ${openingLine + err.line}: the '# /// script' metadata is not valid TOML: ${reason}`,
-      FIELD,
-    );
+    throw new SpecError(`${fileName} line ${openingLine + err.line}: the '# /// script' metadata is not valid TOML: ${reason}`, FIELD);
   }
 
   const dependencies = metadata.dependencies;
@@ -196,10 +190,7 @@ export function parseInlineScriptMetadata(scriptText: string, fileName: string):
   for (const dependency of dependencies) {
     const problem = validateRequirement(dependency);
     if (problem !== undefined) {
-      throw new SpecError(
-        `${fileName}: '# /// script' dependency '${dependency}' is not a valid requirement: ${problem}`,
-        FIELD,
-      );
+      throw new SpecError(`${fileName}: '# /// script' dependency '${dependency}' is not a valid requirement: ${problem}`, FIELD);
     }
   }
   return dependencies.map((d) => d.trim());
@@ -213,12 +204,40 @@ const PIP_COMMAND = /^(\s*)(?:[%!]pip3?|!python3?\s+-m\s+pip|!\{sys\.executable\
 const INSTALL = /^\s+install(?=\s|$)/;
 // pip install options followed by a value that is not a package; the value is skipped with them.
 const LONG_WITH_VALUE = new Set([
-  '--progress-bar', '--index-url', '--extra-index-url', '--find-links', '--target', '--constraint',
-  '--trusted-host', '--cache-dir', '--prefix', '--root', '--platform', '--python-version',
-  '--implementation', '--abi', '--src', '--upgrade-strategy', '--no-binary', '--only-binary',
-  '--log', '--proxy', '--retries', '--timeout', '--exists-action', '--cert', '--client-cert',
-  '--config-settings', '--global-option', '--report', '--python', '--root-user-action',
-  '--keyring-provider', '--use-feature', '--use-deprecated', '--group',
+  '--progress-bar',
+  '--index-url',
+  '--extra-index-url',
+  '--find-links',
+  '--target',
+  '--constraint',
+  '--trusted-host',
+  '--cache-dir',
+  '--prefix',
+  '--root',
+  '--platform',
+  '--python-version',
+  '--implementation',
+  '--abi',
+  '--src',
+  '--upgrade-strategy',
+  '--no-binary',
+  '--only-binary',
+  '--log',
+  '--proxy',
+  '--retries',
+  '--timeout',
+  '--exists-action',
+  '--cert',
+  '--client-cert',
+  '--config-settings',
+  '--global-option',
+  '--report',
+  '--python',
+  '--root-user-action',
+  '--keyring-provider',
+  '--use-feature',
+  '--use-deprecated',
+  '--group',
 ]);
 const SHORT_WITH_VALUE = new Set(['i', 'f', 't', 'c', 'C']);
 
@@ -273,9 +292,10 @@ function installArguments(args: string, where: string, text: string): string[] {
     fail('uses variable expansion ($name or {expr}), so it cannot be read before the cell runs; write the package names out');
   }
   const readsFile = (): never =>
-    fail('installs from a requirements file, which Skiff does not read from a notebook; put the packages in a requirements.txt beside the notebook instead, or list them on the %pip install line');
-  const editable = (): never =>
-    fail('is an editable install (-e), which Skiff cannot do before the job starts; list the packages by name on the %pip install line');
+    fail(
+      'installs from a requirements file, which Skiff does not read from a notebook; put the packages in a requirements.txt beside the notebook instead, or list them on the %pip install line',
+    );
+  const editable = (): never => fail('is an editable install (-e), which Skiff cannot do before the job starts; list the packages by name on the %pip install line');
 
   const requirements: string[] = [];
   const words = shellWords(args, fail);

@@ -54,7 +54,15 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream, onProgress?: (lin
   });
 }
 
-export async function buildImage(docker: Docker, tag: string, baseImage: string, files: CodeFile[], libFiles: CodeFile[], onProgress?: (line: string) => void, packageFiles: CodeFile[] = []): Promise<void> {
+export async function buildImage(
+  docker: Docker,
+  tag: string,
+  baseImage: string,
+  files: CodeFile[],
+  libFiles: CodeFile[],
+  onProgress?: (line: string) => void,
+  packageFiles: CodeFile[] = [],
+): Promise<void> {
   try {
     const stream = await docker.buildImage(buildContext(baseImage, files, libFiles, packageFiles) as never, { t: tag, pull: false as never });
     await follow(docker, stream, onProgress);

@@ -71,7 +71,8 @@ export async function readLocalJob(
     (await orUndefined(batch.readNamespacedJob({ name, namespace }))) ?? (await orUndefined(apps.readNamespacedDeployment({ name, namespace })));
   if (!owner) throw new SkiffError('JOB_NOT_FOUND', `no job named '${name}' in namespace '${namespace}' of the local cluster`, { hint: 'see `skiff jobs`' });
   const annotated = specFromAnnotations(owner.metadata?.annotations);
-  if (!annotated) throw new SkiffError('BAD_INPUT', `job '${name}' carries no Skiff spec annotation, so it cannot be promoted`, { hint: 'promote jobs submitted with skiff run or skiff serve' });
+  if (!annotated)
+    throw new SkiffError('BAD_INPUT', `job '${name}' carries no Skiff spec annotation, so it cannot be promoted`, { hint: 'promote jobs submitted with skiff run or skiff serve' });
   // The annotation names the --env variables; their values are in the job's Secret.
   const envSecretOf = async () => (Object.keys(annotated.env).length > 0 ? orUndefined(core.readNamespacedSecret({ name: envSecretName(name), namespace })) : undefined);
   const spec = withEnvValues(annotated, await envSecretOf());
@@ -79,7 +80,10 @@ export async function readLocalJob(
   const read = async (cmName: string, volumeName: string) => {
     const cm = await orUndefined(core.readNamespacedConfigMap({ name: cmName, namespace }));
     if (!cm) throw new SkiffError('BAD_INPUT', `the code of job '${name}' is gone (ConfigMap ${cmName} is missing)`, { hint: 'submit the job again, then promote it' });
-    return filesFromConfigMap(cm, volumes.find((v) => v.name === volumeName));
+    return filesFromConfigMap(
+      cm,
+      volumes.find((v) => v.name === volumeName),
+    );
   };
   const workDir = owner.metadata?.annotations?.[ANNOTATIONS.workDir];
   const files = workDir ? await runFolderCode(name, workDir) : await read(codeConfigMapName(spec), VOLUMES.code);
@@ -167,16 +171,35 @@ export async function planPromotion(req: PromotionRequest): Promise<PromotionPla
     const live = await explained(req.toContext, `read ${kind} ${name}`, () => orUndefined(target.objects.read(obj as never) as Promise<KubernetesObject>));
     if (kind === 'Namespace' && !live) namespaceExists = false;
     // Objects in a namespace that does not exist yet cannot be dry-run: they would be created as given.
-    const after = !namespaceExists && kind !== 'Namespace' ? obj : await explained(req.toContext, `dry-run apply of ${kind} ${name}`, () => target.objects.patch(obj, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+    const after =
+      !namespaceExists && kind !== 'Namespace'
+        ? obj
+        : await explained(req.toContext, `dry-run apply of ${kind} ${name}`, () => target.objects.patch(obj, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
     const before = comparable(live);
     const next = comparable(after);
     const beforeText = before ? stringify(before, YAML_OPTIONS) : '';
     const afterText = stringify(next, YAML_OPTIONS);
     const action: ChangeAction = !live ? 'create' : beforeText === afterText ? 'unchanged' : 'update';
     changes.push({ kind, name, action, before: beforeText, after: afterText });
-    if (action !== 'unchanged') patches.push(createTwoFilesPatch(`${req.toContext}/${kind}/${name}`, `promoted/${kind}/${name}`, beforeText, afterText, action === 'create' ? '(absent)' : '(live)', '(after apply)'));
+    if (action !== 'unchanged')
+      patches.push(
+        createTwoFilesPatch(`${req.toContext}/${kind}/${name}`, `promoted/${kind}/${name}`, beforeText, afterText, action === 'create' ? '(absent)' : '(live)', '(after apply)'),
+      );
   }
-  return { job: spec.name, context: req.toContext, namespace: req.profile.namespace, image, baseImage: spec.image, form, objects, changes, diff: patches.join('\n'), files, libFiles, packageFiles };
+  return {
+    job: spec.name,
+    context: req.toContext,
+    namespace: req.profile.namespace,
+    image,
+    baseImage: spec.image,
+    form,
+    objects,
+    changes,
+    diff: patches.join('\n'),
+    files,
+    libFiles,
+    packageFiles,
+  };
 }
 
 export interface ApplyOptions {
@@ -187,7 +210,10 @@ export interface ApplyOptions {
 
 /** Only the API the job's kind needs is asked about. */
 async function targetForm(kc: KubeConfig, kind: JobSpec['kind']): Promise<WorkloadForm> {
-  const apis = kind === 'training' ? { pytorchJob: await servesKind(kc, PYTORCH_JOB), inferenceService: false } : { pytorchJob: false, inferenceService: await servesKind(kc, INFERENCE_SERVICE) };
+  const apis =
+    kind === 'training'
+      ? { pytorchJob: await servesKind(kc, PYTORCH_JOB), inferenceService: false }
+      : { pytorchJob: false, inferenceService: await servesKind(kc, INFERENCE_SERVICE) };
   return chooseForm(kind, apis, 'auto');
 }
 
@@ -215,10 +241,16 @@ async function explained<T>(context: string, what: string, run: () => Promise<T>
     const body = (err as { body?: unknown }).body;
     const reason = typeof body === 'string' ? (safeJson(body)?.message ?? body) : ((body as { message?: string } | undefined)?.message ?? (err as Error).message);
     if (status === 403) {
-      throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, { hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services, Secrets and Namespaces there, or use another context', cause: err });
+      throw new SkiffError('FORBIDDEN', `context '${context}' is not allowed the ${what}: ${reason}`, {
+        hint: 'ask the cluster admin for RBAC rights to Jobs, Deployments, Services, Secrets and Namespaces there, or use another context',
+        cause: err,
+      });
     }
     if (status === undefined) {
-      throw new SkiffError('UNREACHABLE', `cannot reach context '${context}' (${what}): ${(err as Error).message}`, { hint: `check the context's server and credentials (kubectl --context ${context} get ns)`, cause: err });
+      throw new SkiffError('UNREACHABLE', `cannot reach context '${context}' (${what}): ${(err as Error).message}`, {
+        hint: `check the context's server and credentials (kubectl --context ${context} get ns)`,
+        cause: err,
+      });
     }
     throw new SkiffError('COMMAND_FAILED', `context '${context}' refused the ${what}: ${reason}`, { cause: err });
   }

@@ -72,7 +72,11 @@ describe('promotedObjects', () => {
   it("gives a serving job the target's Service type; a plain profile adds no selectors", () => {
     const serving = parseServingSpec({ name: 'app-b2', script: 'app.py', port: 8000 });
     const plain = targetProfileSchema.parse({ registry: 'localhost:5000' });
-    const [, svc, deployment] = promotedObjects(renderJob(serving, [{ path: 'app.py', content: Buffer.from('') }], lib), serving, plain, 'localhost:5000/x:1', source) as [V1Namespace, V1Service, V1Deployment];
+    const [, svc, deployment] = promotedObjects(renderJob(serving, [{ path: 'app.py', content: Buffer.from('') }], lib), serving, plain, 'localhost:5000/x:1', source) as [
+      V1Namespace,
+      V1Service,
+      V1Deployment,
+    ];
     expect(svc.spec?.type).toBe('ClusterIP');
     expect(deployment.metadata?.namespace).toBe('skiff');
     expect(deployment.spec!.template.spec!.nodeSelector).toBeUndefined();
@@ -85,14 +89,22 @@ describe('promotedObjects', () => {
 describe('scratch storage on the target', () => {
   const spec = parseTrainingSpec({ name: 'train-a1', script: 'train.py', workers: 2 });
   const podOf = (profile: object) => {
-    const [, , job] = promotedObjects(renderJob(spec, files, lib), spec, targetProfileSchema.parse({ registry: 'r.example.com', ...profile }), image, source) as [V1Namespace, V1Service, V1Job];
+    const [, , job] = promotedObjects(renderJob(spec, files, lib), spec, targetProfileSchema.parse({ registry: 'r.example.com', ...profile }), image, source) as [
+      V1Namespace,
+      V1Service,
+      V1Job,
+    ];
     return job.spec!.template.spec!;
   };
 
   it("claims a volume of the profile's storage class for each pod, mounted at /skiff/scratch and named in $SKIFF_SCRATCH", () => {
     const pod = podOf({ storageClass: 'premium-rwo', scratchSize: '50Gi' });
     const scratch = pod.volumes?.find((v) => v.name === 'scratch');
-    expect(scratch?.ephemeral?.volumeClaimTemplate?.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'premium-rwo', resources: { requests: { storage: '50Gi' } } });
+    expect(scratch?.ephemeral?.volumeClaimTemplate?.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'premium-rwo',
+      resources: { requests: { storage: '50Gi' } },
+    });
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'scratch', mountPath: SCRATCH_MOUNT });
     expect(pod.containers[0].env).toContainEqual({ name: 'SKIFF_SCRATCH', value: SCRATCH_MOUNT });
   });

@@ -97,7 +97,11 @@ function podSpecForTarget(pod: V1PodSpec, target: TargetProfile, image: string):
 
 function withScratch(c: V1Container, target: TargetProfile): V1Container {
   if (!target.storageClass) return c;
-  return { ...c, volumeMounts: [...(c.volumeMounts ?? []), { name: SCRATCH_VOLUME, mountPath: SCRATCH_MOUNT }], env: [...(c.env ?? []), { name: 'SKIFF_SCRATCH', value: SCRATCH_MOUNT }] };
+  return {
+    ...c,
+    volumeMounts: [...(c.volumeMounts ?? []), { name: SCRATCH_VOLUME, mountPath: SCRATCH_MOUNT }],
+    env: [...(c.env ?? []), { name: 'SKIFF_SCRATCH', value: SCRATCH_MOUNT }],
+  };
 }
 
 function containerForTarget(c: V1Container, target: TargetProfile, image: string, dropped: Set<string>): V1Container {

@@ -7,7 +7,17 @@ import { loadTargetProfile, parseTargets, targetFiles } from './target.js';
 describe('target profiles', () => {
   it('fills defaults and keeps what is given', () => {
     const { dev } = parseTargets('dev:\n  registry: localhost:5000\n  nodeSelector: { pool: gpu }\n');
-    expect(dev).toEqual({ registry: 'localhost:5000', namespace: 'skiff', gpuResource: 'nvidia.com/gpu', nodeSelector: { pool: 'gpu' }, tolerations: [], serviceType: 'ClusterIP', imagePullSecrets: [], form: 'auto', scratchSize: '10Gi' });
+    expect(dev).toEqual({
+      registry: 'localhost:5000',
+      namespace: 'skiff',
+      gpuResource: 'nvidia.com/gpu',
+      nodeSelector: { pool: 'gpu' },
+      tolerations: [],
+      serviceType: 'ClusterIP',
+      imagePullSecrets: [],
+      form: 'auto',
+      scratchSize: '10Gi',
+    });
   });
 
   it('names the profile and the field that is wrong', () => {

@@ -33,7 +33,10 @@ const toleration = z
 export const targetProfileSchema = z
   .object({
     /** Where the job's image is pushed, e.g. `ghcr.io/acme/ml` or `localhost:5000`. */
-    registry: z.string().min(1).refine((r) => !/^[a-z]+:\/\//.test(r) && !r.endsWith('/'), 'a registry host and path, without scheme or trailing slash'),
+    registry: z
+      .string()
+      .min(1)
+      .refine((r) => !/^[a-z]+:\/\//.test(r) && !r.endsWith('/'), 'a registry host and path, without scheme or trailing slash'),
     namespace: z.string().regex(DNS_LABEL, 'a Kubernetes namespace name').default('skiff'),
     /** The extended resource the target's GPUs are advertised as. */
     gpuResource: z.string().min(1).default(GPU_RESOURCE),
@@ -45,7 +48,10 @@ export const targetProfileSchema = z
      * storage class, `scratchSize` big, at /skiff/scratch ($SKIFF_SCRATCH). Absent: no scratch volume.
      */
     storageClass: z.string().min(1).optional(),
-    scratchSize: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 50Gi').default('10Gi'),
+    scratchSize: z
+      .string()
+      .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 50Gi')
+      .default('10Gi'),
     serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
     /** Secrets (already in the target namespace) the kubelet uses to pull from the registry. */
     imagePullSecrets: z.array(z.string()).default([]),

@@ -32,7 +32,13 @@ async function startAgent(rank = 0): Promise<LocalAgent> {
   });
   const link = httpAgentLink(`http://127.0.0.1:${port}`);
   for (let i = 0; i < 200; i++) {
-    if (await agentHealth(link, { timeoutMs: 500 }).then(() => true, () => false)) return { link, proc };
+    if (
+      await agentHealth(link, { timeoutMs: 500 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { link, proc };
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('agent did not start');
@@ -57,7 +63,12 @@ describe('the session agent protocol', () => {
 
   it('streams a cell as typed events that end with done, and keeps state for the next cell', async () => {
     const first = await collect(executeOnAgent(a.link, 'import time\nx = 20\nprint("start", flush=True)\ntime.sleep(0.3)\nprint("end")'));
-    expect(first.filter((e) => e.type === 'stream').map((e) => (e as { text: string }).text).join('')).toBe('start\nend\n');
+    expect(
+      first
+        .filter((e) => e.type === 'stream')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('start\nend\n');
     expect(first.at(-1)).toEqual({ type: 'done', status: 'ok', count: 1 });
     const second = await collect(executeOnAgent(a.link, 'x * 2 + 2'));
     expect(second[0]).toEqual({ type: 'result', data: { 'text/plain': '42' }, count: 2 });
@@ -112,7 +123,11 @@ describe('the session agent protocol', () => {
         }
       })();
     for await (const e of mergeRanks(ranks, run)) events.push(e);
-    const textOf = (rank: number) => events.filter((e) => e.type === 'stream' && e.rank === rank).map((e) => (e as { text: string }).text).join('');
+    const textOf = (rank: number) =>
+      events
+        .filter((e) => e.type === 'stream' && e.rank === rank)
+        .map((e) => (e as { text: string }).text)
+        .join('');
     expect([textOf(0), textOf(1)]).toEqual(['rank 0\n', 'rank 1\n']);
     expect(events.find((e) => e.rank === 0 && e.type === 'done')).toMatchObject({ status: 'ok' });
     expect(events.find((e) => e.rank === 1 && e.type === 'lost')).toMatchObject({ message: /stopped before the cell finished|stream broke/ });
@@ -141,7 +156,12 @@ describe('the session agent protocol', () => {
     };
     const code = 'import time\nruns = globals().get("runs", 0) + 1\nfor i in range(3):\n    print("line", i, flush=True)\n    time.sleep(0.1)\nruns';
     const events = await collect(executeOnAgent(cutting, code));
-    expect(events.filter((e) => e.type === 'stream').map((e) => (e as { text: string }).text).join('')).toBe('line 0\nline 1\nline 2\n');
+    expect(
+      events
+        .filter((e) => e.type === 'stream')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('line 0\nline 1\nline 2\n');
     expect(events.find((e) => e.type === 'result')).toMatchObject({ data: { 'text/plain': '1' } });
     expect(events.at(-1)).toMatchObject({ type: 'done', status: 'ok' });
     const [first, retry] = bodies.map((b) => JSON.parse(b) as { id: string; from: number });

@@ -53,7 +53,11 @@ export function httpAgentLink(baseUrl: string): AgentLink {
   return {
     open: (req) =>
       new Promise((resolve, reject) => {
-        const request = http.request(new URL(req.path, baseUrl), { method: req.method, agent, signal: req.signal, timeout: req.timeoutMs, headers: req.body ? { 'Content-Type': 'application/json' } : {} }, resolve);
+        const request = http.request(
+          new URL(req.path, baseUrl),
+          { method: req.method, agent, signal: req.signal, timeout: req.timeoutMs, headers: req.body ? { 'Content-Type': 'application/json' } : {} },
+          resolve,
+        );
         request.on('timeout', () => request.destroy(new SkiffError('TIMEOUT', `the agent at ${baseUrl} did not answer within ${req.timeoutMs} ms`)));
         request.on('error', reject);
         request.end(req.body);

@@ -48,7 +48,11 @@ export class CellOutcome {
   /** One line, e.g. "cell 3 failed on rank 1 of 2" or "cell 2 ok on 2 ranks". */
   summary(): string {
     const cell = this.count !== undefined ? `cell ${this.count}` : 'cell';
-    const ranksWith = (status: CellStatus) => [...this.ends].filter(([, e]) => e.status === status).map(([r]) => r).sort((a, b) => a - b);
+    const ranksWith = (status: CellStatus) =>
+      [...this.ends]
+        .filter(([, e]) => e.status === status)
+        .map(([r]) => r)
+        .sort((a, b) => a - b);
     const of = ` of ${this.workers}`;
     switch (this.status) {
       case 'ok':
@@ -148,7 +152,15 @@ export class CellPresenter {
         return event.rank === 0 ? [{ type: 'rich', data: event.data, count: event.count }] : [];
       case 'error':
         if (event.rank === 0) return [{ type: 'error', rank: 0, ename: event.ename, evalue: event.evalue, traceback: event.traceback }];
-        return [{ type: 'error', rank: event.rank, ename: `rank ${event.rank}: ${event.ename}`, evalue: event.evalue, traceback: event.traceback.replace(/^(?=.)/gm, rankTag(event.rank)) }];
+        return [
+          {
+            type: 'error',
+            rank: event.rank,
+            ename: `rank ${event.rank}: ${event.ename}`,
+            evalue: event.evalue,
+            traceback: event.traceback.replace(/^(?=.)/gm, rankTag(event.rank)),
+          },
+        ];
       case 'lost':
         return [{ type: 'stream', name: 'stderr', text: `skiff: ${event.message}\n`, rank: event.rank }];
       case 'done':

@@ -21,18 +21,27 @@ describe('notebook sessions', () => {
   it("run in the notebook's folder, or with an empty notebook file when it has none", () => {
     expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'train.ipynb' }, () => true)).toEqual({ codeRoot: '/home/me/proj' });
     // Not saved in its folder yet: the folder, and an empty file in the notebook's name.
-    expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'new.ipynb' }, () => false)).toEqual({ codeRoot: '/home/me/proj', files: [{ path: 'new.ipynb', content: Buffer.alloc(0) }] });
+    expect(notebookSessionCode({ codeRoot: '/home/me/proj', notebook: 'new.ipynb' }, () => false)).toEqual({
+      codeRoot: '/home/me/proj',
+      files: [{ path: 'new.ipynb', content: Buffer.alloc(0) }],
+    });
     expect(notebookSessionCode({ notebook: 'Untitled-1.ipynb' }).files).toEqual([{ path: 'Untitled-1.ipynb', content: Buffer.alloc(0) }]);
   });
 
-  it("drop %pip lines of packages the session has, keeping line numbers, and refuse new ones with a restart hint", () => {
+  it('drop %pip lines of packages the session has, keeping line numbers, and refuse new ones with a restart hint', () => {
     expect(cellForSession('%pip install flask\nimport flask', ['flask'])).toBe('pass  # %pip install flask\nimport flask');
     expect(cellForSession('import os', [])).toBe('import os');
     expect(() => cellForSession('%pip install requests\nimport requests', ['flask'])).toThrow(/installs requests, which the running session does not have/);
   });
 
   it('read the code cells of an .ipynb in order, and say plainly when a file is not one', () => {
-    const nb = JSON.stringify({ cells: [{ cell_type: 'markdown', source: '# hi' }, { cell_type: 'code', source: ['a = 1\n', 'b = 2'] }, { cell_type: 'code', source: 'a + b' }] });
+    const nb = JSON.stringify({
+      cells: [
+        { cell_type: 'markdown', source: '# hi' },
+        { cell_type: 'code', source: ['a = 1\n', 'b = 2'] },
+        { cell_type: 'code', source: 'a + b' },
+      ],
+    });
     expect(notebookCellSources(nb, 'n.ipynb')).toEqual(['a = 1\nb = 2', 'a + b']);
     expect(() => notebookCellSources('nope', 'n.ipynb')).toThrow(/n.ipynb is not a notebook/);
   });

@@ -78,5 +78,5 @@ export function notebookCellSources(ipynbText: string, file: string): string[] {
   } catch (err) {
     throw new SkiffError('BAD_INPUT', `${file} is not a notebook: ${(err as Error).message}`, { hint: 'pass an .ipynb file saved by Jupyter or VS Code' });
   }
-  return (nb.cells ?? []).filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source ?? ''));
+  return (nb.cells ?? []).filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : (c.source ?? '')));
 }

@@ -48,7 +48,9 @@ export class NotebookSessions {
   }
 
   private async spec(name: string) {
-    const job = await kubeClients(this.kc).batch.readNamespacedJob({ name, namespace: this.namespace }).catch(() => undefined);
+    const job = await kubeClients(this.kc)
+      .batch.readNamespacedJob({ name, namespace: this.namespace })
+      .catch(() => undefined);
     const spec = specFromAnnotations(job?.metadata?.annotations);
     return spec?.kind === 'training' ? spec : undefined;
   }
@@ -96,14 +98,25 @@ export class NotebookSessions {
       opts.signal?.throwIfAborted();
       const status = await this.status(name);
       if (status.phase === 'Failed' || status.phase === 'Succeeded' || status.phase === 'Cancelled') {
-        throw new SkiffError('SESSION_LOST', `the notebook session '${name}' ${status.phase === 'Failed' ? 'failed to start' : 'stopped'}${status.reason ? `: ${status.reason}` : ''}`, {
-          hint: `see \`skiff describe ${name}\` and \`skiff logs ${name}\``,
-        });
+        throw new SkiffError(
+          'SESSION_LOST',
+          `the notebook session '${name}' ${status.phase === 'Failed' ? 'failed to start' : 'stopped'}${status.reason ? `: ${status.reason}` : ''}`,
+          {
+            hint: `see \`skiff describe ${name}\` and \`skiff logs ${name}\``,
+          },
+        );
       }
       const running = status.pods.filter(isUp).length;
       if (running === status.workers) {
         const ranks = this.ranksOf(status);
-        const answers = await Promise.all(ranks.map((r) => agentHealth(r.link, { signal: opts.signal, timeoutMs: 5_000 }).then(() => true, () => false)));
+        const answers = await Promise.all(
+          ranks.map((r) =>
+            agentHealth(r.link, { signal: opts.signal, timeoutMs: 5_000 }).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
         if (answers.every(Boolean)) return ranks;
         say(`waiting for ${answers.filter((a) => !a).length} of ${ranks.length} ranks to answer`);
       } else {
@@ -160,7 +173,14 @@ export class NotebookSessions {
     let busy = ranks.filter((_, i) => sent[i]);
     while (busy.length > 0 && Date.now() < deadline) {
       await sleep(POLL_MS);
-      const still = await Promise.all(busy.map((r) => agentHealth(r.link, { timeoutMs: 2_000 }).then((h) => h.busy, () => false)));
+      const still = await Promise.all(
+        busy.map((r) =>
+          agentHealth(r.link, { timeoutMs: 2_000 }).then(
+            (h) => h.busy,
+            () => false,
+          ),
+        ),
+      );
       busy = busy.filter((_, i) => still[i]);
     }
     const core = kubeClients(this.kc).core;

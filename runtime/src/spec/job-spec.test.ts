@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_JOB_IMAGE,
-  DEFAULT_NAMESPACE,
-  SpecError,
-  jobNameFor,
-  parseEnvPairs,
-  parseJobSpec,
-  parseQuantity,
-  parseServingSpec,
-  parseTrainingSpec,
-} from './job-spec.js';
+import { DEFAULT_JOB_IMAGE, DEFAULT_NAMESPACE, SpecError, jobNameFor, parseEnvPairs, parseJobSpec, parseQuantity, parseServingSpec, parseTrainingSpec } from './job-spec.js';
 
 function specError(fn: () => unknown): SpecError {
   try {

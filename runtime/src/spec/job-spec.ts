@@ -136,7 +136,7 @@ function intBetween(field: string, min: number, max: number) {
 }
 
 function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  return typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
 
 function quantity(field: 'resources.cpu' | 'resources.memory') {
@@ -191,7 +191,10 @@ const args = z.array(z.string(), { invalid_type_error: 'script arguments must be
 
 const image = z
   .string({ invalid_type_error: '--image must be a string' })
-  .refine((v) => v.trim() !== '' && !/\s/.test(v), (v) => ({ message: `--image must be an image reference such as ${DEFAULT_JOB_IMAGE} (got '${v}')` }))
+  .refine(
+    (v) => v.trim() !== '' && !/\s/.test(v),
+    (v) => ({ message: `--image must be an image reference such as ${DEFAULT_JOB_IMAGE} (got '${v}')` }),
+  )
   .default(DEFAULT_JOB_IMAGE);
 
 const resources = z
@@ -222,12 +225,13 @@ function envNameProblem(key: string): string | undefined {
   return ENV_NAME_RE.test(key) ? undefined : `--env name '${key}' is not a valid variable name (letters, digits and '_', not starting with a digit)`;
 }
 
-const packages = z
-  .array(z.string().trim().min(1, '--pip needs a package name'), { invalid_type_error: '--pip must be a list of requirement strings' })
-  .optional();
+const packages = z.array(z.string().trim().min(1, '--pip needs a package name'), { invalid_type_error: '--pip must be a list of requirement strings' }).optional();
 
 const absolutePath = (what: string) =>
-  z.string({ invalid_type_error: `${what} must be a path` }).refine((v) => path.posix.isAbsolute(v), (v) => ({ message: `${what} must be an absolute path (got '${v}')` }));
+  z.string({ invalid_type_error: `${what} must be a path` }).refine(
+    (v) => path.posix.isAbsolute(v),
+    (v) => ({ message: `${what} must be an absolute path (got '${v}')` }),
+  );
 
 const data = z
   .array(z.object({ source: absolutePath('--data folder'), target: absolutePath('--data mount path') }).strip(), {
@@ -317,19 +321,22 @@ export function parseTrainingSpec(input: unknown): TrainingJobSpec {
 /** Validates a serving spec and fills defaults (name from the script when absent). */
 export function parseServingSpec(input: unknown): ServingJobSpec {
   const s = parseWith(servingSchema, withKind(input, 'serving'));
-  return withExtras<ServingJobSpec>({
-    kind: 'serving',
-    name: s.name ?? jobNameFor(s.script),
-    namespace: s.namespace,
-    script: s.script,
-    args: s.args,
-    replicas: s.replicas,
-    port: s.port,
-    gpusPerWorker: s.gpusPerWorker,
-    resources: s.resources,
-    image: s.image,
-    env: s.env,
-  }, s);
+  return withExtras<ServingJobSpec>(
+    {
+      kind: 'serving',
+      name: s.name ?? jobNameFor(s.script),
+      namespace: s.namespace,
+      script: s.script,
+      args: s.args,
+      replicas: s.replicas,
+      port: s.port,
+      gpusPerWorker: s.gpusPerWorker,
+      resources: s.resources,
+      image: s.image,
+      env: s.env,
+    },
+    s,
+  );
 }
 
 /** Packages and data only when there are some, so specs without them round-trip unchanged. */

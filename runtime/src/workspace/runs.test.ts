@@ -46,7 +46,12 @@ describe('run folders', () => {
   });
 
   it('writes files given as content after the folder (a cell in its notebook folder)', async () => {
-    const run = await newRun('cell', { extraFiles: [{ path: 'train.py', content: Buffer.from('cell code') }, { path: 'sub/new.py', content: Buffer.from('n') }] });
+    const run = await newRun('cell', {
+      extraFiles: [
+        { path: 'train.py', content: Buffer.from('cell code') },
+        { path: 'sub/new.py', content: Buffer.from('n') },
+      ],
+    });
     expect(await readFile(path.join(run.dir, 'train.py'), 'utf8')).toBe('cell code');
     expect(run.record.codeFiles).toEqual(['lib/model.py', 'sub/new.py', 'train.py']);
   });

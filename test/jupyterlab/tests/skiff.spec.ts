@@ -43,7 +43,12 @@ async function openNotebook(page: IJupyterLabPageFixture, tmpPath: string, name:
 /** The cell's rendered outputs as one text. */
 async function outputText(page: IJupyterLabPageFixture, cell: number): Promise<string> {
   const locator = await page.notebook.getCellLocator(cell);
-  return (await locator?.locator('.jp-OutputArea').innerText().catch(() => '')) ?? '';
+  return (
+    (await locator
+      ?.locator('.jp-OutputArea')
+      .innerText()
+      .catch(() => '')) ?? ''
+  );
 }
 
 /** Runs a cell on the cluster from JupyterLab's Run menu (the toolbar button may sit in the overflow). */
@@ -93,7 +98,7 @@ test('runs a 2-worker training cell: both ranks stream into the cell, the loss i
   await shot(page, '06-sidebar-metrics');
 });
 
-test("a failing cell shows its exit code and last lines, and Describe gives the reason", async ({ page, tmpPath }) => {
+test('a failing cell shows its exit code and last lines, and Describe gives the reason', async ({ page, tmpPath }) => {
   await openNotebook(page, tmpPath, 'train.ipynb');
   const bar = await openSidebar(page);
   // From the cell's context menu, with the options dialog.
@@ -187,7 +192,10 @@ test('serves a cell and answers a request sent from the sidebar', async ({ page,
 test('promotes a finished training job after the reviewed plan, and lists it with its logs under the target', async ({ page }) => {
   mirrorRegistryIntoNodes(CLUSTER);
   const bar = await openSidebar(page);
-  await bar.locator('.skiff-job-row[data-phase="Succeeded"]:not([data-target])', { hasText: /^train-/ }).first().click();
+  await bar
+    .locator('.skiff-job-row[data-phase="Succeeded"]:not([data-target])', { hasText: /^train-/ })
+    .first()
+    .click();
   const job = (await bar.locator('.skiff-job-title strong').innerText()).trim();
   await bar.locator('.skiff-job').getByRole('button', { name: 'Promote…' }).click();
   const targets = page.locator('.jp-Dialog');
@@ -294,7 +302,17 @@ test.describe('the Skiff kernel', () => {
 
     // A rank's pod deleted under the kernel: the cell says so in plain words (the job may take rank 0
     // down with it: a group that lost a member is lost); the next cell starts afresh.
-    execFileSync('kubectl', ['--context', `kind-${CLUSTER}`, '-n', 'skiff', 'delete', 'pod', '-l', `skiff.dev/job=${session},batch.kubernetes.io/job-completion-index=1`, '--wait=false']);
+    execFileSync('kubectl', [
+      '--context',
+      `kind-${CLUSTER}`,
+      '-n',
+      'skiff',
+      'delete',
+      'pod',
+      '-l',
+      `skiff.dev/job=${session},batch.kubernetes.io/job-completion-index=1`,
+      '--wait=false',
+    ]);
     await runOnKernel(page, 6);
     await expect.poll(() => outputText(page, 6), { timeout: 2 * 60_000 }).toMatch(/lost ranks? (0, )?1 of 2: restart the session/);
     expect(await outputText(page, 6)).toMatch(/rank 1 (is gone|stopped)[^\n]*session-\S+-1-/);

@@ -48,14 +48,21 @@ describe('KindProvider', () => {
     expect(calls[0].cmd).toBe('/k/kind');
     // then the pod network: each node's CNI config and a route to the other node's pods
     const routes = calls.filter((c) => c.args.includes('route')).map((c) => c.args.slice(1).join(' '));
-    expect(routes).toEqual([
-      'skiff-control-plane ip route replace 10.244.1.0/24 via 172.18.0.3',
-      'skiff-worker ip route replace 10.244.0.0/24 via 172.18.0.2',
-    ]);
+    expect(routes).toEqual(['skiff-control-plane ip route replace 10.244.1.0/24 via 172.18.0.3', 'skiff-worker ip route replace 10.244.0.0/24 via 172.18.0.2']);
     expect(calls.filter((c) => c.opts?.input).map((c) => JSON.parse(String(c.opts!.input)).plugins[0].type)).toEqual(['ptp', 'ptp']);
     expect(calls[0].args).toEqual([
-      'create', 'cluster', '--name', 'skiff', '--config', configPath,
-      '--image', 'skiff.local/node:v1.34.1-3', '--wait', '0s', '--kubeconfig', '/home/u/.kube/config',
+      'create',
+      'cluster',
+      '--name',
+      'skiff',
+      '--config',
+      configPath,
+      '--image',
+      'skiff.local/node:v1.34.1-3',
+      '--wait',
+      '0s',
+      '--kubeconfig',
+      '/home/u/.kube/config',
     ]);
     expect(config).toMatchObject({ kind: 'Cluster', name: 'skiff', nodes: [{ role: 'control-plane' }, { role: 'worker' }, { role: 'worker' }] });
     expect(existsSync(configPath)).toBe(false);
@@ -95,7 +102,11 @@ describe('KindProvider', () => {
   it("sets up the NVIDIA runtime in the gpu profile's GPU nodes, nvkind's way, and says which step failed", async () => {
     const gpuMounts = JSON.stringify([{ Source: '/dev/null', Destination: '/var/run/nvidia-container-devices/0' }]);
     const nodeList = {
-      items: ['gpu-control-plane', 'gpu-worker'].map((name, i) => ({ metadata: { name }, spec: { podCIDR: `10.244.${i}.0/24` }, status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }] } })),
+      items: ['gpu-control-plane', 'gpu-worker'].map((name, i) => ({
+        metadata: { name },
+        spec: { podCIDR: `10.244.${i}.0/24` },
+        status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }] },
+      })),
     };
     const respond = (failInstall: boolean) => (call: Call) => {
       if (call.args[0] === 'get') return { stdout: 'gpu-control-plane\ngpu-worker' };
@@ -141,7 +152,16 @@ describe('KindProvider', () => {
 describe('createClusterArgs', () => {
   it('leaves the image to the config when none is given', () => {
     expect(createClusterArgs({ name: 'a', profile: 'cpu', workers: 1, gpusPerNode: 0 }, '/c.yaml', '/kc')).toEqual([
-      'create', 'cluster', '--name', 'a', '--config', '/c.yaml', '--wait', '0s', '--kubeconfig', '/kc',
+      'create',
+      'cluster',
+      '--name',
+      'a',
+      '--config',
+      '/c.yaml',
+      '--wait',
+      '0s',
+      '--kubeconfig',
+      '/kc',
     ]);
   });
 });

@@ -137,7 +137,11 @@ export class KindProvider implements ClusterProvider {
           throw new SkiffError('NO_GPU', `${what} on node ${node} failed: ${err instanceof Error ? err.message : String(err)}`, { hint, cause: err });
         });
       await inNode(maskOtherGpusScript(visible), 'hiding the GPUs of other nodes', 'is the NVIDIA driver loaded on this machine (`nvidia-smi`)?');
-      await inNode(INSTALL_TOOLKIT_SCRIPT, "installing NVIDIA's container toolkit", 'the node needs nvidia.github.io and Debian mirrors; check the network, or use a node image with nvidia-container-toolkit');
+      await inNode(
+        INSTALL_TOOLKIT_SCRIPT,
+        "installing NVIDIA's container toolkit",
+        'the node needs nvidia.github.io and Debian mirrors; check the network, or use a node image with nvidia-container-toolkit',
+      );
       await inNode(CONFIGURE_CONTAINERD_SCRIPT, 'configuring containerd for the NVIDIA runtime', 'see `docker exec ' + node + ' journalctl -u containerd`');
     }
   }
@@ -170,14 +174,12 @@ export class KindProvider implements ClusterProvider {
     const deadline = Date.now() + CREATE_TIMEOUT_MS;
     for (;;) {
       // Right after a restart the API server may not answer yet: keep asking until the deadline.
-      const listed = await this.runner(
-        'docker',
-        ['exec', controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'json'],
-        { timeoutMs: QUICK_TIMEOUT_MS },
-      ).catch(() => undefined);
+      const listed = await this.runner('docker', ['exec', controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'json'], {
+        timeoutMs: QUICK_TIMEOUT_MS,
+      }).catch(() => undefined);
       const nodes = listed && nodeAddresses(JSON.parse(listed.stdout));
       if (nodes) return nodes;
-      if (Date.now() > deadline) throw new SkiffError('TIMEOUT', 'the cluster\'s nodes got no pod address ranges in time');
+      if (Date.now() > deadline) throw new SkiffError('TIMEOUT', "the cluster's nodes got no pod address ranges in time");
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
