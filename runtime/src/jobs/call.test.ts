@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { replyJson, serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { callService, serviceProxyPath } from './call.js';
 
 describe('serviceProxyPath', () => {
@@ -19,8 +17,11 @@ describe('serviceProxyPath', () => {
   });
 });
 
-let server: Server | undefined;
-afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+let server: StandInApi | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
 
 type Owner = 'deployment' | 'job' | 'inferenceService' | 'none';
 
@@ -30,13 +31,10 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
   const proxied: { method?: string; url?: string; body: string; contentType?: string }[] = [];
   const seen: string[] = [];
   const meta = { name: 'web', namespace: 'skiff', labels: { 'skiff.dev/job': 'web' }, uid: 'u1' };
-  server = createServer(async (req, res) => {
+  server = await serveStandInApi(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
-    const json = (b: unknown, status = 200) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(b));
-    };
+    const json = (body: unknown, status = 200) => replyJson(res, body, status);
     const list = (items: unknown[]) => json({ metadata: { resourceVersion: '1' }, items });
     const url = new URL(req.url ?? '', 'http://x');
     seen.push(url.pathname);
@@ -62,15 +60,7 @@ async function fakeApi(readyAfterReads: number, owner: Owner = 'deployment') {
     }
     json({ kind: 'Status', code: 404 }, 404);
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'kind-fake', cluster: 'fake', user: 'u' }],
-    currentContext: 'kind-fake',
-  });
-  return { kc, proxied, seen };
+  return { kc: server.kc, proxied, seen };
 }
 
 describe('callService', () => {
@@ -100,7 +90,7 @@ describe('callService', () => {
   it('tells training jobs and unknown jobs apart', async () => {
     const { kc } = await fakeApi(0, 'job');
     await expect(callService(kc, 'skiff', 'web')).rejects.toMatchObject({ code: 'BAD_INPUT' });
-    await new Promise<void>((r) => server!.close(() => r()));
+    await server!.stop();
     const missing = await fakeApi(0, 'none');
     await expect(callService(missing.kc, 'skiff', 'web')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
   });

@@ -5,11 +5,10 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
+import { replyJson, serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LogLine } from '../types.js';
 import { streamJobLogs } from './job-logs.js';
-import { kubeRequest } from '../k8s/client.js';
 
 const NS = 'skiff';
 const T = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, '0')}.000000001Z`;
@@ -78,10 +77,7 @@ class FakeApiServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
-    const json = (body: unknown, status = 200) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+    const json = (body: unknown, status = 200) => replyJson(res, body, status);
     if (req.headers.authorization !== 'Bearer secret') return json({ kind: 'Status', code: 401, message: 'no' }, 401);
     const p = url.pathname;
     if (p === `/apis/batch/v1/namespaces/${NS}/jobs`) {
@@ -265,15 +261,5 @@ describe('streamJobLogs against a stand-in API server', () => {
     fake = new FakeApiServer([]);
     const kc = await fake.start();
     await expect(collect(streamJobLogs(kc, NS, 'nope', { follow: false }))).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
-  });
-});
-
-describe('kubeRequest', () => {
-  it('sends the credentials of the kubeconfig', async () => {
-    fake = new FakeApiServer([{ name: 'train-0-aaaaa', index: 0, phase: 'Running', log: [] }]);
-    const kc = await fake.start();
-    const res = await kubeRequest(kc, { path: `/api/v1/namespaces/${NS}/pods/train-0-aaaaa` });
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body.toString()).metadata.name).toBe('train-0-aaaaa');
   });
 });

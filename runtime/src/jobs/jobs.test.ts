@@ -2,7 +2,7 @@
 // watches), so the wiring is exercised without a cluster.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
+import { replyJson, serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseTrainingSpec } from '../spec/job-spec.js';
 import type { JobStatus } from '../types.js';
@@ -79,10 +79,7 @@ class FakeApi {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
-    const json = (body: unknown, status = 200) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+    const json = (body: unknown, status = 200) => replyJson(res, body, status);
     const notFound = () => json({ kind: 'Status', apiVersion: 'v1', code: 404, message: 'not found', reason: 'NotFound' }, 404);
     const list = (kind: string, items: unknown[]) => json({ kind, apiVersion: 'v1', metadata: { resourceVersion: '7' }, items });
     if (url.searchParams.get('watch') === 'true') {

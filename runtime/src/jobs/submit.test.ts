@@ -5,7 +5,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
+import { replyJson, serveStandInApi, type StandInApi } from '../testing/stand-in-api.js';
 import { KubeConfig, type V1Job, type V1Node } from '@kubernetes/client-node';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
@@ -57,10 +57,7 @@ class FakeApi {
     this.requests.push(`${req.method} ${p}`);
     let body = '';
     for await (const chunk of req) body += chunk;
-    const json = (b: unknown, status = 200) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(b));
-    };
+    const json = (body: unknown, status = 200) => replyJson(res, body, status);
     const notFound = () => json({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not found' }, 404);
     if (RESOURCES[p]) return json({ kind: 'APIResourceList', groupVersion: p.replace(/^\/apis?\//, ''), resources: RESOURCES[p] });
     if (req.method === 'PATCH') {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
-import { ApiCallAgent, explainKubeError, withPooledConnections } from './client.js';
+import { ApiCallAgent, explainKubeError, kubeRequest, withPooledConnections } from './client.js';
+import { replyJson, serveStandInApi } from '../testing/stand-in-api.js';
 
 const kubeConfig = (proxyUrl?: string) => {
   const kc = new KubeConfig();
@@ -126,5 +127,21 @@ describe('a plain API call to an API server that never answers', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(ended).toBe('open');
     controller.abort();
+  });
+});
+
+describe('kubeRequest', () => {
+  it('sends the credentials of the kubeconfig and hands back the answer', async () => {
+    const api = await serveStandInApi(
+      (req, res) => (req.headers.authorization === 'Bearer secret' ? replyJson(res, { metadata: { name: 'train-0-aaaaa' }, path: req.url }) : replyJson(res, { code: 401 }, 401)),
+      { token: 'secret' },
+    );
+    try {
+      const res = await kubeRequest(api.kc, { path: '/api/v1/namespaces/skiff/pods/train-0-aaaaa' });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body.toString())).toEqual({ metadata: { name: 'train-0-aaaaa' }, path: '/api/v1/namespaces/skiff/pods/train-0-aaaaa' });
+    } finally {
+      await api.stop();
+    }
   });
 });

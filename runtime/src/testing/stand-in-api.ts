@@ -1,6 +1,6 @@
 // A stand-in API server for unit tests: any request handler on a free loopback port (plain HTTP),
 // and a kubeconfig whose context reaches it, so client-node makes its real requests to it.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -31,4 +31,10 @@ export async function serveStandInApi(handle: RequestListener, opts: { context?:
         server.close(() => resolve());
       }),
   };
+}
+
+/** Answers a stand-in request with a JSON body, as the API server does. */
+export function replyJson(res: ServerResponse, body: unknown, status = 200): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
 }
