@@ -1,10 +1,14 @@
 // A typed client for the runtime's HTTP + server-sent-events API (`skiff api`), for front ends that
-// live in a browser (the JupyterLab extension). Browser-safe: fetch and web streams only, no Node
-// imports; imported as `@skiff/runtime/client` so none of the runtime's Node code comes along.
-import type { PromotedTarget } from '../types.js';
-import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '../types.js';
+// live in a browser (the JupyterLab extension). Every call's method, path and body come from its
+// route in contract.ts, and so do the types of what it sends and gets back. Browser-safe: fetch and
+// web streams only, no Node imports; imported as `@skiff/runtime/client` so none of the runtime's
+// Node code comes along.
+import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample, PromotedTarget } from '../types.js';
 import type { JobDescription } from '../jobs/status.js';
-import { API_VERSION } from '../version.js';
+import { API_VERSION, routes, type Health, type JobOutputs, type PromotionSummary } from './contract.js';
+import { requestFor, type CallParts, type ResponseOf, type RouteSpec, type StreamEventOf } from './route.js';
+
+export { OUTPUTS_COPY_DIR, type Health, type JobOutputs, type PromotionSummary } from './contract.js';
 
 export interface ClientOptions {
   /** Where the API is mounted, e.g. http://127.0.0.1:7070 or a Jupyter server's /skiff prefix. */
@@ -32,14 +36,6 @@ export class ApiError extends Error {
   }
 }
 
-export interface Health {
-  ok: boolean;
-  version: string;
-  apiVersion: number;
-  cluster: string;
-  namespace: string;
-}
-
 export interface SubmitRequest {
   /** The job spec as the runtime's parseJobSpec takes it (kind, name, script, workers, ...). */
   spec: Record<string, unknown>;
@@ -56,36 +52,13 @@ export interface SubmitRequest {
   from?: string;
 }
 
-/** Where POST /api/jobs/:name/outputs/copy puts a job's outputs inside the folder asked for: `<folder>/skiff-outputs/<job>/`. */
-export const OUTPUTS_COPY_DIR = 'skiff-outputs';
-
-/** A job's run folder as the API sends it. */
-export interface JobOutputs {
-  dir: string;
-  files: string[];
-  /** More files than listed. */
-  truncated: boolean;
-}
-
-/** A promotion plan as the API sends it. */
-export interface PromotionSummary {
-  job: string;
-  context: string;
-  namespace: string;
-  image: string;
-  baseImage: string;
-  /** kubernetes, kubeflow (a PyTorchJob) or kserve (an InferenceService). */
-  form: 'kubernetes' | 'kubeflow' | 'kserve';
-  changes: { kind: string; name: string; action: 'create' | 'update' | 'unchanged'; before: string; after: string }[];
-  diff: string;
-  /** Names this plan in the confirmation, so that only the plan the user saw is applied. */
-  digest: string;
-}
-
 export interface SseEvent {
   event: string;
   data: unknown;
 }
+
+/** The data of one event of a route's stream. */
+type StreamData<R extends RouteSpec, E extends string> = Extract<StreamEventOf<R>, { event: E }>['data'];
 
 export class SkiffApiClient {
   private readonly fetch: typeof fetch;
@@ -103,7 +76,7 @@ export class SkiffApiClient {
   }
 
   health(): Promise<Health> {
-    return this.json('GET', '/api/health');
+    return this.json(routes.health, {});
   }
 
   /** The API's health, or an ApiError saying plainly that the two halves are of different versions. */
@@ -121,62 +94,62 @@ export class SkiffApiClient {
   }
 
   clusters(): Promise<ClusterInfo[]> {
-    return this.json('GET', '/api/clusters');
+    return this.json(routes.listClusters, {});
   }
 
   /** Creates or reuses the cluster, calling onProgress with each step; resolves with the cluster. */
   async up(request: { profile?: string; workers?: number; gpusPerNode?: number; name?: string }, onProgress?: (message: string) => void): Promise<ClusterInfo> {
-    for await (const { event, data } of this.events('POST', '/api/clusters/up', request)) {
-      if (event === 'progress') onProgress?.((data as { message: string }).message);
-      else if (event === 'result') return (data as { cluster: ClusterInfo }).cluster;
+    for await (const item of this.events(routes.clusterUp, { body: request })) {
+      if (item.event === 'progress') onProgress?.(item.data.message);
+      else if (item.event === 'result') return item.data.cluster;
     }
     throw new ApiError(0, 'INTERNAL', 'the cluster stream ended without a result');
   }
 
   down(name?: string): Promise<{ name: string; deleted: boolean }> {
-    return this.json('POST', '/api/clusters/down', name ? { name } : {});
+    return this.json(routes.clusterDown, { body: name ? { name } : {} });
   }
 
   jobs(): Promise<JobStatus[]> {
-    return this.json('GET', '/api/jobs');
+    return this.json(routes.listJobs, {});
   }
 
   describe(job: string): Promise<JobDescription> {
-    return this.json('GET', `/api/jobs/${encodeURIComponent(job)}`);
+    return this.json(routes.describeJob, { params: { name: job } });
   }
 
   submit(request: SubmitRequest): Promise<JobStatus> {
     const files = request.files.map((f) => ({ path: f.path, content: base64(f.content) }));
     const where = Object.fromEntries(Object.entries({ codeRoot: request.codeRoot, notebookPath: request.notebookPath, from: request.from }).filter(([, v]) => v));
-    return this.json('POST', '/api/jobs', { ...request.spec, code: { files }, ...where });
+    return this.json(routes.submitJob, { body: { ...request.spec, code: { files }, ...where } });
   }
 
   /** A local job's run folder and the files in it. */
   outputs(job: string): Promise<JobOutputs> {
-    return this.json('GET', `/api/jobs/${encodeURIComponent(job)}/outputs`);
+    return this.json(routes.jobOutputs, { params: { name: job } });
   }
 
   /** Copies a job's outputs into `<notebook folder>/skiff-outputs/<job>/` (JupyterLab's server extension resolves notebookPath). */
   copyOutputs(job: string, where: { notebookPath: string } | { codeRoot: string }): Promise<{ dir: string; to: string }> {
-    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/outputs/copy`, where);
+    return this.json(routes.copyJobOutputs, { params: { name: job }, body: where });
   }
 
   cancel(job: string): Promise<{ name: string; cancelled: boolean }> {
-    return this.json('DELETE', `/api/jobs/${encodeURIComponent(job)}`);
+    return this.json(routes.cancelJob, { params: { name: job } });
   }
 
   call(job: string, request: { path?: string; method?: string; data?: unknown }): Promise<{ status: number; body: string }> {
-    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/call`, request);
+    return this.json(routes.callJob, { params: { name: job }, body: request });
   }
 
   /** Where jobs can be promoted to: kubeconfig contexts and target profiles. */
   promotionTargets(): Promise<{ contexts: string[]; profiles: { name: string; file: string }[] }> {
-    return this.json('GET', '/api/promotion/targets');
+    return this.json(routes.promotionTargets, {});
   }
 
   /** The target's dry run and the diff for promoting a job; nothing is applied. */
   planPromotion(job: string, target: { to: string; profile?: string }): Promise<PromotionSummary> {
-    return this.json('POST', `/api/jobs/${encodeURIComponent(job)}/promote/plan`, target);
+    return this.json(routes.planPromotion, { params: { name: job }, body: target });
   }
 
   /**
@@ -190,16 +163,16 @@ export class SkiffApiClient {
     onProgress?: (message: string) => void,
   ): Promise<PromotionSummary> {
     const body = { ...target, confirm: true, digest: confirmed.digest };
-    for await (const { event, data } of this.events('POST', `/api/jobs/${encodeURIComponent(job)}/promote`, body)) {
-      if (event === 'progress') onProgress?.((data as { message: string }).message);
-      else if (event === 'result') return data as PromotionSummary;
+    for await (const item of this.events(routes.promoteJob, { params: { name: job }, body })) {
+      if (item.event === 'progress') onProgress?.(item.data.message);
+      else if (item.event === 'result') return item.data;
     }
     throw new ApiError(0, 'INTERNAL', 'the promotion stream ended without a result');
   }
 
   /** The job list now and after every change, until the signal aborts. */
   watchJobs(signal?: AbortSignal): AsyncGenerator<JobStatus[]> {
-    return this.items<JobStatus[]>('/api/jobs/watch', 'jobs', signal);
+    return this.items(routes.watchJobs, {}, 'jobs', signal);
   }
 
   /**
@@ -208,7 +181,7 @@ export class SkiffApiClient {
    */
   async waitForJob(job: string, phases: JobPhase[], opts: { signal?: AbortSignal; onStatus?: (status: JobStatus) => void } = {}): Promise<JobStatus> {
     let last: JobStatus | undefined;
-    for await (const status of this.items<JobStatus>(`/api/jobs/${encodeURIComponent(job)}/wait?until=${phases.join(',')}`, 'status', opts.signal)) {
+    for await (const status of this.items(routes.waitForJob, { params: { name: job }, query: { until: phases.join(',') } }, 'status', opts.signal)) {
       last = status;
       opts.onStatus?.(status);
     }
@@ -218,35 +191,32 @@ export class SkiffApiClient {
   }
 
   logs(job: string, opts: { follow?: boolean; since?: string; signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
-    const query = new URLSearchParams();
-    if (opts.follow) query.set('follow', '1');
-    if (opts.since) query.set('since', opts.since);
-    return this.items<LogLine>(`/api/jobs/${encodeURIComponent(job)}/logs?${query}`, 'log', opts.signal);
+    const query = { follow: opts.follow ? '1' : undefined, since: opts.since || undefined };
+    return this.items(routes.jobLogs, { params: { name: job }, query }, 'log', opts.signal);
   }
 
   metrics(job: string, opts: { follow?: boolean; intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<MetricsSample> {
-    const query = new URLSearchParams();
-    if (opts.follow) query.set('follow', '1');
-    if (opts.intervalMs) query.set('intervalMs', String(opts.intervalMs));
-    return this.items<MetricsSample>(`/api/jobs/${encodeURIComponent(job)}/metrics?${query}`, 'metrics', opts.signal);
+    const query = { follow: opts.follow ? '1' : undefined, intervalMs: opts.intervalMs ? String(opts.intervalMs) : undefined };
+    return this.items(routes.jobMetrics, { params: { name: job }, query }, 'metrics', opts.signal);
   }
 
   /** One stream's items of one event name; `error` events become ApiErrors. */
-  private async *items<T>(path: string, name: string, signal?: AbortSignal): AsyncGenerator<T> {
-    for await (const { event, data } of this.events('GET', path, undefined, signal)) {
-      if (event === name) yield data as T;
+  private async *items<R extends RouteSpec, E extends StreamEventOf<R>['event']>(route: R, parts: CallParts<R>, name: E, signal?: AbortSignal): AsyncGenerator<StreamData<R, E>> {
+    for await (const item of this.events(route, parts, signal)) {
+      if (item.event === name) yield item.data as StreamData<R, E>;
     }
   }
 
   /** A stream's events until `end`; aborting the signal ends it quietly, as for any iterator. */
-  private async *events(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<SseEvent> {
+  private async *events<R extends RouteSpec>(route: R, parts: CallParts<R>, signal?: AbortSignal): AsyncGenerator<StreamEventOf<R>> {
+    const { method, path, body } = requestFor(route, parts);
     try {
       const res = await this.request(method, path, body, { Accept: 'text/event-stream' }, signal);
       if (res.body) {
         for await (const item of parseSse(res.body, signal)) {
           if (item.event === 'error') throw apiError(500, item.data);
           if (item.event === 'end') return;
-          yield item;
+          yield item as StreamEventOf<R>;
         }
       }
       if (signal?.aborted) return;
@@ -264,9 +234,10 @@ export class SkiffApiClient {
     }
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async json<R extends RouteSpec>(route: R, parts: CallParts<R>): Promise<ResponseOf<R>> {
+    const { method, path, body } = requestFor(route, parts);
     const res = await this.request(method, path, body, { Accept: 'application/json' });
-    return (await res.json()) as T;
+    return (await res.json()) as ResponseOf<R>;
   }
 
   private targeted(path: string): string {
