@@ -13,6 +13,7 @@ import { ClustersTree, JobsTree, type JobNode } from './views/trees.js';
 import { registerCommands } from './commands.js';
 import { createSkiffController } from './notebook/controller.js';
 import { createSessionController } from './notebook/session-controller.js';
+import { workspaceSessionSizes } from './notebook/session-run.js';
 import { CellResourcesStatusBar, pickCellResources, SET_CELL_RESOURCES } from './notebook/cell-resources.js';
 import { SkiffCodeLens } from './codelens.js';
 
@@ -94,7 +95,10 @@ export function activate(context: vscode.ExtensionContext): void {
     async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }),
     () => cellResources.refresh(),
   );
-  const liveSession = createSessionController(async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }));
+  const liveSession = createSessionController(
+    async () => ({ session: await session(), settings: settings(), onError: (err) => report(err) }),
+    workspaceSessionSizes(context.workspaceState),
+  );
   const cellResources = new CellResourcesStatusBar(settings, (notebook) => skiff.selected.has(notebook));
 
   context.subscriptions.push(

@@ -4,7 +4,8 @@
 // context of the same cluster, with Debian's docker-registry as the cloud's registry) and see it
 // under its target in the Jobs view, serve a script and call it, with its metrics, description and the
 // status bar's count, run a cell in its notebook's folder whose written file opens from the job's
-// outputs, and run a notebook on a live 2-rank session (state between cells, interrupt).
+// outputs, and run a notebook on a live 2-rank session (state between cells, interrupt, a failing
+// rank, a window reload, a deleted pod, restart, a new size).
 // Screenshots land in test-results/vscode/.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -85,6 +86,56 @@ async function runSlowJob(): Promise<void> {
     .locator('.monaco-list-row', { hasText: /^slow-/ })
     .first();
   await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
+}
+
+async function reloadWindow(): Promise<void> {
+  await runCommand(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.activitybar [aria-label^="Skiff"]').first().waitFor({ timeout: 60_000 });
+}
+
+/** session.ipynb in front, on its "Skiff session" controller (a reload may leave it closed). */
+async function openSessionNotebook(): Promise<void> {
+  await openFile(page, 'session.ipynb');
+  // Some cell of it (a reload keeps where the notebook was scrolled to).
+  await page.locator('.notebookOverlay .cell-editor-container:visible').first().waitFor({ timeout: 60_000 });
+  if (!(await page.locator('.notebook-toolbar-container:visible', { hasText: 'Skiff session' }).first().isVisible())) await selectKernel('Skiff session');
+}
+
+/**
+ * Runs the session notebook's cell that holds `marker` from its run button, after clearing every
+ * output: the frames then show this cell's output only. (Not a key: in the browser workbench
+ * Ctrl+Enter inserts a line or a cell.)
+ */
+async function runSessionCell(marker: string): Promise<void> {
+  await runCommand(page, 'Notebook: Clear All Outputs');
+  // The notebook renders the cells in view only: scroll up, then down, until this one is wholly in
+  // view (a cell half under the editor's tabs counts as visible, but its clicks land on the tabs).
+  const editor = page.locator('.notebookOverlay .cell-editor-container:visible', { hasText: marker }).first();
+  const list = page.locator('.notebookOverlay .cell-list-container:visible').first();
+  const inView = async () => {
+    if (!(await editor.isVisible())) return false;
+    const [cell, view] = await Promise.all([editor.boundingBox(), list.boundingBox()]);
+    return !!cell && !!view && cell.y >= view.y && cell.y + cell.height <= view.y + view.height;
+  };
+  for (let step = 0; step < 30 && !(await inView()); step++) {
+    await page.mouse.move(800, 450);
+    await page.mouse.wheel(0, step < 10 ? -300 : 200);
+    await page.waitForTimeout(200);
+  }
+  await editor.click();
+  const row = page.locator('.notebookOverlay .monaco-list-row.focused', { hasText: marker }).first();
+  const run = row.locator('.run-button-container [aria-label^="Execute Cell"]').first();
+  await run.waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
+    throw new Error(
+      `${err.message}\nrun buttons: ${await row
+        .locator('.run-button-container')
+        .first()
+        .innerHTML()
+        .catch(() => '(none)')}`,
+    );
+  });
+  await run.click();
 }
 
 describe('Skiff in VS Code', () => {
@@ -302,6 +353,69 @@ describe('Skiff in VS Code', () => {
     await runCommand(page, 'Notebook: Interrupt');
     await waitInFrames(page, 'text=/■ cell 5 interrupted/', 60_000, { scroll: true });
     await screenshot(page, '15-session-interrupted');
+  });
+
+  it("keeps the session's state through an interrupt and a window reload; a failing rank, a deleted pod, restart and a new size each say what happened", async () => {
+    // The next cell after the interrupt runs on the same ranks, with their variables.
+    await runSessionCell('still world');
+    const kept = await waitInFrames(page, 'text=still world 2, 128 rows, group up: True', 60_000);
+    await kept.locator('text=/✓ cell \\d+ ok on 2 ranks/').first().waitFor({ timeout: 30_000 });
+    const session = /session (session-\S+)/.exec((await kept.locator('text=/✓ cell \\d+ ok on 2 ranks · session/').first().textContent()) ?? '')?.[1];
+    expect(session).toBeTruthy();
+
+    // An exception on rank 1 only: its traceback, tagged, beside rank 0's output.
+    await runSessionCell('bad shard');
+    const failed = await waitInFrames(page, 'text=/✗ cell \\d+ failed on rank 1 of 2/', 60_000);
+    await failed.locator('text=/rank 1 got a bad shard/').first().waitFor({ timeout: 30_000 });
+    await failed.locator('text=rank 0 is fine').first().waitFor({ timeout: 30_000 });
+    await page.mouse.wheel(0, 600); // the output below the cell, into the picture
+    await screenshot(page, '15a-session-failing-rank');
+
+    // The window reloads: the next cell reaches the same pods and the same variables.
+    await reloadWindow();
+    await openSessionNotebook();
+    await runSessionCell('still world');
+    const reloaded = await waitInFrames(page, 'text=still world 2, 128 rows, group up: True', 2 * 60_000);
+    // The ranks' cell count goes on from before the reload (5 cells run, then 2): the same processes.
+    await reloaded.locator('text=/✓ cell 8 ok on 2 ranks/').first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '15b-session-after-reload');
+
+    // Rank 1's pod deleted: the cell says so in plain words, and the next cell starts a fresh session.
+    const rank1 = `skiff.dev/job=${session},batch.kubernetes.io/job-completion-index=1`;
+    execFileSync('kubectl', ['--context', `kind-${CLUSTER}`, '-n', 'skiff', 'delete', 'pod', '-l', rank1, '--wait=true', '--timeout=120s']);
+    await runSessionCell('still world');
+    const lost = await waitInFrames(page, 'text=/lost ranks? (0, )?1 of 2: restart the session/', 2 * 60_000);
+    await lost.locator('text=/rank 1 (is gone|stopped)/').first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '15c-session-lost-rank');
+    await runSessionCell('still world');
+    const fresh = await waitInFrames(page, "text=/name 'world' is not defined/", 6 * 60_000);
+    await fresh.locator('text=/a fresh session .*its variables are gone/').first().waitFor({ timeout: 30_000 });
+    await fresh.locator('text=/✗ cell 1 failed on ranks 0, 1 of 2/').first().waitFor({ timeout: 30_000 });
+
+    // Restart: the variables of the cell before are gone.
+    await runSessionCell('init_process_group');
+    await waitInFrames(page, 'text=[rank 1] rank 1 of 2 joined', 2 * 60_000);
+    await runCommand(page, 'Skiff: Restart Notebook Session');
+    await notification(/restarts on the next cell/).waitFor({ timeout: 60_000 });
+    await runSessionCell('still world');
+    const restarted = await waitInFrames(page, "text=/name 'world' is not defined/", 6 * 60_000);
+    await restarted.locator('text=/✗ cell 1 failed on ranks 0, 1 of 2/').first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '15d-session-restarted');
+
+    // A new size, after the prompt: it is the notebook's from then on, through a reload too.
+    await runCommand(page, 'Skiff: Change Notebook Session Size');
+    await page.locator('.quick-input-title', { hasText: 'Ranks of the notebook session' }).waitFor();
+    await pick(page, '1 rank');
+    await page.locator('.quick-input-title', { hasText: 'GPUs per rank' }).waitFor();
+    await pick(page, 'no GPU');
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Restart' }).click();
+    await notification(/restarts with 1 rank on the next cell/).waitFor({ timeout: 60_000 });
+    await reloadWindow();
+    await openSessionNotebook();
+    await runSessionCell('init_process_group');
+    const resized = await waitInFrames(page, 'text=rank 0 of 1 joined', 6 * 60_000);
+    await resized.locator('text=/✓ cell 1 ok on 1 rank/').first().waitFor({ timeout: 30_000 });
+    await screenshot(page, '15e-session-resized');
     await runCommand(page, 'Skiff: Shut Down Notebook Session');
     await notification(/session session-s\w+ shut down/).waitFor({ timeout: 60_000 });
   });
@@ -318,8 +432,7 @@ describe('Skiff in VS Code', () => {
         .first()
         .textContent()) ?? '',
     )![0];
-    await runCommand(page, 'Developer: Reload Window');
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await reloadWindow();
     await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
     const row = jobsTree().locator('.monaco-list-row', { hasText: job });
     await expect.poll(() => row.first().textContent(), { timeout: 60_000 }).toMatch(/Running/);

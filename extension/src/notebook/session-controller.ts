@@ -2,19 +2,18 @@
 // Cells run on every rank of the notebook's session and keep their state; interrupt sends
 // KeyboardInterrupt to every rank; restart and shut down are commands on the notebook toolbar.
 import * as vscode from 'vscode';
-import { notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps, type SessionSizes } from './session-run.js';
+import { LOST, notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps, type SessionSizes } from './session-run.js';
 import { pickCount, GPU_CHOICES, WORKER_CHOICES } from './cell-resources.js';
 
 export const SESSION_CONTROLLER_ID = 'skiff-session';
 
-export function createSessionController(deps: () => Promise<SessionRunDeps>): { controller: vscode.NotebookController; disposables: vscode.Disposable[] } {
+export function createSessionController(deps: () => Promise<SessionRunDeps>, sizes: SessionSizes): { controller: vscode.NotebookController; disposables: vscode.Disposable[] } {
   const controller = vscode.notebooks.createNotebookController(SESSION_CONTROLLER_ID, 'jupyter-notebook', 'Skiff session');
   controller.supportedLanguages = ['python'];
   controller.supportsExecutionOrder = true;
   controller.description = 'A live session on the local cluster: every cell runs on each rank, variables stay between cells';
   const order = new Map<vscode.NotebookDocument, number>();
   const known: KnownSessions = new Map();
-  const sizes: SessionSizes = new Map();
   controller.executeHandler = async (cells, notebook) => {
     const d = await deps();
     for (const cell of cells) {
@@ -66,7 +65,8 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
       'skiff.resizeSession',
       forNotebook(async (d, notebook) => {
         const name = notebookSessionName(notebook);
-        const current = known.get(name) ?? sizes.get(notebook.uri.toString()) ?? { workers: d.settings.workers, gpusPerWorker: d.settings.gpusPerWorker };
+        const running = known.get(name);
+        const current = (running !== LOST ? running : undefined) ?? sizes.get(notebook) ?? { workers: d.settings.workers, gpusPerWorker: d.settings.gpusPerWorker };
         const workers = await pickCount(WORKER_CHOICES, current.workers, (n) => `${n} rank${n === 1 ? '' : 's'}`, 'Ranks of the notebook session (one pod each)');
         if (workers === undefined) return;
         const gpusPerWorker = await pickCount(GPU_CHOICES, current.gpusPerWorker, (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per rank`), 'GPUs per rank');
@@ -77,7 +77,7 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>): { 
         const size = `${workers} rank${workers === 1 ? '' : 's'}${gpusPerWorker ? ` × ${gpusPerWorker} GPU` : ''}`;
         const answer = await vscode.window.showWarningMessage(`Restart session ${name} with ${size}? Its variables are lost.`, { modal: true }, restart);
         if (answer !== restart) return;
-        sizes.set(notebook.uri.toString(), { workers, gpusPerWorker });
+        await sizes.set(notebook, { workers, gpusPerWorker });
         known.delete(name);
         await d.session.stopNotebookSession(name).catch(() => {});
         order.delete(notebook);

@@ -23,30 +23,60 @@ export function notebookSessionName(notebook: vscode.NotebookDocument): string {
   return sessionNameFor(notebook.uri.scheme === 'file' ? notebook.uri.fsPath : notebook.uri.toString());
 }
 
+/** A session that lost a rank: its state is gone, so the next cell starts a fresh one, never reattaches. */
+export const LOST = 'lost';
+
 /**
  * The sessions this window runs cells on, by name: a warm cell goes straight to its ranks. A cell
- * that finds its session gone, a restart and a shut down forget it.
+ * that finds its session gone, a restart and a shut down forget it; a lost rank marks it LOST.
  */
-export type KnownSessions = Map<string, NotebookSessionInfo>;
+export type KnownSessions = Map<string, NotebookSessionInfo | typeof LOST>;
 
-/** A size chosen for a notebook's session (Change Session Size…), by notebook URI; else the settings'. */
-export type SessionSizes = Map<string, { workers: number; gpusPerWorker: number }>;
+export interface SessionSize {
+  workers: number;
+  gpusPerWorker: number;
+}
 
-/** The running session, or a new one: the notebook's folder as its code, every %pip line installed first. */
+/** The size chosen for a notebook's session (Change Session Size…), else the settings'. */
+export interface SessionSizes {
+  get(notebook: vscode.NotebookDocument): SessionSize | undefined;
+  set(notebook: vscode.NotebookDocument, size: SessionSize): Thenable<void>;
+}
+
+const SESSION_SIZES_KEY = 'skiff.sessionSizes';
+
+/**
+ * Sizes kept in the workspace's state, by notebook URI: a size chosen once stays the notebook's
+ * through a window reload and the next start of the editor, as a chosen kernel does.
+ */
+export function workspaceSessionSizes(state: vscode.Memento): SessionSizes {
+  const all = () => state.get<Record<string, SessionSize>>(SESSION_SIZES_KEY) ?? {};
+  return {
+    get: (notebook) => all()[notebook.uri.toString()],
+    set: (notebook, size) => state.update(SESSION_SIZES_KEY, { ...all(), [notebook.uri.toString()]: size }),
+  };
+}
+
+/**
+ * The running session, or a new one: the notebook's folder as its code, every %pip line installed
+ * first. `fresh` when it replaced one that lost a rank (whose variables are gone).
+ */
 export async function ensureSession(
   notebook: vscode.NotebookDocument,
   deps: SessionRunDeps,
   say: (text: string) => Thenable<void> | void,
   known: KnownSessions,
   sizes: SessionSizes,
-): Promise<NotebookSessionInfo> {
+): Promise<{ info: NotebookSessionInfo; fresh: boolean }> {
   const name = notebookSessionName(notebook);
   const cached = known.get(name);
-  if (cached) return cached;
-  const found = await deps.session.findNotebookSession(name);
+  if (cached && cached !== LOST) return { info: cached, fresh: false };
+  const fresh = cached === LOST;
+  // After a lost rank the job may still look Running (its other ranks are up): start anew, never reattach.
+  const found = fresh ? undefined : await deps.session.findNotebookSession(name);
   if (found?.phase === 'Running') {
     known.set(name, found);
-    return found;
+    return { info: found, fresh: false };
   }
   const { notebookPipRequirements } = await runtime();
   const codeCells = notebook
@@ -54,8 +84,8 @@ export async function ensureSession(
     .filter((c) => c.kind === vscode.NotebookCellKind.Code)
     .map((c) => c.document.getText());
   const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
-  const { workers, gpusPerWorker } = sizes.get(notebook.uri.toString()) ?? deps.settings;
-  await say(`starting a session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
+  const { workers, gpusPerWorker } = sizes.get(notebook) ?? deps.settings;
+  await say(`starting a ${fresh ? 'fresh ' : ''}session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
   const started = await deps.session.startNotebookSession(
     {
       name,
@@ -70,7 +100,7 @@ export async function ensureSession(
     { onProgress: (line) => void say(line) },
   );
   known.set(name, started);
-  return started;
+  return { info: started, fresh };
 }
 
 export async function runCellOnSession(execution: vscode.NotebookCellExecution, deps: SessionRunDeps, known: KnownSessions, sizes: SessionSizes): Promise<boolean> {
@@ -81,14 +111,17 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   const setStatus = (line: string) => execution.replaceOutputItems(vscode.NotebookCellOutputItem.text(line), status);
 
   let info: NotebookSessionInfo;
+  let fresh: boolean;
   try {
-    info = await ensureSession(execution.cell.notebook, deps, setStatus, known, sizes);
+    ({ info, fresh } = await ensureSession(execution.cell.notebook, deps, setStatus, known, sizes));
   } catch (err) {
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
     return false;
   }
   await setStatus(`running on ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`} of session ${info.name}…`);
+  if (fresh)
+    await execution.appendOutputItems(vscode.NotebookCellOutputItem.stderr(`skiff: a fresh session ${info.name}: the last one lost a rank, its variables are gone\n`), text);
 
   const presenter = new CellPresenter(info.workers, { allRanks: deps.settings.sessionShowOtherRanks });
   const drawMetrics = (samples: readonly MetricsSample[]) => {
@@ -115,7 +148,8 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
       for (const output of presenter.present(event)) await show(output);
     }
   } catch (err) {
-    known.delete(info.name);
+    if (err instanceof Error && 'code' in err && err.code === 'SESSION_LOST') known.set(info.name, LOST);
+    else known.delete(info.name);
     feed.stop();
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);
     deps.onError(err);
@@ -124,7 +158,7 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
   feed.flush();
   const outcome = presenter.outcome;
   const ok = outcome.status === 'ok';
-  if (outcome.status === 'lost') known.delete(info.name);
+  if (outcome.status === 'lost') known.set(info.name, LOST);
   await setStatus(`${ok ? '✓' : outcome.status === 'interrupted' ? '■' : '✗'} ${outcome.summary()} · session ${info.name}`);
   return ok;
 }
