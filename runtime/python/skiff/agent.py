@@ -359,6 +359,10 @@ class Agent:
 def _handler_for(agent):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # An answer goes out as its headers, then its body or its events: with Nagle's algorithm the
+        # second write waits for the peer's (delayed) ACK of the first, up to 40 ms on a kept-alive
+        # connection, far longer than a cell takes.
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):  # the pod log is the user's output, not an access log
             pass
@@ -408,10 +412,6 @@ def _handler_for(agent):
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
-            # Between the API server and the pod a connection per cell is cheap, and it frees the
-            # handler thread as soon as the cell's stream ends.
-            self.send_header("Connection", "close")
-            self.close_connection = True
             self.end_headers()
             index = start
             while True:

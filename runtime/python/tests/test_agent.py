@@ -166,6 +166,22 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(events[0]["data"]["text/plain"], "'module://skiff.inline_figures'")
         self.assertEqual(self.agent.execute("import sys\n'matplotlib.pyplot' in sys.modules")[0]["data"]["text/plain"], "False")
 
+    def test_one_kept_alive_connection_serves_cell_after_cell(self):
+        # The API server keeps its connection to the pod between cells and health checks.
+        with contextlib.closing(self.agent.connection()) as conn:
+            sockets = []
+            for code in ("kept = 1", "print(kept + 1)"):
+                conn.request("POST", "/execute", json.dumps({"code": code}), {"Content-Type": "application/json"})
+                events = [json.loads(line) for line in conn.getresponse()]
+                self.assertEqual(events[-1]["type"], "done")
+                sockets.append(conn.sock)  # None once the agent said it closes the connection
+            self.assertEqual(text_of(events), "2\n")
+            conn.request("GET", "/health")
+            self.assertFalse(json.loads(conn.getresponse().read())["busy"])
+            sockets.append(conn.sock)
+            self.assertIsNotNone(sockets[0])
+            self.assertTrue(all(s is sockets[0] for s in sockets), "each request opened a new connection")
+
     def test_bad_requests_are_refused_plainly(self):
         self.assertEqual(self.agent.post("/execute", {"source": "1"})[0], 400)
         self.assertEqual(self.agent.post("/execute", {"code": "1", "from": -1})[0], 400)
