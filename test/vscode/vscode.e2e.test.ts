@@ -79,6 +79,12 @@ async function runFromCodeLens(file: string, workers: number): Promise<void> {
   await answer(String(workers));
 }
 
+/** How many slow.py jobs the Jobs tree lists. */
+const slowRows = () =>
+  jobsTree()
+    .locator('.monaco-list-row', { hasText: /^slow-/ })
+    .count();
+
 /** slow.py on 1 worker, until the Jobs tree shows it Running. */
 async function runSlowJob(): Promise<void> {
   await runFromCodeLens('slow.py', 1);
@@ -240,15 +246,7 @@ describe('Skiff in VS Code', () => {
     await pick(page, 'slow-');
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Cancel Job' }).click();
     await notification(/cancelled slow-/).waitFor({ timeout: 30_000 });
-    await expect
-      .poll(
-        () =>
-          jobsTree()
-            .locator('.monaco-list-row', { hasText: /^slow-/ })
-            .count(),
-        { timeout: 60_000 },
-      )
-      .toBe(0);
+    await expect.poll(slowRows, { timeout: 60_000 }).toBe(0);
     await screenshot(page, '06-cancelled');
   });
 
@@ -466,15 +464,7 @@ describe('Skiff in VS Code', () => {
     const gone = notification(new RegExp(`cluster '${CLUSTER}'`)).filter({ has: page.locator('.monaco-button', { hasText: 'Start Cluster' }) });
     await gone.first().waitFor({ timeout: 2 * 60_000 });
     await screenshot(page, '17-cluster-deleted');
-    await expect
-      .poll(
-        () =>
-          jobsTree()
-            .locator('.monaco-list-row', { hasText: /^slow-/ })
-            .count(),
-        { timeout: 60_000 },
-      )
-      .toBe(0);
+    await expect.poll(slowRows, { timeout: 60_000 }).toBe(0);
     await gone.first().locator('.monaco-button', { hasText: 'Start Cluster' }).click();
     await pick(page, 'cpu');
     await notification(new RegExp(`cluster '${CLUSTER}' is ready`)).waitFor({ timeout: 15 * 60_000 });
