@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { CACHE, CLI, median, round, run, secondsUntilLine, skiff, writeResults } from './lib.mjs';
+import { CACHE, CLI, REPO, median, round, run, secondsUntilLine, skiff, writeResults } from './lib.mjs';
 import { SkiffSession } from '../runtime/dist/index.js';
 
 const CLUSTER = process.env.BENCH_CLUSTER ?? 'skiff-bench';
@@ -41,7 +41,8 @@ await session.cancelJob('bench-warm');
 const jupyter = JSON.parse(await run(JUPYTER_PYTHON, [join('bench/fixtures/jupyter_latency.py'), String(ROUNDS)]));
 // The Skiff kernel of the JupyterLab package: its own API child, on the bench's cluster, in the notebook's folder.
 const kernelEnv = { ...process.env, SKIFF_COMMAND: `${process.execPath} ${CLI} --cluster ${CLUSTER}`, JPY_SESSION_NAME: join(folder, 'kernel.ipynb') };
-const kernel = JSON.parse(await run(JUPYTER_PYTHON, [join('bench/fixtures/jupyter_latency.py'), String(ROUNDS), 'skiff-2'], { env: kernelEnv }));
+// In the notebook's folder, as Jupyter starts a kernel: its API serves the code found there.
+const kernel = JSON.parse(await run(JUPYTER_PYTHON, [join(REPO, 'bench/fixtures/jupyter_latency.py'), String(ROUNDS), 'skiff-2'], { env: kernelEnv, cwd: folder }));
 
 // Cold: alternating, a new session's first cell against a job of the same code.
 writeFileSync(join(folder, 'cell.py'), CELL + '\n');

@@ -5,7 +5,7 @@ import type { ClusterInfo, JobPhase, JobStatus, LogLine, MetricsSample } from '.
 import { Clusters, DEFAULT_CLUSTER, type UpRequest, type UpResult } from './cluster/cluster.js';
 import { DEFAULT_NAMESPACE, type JobSpec } from './spec/job-spec.js';
 import { Jobs, type JobDescription, type WaitOptions } from './jobs/jobs.js';
-import { renderLocalJob, renderRemoteJob, submitJob, type CodeSource, type SubmitOptions as JobSubmitOptions } from './jobs/submit.js';
+import { packagesText, renderLocalJob, renderRemoteJob, submitJob, type CodeSource, type SubmitOptions as JobSubmitOptions } from './jobs/submit.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { SkiffError } from './errors.js';
 import { dataDir } from './workspace/layout.js';
@@ -22,6 +22,7 @@ import Docker from 'dockerode';
 import type { CellEvent, NotebookSessionInfo } from './types.js';
 import { NotebookSessions, type SessionRank } from './sessions/sessions.js';
 import { cellForSession, notebookSessionCode, notebookSessionSpec, type NotebookSessionRequest } from './sessions/notebook.js';
+import { livePackageSet } from './sessions/live-packages.js';
 
 export interface SessionOptions {
   clusters?: Clusters;
@@ -241,12 +242,29 @@ export class SkiffSession {
     return attached;
   }
 
-  /** Runs a cell on every rank of a running session (see attachNotebookSession); the events of all ranks as they arrive. */
+  /**
+   * Runs a cell on every rank of a running session (see attachNotebookSession); the events of all
+   * ranks as they arrive. A `%pip install` of packages the session lacks installs them first, on
+   * the host, and the ranks take them without a restart (live-packages.ts); its lines come from rank 0.
+   */
   async *runCell(name: string, code: string, opts: { signal?: AbortSignal; namespace?: string } = {}): AsyncGenerator<CellEvent> {
     const namespace = opts.namespace ?? this.namespace;
     const attached = await this.attach(name, namespace);
     const cell = cellForSession(code, attached.info.packages);
-    for await (const event of this.explained(attached.sessions.run(name, cell, opts.signal, attached.ranks))) {
+    let paths: string[] | undefined;
+    if (cell.missing.length > 0) {
+      const say = (line: string): CellEvent => ({ type: 'stream', rank: 0, name: 'stderr', text: `skiff: ${line}\n` });
+      yield say(`installing ${cell.missing.join(', ')} into the running session…`);
+      const lines: string[] = [];
+      const shared = this.context ? undefined : await this.clusters.sharedFolders(this.clusterName);
+      const added = await livePackageSet(attached.info, cell.missing, shared, (line) => lines.push(line));
+      for (const line of [...lines, packagesText(added.resolved)]) yield say(line);
+      // Its next cells, and whoever attaches next, know the ranks have them.
+      attached.info.packages = added.resolved.requirements;
+      await attached.sessions.recordPackages(name, added.resolved.requirements);
+      paths = [added.rankPath];
+    }
+    for await (const event of this.explained(attached.sessions.run(name, { code: cell.code, paths }, opts.signal, attached.ranks))) {
       if (event.type === 'lost') this.attached.delete(`${namespace}/${name}`);
       yield event;
     }

@@ -124,9 +124,13 @@ export interface NotebookSessionInfo {
   gpusPerWorker: number;
   /** The run folder the session's cells run in (the notebook's folder, copied). */
   workDir?: string;
-  /** The packages installed for it (the notebook's %pip lines, its requirements.txt). */
+  /** The packages installed for it (the notebook's %pip lines, its requirements.txt, and any `%pip install` run since). */
   packages?: string[];
   phase: JobPhase;
+  /** The image its ranks run: what packages added while it runs are resolved for. */
+  image?: string;
+  /** Its ranks see every package set (PACKAGE_SETS_MOUNT), so a `%pip install` cell adds packages without a restart. */
+  livePackages?: boolean;
 }
 
 /** Where promoted jobs run: a kubeconfig context and a namespace there. The editors list its jobs. */

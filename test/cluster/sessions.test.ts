@@ -1,6 +1,6 @@
 // A notebook session on a real kind cluster: 2 ranks that keep their Python state between cells, a
-// DDP model built once and trained in a later cell, interrupt, an exception on one rank, restart,
-// and a rank whose pod is deleted, each told in plain words.
+// DDP model built once and trained in a later cell, interrupt, a %pip install while it runs, an
+// exception on one rank, restart, and a rank whose pod is deleted, each told in plain words.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,25 @@ describe('notebook sessions keep their state', () => {
     expect(err).toContain('KeyboardInterrupt');
     expect(err).toContain('interrupted');
     expect((await run('rank + world')).stdout).toMatch(/^2$/m);
+  });
+
+  it('installs a package a later cell asks for with %pip while the session runs: no restart, the variables stay', async () => {
+    // tabulate is not in the image, and the session started without it.
+    const before = await run('import importlib.util\nimportlib.util.find_spec("tabulate") is None');
+    expect(before.stdout).toMatch(/^True$/m);
+    const added = await run('%pip install tabulate\nfrom tabulate import tabulate\nprint(tabulate([[rank, world]], headers=["rank", "world"]))');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toContain('skiff: installing tabulate into the running session');
+    expect(added.stderr).toMatch(/packages (resolved|from the cache): tabulate \d/);
+    expect(added.stdout).toMatch(/^\s*0\s+2\s*$/m); // rank 0's table row: the variables of cell 1 are still there
+    expect(added.stdout).toMatch(/^\[rank 1\]\s+1\s+2\s*$/m);
+    // The next cell has it without asking again, and a subprocess of a cell sees it too.
+    const again = await run(
+      '%pip install tabulate\nimport subprocess, sys\nprint(subprocess.run([sys.executable, "-c", "import tabulate; print(tabulate.__name__)"], capture_output=True, text=True).stdout.strip())',
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('installing');
+    expect(again.stdout).toMatch(/^tabulate$/m);
   });
 
   it("an exception on one rank shows that rank's traceback and fails the cell; the session lives on", async () => {

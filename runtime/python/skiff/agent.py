@@ -7,7 +7,8 @@ that lives as long as the pod, so a variable from cell 1 is there in cell 3 and 
 
 Protocol (HTTP/1.1, JSON):
 - ``GET /health``: ``{"rank", "world", "busy", "count"}``, answered while a cell runs too.
-- ``POST /execute`` with ``{"code": "...", "id": "...", "from": 0}``: a chunked
+- ``POST /execute`` with ``{"code": "...", "id": "...", "from": 0, "paths": [...]}`` (``paths``: package
+  folders installed since the session started, put on sys.path before the code runs): a chunked
   ``application/x-ndjson`` stream of events, one JSON object per line, ending with
   ``{"type": "done", "status": "ok"|"error"|"interrupted"}``: ``stream`` (``name``: stdout/stderr,
   ``text``), ``display`` and ``result`` (``data``: a MIME bundle), ``error`` (``ename``, ``evalue``,
@@ -28,12 +29,14 @@ import argparse
 import ast
 import base64
 import builtins
+import importlib
 import io
 import json
 import linecache
 import os
 import queue
 import signal
+import site
 import sys
 import threading
 import time
@@ -142,8 +145,9 @@ class _Cell:
     # Output kept for replay; a cell printing more than this drops its oldest events.
     KEEP_BYTES = 8 * 1024 * 1024
 
-    def __init__(self, code, cell_id=None):
+    def __init__(self, code, cell_id=None, paths=()):
         self.code = code
+        self.paths = list(paths)  # package sets to put on sys.path before the code runs
         self.id = cell_id
         self._events = []
         self._first = 0  # index of self._events[0] among all the cell's events
@@ -175,6 +179,25 @@ class _Cell:
                 return None, index
             events = self._events[index - self._first:]
             return events, index + len(events)
+
+
+def add_package_paths(paths):
+    """Package sets installed while the session runs (a `%pip install` cell), ahead of the ones its
+    ranks started with but after the notebook's own folder, so its modules still come first. As
+    site does for the folders it starts with, their .pth files count (namespace packages, editables)."""
+    for folder in reversed(paths):
+        if folder in sys.path:
+            continue
+        before = list(sys.path)
+        site.addsitedir(folder)
+        added = [p for p in sys.path if p not in before]
+        for p in added:
+            sys.path.remove(p)
+        sys.path[1:1] = added
+        # Processes the cell starts (a `python -m` in a subprocess) see them too.
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, [os.environ.get("PYTHONPATH")])])
+    if paths:
+        importlib.invalidate_caches()
 
 
 def _coalesced(events, first):
@@ -218,14 +241,14 @@ class Agent:
     def busy(self):
         return self._current is not None
 
-    def submit(self, code, cell_id=None):
+    def submit(self, code, cell_id=None, paths=()):
         """The cell, new or (same id) the one already running or last run; None while another runs."""
         with self._lock:
             if cell_id is not None and self._last is not None and self._last.id == cell_id:
                 return self._last
             if self._current is not None:
                 return None
-            cell = _Cell(code, cell_id)
+            cell = _Cell(code, cell_id, paths)
             self._current = cell
             self._last = cell
         self._cells.put(cell)
@@ -296,6 +319,7 @@ class Agent:
         sys.stdout = _CellStream("stdout", real_out, self)
         sys.stderr = _CellStream("stderr", real_err, self)
         try:
+            add_package_paths(cell.paths)
             status = self._execute(cell.code)
             self.show_figures()
         except KeyboardInterrupt:
@@ -403,7 +427,10 @@ def _handler_for(agent):
                 return self._json(400, {"error": '"from" must be a whole number of events'})
             if start > 0 and not agent.known(cell_id):
                 return self._json(410, {"error": f"rank {agent.rank} no longer has that cell's output (did it restart?)"})
-            cell = agent.submit(body["code"], cell_id)
+            paths = body.get("paths", [])
+            if not isinstance(paths, list) or not all(isinstance(p, str) and os.path.isabs(p) for p in paths):
+                return self._json(400, {"error": '"paths" must be a list of absolute folders'})
+            cell = agent.submit(body["code"], cell_id, paths)
             if cell is None:
                 return self._json(409, {"error": f"rank {agent.rank} is still running cell {agent.count}"})
             if not cell.kept_from(start):

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -181,6 +182,23 @@ class AgentTest(unittest.TestCase):
             sockets.append(conn.sock)
             self.assertIsNotNone(sockets[0])
             self.assertTrue(all(s is sockets[0] for s in sockets), "each request opened a new connection")
+
+    def test_package_folders_sent_with_a_cell_are_importable_from_it_on(self):
+        # As a live %pip install leaves them: a site folder with a module and a .pth file.
+        with tempfile.TemporaryDirectory() as site_dir:
+            with open(os.path.join(site_dir, "tabulated_live.py"), "w") as f:
+                f.write("VERSION = '1.0'\n")
+            os.mkdir(os.path.join(site_dir, "extra"))
+            with open(os.path.join(site_dir, "extra", "from_pth.py"), "w") as f:
+                f.write("OK = True\n")
+            with open(os.path.join(site_dir, "live.pth"), "w") as f:
+                f.write("extra\n")
+            events = self.agent.execute("import tabulated_live, from_pth, sys\nprint(tabulated_live.VERSION, from_pth.OK, sys.path.index(%r))" % site_dir, paths=[site_dir])
+            self.assertEqual(text_of(events), "1.0 True 1\n")
+            # The next cell keeps them, without asking again.
+            self.assertEqual(text_of(self.agent.execute("import os\nprint(os.environ['PYTHONPATH'].split(os.pathsep)[0])")), site_dir + "\n")
+        status, body = self.agent.post("/execute", {"code": "1", "paths": ["relative/dir"]})
+        self.assertEqual(status, 400, body)
 
     def test_bad_requests_are_refused_plainly(self):
         self.assertEqual(self.agent.post("/execute", {"source": "1"})[0], 400)

@@ -4,7 +4,7 @@
 // ConfigMap. Then server-side apply of Service and Job/Deployment; nothing is built or pushed, and
 // a resubmit with the same name replaces the previous job (its run folder stays).
 import { createHash } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile, JobStatus } from '../types.js';
@@ -22,7 +22,7 @@ import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
 import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
-import { resolvePackages, type ResolvedPackages } from '../packages/install.js';
+import { packagesRoot, resolvePackages, type ResolvedPackages } from '../packages/install.js';
 import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
 
 /** How long a replaced Job may take to disappear (its pods get their termination grace period). */
@@ -215,6 +215,8 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
     packages: plan.requirements,
   });
   if (plan.from) opts.onProgress?.(`starting from ${plan.from.dir}`);
+  // A session's ranks mount the folder of every package set (a hostPath Directory must exist).
+  if (plan.spec.kind === 'training' && plan.spec.session) await mkdir(packagesRoot(local.shared.data), { recursive: true });
   try {
     const status = await applyJob(kc, plan.spec, [], workspaceFor(run.dir, local.shared, plan));
     return { ...status, workDir: run.dir };
@@ -235,18 +237,20 @@ export async function renderLocalJob(spec: JobSpec, code: CodeSource, local: Loc
   return renderedObjects(renderJob(plan.spec, [], await pythonLibFiles(), workspaceFor(runDir, local.shared, plan)));
 }
 
-function workspaceFor(runDir: string, shared: SharedFolders, plan: Pick<LocalPlan, 'packages' | 'data'>): Workspace {
+function workspaceFor(runDir: string, shared: SharedFolders, plan: Pick<LocalPlan, 'spec' | 'packages' | 'data'>): Workspace {
   const nodeDir = nodePathOf(shared, runDir);
   if (!nodeDir) throw new SkiffError('BAD_INPUT', `run folder ${runDir} is outside the cluster's shared folder ${shared.data}`);
   const ws: Workspace = { hostDir: runDir, nodeDir, data: plan.data.map((d) => ({ ...d, mountPath: path.posix.resolve(WORK_MOUNT, d.mountPath) })) };
   if (plan.packages) ws.packagesNodeDir = nodePathOf(shared, plan.packages.siteDir);
+  if (plan.spec.kind === 'training' && plan.spec.session) ws.packageSetsNodeDir = nodePathOf(shared, packagesRoot(shared.data));
   ws.logsNodeDir = nodePathOf(shared, runLogsDir(runDir));
   const uid = process.getuid?.();
   if (uid !== undefined && uid !== 0) ws.runAs = { uid, gid: process.getgid?.() ?? uid };
   return ws;
 }
 
-function packagesText(p: ResolvedPackages): string {
+/** What a resolved set brought, in one line for the user. */
+export function packagesText(p: ResolvedPackages): string {
   const what = p.installed.length > 0 ? p.installed.map((d) => `${d.name} ${d.version}`).join(', ') : 'nothing new (the image has them all)';
   const shadow = p.shadowed.length > 0 ? `; replaces the image's ${p.shadowed.join(', ')}` : '';
   return `packages ${p.cached ? 'from the cache' : 'resolved'}: ${what}${shadow}`;

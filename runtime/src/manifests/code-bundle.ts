@@ -7,7 +7,7 @@ import type { CodeFile } from '../types.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
 import { envFromSecret } from './env-secret.js';
-import { LOGS_MOUNT, PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
+import { LOGS_MOUNT, PACKAGE_SETS_MOUNT, PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
 
 export const CODE_MOUNT = '/skiff/code';
 export const LIB_MOUNT = '/skiff/lib';
@@ -17,7 +17,7 @@ export const MAX_BUNDLE_BYTES = 900 * 1024;
 /** Skiff's Python package lives under this folder of the lib mount, so PYTHONPATH=LIB_MOUNT imports it. */
 export const LIB_PACKAGE_DIR = 'skiff';
 
-export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', logs: 'logs', lib: 'skiff-lib', shm: 'dshm' } as const;
+export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', packageSets: 'package-sets', logs: 'logs', lib: 'skiff-lib', shm: 'dshm' } as const;
 
 /**
  * A job whose files live in a local cluster's shared folder rather than a ConfigMap: its run folder
@@ -31,6 +31,8 @@ export interface Workspace {
   nodeDir: string;
   /** The resolved packages' site folder as the nodes see it. */
   packagesNodeDir?: string;
+  /** The folder of every resolved package set as the nodes see it: a notebook session's, for live `%pip` (PACKAGE_SETS_MOUNT). */
+  packageSetsNodeDir?: string;
   /** Where the pods keep their output, as the nodes see it (see runLogsDir). */
   logsNodeDir?: string;
   /** `--data` folders: read-only, at mountPath in every container. */
@@ -142,6 +144,7 @@ export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[
     ? [
         { name: VOLUMES.work, hostPath: { path: ws.nodeDir, type: 'Directory' } },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, hostPath: { path: ws.packagesNodeDir, type: 'Directory' } }] : []),
+        ...(ws.packageSetsNodeDir ? [{ name: VOLUMES.packageSets, hostPath: { path: ws.packageSetsNodeDir, type: 'Directory' } }] : []),
         ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, hostPath: { path: ws.logsNodeDir, type: 'Directory' } }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), hostPath: { path: d.nodePath, type: 'Directory' } })),
       ]
@@ -160,6 +163,7 @@ export function jobVolumeMounts(spec: JobSpec, ws?: Workspace): V1VolumeMount[] 
     ? [
         { name: VOLUMES.work, mountPath: WORK_MOUNT },
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, mountPath: PACKAGES_MOUNT, readOnly: true }] : []),
+        ...(ws.packageSetsNodeDir ? [{ name: VOLUMES.packageSets, mountPath: PACKAGE_SETS_MOUNT, readOnly: true }] : []),
         ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, mountPath: LOGS_MOUNT }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), mountPath: d.mountPath, readOnly: true })),
       ]

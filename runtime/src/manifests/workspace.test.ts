@@ -71,6 +71,15 @@ describe('jobs in a run folder', () => {
     expect(c.containers[0].volumeMounts!.map((m) => m.name)).not.toContain('logs');
   });
 
+  it("shows a notebook session's ranks every package set, read-only, for a %pip install while they run", () => {
+    const session = parseTrainingSpec({ name: 'nb', script: 'nb.ipynb', workers: 2, session: { idleMinutes: 30 } });
+    const pod = trainingManifests(session, [], lib, {}, { ...ws, packageSetsNodeDir: '/skiff/host/packages' }).job.spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'package-sets', hostPath: { path: '/skiff/host/packages', type: 'Directory' } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'package-sets', mountPath: '/skiff/package-sets', readOnly: true });
+    // A plain job is given none.
+    expect(trainingManifests(spec, [], lib, {}, ws).job.spec!.template.spec!.volumes!.map((v) => v.name)).not.toContain('package-sets');
+  });
+
   it('keeps the ConfigMap form without a workspace (other contexts)', () => {
     const m = trainingManifests(spec, [{ path: 'src/train.py', content: Buffer.from('x') }], lib);
     expect(m.configMaps.map((c) => c.metadata?.name)).toEqual(['train-code', 'train-lib']);

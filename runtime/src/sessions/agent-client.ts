@@ -120,19 +120,26 @@ export async function interruptAgent(link: AgentLink): Promise<boolean> {
 /** Times a cut cell stream is asked for again before the rank counts as lost. */
 const RESUMES = 3;
 
+/** What a rank runs: the cell's code, after putting `paths` (package sets added live) on its sys.path. */
+export interface AgentCell {
+  code: string;
+  paths?: string[];
+}
+
 /**
  * Runs a cell on one agent: its events as they arrive, ending with `done`. A stream cut on its way
  * is asked for again from the last event read (the agent replays it, running nothing twice); one
  * that cannot be had again throws AgentLostError.
  */
-export async function* executeOnAgent(link: AgentLink, code: string, signal?: AbortSignal): AsyncGenerator<AgentEvent> {
+export async function* executeOnAgent(link: AgentLink, cell: AgentCell | string, signal?: AbortSignal): AsyncGenerator<AgentEvent> {
+  const { code, paths } = typeof cell === 'string' ? { code: cell, paths: undefined } : cell;
   const id = randomUUID();
   let next = 0;
   let cut: Error | undefined;
   for (let attempt = 0; attempt <= RESUMES; attempt++) {
     let res: http.IncomingMessage;
     try {
-      res = await link.open({ method: 'POST', path: '/execute', body: JSON.stringify({ code, id, from: next }), signal });
+      res = await link.open({ method: 'POST', path: '/execute', body: JSON.stringify({ code, id, from: next, ...(paths?.length ? { paths } : {}) }), signal });
     } catch (err) {
       if (signal?.aborted) throw err;
       const broke = cut ? `the agent's stream broke (${cut.message}) and ` : '';

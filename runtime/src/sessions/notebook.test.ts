@@ -28,10 +28,13 @@ describe('notebook sessions', () => {
     expect(notebookSessionCode({ notebook: 'Untitled-1.ipynb' }).files).toEqual([{ path: 'Untitled-1.ipynb', content: Buffer.alloc(0) }]);
   });
 
-  it('drop %pip lines of packages the session has, keeping line numbers, and refuse new ones with a restart hint', () => {
-    expect(cellForSession('%pip install flask\nimport flask', ['flask'])).toBe('pass  # %pip install flask\nimport flask');
-    expect(cellForSession('import os', [])).toBe('import os');
-    expect(() => cellForSession('%pip install requests\nimport requests', ['flask'])).toThrow(/installs requests, which the running session does not have/);
+  it('drop %pip lines, keeping line numbers, and name the packages the session lacks', () => {
+    expect(cellForSession('%pip install flask\nimport flask', ['flask'])).toEqual({ code: 'pass  # %pip install flask\nimport flask', missing: [] });
+    expect(cellForSession('import os', [])).toEqual({ code: 'import os', missing: [] });
+    expect(cellForSession('%pip install requests Flask\nimport requests', ['flask'])).toEqual({
+      code: 'pass  # %pip install requests Flask\nimport requests',
+      missing: ['requests'],
+    });
   });
 
   it('read the code cells of an .ipynb in order, and say plainly when a file is not one', () => {

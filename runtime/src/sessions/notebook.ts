@@ -51,21 +51,21 @@ export function notebookSessionCode(req: Pick<NotebookSessionRequest, 'codeRoot'
 }
 
 /**
- * The cell as the agent runs it: `%pip install` lines of packages the session has are dropped (the
- * line numbers stay). A package the session lacks cannot be added to running ranks: that is an
- * error asking for a restart, which installs every package of the notebook.
+ * The cell as the agent runs it, with its `%pip install` lines dropped (the line numbers stay), and
+ * the requirements among them the session does not have yet: those are installed first.
  */
-export function cellForSession(code: string, sessionPackages: string[] = []): string {
+export function cellForSession(code: string, sessionPackages: string[] = []): { code: string; missing: string[] } {
   const wanted = notebookPipRequirements([code]);
-  if (wanted.length === 0) return code;
+  if (wanted.length === 0) return { code, missing: [] };
   const have = new Set(sessionPackages.map(requirementKey));
-  const missing = wanted.filter((r) => !have.has(requirementKey(r)));
-  if (missing.length > 0) {
-    throw new SkiffError('BAD_INPUT', `this cell installs ${missing.join(', ')}, which the running session does not have`, {
-      hint: 'restart the session: it installs every %pip package of the notebook before its ranks start',
-    });
-  }
-  return withoutPipMagics(code);
+  return { code: withoutPipMagics(code), missing: wanted.filter((r) => !have.has(requirementKey(r))) };
+}
+
+/** A `%pip install` of a package the running session lacks, where its ranks cannot take one live. */
+export function packagesNeedRestart(missing: string[], why: string): SkiffError {
+  return new SkiffError('BAD_INPUT', `this cell installs ${missing.join(', ')}, which the running session does not have (${why})`, {
+    hint: 'restart the session: it installs every %pip package of the notebook before its ranks start',
+  });
 }
 
 const requirementKey = (r: string) => r.replace(/\s+/g, '').toLowerCase();

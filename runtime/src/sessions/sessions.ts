@@ -1,14 +1,16 @@
 // A notebook session on the cluster: a training job whose ranks run Skiff's agent. Nothing is kept
 // in this process: the ranks are found again from the job's pods on every call, so an editor that
 // reloads (or a second terminal) reaches the same pods and the same Python state.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import type { CellEvent, JobPodStatus, JobStatus, NotebookSessionInfo } from '../types.js';
 import { kubeClients, deleteIfPresent } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { Jobs } from '../jobs/jobs.js';
-import { specFromAnnotations } from '../manifests/labels.js';
-import { agentHealth, AgentLostError, executeOnAgent, interruptAgent, podAgentLink, type AgentLink } from './agent-client.js';
+import { ANNOTATIONS, specAnnotation, specFromAnnotations } from '../manifests/labels.js';
+import { VOLUMES } from '../manifests/code-bundle.js';
+import type { TrainingJobSpec } from '../spec/job-spec.js';
+import { agentHealth, AgentLostError, executeOnAgent, interruptAgent, podAgentLink, type AgentCell, type AgentLink } from './agent-client.js';
 
 export interface SessionRank {
   rank: number;
@@ -44,15 +46,24 @@ export class NotebookSessions {
       throw err;
     });
     if (!status) return undefined;
-    return infoOf(status, await this.spec(name));
-  }
-
-  private async spec(name: string) {
     const job = await kubeClients(this.kc)
       .batch.readNamespacedJob({ name, namespace: this.namespace })
       .catch(() => undefined);
     const spec = specFromAnnotations(job?.metadata?.annotations);
-    return spec?.kind === 'training' ? spec : undefined;
+    const live = (job?.spec?.template.spec?.volumes ?? []).some((v) => v.name === VOLUMES.packageSets);
+    return spec?.kind === 'training' ? infoOf(status, spec, live) : undefined;
+  }
+
+  /**
+   * Records on the session's job the packages added while it runs, so that whoever attaches next
+   * (another editor, the next `skiff session run`) knows its ranks have them.
+   */
+  async recordPackages(name: string, packages: string[]): Promise<void> {
+    const { batch } = kubeClients(this.kc);
+    const spec = specFromAnnotations((await batch.readNamespacedJob({ name, namespace: this.namespace })).metadata?.annotations);
+    if (spec?.kind !== 'training') return;
+    const body = { metadata: { annotations: { [ANNOTATIONS.spec]: specAnnotation({ ...spec, packages }) } } };
+    await batch.patchNamespacedJob({ name, namespace: this.namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }
 
   /** Every rank, each running and answering; a plain-words SESSION_LOST error when one is not. */
@@ -136,14 +147,14 @@ export class NotebookSessions {
    * A rank whose stream breaks ends with a `lost` event saying what happened to its pod. Given
    * `ranks` found before (by a caller that keeps them), no API call precedes the cell.
    */
-  async *run(name: string, code: string, signal?: AbortSignal, ranks?: SessionRank[]): AsyncGenerator<CellEvent> {
+  async *run(name: string, cell: AgentCell | string, signal?: AbortSignal, ranks?: SessionRank[]): AsyncGenerator<CellEvent> {
     const targets = ranks ?? (await this.ranks(name));
-    yield* mergeRanks(targets, (rank) => this.runOnRank(name, rank, code, signal));
+    yield* mergeRanks(targets, (rank) => this.runOnRank(name, rank, cell, signal));
   }
 
-  private async *runOnRank(name: string, rank: SessionRank, code: string, signal?: AbortSignal): AsyncGenerator<CellEvent> {
+  private async *runOnRank(name: string, rank: SessionRank, cell: AgentCell | string, signal?: AbortSignal): AsyncGenerator<CellEvent> {
     try {
-      for await (const event of executeOnAgent(rank.link, code, signal)) yield { ...event, rank: rank.rank };
+      for await (const event of executeOnAgent(rank.link, cell, signal)) yield { ...event, rank: rank.rank };
     } catch (err) {
       if (!(err instanceof AgentLostError)) throw err;
       yield { type: 'lost', rank: rank.rank, message: await this.whatHappened(name, rank, err) };
@@ -207,11 +218,19 @@ export function lostRanks(status: Pick<JobStatus, 'workers' | 'pods'>): string[]
   return lost;
 }
 
-function infoOf(status: JobStatus, spec: Awaited<ReturnType<NotebookSessions['spec']>>): NotebookSessionInfo | undefined {
-  if (!spec?.session) return undefined;
-  const info: NotebookSessionInfo = { name: status.name, namespace: status.namespace, workers: spec.workers, gpusPerWorker: spec.gpusPerWorker, phase: status.phase };
+function infoOf(status: JobStatus, spec: TrainingJobSpec, livePackages: boolean): NotebookSessionInfo | undefined {
+  if (!spec.session) return undefined;
+  const info: NotebookSessionInfo = {
+    name: status.name,
+    namespace: status.namespace,
+    workers: spec.workers,
+    gpusPerWorker: spec.gpusPerWorker,
+    phase: status.phase,
+    image: spec.image,
+  };
   if (status.workDir) info.workDir = status.workDir;
   if (spec.packages?.length) info.packages = spec.packages;
+  if (livePackages) info.livePackages = true;
   return info;
 }
 

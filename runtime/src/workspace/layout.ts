@@ -15,6 +15,11 @@ export const NODE_HOME_DIR = '/skiff/home';
 export const WORK_MOUNT = '/skiff/work';
 /** Resolved Python packages inside the containers (on PYTHONPATH). */
 export const PACKAGES_MOUNT = '/skiff/packages';
+/**
+ * Every resolved package set, read-only, in a notebook session's ranks: a `%pip install` run while
+ * the session lives resolves a new set on the host, and the ranks add it to sys.path from here.
+ */
+export const PACKAGE_SETS_MOUNT = '/skiff/package-sets';
 
 /** Where a pod keeps its own output (runtime/python/skiff/keep_logs.py), a folder beside the run folder on the host. */
 export const LOGS_MOUNT = '/skiff/logs';
