@@ -3,7 +3,8 @@
 # cluster, a 2-worker DDP training job with its logs and metrics, a serving job called once; then
 # a script that checkpoints into its working directory and a second run that resumes from it, and a
 # Flask server whose package comes from its requirements.txt (no image built); last, a notebook run
-# top to bottom on a live 2-rank session whose variables stay between cells.
+# top to bottom on a live 2-rank session whose variables stay between cells, and a package
+# installed into it while it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
@@ -24,5 +25,7 @@ skiff call demo-flask /predict --data '[1, 2, 3]' -H 'Content-Type: application/
 skiff session start examples/notebook/ddp.ipynb --workers 2 --name demo-session
 skiff session run demo-session examples/notebook/ddp.ipynb
 skiff session run demo-session -c "print(f'rank {rank}: still here, loss {loss.item():.4f}')"
+# A package the notebook did not ask for, installed into the running session: no restart, variables kept.
+skiff session run demo-session -c $'%pip install tabulate\nfrom tabulate import tabulate\nprint(tabulate([[rank, round(loss.item(), 4)]], headers=["rank", "loss"]))'
 skiff session stop demo-session
 skiff jobs
