@@ -3,11 +3,9 @@
 // lost cluster (deleted, Docker stopped, unreachable cloud) is retried quietly.
 import * as vscode from 'vscode';
 import type { ClusterInfo, JobStatus, SkiffSession } from '@skiff/runtime';
-import { PromotedJobs, type PromotedTarget, type RemoteJobs, type TargetMemory } from '@skiff/runtime/front';
+import { LiveJobs, PromotedJobs, type PromotedTarget, type RemoteJobs, type TargetMemory } from '@skiff/runtime/front';
 
 export type { RemoteJobs } from '@skiff/runtime/front';
-
-const RETRY_MS = 5000;
 
 export class LiveState implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -57,28 +55,31 @@ export class LiveState implements vscode.Disposable {
     this.promoted.forget(target);
   }
 
-  private async loop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        const session = await this.session();
-        this.cluster = await session.clusterStatus();
-        this.problem = undefined;
+  private loop(signal: AbortSignal): Promise<void> {
+    const state = this;
+    // The cluster is read at the start of every watch: a cluster started meanwhile shows up.
+    const watch = async function* (watchSignal: AbortSignal) {
+      const session = await state.session();
+      state.cluster = await session.clusterStatus();
+      state.problem = undefined;
+      state.changed.fire();
+      yield* session.watchJobs({ signal: watchSignal });
+    };
+    const live = new LiveJobs(watch, {
+      onJobs: (jobs) => {
+        this.jobs = jobs;
         this.changed.fire();
-        for await (const jobs of session.watchJobs({ signal })) {
-          this.jobs = jobs;
-          this.changed.fire();
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.problem = messageOf(err);
+      },
+      onProblem: (err) => {
+        this.problem = err instanceof Error ? err.message : String(err);
         if (this.cluster || this.jobs.length) {
           this.cluster = undefined;
           this.jobs = [];
           this.changed.fire();
         }
-      }
-      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-    }
+      },
+    });
+    return live.run(signal);
   }
 
   dispose(): void {
@@ -87,5 +88,3 @@ export class LiveState implements vscode.Disposable {
     this.changed.dispose();
   }
 }
-
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

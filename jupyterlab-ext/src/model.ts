@@ -2,8 +2,8 @@
 // what the cluster is busy with. Widgets only draw it and call its methods.
 import { Signal, type ISignal } from '@lumino/signaling';
 import {
+  LiveJobs,
   PromotedJobs,
-  sleep,
   type ClusterInfo,
   type ClusterProfile,
   type Health,
@@ -14,8 +14,6 @@ import {
 } from '@skiff/runtime/front';
 import { connect, errorText } from './api';
 
-/** How long the job watch waits before it reconnects after the stream broke. */
-const RECONNECT_MS = 5000;
 const PROMOTED_TARGETS_KEY = 'skiff:promoted-targets';
 
 /** The promotion targets, remembered by this browser. */
@@ -51,7 +49,21 @@ export class SkiffModel {
 
   private readonly changedSignal = new Signal<this, void>(this);
   private readonly stopped = new AbortController();
-  private wakeWatch?: () => void;
+  /** The local cluster's jobs: retried while there is no cluster, woken when one starts. */
+  private readonly liveJobs = new LiveJobs((signal) => this.client.watchJobs(signal), {
+    onJobs: (jobs) => {
+      this.jobs = jobs;
+      this.jobsError = undefined;
+      this.emit();
+    },
+    onProblem: (err) => {
+      // No cluster yet, or it went away: say so; a started cluster wakes the retry.
+      this.jobs = [];
+      this.jobsError = errorText(err);
+      this.emit();
+    },
+    beforeRetry: () => this.refreshClusters(),
+  });
 
   /** The jobs of each context a job was promoted to, live from the API's view of that context. */
   readonly promoted: PromotedJobs;
@@ -91,7 +103,7 @@ export class SkiffModel {
       return;
     }
     await this.refreshClusters();
-    void this.watchJobs();
+    void this.liveJobs.run(this.stopped.signal);
     this.promoted.start();
   }
 
@@ -115,7 +127,7 @@ export class SkiffModel {
         this.emit();
       });
       await this.refreshClusters();
-      this.wakeWatch?.();
+      this.liveJobs.wake();
       return cluster;
     } finally {
       this.activity = undefined;
@@ -138,32 +150,6 @@ export class SkiffModel {
   dispose(): void {
     this.stopped.abort();
     this.promoted.stop();
-  }
-
-  private async watchJobs(): Promise<void> {
-    const signal = this.stopped.signal;
-    while (!signal.aborted) {
-      try {
-        for await (const jobs of this.client.watchJobs(signal)) {
-          this.jobs = jobs;
-          this.jobsError = undefined;
-          this.emit();
-        }
-      } catch (err) {
-        // No cluster yet, or it went away: say so and retry; a started cluster wakes the retry.
-        this.jobs = [];
-        this.jobsError = errorText(err);
-        this.emit();
-        const wake = new AbortController();
-        this.wakeWatch = () => wake.abort();
-        await sleep(RECONNECT_MS, wake.signal);
-        this.wakeWatch = undefined;
-        if (!signal.aborted) await this.refreshClusters();
-        continue;
-      }
-      // The stream ended without an error (the server went away quietly): reconnect, not at once.
-      await sleep(1000, signal);
-    }
   }
 
   private emit(): void {

@@ -1,9 +1,9 @@
 // The jobs of every context a job was promoted to, kept live for the editors' job views: one watch
-// per remembered target, each retried quietly when its cluster cannot be reached. Browser-safe; the
+// per remembered target, each retried quietly when its cluster cannot be reached (LiveJobs). Browser-safe; the
 // editors pass how to watch (a runtime session in VS Code, the HTTP API in JupyterLab) and where to
 // remember the targets (workspace state, browser storage).
 import type { JobStatus } from '../types.js';
-import { sleep } from '../k8s/streams.js';
+import { LiveJobs, LIVE_JOBS_RETRY_MS } from './live-jobs.js';
 import type { PromotedTarget } from '../types.js';
 import { rememberPromotedTarget } from './promotion-text.js';
 
@@ -22,7 +22,6 @@ export interface TargetMemory {
 
 export type WatchTarget = (target: PromotedTarget, signal: AbortSignal) => AsyncIterable<JobStatus[]>;
 
-const RETRY_MS = 5000;
 const sameTarget = (a: PromotedTarget, b: PromotedTarget) => a.context === b.context && a.namespace === b.namespace;
 
 export class PromotedJobs {
@@ -33,7 +32,7 @@ export class PromotedJobs {
     private readonly watch: WatchTarget,
     private readonly memory: TargetMemory,
     private readonly onChange: () => void,
-    private readonly retryMs = RETRY_MS,
+    private readonly retryMs = LIVE_JOBS_RETRY_MS,
   ) {}
 
   /** Watches every remembered target (again, from scratch, when already started). */
@@ -66,22 +65,23 @@ export class PromotedJobs {
     return this.remotes.find((r) => sameTarget(r.target, target));
   }
 
-  private async loop(remote: RemoteJobs, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        for await (const jobs of this.watch(remote.target, signal)) {
-          if (signal.aborted) return;
+  private loop(remote: RemoteJobs, signal: AbortSignal): Promise<void> {
+    const live = new LiveJobs(
+      (watchSignal) => this.watch(remote.target, watchSignal),
+      {
+        onJobs: (jobs) => {
           remote.jobs = jobs;
           remote.problem = undefined;
           this.onChange();
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        remote.problem = err instanceof Error ? err.message : String(err);
-        remote.jobs = [];
-        this.onChange();
-      }
-      await sleep(this.retryMs, signal);
-    }
+        },
+        onProblem: (err) => {
+          remote.problem = err instanceof Error ? err.message : String(err);
+          remote.jobs = [];
+          this.onChange();
+        },
+      },
+      this.retryMs,
+    );
+    return live.run(signal);
   }
 }
