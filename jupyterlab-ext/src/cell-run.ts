@@ -4,7 +4,7 @@
 import type { CodeCell } from '@jupyterlab/cells';
 import type { IOutputAreaModel } from '@jupyterlab/outputarea';
 import { METRICS_MIME, type MetricsSample } from '@skiff/media';
-import { MetricsFeed, cellStatusText, displayLogLine, followJob, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
+import { runCellJob, type CellJobSurface, type JobStatus, type SkiffApiClient } from '@skiff/runtime/front';
 import { errorText } from './api';
 
 /** Log lines are appended in batches (charts are paced by MetricsFeed). */
@@ -36,7 +36,7 @@ export interface CellRunOptions {
  * Outputs: [status, metrics chart (training jobs), logs…]. The chart sits above the logs so it stays
  * in view while lines stream in below; consecutive stdout outputs merge, as JupyterLab does.
  */
-class CellOutputs {
+class CellOutputs implements CellJobSurface {
   private pending = '';
   private flushTimer?: ReturnType<typeof setTimeout>;
 
@@ -45,7 +45,7 @@ class CellOutputs {
     private readonly withMetrics: boolean,
   ) {
     outputs.clear();
-    outputs.add(statusOutput('… submitting to the cluster'));
+    outputs.add(statusOutput(''));
     if (withMetrics) outputs.add(metricsOutput('', []));
   }
 
@@ -53,8 +53,9 @@ class CellOutputs {
     this.outputs.set(0, statusOutput(text));
   }
 
-  metrics(job: string, samples: MetricsSample[]): void {
-    if (this.withMetrics) this.outputs.set(1, metricsOutput(job, samples));
+  /** The chart of `job`'s samples (training jobs only: a serving cell has no chart). */
+  chart(job: string): ((samples: MetricsSample[]) => void) | undefined {
+    return this.withMetrics ? (samples) => this.outputs.set(1, metricsOutput(job, samples)) : undefined;
   }
 
   line(text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
@@ -90,42 +91,22 @@ function metricsOutput(job: string, samples: MetricsSample[]) {
  * when it could not be submitted or following stopped; the reason is in the cell either way.
  */
 export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: CellJob, opts: CellRunOptions): Promise<JobStatus | undefined> {
-  const training = job.spec.kind !== 'serving';
-  const out = new CellOutputs(cell.model.outputs, training);
+  const out = new CellOutputs(cell.model.outputs, job.spec.kind !== 'serving');
   cell.setPrompt('*');
   try {
-    const submitted = await client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }], notebookPath: job.notebookPath });
-    out.status(cellStatusText(submitted));
-    opts.onSubmitted?.(submitted);
-  } catch (err) {
-    out.status(`✗ ${errorText(err)}`);
-    cell.setPrompt('');
-    return undefined;
-  }
-
-  const feed = new MetricsFeed((samples) => out.metrics(job.spec.name, samples as MetricsSample[]));
-  try {
-    const final = await followJob(
-      client,
-      job.spec.name,
+    return await runCellJob(
+      { status: (text) => out.status(text), line: (text, stream) => out.line(text, stream), metrics: out.chart(job.spec.name), flush: () => out.flush() },
       {
-        onLog: (line) => out.line(displayLogLine(line)),
-        onMetrics: training ? (sample) => feed.push(sample) : undefined,
-        onStatus: (s) => out.status(cellStatusText(s)),
-        onStreamError: (what, err) => out.line(`${what} stream stopped: ${errorText(err)}`, 'stderr'),
+        job: job.spec.name,
+        submit: () => client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }], notebookPath: job.notebookPath }),
+        source: client,
+        signal: opts.signal,
+        metricsIntervalMs: opts.metricsIntervalMs,
+        cancelHint: 'cancel it from the Skiff sidebar',
+        onSubmitted: opts.onSubmitted,
+        errorText,
       },
-      { signal: opts.signal, metricsIntervalMs: opts.metricsIntervalMs },
     );
-    feed.stop();
-    out.flush();
-    if (training) feed.flush();
-    out.status(cellStatusText(final));
-    return final;
-  } catch (err) {
-    feed.stop();
-    out.flush();
-    out.status(opts.signal.aborted ? `■ stopped following ${job.spec.name}; it keeps running on the cluster (cancel it from the Skiff sidebar)` : `✗ ${errorText(err)}`);
-    return undefined;
   } finally {
     cell.setPrompt('');
   }

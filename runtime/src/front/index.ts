@@ -24,5 +24,6 @@ export { API_VERSION, RUNTIME_VERSION } from '../version.js';
 export { planSides, planSummaryLines, profilesFor, promotionChoices, promotedTargetLabel, rememberPromotedTarget, type PlanView, type PromotionTargets } from './promotion-text.js';
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';
 export { LiveJobs, type LiveJobsHandlers, type WatchJobs } from './live-jobs.js';
+export { runCellJob, type CellJobRun, type CellJobSurface } from './cell-job.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';
