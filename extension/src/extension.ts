@@ -25,7 +25,16 @@ export function activate(context: vscode.ExtensionContext): void {
   process.env.SKIFF_PYTHON_DIR ??= context.asAbsolutePath('dist/python/skiff');
   process.env.SKIFF_IMAGES_DIR ??= context.asAbsolutePath('dist/images');
 
-  const settings = (): SkiffSettings => readSettings((key) => vscode.workspace.getConfiguration('skiff').get(key));
+  const warned = new Set<string>();
+  const settings = (): SkiffSettings => {
+    const read = readSettings((key) => vscode.workspace.getConfiguration('skiff').get(key));
+    // Once per value not taken: a settings.json typo is named, with the default used instead.
+    for (const problem of read.problems.filter((p) => !warned.has(p))) {
+      warned.add(problem);
+      void vscode.window.showWarningMessage(`Skiff: the setting skiff.${problem}.`);
+    }
+    return read.settings;
+  };
   let current: { key: string; session: SkiffSession } | undefined;
   /** One session per distinct setting set: a changed cluster name or kubeconfig takes effect at once. */
   const session = async (): Promise<SkiffSession> => {

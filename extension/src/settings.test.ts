@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseTrainingSpec } from '@skiff/runtime';
 import { readSettings, trainingSpecInput } from './settings.js';
 
-const settings = readSettings(<T>(key: string) => ({ workers: 3, image: '', clusterName: 'dev', 'session.showOtherRanks': false })[key as 'workers'] as T | undefined);
+const given = (values: Record<string, unknown>) => readSettings(<T>(key: string) => values[key] as T | undefined);
+const { settings } = given({ workers: 3, image: '', clusterName: 'dev', 'session.showOtherRanks': false });
 
 describe('settings', () => {
   it('fills defaults for what is not set', () => {
@@ -18,6 +19,12 @@ describe('settings', () => {
       sessionShowOtherRanks: false,
       sessionIdleMinutes: 60,
     });
+  });
+
+  it('names a value it did not take, using the default (an emptied name is the default, not a problem)', () => {
+    const read = given({ workers: -1, namespace: '', 'session.idleMinutes': 'soon' });
+    expect(read.settings).toMatchObject({ workers: 2, namespace: 'skiff', sessionIdleMinutes: 60 });
+    expect(read.problems).toEqual(['workers: Number must be greater than or equal to 1 (using 2)', 'session.idleMinutes: Expected number, received string (using 60)']);
   });
 
   it('builds a spec the runtime accepts, cell choices over settings', () => {

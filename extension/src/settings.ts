@@ -1,36 +1,37 @@
 // Settings and notebook-cell metadata -> what the runtime takes. Pure: VS Code's configuration is
 // passed in as a plain getter.
-import type { ClusterProfile } from '@skiff/runtime';
+import { readEditorSettings, settingFields as field, SHARED_SETTINGS, type ReadSettings, type SettingsOf } from '@skiff/runtime/front';
 
-export interface SkiffSettings {
-  clusterName: string;
-  profile: ClusterProfile;
-  nodes: number;
-  workers: number;
-  gpusPerWorker: number;
-  image: string;
-  namespace: string;
-  kubeconfig: string;
+/** The `skiff.*` settings (package.json's contributes.configuration), by the names the code uses. */
+const VSCODE_SETTINGS = {
+  ...SHARED_SETTINGS,
+  clusterName: field.text('skiff', { nonEmpty: true }),
+  namespace: field.text('skiff', { nonEmpty: true }),
+  /** Empty: the default kubeconfig. */
+  kubeconfig: field.text(''),
   /** Notebook sessions: show other ranks' output, and the minutes without a cell before the ranks stop. */
-  sessionShowOtherRanks: boolean;
-  sessionIdleMinutes: number;
-}
+  sessionShowOtherRanks: field.flag(true),
+  sessionIdleMinutes: field.count(1, 60),
+};
+
+export type SkiffSettings = SettingsOf<typeof VSCODE_SETTINGS>;
 
 type Get = <T>(key: string) => T | undefined;
 
-export function readSettings(get: Get): SkiffSettings {
-  return {
-    clusterName: get<string>('clusterName') || 'skiff',
-    profile: (get<ClusterProfile>('profile') ?? 'cpu') as ClusterProfile,
-    nodes: get<number>('nodes') ?? 2,
-    workers: get<number>('workers') ?? 2,
-    gpusPerWorker: get<number>('gpusPerWorker') ?? 0,
-    image: get<string>('image') ?? '',
-    namespace: get<string>('namespace') || 'skiff',
-    kubeconfig: get<string>('kubeconfig') ?? '',
-    sessionShowOtherRanks: get<boolean>('session.showOtherRanks') ?? true,
-    sessionIdleMinutes: get<number>('session.idleMinutes') ?? 60,
-  };
+/** VS Code's configuration keys of the settings not named as in the code. */
+const KEYS: Partial<Record<keyof SkiffSettings, string>> = { sessionShowOtherRanks: 'session.showOtherRanks', sessionIdleMinutes: 'session.idleMinutes' };
+
+export function readSettings(get: Get): ReadSettings<SkiffSettings> {
+  const raw = Object.fromEntries(
+    Object.keys(VSCODE_SETTINGS).map((name) => {
+      const value = get<unknown>(KEYS[name as keyof SkiffSettings] ?? name);
+      // An emptied text box means "the default", as VS Code shows it.
+      return [name, value === '' && (name === 'clusterName' || name === 'namespace') ? undefined : value];
+    }),
+  );
+  const read = readEditorSettings(VSCODE_SETTINGS, raw);
+  // Problems by the keys a user writes in settings.json.
+  return { ...read, problems: read.problems.map((p) => p.replace(/^(\w+):/, (_, name: keyof SkiffSettings) => `${KEYS[name] ?? name}:`)) };
 }
 
 export { cellJobOptions, jobNameFrom, type CellJobOptions } from '@skiff/runtime/front';

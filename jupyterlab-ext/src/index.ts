@@ -41,7 +41,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const settingsLoaded = registry
       ? registry.load(PLUGIN_ID).then(
           (loaded) => {
-            const apply = () => (settings = readSettings(loaded.composite as Record<string, unknown>));
+            const apply = () => {
+              const read = readSettings(loaded.composite as Record<string, unknown>);
+              // JupyterLab's settings editor checks plugin.json's schema; this names what slipped past it.
+              for (const problem of read.problems) console.warn(`Skiff: the setting ${problem}`);
+              settings = read.settings;
+            };
             apply();
             loaded.changed.connect(apply);
           },

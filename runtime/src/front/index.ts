@@ -25,5 +25,6 @@ export { planSides, planSummaryLines, profilesFor, promotionChoices, promotedTar
 export { PromotedJobs, type RemoteJobs, type TargetMemory, type WatchTarget } from './promoted-jobs.js';
 export { LiveJobs, type LiveJobsHandlers, type WatchJobs } from './live-jobs.js';
 export { runCellJob, type CellJobRun, type CellJobSurface } from './cell-job.js';
+export { readEditorSettings, settingFields, SHARED_SETTINGS, type ReadSettings, type SettingsOf } from './settings.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';
