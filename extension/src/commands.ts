@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { ClusterProfile, JobStatus, SkiffSession } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput, type SkiffSettings } from './settings.js';
-import { cellStatusText, promotedTargetLabel } from '@skiff/runtime/front';
+import { CLUSTER_PROFILES, PROFILE_DESCRIPTIONS, cellStatusText, promotedTargetLabel } from '@skiff/runtime/front';
 import type { JobNode, TargetNode } from './views/trees.js';
 import type { LiveState } from './live-state.js';
 import { PLAN_SCHEME, PlanDocuments, promoteJob } from './promote.js';
@@ -24,11 +24,7 @@ export interface CommandContext {
 /** How long Show Metrics waits for the kubelet's first numbers of a job. */
 const METRICS_WAIT_MS = 30_000;
 
-const PROFILES: { label: ClusterProfile; description: string }[] = [
-  { label: 'cpu', description: 'CPU only' },
-  { label: 'fake-gpu', description: 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU' },
-  { label: 'gpu', description: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)' },
-];
+const PROFILES: { label: ClusterProfile; description: string }[] = CLUSTER_PROFILES.map((label) => ({ label, description: PROFILE_DESCRIPTIONS[label] }));
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const planDocs = new PlanDocuments();

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CLUSTER_PROFILES } from '@skiff/runtime/front';
 import { parseTrainingSpec } from '@skiff/runtime';
 import { readSettings, trainingSpecInput } from './settings.js';
 
@@ -31,5 +33,11 @@ describe('settings', () => {
     const spec = parseTrainingSpec(trainingSpecInput(settings, 'cell.py', 'nb-abcde', { workers: 2, env: { A: '1' } }));
     expect(spec).toMatchObject({ name: 'nb-abcde', script: 'cell.py', workers: 2, namespace: 'skiff', env: { A: '1' } });
     expect(() => parseTrainingSpec(trainingSpecInput(settings, 'cell.py', 'nb', { workers: 0 }))).toThrow(/--workers/);
+  });
+
+  it("offers in package.json's settings the profiles the runtime has", () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const properties = manifest.contributes.configuration.properties ?? Object.assign({}, ...manifest.contributes.configuration.map((c: { properties: object }) => c.properties));
+    expect([...properties['skiff.profile'].enum].sort()).toEqual([...CLUSTER_PROFILES].sort());
   });
 });

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CLUSTER_PROFILES } from '@skiff/runtime/front';
 import { DEFAULT_SETTINGS, readSettings } from './settings';
 
 describe('readSettings', () => {
@@ -9,5 +11,10 @@ describe('readSettings', () => {
     expect(read.settings).toEqual({ ...DEFAULT_SETTINGS, profile: 'fake-gpu', workers: 4, image: 'my/img:1', servePort: 8080 });
     expect(read.problems.map((p) => p.split(':')[0])).toEqual(['nodes', 'gpusPerWorker']);
     expect(readSettings({ profile: 'tpu', workers: 2.5 }).settings).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('offers in plugin.json the profiles the runtime has', () => {
+    const schema = JSON.parse(readFileSync(new URL('../schema/plugin.json', import.meta.url), 'utf8'));
+    expect([...schema.properties.profile.enum].sort()).toEqual([...CLUSTER_PROFILES].sort());
   });
 });

@@ -1,18 +1,26 @@
 // The Skiff sidebar: the cluster (start with a profile, stop, progress), the live job list, and the
 // selected job's logs, metrics and description. It draws the model and calls its methods.
 import { Widget } from '@lumino/widgets';
-import { cellStatusText, jobSizeText, promotedTargetLabel, type ClusterInfo, type ClusterProfile, type JobStatus, type PromotedTarget } from '@skiff/runtime/front';
+import {
+  CLUSTER_PROFILES,
+  PROFILE_DESCRIPTIONS,
+  cellStatusText,
+  jobSizeText,
+  promotedTargetLabel,
+  type ClusterInfo,
+  type ClusterProfile,
+  type JobStatus,
+  type PromotedTarget,
+} from '@skiff/runtime/front';
 import { errorText } from './api';
 import { h } from './dom';
 import { JobView } from './job-view';
 import type { ClusterActivity, SkiffModel } from './model';
 import type { SkiffSettings } from './settings';
 
-const PROFILES: { value: ClusterProfile; label: string }[] = [
-  { value: 'cpu', label: 'CPU' },
-  { value: 'fake-gpu', label: 'fake GPU (scheduling only)' },
-  { value: 'gpu', label: 'GPU (NVIDIA runtime)' },
-];
+/** A select's short labels; the long words are the option's tooltip. */
+const PROFILE_LABELS: Record<ClusterProfile, string> = { cpu: 'CPU', 'fake-gpu': 'fake GPU (scheduling only)', gpu: 'GPU (NVIDIA runtime)' };
+const PROFILES = CLUSTER_PROFILES.map((value) => ({ value, label: PROFILE_LABELS[value], title: PROFILE_DESCRIPTIONS[value] }));
 
 /** kind lists a cluster while it is still being made: it is ready once it is made and every node is. */
 export function clusterState(c: ClusterInfo, activity: ClusterActivity | undefined): 'starting' | 'stopping' | 'ready' | 'degraded' {
@@ -25,7 +33,11 @@ export class SkiffSidebar extends Widget {
   private readonly cluster = h('section', { className: 'skiff-cluster' });
   private readonly jobs = h('section', { className: 'skiff-jobs' });
   private readonly detail = h('section', { className: 'skiff-detail' });
-  private readonly profile = h('select', { className: 'skiff-profile', title: 'cluster profile' }, ...PROFILES.map((p) => h('option', { value: p.value, textContent: p.label })));
+  private readonly profile = h(
+    'select',
+    { className: 'skiff-profile', title: 'cluster profile' },
+    ...PROFILES.map((p) => h('option', { value: p.value, textContent: p.label, title: p.title })),
+  );
   private view?: JobView;
   /** Which job the view shows: its name, and the target for a promoted job. */
   private viewKey?: string;

@@ -1,7 +1,16 @@
 // Shared vocabulary of the runtime. Editor extensions see these through index.ts.
 
 /** Cluster profiles: plain CPU, real NVIDIA GPUs (nvkind's approach), or advertised fake GPUs. */
-export type ClusterProfile = 'cpu' | 'gpu' | 'fake-gpu';
+/** The kinds of local cluster, in the order pickers offer them. */
+export const CLUSTER_PROFILES = ['cpu', 'fake-gpu', 'gpu'] as const;
+export type ClusterProfile = (typeof CLUSTER_PROFILES)[number];
+
+/** Each profile in a few words, for the editors' pickers and the CLI's help. */
+export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
+  cpu: 'CPU only',
+  'fake-gpu': 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU',
+  gpu: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)',
+};
 
 export interface ClusterOptions {
   /** Cluster name; the kube context is `kind-<name>`. */

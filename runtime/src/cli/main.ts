@@ -20,6 +20,7 @@ import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metri
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, streamOutput } from './follow.js';
 import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
+import { CLUSTER_PROFILES } from '../types.js';
 
 export interface CliDeps {
   stdout?: NodeJS.WritableStream;
@@ -98,7 +99,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   program
     .command('up')
     .description('create (or reuse) the local kind cluster')
-    .addOption(new Option('--profile <profile>', 'cpu, gpu (NVIDIA passthrough) or fake-gpu (advertised GPUs)').choices(['cpu', 'gpu', 'fake-gpu']))
+    .addOption(new Option('--profile <profile>', 'cpu, gpu (NVIDIA passthrough) or fake-gpu (advertised GPUs)').choices(CLUSTER_PROFILES))
     .option('--workers <n>', 'worker nodes besides the control plane')
     .option('--gpus-per-node <g>', 'GPUs per worker node (gpu and fake-gpu profiles)')
     .option('--name <name>', 'cluster name (default: --cluster)')

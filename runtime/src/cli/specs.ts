@@ -1,7 +1,7 @@
 // Command-line flags to validated specs. Everything goes through the spec parsers so that
 // `--workers 0` fails with the same words from the CLI, the API and an editor.
 import path from 'node:path';
-import type { ClusterProfile } from '../types.js';
+import { CLUSTER_PROFILES, type ClusterProfile } from '../types.js';
 import { SkiffError } from '../errors.js';
 import type { UpRequest } from '../cluster/cluster.js';
 import { parseEnvPairs, parseServingSpec, parseTrainingSpec, type DataMount, type ServingJobSpec, type TrainingJobSpec } from '../spec/job-spec.js';
@@ -99,7 +99,7 @@ export interface UpFlags {
   recreate?: boolean;
 }
 
-const PROFILES: ClusterProfile[] = ['cpu', 'gpu', 'fake-gpu'];
+const PROFILES: readonly ClusterProfile[] = CLUSTER_PROFILES;
 
 export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpRequest {
   const request: UpRequest = { name: flags.name ?? clusterName };

@@ -8,7 +8,7 @@ import { withTimeout } from '../exec/run.js';
 import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
-import type { ClusterInfo, ClusterOptions, ClusterProfile } from '../types.js';
+import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
 import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady } from './nodes.js';
@@ -397,8 +397,8 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
   if (!/^[a-z0-9]([a-z0-9.-]{0,48}[a-z0-9])?$/.test(opts.name)) {
     throw new SkiffError('BAD_INPUT', `invalid cluster name '${opts.name}'`, { hint: 'use lowercase letters, digits, "-" and "." (at most 50 characters)' });
   }
-  if (!['cpu', 'gpu', 'fake-gpu'].includes(opts.profile)) {
-    throw new SkiffError('BAD_INPUT', `unknown profile '${opts.profile}'`, { hint: 'use cpu, gpu or fake-gpu' });
+  if (!(CLUSTER_PROFILES as readonly string[]).includes(opts.profile)) {
+    throw new SkiffError('BAD_INPUT', `unknown profile '${opts.profile}'`, { hint: `use ${CLUSTER_PROFILES.join(', ')}` });
   }
   if (!Number.isInteger(opts.workers) || opts.workers < 0 || opts.workers > MAX_WORKER_NODES) {
     throw new SkiffError('BAD_INPUT', `workers must be a whole number from 0 to ${MAX_WORKER_NODES}, not ${opts.workers}`, {

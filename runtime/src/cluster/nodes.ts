@@ -3,12 +3,12 @@ import type { V1Node } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { fakeGpuCapacityPatch, GPU_RESOURCE } from '../manifests/gpu.js';
 import { FAKE_GPU_LABEL, PROFILE_LABEL } from '../manifests/kind-config.js';
-import type { ClusterInfo, ClusterProfile, NodeInfo } from '../types.js';
+import { CLUSTER_PROFILES, type ClusterInfo, type ClusterProfile, type NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
 import { kindContext } from '../exec/tools.js';
 
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
-const PROFILES: readonly ClusterProfile[] = ['cpu', 'gpu', 'fake-gpu'];
+const PROFILES: readonly ClusterProfile[] = CLUSTER_PROFILES;
 
 export function isNodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

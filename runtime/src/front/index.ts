@@ -1,6 +1,7 @@
 // What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
 // client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
 export type * from '../types.js';
+export { CLUSTER_PROFILES, PROFILE_DESCRIPTIONS } from '../types.js';
 export {
   SkiffApiClient,
   ApiError,

@@ -9,7 +9,7 @@ describe('readEditorSettings', () => {
     const read = readEditorSettings(shape, { profile: 'tpu', workers: 4, nodes: 0, gpusPerWorker: 1.5, image: 'my/img:1', servePort: '80' });
     expect(read.settings).toEqual({ profile: 'cpu', nodes: 2, workers: 4, gpusPerWorker: 0, image: 'my/img:1', servePort: 8000 });
     expect(read.problems).toHaveLength(4);
-    expect(read.problems[0]).toMatch(/^profile: .*'cpu' \| 'gpu' \| 'fake-gpu'.* \(using "cpu"\)$/);
+    expect(read.problems[0]).toMatch(/^profile: .*'cpu' \| 'fake-gpu' \| 'gpu'.* \(using "cpu"\)$/);
     expect(read.problems).toContain('nodes: Number must be greater than or equal to 1 (using 2)');
     expect(read.problems.some((p) => p.startsWith('gpusPerWorker: ') && p.endsWith('(using 0)'))).toBe(true);
     expect(read.problems.some((p) => p.startsWith('servePort: ') && p.endsWith('(using 8000)'))).toBe(true);

@@ -3,6 +3,7 @@
 // or range falls back to its default and is named in `problems`, for the editor to show: a typo in
 // settings.json must not pass unseen, nor reach the runtime as a job of -1 workers.
 import { z } from 'zod';
+import { CLUSTER_PROFILES } from '../types.js';
 
 const count = (min: number, fallback: number) => z.number().int().min(min).default(fallback);
 
@@ -19,7 +20,7 @@ export type SettingsOf<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
 
 /** What VS Code and JupyterLab both let a user set, with the same defaults. */
 export const SHARED_SETTINGS = {
-  profile: z.enum(['cpu', 'gpu', 'fake-gpu']).default('cpu'),
+  profile: z.enum(CLUSTER_PROFILES).default('cpu'),
   /** Worker nodes of a new cluster. */
   nodes: count(1, 2),
   workers: count(1, 2),
