@@ -92,7 +92,9 @@ describe('promotion from the local cluster to another context', () => {
   });
   afterAll(async () => {
     if (process.env.SKIFF_E2E_KEEP) return;
-    await Promise.all([local(['down']), skiffAt(CLOUD, ['down'], undefined, env)]);
+    // One after the other: both rewrite the kubeconfig, and two at once can leave a context behind.
+    await local(['down']);
+    await skiffAt(CLOUD, ['down'], undefined, env);
     // The promoted images share their layers with the job image; drop the tags the tests made.
     const tags = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n');
     const promoted = tags.filter((t) => /^localhost:(5000|5999)\/skiff-promo-/.test(t));

@@ -115,33 +115,32 @@ async function openSessionNotebook(): Promise<void> {
  */
 async function runSessionCell(marker: string): Promise<void> {
   await runCommand(page, 'Notebook: Clear All Outputs');
-  // The notebook renders the cells in view only: scroll up, then down, until this one is wholly in
-  // view (a cell half under the editor's tabs counts as visible, but its clicks land on the tabs).
-  const editor = page.locator('.notebookOverlay .cell-editor-container:visible', { hasText: marker }).first();
+  // The notebook renders the cells in view only: scroll (the wheel over the list's left gutter:
+  // over an output, the output's frame would take it) until the cell's top, where its run button
+  // is, lies below the toolbar and above the bottom edge.
+  const row = page.locator('.notebookOverlay .code-cell-row:visible', { hasText: marker }).first();
   const list = page.locator('.notebookOverlay .cell-list-container:visible').first();
-  const inView = async () => {
-    if (!(await editor.isVisible())) return false;
-    const [cell, view] = await Promise.all([editor.boundingBox(), list.boundingBox()]);
-    return !!cell && !!view && cell.y >= view.y && cell.y + cell.height <= view.y + view.height;
+  const toolbar = page.locator('.notebook-toolbar-container:visible').first();
+  const topInView = async () => {
+    if (!(await row.isVisible())) return false;
+    const [cell, view, bar] = await Promise.all([row.boundingBox(), list.boundingBox(), toolbar.boundingBox()]);
+    if (!cell || !view) return false;
+    return cell.y >= Math.max(view.y, bar ? bar.y + bar.height : 0) && cell.y + 40 <= view.y + view.height;
   };
-  for (let step = 0; step < 30 && !(await inView()); step++) {
-    await page.mouse.move(800, 450);
-    await page.mouse.wheel(0, step < 10 ? -300 : 200);
+  for (let step = 0; step < 40 && !(await topInView()); step++) {
+    const view = await list.boundingBox();
+    if (view) await page.mouse.move(view.x + 8, view.y + view.height / 2);
+    await page.mouse.wheel(0, step < 12 ? -300 : 200);
     await page.waitForTimeout(200);
   }
-  await editor.click();
-  const row = page.locator('.notebookOverlay .monaco-list-row.focused', { hasText: marker }).first();
-  const run = row.locator('.run-button-container [aria-label^="Execute Cell"]').first();
-  await run.waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
-    throw new Error(
-      `${err.message}\nrun buttons: ${await row
-        .locator('.run-button-container')
-        .first()
-        .innerHTML()
-        .catch(() => '(none)')}`,
-    );
-  });
-  await run.click();
+  await row.hover({ position: { x: 30, y: 20 } });
+  const run = row.locator('.run-button-container .action-label').first();
+  try {
+    await run.click({ timeout: 10_000 });
+  } catch (err) {
+    await screenshot(page, `run-button-${marker.replace(/\W+/g, '-')}`);
+    throw err;
+  }
 }
 
 describe('Skiff in VS Code', () => {
@@ -254,7 +253,7 @@ describe('Skiff in VS Code', () => {
     mirrorRegistryIntoNodes(CLUSTER);
     await runCommand(page, 'Skiff: Promote to Cloud…');
     await pick(page, 'hello-');
-    await pick(page, 'cloud', 'to which context?');
+    await pick(page, /^cloud/, 'to which context?'); // not another context whose name holds "cloud"
     await pick(page, 'cloud', 'Target profile'); // the profile, with the file it comes from
     // The target's dry run, side by side with what it holds now (nothing).
     await page.locator('.tab', { hasText: /now ↔ after promotion/ }).waitFor({ timeout: 60_000 });
