@@ -3,7 +3,7 @@
 // stop that leaves the job running. The editors pass the cell's outputs (a surface) and how to
 // submit; the order of things and the words are decided here once.
 import type { JobStatus, MetricsSample } from '../types.js';
-import { followJob, type FollowSource } from '../jobs/follow-job.js';
+import { FINISHED_PHASES, followJob, type FollowSource } from '../jobs/follow-job.js';
 import { displayLogLine } from '../logs/parse.js';
 import { MetricsFeed } from './metrics-feed.js';
 import { cellStatusText } from './status-text.js';
@@ -59,7 +59,9 @@ export async function runCellJob(out: CellJobSurface, run: CellJobRun): Promise<
       {
         onLog: (line) => out.line(displayLogLine(line), 'stdout'),
         onMetrics: chart ? (sample) => feed.push(sample) : undefined,
-        onStatus: (status) => out.status(cellStatusText(status)),
+        // The outcome waits for the job's last lines (below): a cell never reads "Succeeded" above
+        // output still on its way.
+        onStatus: (status) => !FINISHED_PHASES.includes(status.phase) && out.status(cellStatusText(status)),
         onStreamError: (what, err) => out.line(`${what} stream stopped: ${run.errorText(err)}`, 'stderr'),
       },
       { namespace: run.namespace, signal: run.signal, metricsIntervalMs: run.metricsIntervalMs },
