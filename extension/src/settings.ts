@@ -22,16 +22,10 @@ type Get = <T>(key: string) => T | undefined;
 const KEYS: Partial<Record<keyof SkiffSettings, string>> = { sessionShowOtherRanks: 'session.showOtherRanks', sessionIdleMinutes: 'session.idleMinutes' };
 
 export function readSettings(get: Get): ReadSettings<SkiffSettings> {
-  const raw = Object.fromEntries(
-    Object.keys(VSCODE_SETTINGS).map((name) => {
-      const value = get<unknown>(KEYS[name as keyof SkiffSettings] ?? name);
-      // An emptied text box means "the default", as VS Code shows it.
-      return [name, value === '' && (name === 'clusterName' || name === 'namespace') ? undefined : value];
-    }),
-  );
-  const read = readEditorSettings(VSCODE_SETTINGS, raw);
-  // Problems by the keys a user writes in settings.json.
-  return { ...read, problems: read.problems.map((p) => p.replace(/^(\w+):/, (_, name: keyof SkiffSettings) => `${KEYS[name] ?? name}:`)) };
+  // Read, and named in problems, by the keys a user writes in settings.json.
+  const keyOf = (name: string) => KEYS[name as keyof SkiffSettings] ?? name;
+  const raw = Object.fromEntries(Object.keys(VSCODE_SETTINGS).map((name) => [name, get<unknown>(keyOf(name))]));
+  return readEditorSettings(VSCODE_SETTINGS, raw, keyOf);
 }
 
 export { cellJobOptions, jobNameFrom, type CellJobOptions } from '@skiff/runtime/front';

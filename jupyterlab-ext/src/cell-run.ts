@@ -39,23 +39,24 @@ export interface CellRunOptions {
 class CellOutputs implements CellJobSurface {
   private pending = '';
   private flushTimer?: ReturnType<typeof setTimeout>;
+  /** The chart of the job's samples: training jobs only, a serving cell has none. */
+  readonly metrics?: (samples: MetricsSample[]) => void;
 
   constructor(
     private readonly outputs: IOutputAreaModel,
-    private readonly withMetrics: boolean,
+    job: string,
+    withMetrics: boolean,
   ) {
     outputs.clear();
     outputs.add(statusOutput(''));
-    if (withMetrics) outputs.add(metricsOutput('', []));
+    if (withMetrics) {
+      outputs.add(metricsOutput('', []));
+      this.metrics = (samples) => this.outputs.set(1, metricsOutput(job, samples));
+    }
   }
 
   status(text: string): void {
     this.outputs.set(0, statusOutput(text));
-  }
-
-  /** The chart of `job`'s samples (training jobs only: a serving cell has no chart). */
-  chart(job: string): ((samples: MetricsSample[]) => void) | undefined {
-    return this.withMetrics ? (samples) => this.outputs.set(1, metricsOutput(job, samples)) : undefined;
   }
 
   line(text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
@@ -91,22 +92,19 @@ function metricsOutput(job: string, samples: MetricsSample[]) {
  * when it could not be submitted or following stopped; the reason is in the cell either way.
  */
 export async function runInCell(client: SkiffApiClient, cell: CellTarget, job: CellJob, opts: CellRunOptions): Promise<JobStatus | undefined> {
-  const out = new CellOutputs(cell.model.outputs, job.spec.kind !== 'serving');
+  const out = new CellOutputs(cell.model.outputs, job.spec.name, job.spec.kind !== 'serving');
   cell.setPrompt('*');
   try {
-    return await runCellJob(
-      { status: (text) => out.status(text), line: (text, stream) => out.line(text, stream), metrics: out.chart(job.spec.name), flush: () => out.flush() },
-      {
-        job: job.spec.name,
-        submit: () => client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }], notebookPath: job.notebookPath }),
-        source: client,
-        signal: opts.signal,
-        metricsIntervalMs: opts.metricsIntervalMs,
-        cancelHint: 'cancel it from the Skiff sidebar',
-        onSubmitted: opts.onSubmitted,
-        errorText,
-      },
-    );
+    return await runCellJob(out, {
+      job: job.spec.name,
+      submit: () => client.submit({ spec: job.spec, files: [{ path: job.spec.script, content: job.source }], notebookPath: job.notebookPath }),
+      source: client,
+      signal: opts.signal,
+      metricsIntervalMs: opts.metricsIntervalMs,
+      cancelHint: 'cancel it from the Skiff sidebar',
+      onSubmitted: opts.onSubmitted,
+      errorText,
+    });
   } finally {
     cell.setPrompt('');
   }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
 import { CellPresenter, MetricsFeed, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
 import { METRICS_MIME } from '@skiff/media';
+import { errorCodeOf } from '@skiff/runtime/errors';
 import { runtime } from '../runtime.js';
 import type { SkiffSettings } from '../settings.js';
 import path from 'node:path';
@@ -148,7 +149,7 @@ export async function runCellOnSession(execution: vscode.NotebookCellExecution, 
       for (const output of presenter.present(event)) await show(output);
     }
   } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'SESSION_LOST') known.set(info.name, LOST);
+    if (errorCodeOf(err) === 'SESSION_LOST') known.set(info.name, LOST);
     else known.delete(info.name);
     feed.stop();
     await setStatus(`✗ ${err instanceof Error ? err.message : String(err)}`);

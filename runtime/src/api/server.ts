@@ -144,7 +144,7 @@ export async function confined(what: string, folder: string, roots: string[]): P
   });
 }
 
-// ---- single inputs, as the routes check them (the CLI and tests reuse them) ----------------------
+// ---- single inputs, as the routes check them (for server.test; the routes use the contract) ----
 
 /** POST /api/clusters/up's body as the route takes it. */
 export function upRequest(input: unknown): UpRequest {

@@ -36,15 +36,12 @@ export class LiveJobs {
           this.on.onJobs(jobs);
         }
       } catch (err) {
-        if (signal.aborted) return;
-        this.on.onProblem(err);
+        if (!signal.aborted) this.on.onProblem(err);
       }
       if (signal.aborted) return;
       const wake = new AbortController();
       this.wakeRetry = () => wake.abort();
-      signal.addEventListener('abort', this.wakeRetry, { once: true });
-      await sleep(this.retryMs, wake.signal);
-      signal.removeEventListener('abort', this.wakeRetry);
+      await sleep(this.retryMs, AbortSignal.any([signal, wake.signal]));
       this.wakeRetry = undefined;
       if (!signal.aborted) await this.on.beforeRetry?.();
     }

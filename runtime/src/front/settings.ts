@@ -10,8 +10,9 @@ const count = (min: number, fallback: number) => z.number().int().min(min).defau
 /** Kinds of setting for an editor's own, so the editors need no schema library of their own. */
 export const settingFields = {
   count,
-  /** `nonEmpty`: an empty text is not a value (a required name). */
-  text: (fallback: string, opts: { nonEmpty?: boolean } = {}) => (opts.nonEmpty ? z.string().min(1) : z.string()).default(fallback),
+  /** `nonEmpty`: an emptied text means the default (a required name), as a settings editor shows it. */
+  text: (fallback: string, opts: { nonEmpty?: boolean } = {}) =>
+    opts.nonEmpty ? z.preprocess((v) => (v === '' ? undefined : v), z.string().default(fallback)) : z.string().default(fallback),
   flag: (fallback: boolean) => z.boolean().default(fallback),
 };
 
@@ -35,8 +36,11 @@ export interface ReadSettings<T> {
   problems: string[];
 }
 
-/** Each setting of `shape` from `raw` (absent: its default; invalid: its default, and a problem). */
-export function readEditorSettings<S extends z.ZodRawShape>(shape: S, raw: Record<string, unknown>): ReadSettings<SettingsOf<S>> {
+/**
+ * Each setting of `shape` from `raw` (absent: its default; invalid: its default, and a problem).
+ * `label` names a setting in its problem as the user writes it (default: its key in the shape).
+ */
+export function readEditorSettings<S extends z.ZodRawShape>(shape: S, raw: Record<string, unknown>, label: (key: string) => string = (key) => key): ReadSettings<SettingsOf<S>> {
   const settings: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, schema] of Object.entries(shape)) {
@@ -46,7 +50,7 @@ export function readEditorSettings<S extends z.ZodRawShape>(shape: S, raw: Recor
       continue;
     }
     settings[key] = schema.parse(undefined);
-    problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'not a valid value'} (using ${JSON.stringify(settings[key])})`);
+    problems.push(`${label(key)}: ${parsed.error.issues[0]?.message ?? 'not a valid value'} (using ${JSON.stringify(settings[key])})`);
   }
   return { settings: settings as SettingsOf<S>, problems };
 }
