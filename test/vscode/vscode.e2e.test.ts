@@ -95,7 +95,10 @@ async function runSlowJob(): Promise<void> {
 }
 
 async function reloadWindow(): Promise<void> {
+  // Until the page has navigated, the old workbench still answers every locator.
+  const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
   await runCommand(page, 'Developer: Reload Window');
+  await navigated;
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await page.locator('.activitybar [aria-label^="Skiff"]').first().waitFor({ timeout: 60_000 });
 }
