@@ -301,7 +301,8 @@ test.describe('the Skiff kernel', () => {
     await shot(page, '22-kernel-restarted');
 
     // A rank's pod deleted under the kernel: the cell says so in plain words (the job may take rank 0
-    // down with it: a group that lost a member is lost); the next cell starts afresh.
+    // down with it: a group that lost a member is lost); the next cell starts afresh. The deletion is
+    // waited out, as in the VS Code row: a pod in its grace period may still answer a cell sent at once.
     execFileSync('kubectl', [
       '--context',
       `kind-${CLUSTER}`,
@@ -311,7 +312,8 @@ test.describe('the Skiff kernel', () => {
       'pod',
       '-l',
       `skiff.dev/job=${session},batch.kubernetes.io/job-completion-index=1`,
-      '--wait=false',
+      '--wait=true',
+      '--timeout=120s',
     ]);
     await runOnKernel(page, 6);
     await expect.poll(() => outputText(page, 6), { timeout: 2 * 60_000 }).toMatch(/lost ranks? (0, )?1 of 2: restart the session/);
