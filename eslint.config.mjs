@@ -1,4 +1,4 @@
-// Lint: for now the layers. Dependencies point one way (DEVELOPERS.md): editors -> runtime/front ->
+// Lint: typescript-eslint's recommended rules, and the layers. Dependencies point one way (DEVELOPERS.md): editors -> runtime/front ->
 // api/session -> jobs/promote/cluster/sessions -> k8s/manifests/exec (and the other leaves) ->
 // types; nothing points back up, and the editors reach the runtime only through its public entries.
 // tsc checks the types; this checks the arrows, which tsc cannot see.
@@ -53,8 +53,19 @@ const layerRules = LAYERS.map((layer, i) => {
 });
 
 export default tseslint.config(
+  ...tseslint.configs.recommended,
   { ignores: ['**/dist/**', '**/node_modules/**', '**/lib/**', 'jupyterlab-ext/skiff_jupyterlab/**', 'test-results/**', '**/*.d.ts', '**/out/**', '.vscode-test/**'] },
-  { files: ['**/*.ts', '**/*.mts', '**/*.mjs'], languageOptions: { parser: tseslint.parser }, rules: { 'require-yield': 'error' } },
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.mjs'],
+    languageOptions: { parser: tseslint.parser },
+    rules: {
+      'require-yield': 'error',
+      // `const { skiff: _old, ...rest } = x` is how a field is left out of a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // CommonJS by necessity (webpack's and Playwright's configs, the Electron test suite): require() is how they load.
+  { files: ['**/*.cjs', '**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   ...layerRules,
   {
     // The editors and media: the runtime through its package entries only, never its sources.

@@ -38,7 +38,8 @@ export function secondsUntilLine(cmd, args, pattern, timeoutMs = 10 * 60_000) {
       try {
         process.kill(-child.pid, 'SIGTERM'); // the whole group: `sh -c` pipelines included
       } catch {}
-      error ? reject(error) : resolve(seconds);
+      if (error) reject(error);
+      else resolve(seconds);
     };
     child.stdout.on('data', (chunk) => {
       buffer += chunk;

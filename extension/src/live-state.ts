@@ -55,17 +55,17 @@ export class LiveState implements vscode.Disposable {
     this.promoted.forget(target);
   }
 
+  /** One watch of the jobs; the cluster is read at its start, so a cluster started meanwhile shows up. */
+  private async *watchOnce(signal: AbortSignal) {
+    const session = await this.session();
+    this.cluster = await session.clusterStatus();
+    this.problem = undefined;
+    this.changed.fire();
+    yield* session.watchJobs({ signal });
+  }
+
   private loop(signal: AbortSignal): Promise<void> {
-    const state = this;
-    // The cluster is read at the start of every watch: a cluster started meanwhile shows up.
-    const watch = async function* (watchSignal: AbortSignal) {
-      const session = await state.session();
-      state.cluster = await session.clusterStatus();
-      state.problem = undefined;
-      state.changed.fire();
-      yield* session.watchJobs({ signal: watchSignal });
-    };
-    const live = new LiveJobs(watch, {
+    const live = new LiveJobs((watchSignal) => this.watchOnce(watchSignal), {
       onJobs: (jobs) => {
         this.jobs = jobs;
         this.changed.fire();
