@@ -27,8 +27,7 @@ export class PlanDocuments implements vscode.TextDocumentContentProvider {
 export async function promoteJob(ctx: CommandContext, docs: PlanDocuments, job: JobStatus): Promise<void> {
   const session = await ctx.session();
   const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const local = (await session.kubeConfig()).getCurrentContext();
-  const choices = promotionChoices(session.promotionTargets(cwd), local);
+  const choices = promotionChoices(session.promotionTargets(cwd));
   if (choices.problem !== undefined) return void vscode.window.showWarningMessage(`Skiff: ${choices.problem}.`);
   const to = await vscode.window.showQuickPick(choices.contexts, { placeHolder: `Promote ${job.name} to which context?` });
   if (!to) return;

@@ -23,7 +23,6 @@ export class JobView {
     job: JobStatus,
     private readonly actions: {
       cancel(job: JobStatus): Promise<void>;
-      localContext(): string;
       promoted(target: PromotedTarget): void;
       /** Set for a job on a context it was promoted to: it is not promoted again from there. */
       target?: PromotedTarget;
@@ -91,7 +90,7 @@ export class JobView {
     this.stream = new AbortController();
     const log = h('pre', { className: 'skiff-promote-log' });
     this.body.replaceChildren(log);
-    void promoteJob(this.client, this.job.name, this.actions.localContext(), (line) => log.append((log.textContent ? '\n' : '') + line), this.actions.promoted);
+    void promoteJob(this.client, this.job.name, (line) => log.append((log.textContent ? '\n' : '') + line), this.actions.promoted);
   }
 
   private show(tab: Tab): void {

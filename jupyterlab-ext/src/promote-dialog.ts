@@ -41,20 +41,14 @@ function planBody(plan: PromotionSummary): Widget {
 }
 
 /** The whole flow; `report` shows progress and the outcome where the user is looking, `promoted` where the job went. */
-export async function promoteJob(
-  client: SkiffApiClient,
-  job: string,
-  localContext: string,
-  report: (line: string) => void,
-  promoted: (target: PromotedTarget) => void = () => {},
-): Promise<void> {
+export async function promoteJob(client: SkiffApiClient, job: string, report: (line: string) => void, promoted: (target: PromotedTarget) => void = () => {}): Promise<void> {
   let targets;
   try {
     targets = await client.promotionTargets();
   } catch (err) {
     return report(`✗ ${errorText(err)}`);
   }
-  const choices = promotionChoices(targets, localContext);
+  const choices = promotionChoices(targets);
   if (choices.problem !== undefined) return report(`✗ ${choices.problem}`);
   const chosen = await showDialog({
     title: `Promote ${job}`,

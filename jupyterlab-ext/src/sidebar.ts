@@ -67,7 +67,6 @@ export class SkiffSidebar extends Widget {
     const client = target ? this.model.client.at(target) : this.model.client;
     this.view = new JobView(client, job, {
       cancel: (j) => this.cancel(j, target),
-      localContext: () => this.model.cluster?.context ?? `kind-${this.model.health?.cluster ?? ''}`,
       promoted: (t) => this.model.promoted.add(t),
       target,
       notebookPath: () => this.files.notebookPath(),

@@ -14,7 +14,7 @@ import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { forwardJob, type Forward, type ForwardOptions } from './jobs/forward.js';
 import { streamJobLogs } from './jobs/job-logs.js';
 import { streamJobMetrics } from './jobs/job-metrics.js';
-import { explainKubeError, kubeConfigForContext } from './k8s/client.js';
+import { explainKubeError, kubeConfigForContext, targetPhrase, type KubeTarget } from './k8s/client.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { applyPromotion, planPromotion, type PromotionPlan } from './promote/promote.js';
 import { listTargetProfiles, loadTargetProfile, targetFiles } from './promote/target.js';
@@ -55,18 +55,24 @@ export interface MetricOptions {
 
 export class SkiffSession {
   readonly clusters: Clusters;
+  /** The local cluster's name (its default when the session talks to another context). */
   readonly clusterName: string;
   readonly namespace: string;
   readonly context?: string;
+  /** What the session talks to, in messages: "cluster 'skiff'", or "context 'prod'" for a promoted job's. */
+  readonly where: string;
+  private readonly target: KubeTarget;
   /** Notebook sessions this object has run cells on, with their ranks (see runCell). */
   /** Sessions attached to, with the client their ranks' links were made by (its pooled connections). */
   private readonly attached = new Map<string, { info: NotebookSessionInfo; ranks: SessionRank[]; sessions: NotebookSessions }>();
 
   constructor(opts: SessionOptions = {}) {
     this.clusters = opts.clusters ?? new Clusters();
-    this.clusterName = opts.context ?? opts.clusterName ?? DEFAULT_CLUSTER;
+    this.clusterName = opts.clusterName ?? DEFAULT_CLUSTER;
     this.namespace = opts.namespace ?? DEFAULT_NAMESPACE;
     this.context = opts.context;
+    this.target = opts.context ? { context: opts.context } : { cluster: this.clusterName };
+    this.where = targetPhrase(this.target);
   }
 
   async kubeConfig(): Promise<KubeConfig> {
@@ -187,7 +193,7 @@ export class SkiffSession {
 
   async *logs(name: string, opts: LogOptions): AsyncGenerator<LogLine> {
     const kc = await this.kubeConfig();
-    yield* this.explained(streamJobLogs(kc, opts.namespace ?? this.namespace, name, opts));
+    yield* this.explained(streamJobLogs(kc, opts.namespace ?? this.namespace, name, { ...opts, where: this.where }));
   }
 
   async *metrics(name: string, opts: MetricOptions): AsyncGenerator<MetricsSample> {
@@ -234,7 +240,7 @@ export class SkiffSession {
     const attached = await this.withSessions(namespace, async (sessions) => {
       const info = await sessions.find(name);
       if (!info) {
-        throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on cluster '${this.clusterName}'`, { hint: 'start one by running a cell (or `skiff session start`)' });
+        throw new SkiffError('SESSION_LOST', `no notebook session '${name}' on ${this.where}`, { hint: 'start one by running a cell (or `skiff session start`)' });
       }
       return { info, ranks: await sessions.ranks(name), sessions };
     });
@@ -281,11 +287,16 @@ export class SkiffSession {
     return this.withSessions(opts.namespace, (s) => s.interrupt(name, opts.graceMs));
   }
 
-  /** Where jobs can be promoted to: the kubeconfig's contexts and the target profiles on file. */
+  /** Where jobs can be promoted to: the kubeconfig's contexts but the session's own, and the target profiles on file. */
   promotionTargets(cwd: string = process.cwd()): { contexts: string[]; profiles: { name: string; file: string }[] } {
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    return { contexts: kc.getContexts().map((c) => c.name), profiles: listTargetProfiles(targetFiles(cwd)) };
+    const own = this.context ?? this.clusters.provider.contextName(this.clusterName);
+    const contexts = kc
+      .getContexts()
+      .map((c) => c.name)
+      .filter((name) => name !== own);
+    return { contexts, profiles: listTargetProfiles(targetFiles(cwd)) };
   }
 
   /** The plan for promoting a job: a dry run on the target, nothing applied. Profile defaults to the context's name. */
@@ -304,7 +315,7 @@ export class SkiffSession {
     try {
       return await fn(kc);
     } catch (err) {
-      throw explainKubeError(err, this.clusterName);
+      throw explainKubeError(err, this.target);
     }
   }
 
@@ -313,14 +324,14 @@ export class SkiffSession {
   }
 
   private withJobs<T>(namespace: string | undefined, fn: (jobs: Jobs) => Promise<T>): Promise<T> {
-    return this.withKube((kc) => fn(new Jobs(kc, namespace ?? this.namespace)));
+    return this.withKube((kc) => fn(new Jobs(kc, namespace ?? this.namespace, this.where)));
   }
 
   private async *explained<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
     try {
       yield* stream;
     } catch (err) {
-      throw explainKubeError(err, this.clusterName);
+      throw explainKubeError(err, this.target);
     }
   }
 }

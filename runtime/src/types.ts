@@ -13,7 +13,7 @@ export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
 };
 
 export interface ClusterOptions {
-  /** Cluster name; the kube context is `kind-<name>`. */
+  /** Cluster name; the provider names its kube context (kind's: `kind-<name>`). */
   name: string;
   profile: ClusterProfile;
   /** Worker nodes besides the control plane. */

@@ -55,7 +55,7 @@ function statusPrinter(io: Output, outcomes: JobPhase[]): (s: JobStatus) => void
 function submittedText(s: JobStatus, session: SkiffSession): string {
   const unit = s.kind === 'training' ? 'worker' : 'replica';
   const where = s.workDir ? `; working directory ${s.workDir} (\`skiff outputs ${s.name}\`)` : '';
-  return `submitted ${s.kind} job ${s.name} (${s.workers} ${unit}${s.workers === 1 ? '' : 's'}) to cluster '${session.clusterName}', namespace ${s.namespace}${where}\n`;
+  return `submitted ${s.kind} job ${s.name} (${s.workers} ${unit}${s.workers === 1 ? '' : 's'}) to ${session.where}, namespace ${s.namespace}${where}\n`;
 }
 
 export async function runAndFollow(

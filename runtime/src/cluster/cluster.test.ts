@@ -17,14 +17,21 @@ import { sharedFolderMounts } from '../manifests/kind-config.js';
 const OFFLINE = 'skiff.local/node:v1.34.1-3';
 const JOB = 'skiff.local/job-python:bookworm-2';
 
+/**
+ * The pretend tool names things its own way, not kind's: a Clusters that hard-coded kind's context
+ * names or container labels would find nothing here.
+ */
+const PRETEND_LABEL = 'pretend.test/cluster';
+const pretendContext = (cluster: string) => `pretend-${cluster}`;
+
 function kubeconfigYaml(clusters: string[]): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: clusters.map((name) => ({ name: `kind-${name}`, cluster: { server: 'https://127.0.0.1:6443' } })),
-    users: clusters.map((name) => ({ name: `kind-${name}`, user: { token: 't' } })),
-    contexts: clusters.map((name) => ({ name: `kind-${name}`, context: { cluster: `kind-${name}`, user: `kind-${name}` } })),
-    'current-context': clusters[0] ? `kind-${clusters[0]}` : '',
+    clusters: clusters.map((name) => ({ name: pretendContext(name), cluster: { server: 'https://127.0.0.1:6443' } })),
+    users: clusters.map((name) => ({ name: pretendContext(name), user: { token: 't' } })),
+    contexts: clusters.map((name) => ({ name: pretendContext(name), context: { cluster: pretendContext(name), user: pretendContext(name) } })),
+    'current-context': clusters[0] ? pretendContext(clusters[0]) : '',
   });
 }
 
@@ -102,6 +109,8 @@ class World {
   provider(): ClusterProvider {
     return {
       name: 'fake',
+      clusterLabel: PRETEND_LABEL,
+      contextName: pretendContext,
       create: async (opts) => {
         this.log.push(`create ${opts.name} ${opts.profile} ${opts.workers} ${opts.nodeImage}`);
         this.addCluster(opts);
@@ -140,7 +149,7 @@ class World {
         if (!this.dockerUp) throw new Error('connect ENOENT /var/run/docker.sock');
         if (this.dockerHangs) return new Promise(() => {});
         const [key, value] = opts.filters.label[0].split('=');
-        expect(key).toBe('io.x-k8s.kind.cluster');
+        expect(key).toBe(PRETEND_LABEL);
         return [...this.containers]
           .filter(([cluster]) => value === undefined || cluster === value)
           .flatMap(([cluster, containers]) =>
@@ -162,7 +171,7 @@ class World {
   }
 
   api(kc: KubeConfig): ClusterApi {
-    const name = kc.getCurrentContext().replace(/^kind-/, '');
+    const name = kc.getCurrentContext().replace(/^pretend-/, '');
     return {
       ready: async () => this.apiReady,
       listNodes: async () => {
@@ -235,7 +244,7 @@ describe('Clusters.up', () => {
     const progress: string[] = [];
     const result = await world.clusters().up({}, (m) => progress.push(m));
     expect(result.reused).toBe(false);
-    expect(result.cluster).toMatchObject({ name: 'skiff', context: 'kind-skiff', profile: 'cpu' });
+    expect(result.cluster).toMatchObject({ name: 'skiff', context: 'pretend-skiff', profile: 'cpu' });
     expect(result.cluster.nodes.map((n) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
     expect(world.log).toEqual(['preflight cpu', `save ${JOB}`, `create skiff cpu 2 ${OFFLINE}`, 'namespace skiff', `load skiff ${JOB}`]);
     expect(progress).toContain(`loading ${JOB} onto the nodes`);
@@ -414,7 +423,7 @@ describe('Clusters.status and friends', () => {
     world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 1 }, 1);
     expect(await world.clusters().status('skiff')).toEqual({
       name: 'skiff',
-      context: 'kind-skiff',
+      context: 'pretend-skiff',
       profile: 'fake-gpu',
       nodes: [
         { name: 'skiff-control-plane', role: 'control-plane', ready: true, gpus: 0 },
@@ -479,12 +488,12 @@ describe('Clusters.status and friends', () => {
     await expect(clusters.list()).rejects.toMatchObject({ code: 'NO_DOCKER', message: expect.stringContaining('no answer within 0.05 s') });
   });
 
-  it('gets a kubeconfig from kind when the file lacks the context', async () => {
+  it('gets a kubeconfig from the tool when the file lacks the context', async () => {
     world.addCluster({ name: 'skiff', profile: 'cpu', workers: 0 });
     world.contexts.clear();
     world.writeKubeconfig();
     const kc = await world.clusters().kubeConfig('skiff');
-    expect(kc.getCurrentContext()).toBe('kind-skiff');
+    expect(kc.getCurrentContext()).toBe('pretend-skiff');
     expect(world.log).toEqual(['kubeconfig skiff']);
   });
 

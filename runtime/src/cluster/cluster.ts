@@ -11,11 +11,11 @@ import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
-import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady } from './nodes.js';
+import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady, type NamedCluster } from './nodes.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
-import { defaultKubeconfigPath, findKind, KIND_VERSION, kindContext } from '../exec/tools.js';
+import { defaultKubeconfigPath, findKind, KIND_VERSION } from '../exec/tools.js';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { NODE_DATA_DIR, NODE_HOME_DIR, dataDir, type SharedFolders } from '../workspace/layout.js';
@@ -23,8 +23,6 @@ import { NODE_DATA_DIR, NODE_HOME_DIR, dataDir, type SharedFolders } from '../wo
 export const DEFAULT_CLUSTER = 'skiff';
 /** Where Skiff's jobs run. */
 export const SKIFF_NAMESPACE = 'skiff';
-/** kind labels every node container with its cluster's name. */
-export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
 
 /** Node containers on one machine: more would only starve each other. */
 export const MAX_WORKER_NODES = 16;
@@ -87,19 +85,21 @@ export class Clusters {
   private readonly docker: Docker;
   private readonly kubeconfigPath: string;
   private readonly deps: ClustersDeps;
-  private provider?: Promise<ClusterProvider>;
+  /** The cluster tool: everything the tool names its own way (contexts, container labels) is asked of it. */
+  readonly provider: ClusterProvider;
 
   constructor(deps: ClustersDeps = {}) {
     this.deps = deps;
     this.docker = deps.docker ?? new Docker();
     this.kubeconfigPath = deps.kubeconfigPath ?? defaultKubeconfigPath();
-    if (deps.provider) this.provider = Promise.resolve(deps.provider);
+    this.provider = deps.provider ?? new KindProvider({ kindPath: findKindOrFail, kubeconfigPath: this.kubeconfigPath });
   }
 
   async up(request: UpRequest = {}, onProgress: Progress = () => {}): Promise<UpResult> {
     const started = performance.now();
     const opts = clusterOptions(request);
-    const provider = await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });
+    await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });
+    const provider = this.provider;
     let health = await this.health(opts.name, provider, onProgress);
     if (health.state === 'stopped') {
       // After a Docker engine restart, or a node container stopped by hand: start it again, as
@@ -165,17 +165,18 @@ export class Clusters {
   async down(name: string): Promise<boolean> {
     const existed = (await this.listNodeContainers(name)).length > 0;
     // kind also removes a context whose containers are already gone.
-    await (await this.resolveProvider()).delete(name);
+    await this.provider.delete(name);
     return existed;
   }
 
   async list(): Promise<ClusterInfo[]> {
-    const containers = await this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [KIND_CLUSTER_LABEL] } }));
-    const names = [...new Set(containers.map((c) => c.Labels[KIND_CLUSTER_LABEL]).filter(Boolean))].sort();
+    const label = this.provider.clusterLabel;
+    const containers = await this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [label] } }));
+    const names = [...new Set(containers.map((c) => c.Labels[label]).filter(Boolean))].sort();
     return Promise.all(
       names.map((name) =>
         // A cluster that does not answer is still listed, without nodes.
-        this.status(name).catch((): ClusterInfo => ({ name, context: kindContext(name), profile: 'cpu', nodes: [] })),
+        this.status(name).catch((): ClusterInfo => ({ name, context: this.provider.contextName(name), profile: 'cpu', nodes: [] })),
       ),
     );
   }
@@ -191,7 +192,7 @@ export class Clusters {
         cause: err,
       });
     }
-    return clusterInfoFromNodes(name, nodes);
+    return clusterInfoFromNodes(this.named(name), nodes);
   }
 
   /** A KubeConfig whose current context is the cluster's; throws when the cluster does not exist. */
@@ -204,16 +205,14 @@ export class Clusters {
     if ((await this.nodeContainers(name)).length === 0) throw this.missing(name);
     const archive = await this.imageArchive(image, onProgress);
     if (!archive) throw new SkiffError('IMAGE_MISSING', `image ${image} is not in the local Docker engine`, { hint: 'run `skiff images build`' });
-    await (await this.resolveProvider()).loadImageArchive(name, archive, onProgress);
+    await this.provider.loadImageArchive(name, archive, onProgress);
   }
 
   // --- steps of up ---
 
-  private async checkMachine(profile: ClusterProfile, demand: GpuDemand): Promise<ClusterProvider> {
+  private async checkMachine(profile: ClusterProfile, demand: GpuDemand): Promise<void> {
     const report = await (this.deps.preflight ?? ((p: ClusterProfile) => preflight(p, { docker: this.docker })))(profile);
     assertReady(report, profile, demand);
-    if (!this.provider && report.kind.path) this.provider = Promise.resolve(this.kindProvider(report.kind.path));
-    return this.resolveProvider();
   }
 
   /**
@@ -246,7 +245,7 @@ export class Clusters {
 
   private async reuse(opts: ClusterOptions, request: UpRequest, api: ClusterApi, onProgress: Progress): Promise<ClusterInfo> {
     let nodes = await api.listNodes();
-    let cluster = clusterInfoFromNodes(opts.name, nodes);
+    let cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
     for (const difference of differences(cluster, request)) {
       onProgress(`warning: cluster '${opts.name}' ${difference}; reusing it as it is (run \`skiff down\` first to change it)`);
     }
@@ -255,7 +254,7 @@ export class Clusters {
       const patched = await advertiseFakeGpus(api, nodes, gpusPerNode, { onlyWhereMissing: request.gpusPerNode === undefined });
       if (patched.length > 0) {
         nodes = await api.listNodes();
-        cluster = clusterInfoFromNodes(opts.name, nodes);
+        cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
       }
     }
     // Someone may have deleted it; one GET when it is there.
@@ -274,7 +273,7 @@ export class Clusters {
     await provider.create({ ...opts, nodeImage }, onProgress);
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
-      const nodes = await waitForNodesReady(api, opts.name, opts.workers + 1, {
+      const nodes = await waitForNodesReady(api, this.named(opts.name), opts.workers + 1, {
         timeoutMs: this.deps.nodesReadyTimeoutMs ?? NODES_READY_TIMEOUT_MS,
         intervalMs: this.deps.pollIntervalMs ?? POLL_INTERVAL_MS,
         onProgress,
@@ -285,7 +284,7 @@ export class Clusters {
         onProgress(`loading ${JOB_IMAGE} onto the nodes`);
         await provider.loadImageArchive(opts.name, jobArchive, onProgress);
       }
-      return clusterInfoFromNodes(opts.name, await api.listNodes());
+      return clusterInfoFromNodes(this.named(opts.name), await api.listNodes());
     } catch (err) {
       onProgress(`deleting cluster '${opts.name}', which did not come up`);
       await provider.delete(opts.name).catch(() => {});
@@ -306,22 +305,8 @@ export class Clusters {
 
   // --- plumbing ---
 
-  private async resolveProvider(): Promise<ClusterProvider> {
-    this.provider ??= findKind().then((kindPath) => {
-      if (!kindPath) {
-        throw new SkiffError('NO_KIND', 'kind not found', { hint: `run \`skiff images build binaries\` or install kind ${KIND_VERSION}` });
-      }
-      return this.kindProvider(kindPath);
-    });
-    // A failed lookup is not remembered: the user may install kind and retry in the same process.
-    return this.provider.catch((err: unknown) => {
-      this.provider = undefined;
-      throw err;
-    });
-  }
-
-  private kindProvider(kindPath: string): ClusterProvider {
-    return new KindProvider({ kindPath, kubeconfigPath: this.kubeconfigPath });
+  private named(name: string): NamedCluster {
+    return { name, context: this.provider.contextName(name) };
   }
 
   private apiFor(kc: KubeConfig): ClusterApi {
@@ -329,7 +314,7 @@ export class Clusters {
   }
 
   private async listNodeContainers(name: string): Promise<Docker.ContainerInfo[]> {
-    return this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [`${KIND_CLUSTER_LABEL}=${name}`] } }));
+    return this.dockerCall(() => this.docker.listContainers({ all: true, filters: { label: [`${this.provider.clusterLabel}=${name}`] } }));
   }
 
   /** Engine failures as NO_DOCKER, with the same words as preflight; an engine that hangs, too. */
@@ -350,14 +335,14 @@ export class Clusters {
 
   /** The context from the kubeconfig file, else (e.g. another $KUBECONFIG) straight from kind. */
   private async loadKubeConfig(name: string): Promise<KubeConfig> {
-    const context = kindContext(name);
+    const context = this.provider.contextName(name);
     const fromFile = this.kubeconfigFromFile();
     if (fromFile?.getContextObject(context)) {
       fromFile.setCurrentContext(context);
       return fromFile;
     }
     const kc = new KubeConfig();
-    kc.loadFromString(await (await this.resolveProvider()).kubeconfig(name));
+    kc.loadFromString(await this.provider.kubeconfig(name));
     kc.setCurrentContext(context);
     return kc;
   }
@@ -374,7 +359,7 @@ export class Clusters {
 
   /** NO_CLUSTER, or CLUSTER_GONE when its context outlived its containers. */
   private missing(name: string): SkiffError {
-    if (this.kubeconfigFromFile()?.getContextObject(kindContext(name))) {
+    if (this.kubeconfigFromFile()?.getContextObject(this.provider.contextName(name))) {
       return new SkiffError('CLUSTER_GONE', `cluster '${name}' no longer exists (its Docker containers are gone)`, {
         hint: 'run `skiff up` to create it again',
       });
@@ -438,4 +423,11 @@ function containerName(container: Docker.ContainerInfo): string {
 
 function secondsSince(started: number): number {
   return Math.round(performance.now() - started) / 1000;
+}
+
+/** The kind binary Skiff would run, or NO_KIND saying how to get it. */
+async function findKindOrFail(): Promise<string> {
+  const kindPath = await findKind();
+  if (!kindPath) throw new SkiffError('NO_KIND', 'kind not found', { hint: `run \`skiff images build binaries\` or install kind ${KIND_VERSION}` });
+  return kindPath;
 }

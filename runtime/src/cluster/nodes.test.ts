@@ -39,7 +39,7 @@ function fakeApi(listings: V1Node[][]): ClusterApi & { patches: [string, object]
 describe('nodeInfo and clusterInfoFromNodes', () => {
   it('reads role, readiness, allocatable GPUs and the profile label', () => {
     expect(nodeInfo(node('w', { ready: false, gpus: 2 }))).toEqual({ name: 'w', role: 'worker', ready: false, gpus: 2 });
-    const info = clusterInfoFromNodes('skiff', [
+    const info = clusterInfoFromNodes({ name: 'skiff', context: 'kind-skiff' }, [
       node('skiff-worker2', { labels: { 'skiff.dev/profile': 'fake-gpu' }, gpus: 1 }),
       node('skiff-control-plane', { controlPlane: true, labels: { 'skiff.dev/profile': 'fake-gpu' } }),
       node('skiff-worker', { labels: { 'skiff.dev/profile': 'fake-gpu' }, gpus: 1 }),
@@ -57,7 +57,7 @@ describe('nodeInfo and clusterInfoFromNodes', () => {
   });
 
   it('calls a cluster without Skiff labels cpu', () => {
-    expect(clusterInfoFromNodes('x', [node('x-control-plane', { controlPlane: true })]).profile).toBe('cpu');
+    expect(clusterInfoFromNodes({ name: 'x', context: 'kind-x' }, [node('x-control-plane', { controlPlane: true })]).profile).toBe('cpu');
   });
 });
 
@@ -72,14 +72,14 @@ describe('waitForNodesReady', () => {
       [node('cp', { controlPlane: true }), node('w', { ready: false })],
       [node('cp', { controlPlane: true }), node('w')],
     ]);
-    const nodes = await waitForNodesReady(api, 'skiff', 2, { ...opts, onProgress: (m) => progress.push(m) });
+    const nodes = await waitForNodesReady(api, { name: 'skiff', context: 'kind-skiff' }, 2, { ...opts, onProgress: (m) => progress.push(m) });
     expect(nodes.map((n) => n.metadata?.name)).toEqual(['cp', 'w']);
     expect(progress).toEqual(['waiting for nodes to be Ready (0/2)', 'waiting for nodes to be Ready (1/2)']);
   });
 
   it('gives up with a TIMEOUT error', async () => {
     const api = fakeApi([[node('cp', { ready: false })]]);
-    const err = await waitForNodesReady(api, 'skiff', 1, { timeoutMs: 20, intervalMs: 5 }).catch((e: unknown) => e);
+    const err = await waitForNodesReady(api, { name: 'skiff', context: 'kind-skiff' }, 1, { timeoutMs: 20, intervalMs: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SkiffError);
     expect((err as SkiffError).code).toBe('TIMEOUT');
     expect((err as SkiffError).message).toContain('(0/1 Ready)');

@@ -5,7 +5,6 @@ import { fakeGpuCapacityPatch, GPU_RESOURCE } from '../manifests/gpu.js';
 import { FAKE_GPU_LABEL, PROFILE_LABEL } from '../manifests/kind-config.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterProfile, type NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
-import { kindContext } from '../exec/tools.js';
 
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 const PROFILES: readonly ClusterProfile[] = CLUSTER_PROFILES;
@@ -34,9 +33,15 @@ export function profileOf(nodes: V1Node[]): ClusterProfile {
   return 'cpu';
 }
 
-export function clusterInfoFromNodes(name: string, nodes: V1Node[]): ClusterInfo {
+/** A cluster's name and the kube context its tool wrote for it. */
+export interface NamedCluster {
+  name: string;
+  context: string;
+}
+
+export function clusterInfoFromNodes({ name, context }: NamedCluster, nodes: V1Node[]): ClusterInfo {
   const infos = nodes.map(nodeInfo).sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === 'control-plane' ? -1 : 1));
-  return { name, context: kindContext(name), profile: profileOf(nodes), nodes: infos };
+  return { name, context, profile: profileOf(nodes), nodes: infos };
 }
 
 export interface WaitOptions {
@@ -46,7 +51,7 @@ export interface WaitOptions {
 }
 
 /** Polls until `expected` nodes are registered and all of them are Ready. */
-export async function waitForNodesReady(api: ClusterApi, clusterName: string, expected: number, opts: WaitOptions): Promise<V1Node[]> {
+export async function waitForNodesReady(api: ClusterApi, cluster: NamedCluster, expected: number, opts: WaitOptions): Promise<V1Node[]> {
   const deadline = Date.now() + opts.timeoutMs;
   let reported = '';
   for (;;) {
@@ -58,8 +63,8 @@ export async function waitForNodesReady(api: ClusterApi, clusterName: string, ex
     if (message !== reported) opts.onProgress?.(message);
     reported = message;
     if (Date.now() >= deadline) {
-      throw new SkiffError('TIMEOUT', `nodes of cluster '${clusterName}' not Ready after ${Math.round(opts.timeoutMs / 1000)}s (${ready}/${expected} Ready)`, {
-        hint: `look at \`kubectl --context ${kindContext(clusterName)} describe nodes\``,
+      throw new SkiffError('TIMEOUT', `nodes of cluster '${cluster.name}' not Ready after ${Math.round(opts.timeoutMs / 1000)}s (${ready}/${expected} Ready)`, {
+        hint: `look at \`kubectl --context ${cluster.context} describe nodes\``,
       });
     }
     await sleep(opts.intervalMs);

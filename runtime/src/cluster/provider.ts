@@ -1,9 +1,14 @@
 // What Skiff needs from a local cluster tool, kept as small as kind's own provider interface so
-// another tool (k3d, minikube) could stand in without touching the rest.
+// another tool (k3d, minikube) could stand in without touching the rest: everything that is the
+// tool's own (its CLI, its kube context names, the labels on its node containers) lives behind it.
 import type { ClusterOptions } from '../types.js';
 
 export interface ClusterProvider {
   readonly name: string;
+  /** The Docker label the tool puts on every node container, its value the cluster's name. */
+  readonly clusterLabel: string;
+  /** The kubeconfig context the tool writes for a cluster. */
+  contextName(cluster: string): string;
   /** Creates the cluster and returns once its containers run (nodes may not be Ready yet). */
   create(opts: ClusterOptions, onProgress?: (msg: string) => void): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheDir, cachedKindPath, defaultKubeconfigPath, findKind, kindCandidates, kindContext } from './tools.js';
+import { cacheDir, cachedKindPath, defaultKubeconfigPath, findKind, kindCandidates } from './tools.js';
 
 describe('cacheDir', () => {
   it('prefers SKIFF_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache', () => {
@@ -35,6 +35,5 @@ describe('kubeconfig', () => {
   it("uses kind's default file", () => {
     expect(defaultKubeconfigPath({ KUBECONFIG: '/a:/b' })).toBe('/a');
     expect(defaultKubeconfigPath({})).toBe(join(homedir(), '.kube', 'config'));
-    expect(kindContext('skiff')).toBe('kind-skiff');
   });
 });

@@ -45,11 +45,6 @@ export function defaultKubeconfigPath(env: Env = process.env): string {
   return first ?? join(homedir(), '.kube', 'config');
 }
 
-/** The kube context kind creates for a cluster. */
-export function kindContext(clusterName: string): string {
-  return `kind-${clusterName}`;
-}
-
 async function executable(path: string): Promise<boolean> {
   try {
     await access(path, constants.X_OK);

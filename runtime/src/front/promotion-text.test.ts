@@ -34,15 +34,15 @@ describe('promotionChoices', () => {
     { name: 'gke', file: '/w/skiff-targets.yaml' },
   ];
 
-  it('offers the other contexts, and the profile named after a context first', () => {
-    expect(promotionChoices({ contexts: ['kind-skiff', 'gke'], profiles }, 'kind-skiff')).toEqual({ contexts: ['gke'], profiles });
+  it('offers the contexts, and the profile named after a context first', () => {
+    expect(promotionChoices({ contexts: ['gke'], profiles })).toEqual({ contexts: ['gke'], profiles });
     expect(profilesFor('gke', profiles).map((p) => p.name)).toEqual(['gke', 'dev']);
     expect(profilesFor('other', profiles).map((p) => p.name)).toEqual(['dev', 'gke']);
   });
 
   it('says why there is nothing to pick', () => {
-    expect(promotionChoices({ contexts: ['kind-skiff'], profiles }, 'kind-skiff').problem).toMatch(/^no other kubeconfig context/);
-    expect(promotionChoices({ contexts: ['kind-skiff', 'gke'], profiles: [] }, 'kind-skiff').problem).toMatch(/^no target profile: add skiff-targets.yaml/);
+    expect(promotionChoices({ contexts: [], profiles }).problem).toMatch(/^no other kubeconfig context/);
+    expect(promotionChoices({ contexts: ['gke'], profiles: [] }).problem).toMatch(/^no target profile: add skiff-targets.yaml/);
   });
 });
 

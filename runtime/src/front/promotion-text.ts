@@ -35,14 +35,13 @@ export interface PromotionTargets {
 }
 
 /**
- * What a user can promote to from `localContext`: the other contexts, and the profiles with the one
- * named after a context first (the default, as on the command line); or why there is nothing to pick.
+ * What a user can promote to (the runtime lists the contexts but the local cluster's), with the
+ * profiles; or why there is nothing to pick.
  */
-export function promotionChoices(targets: PromotionTargets, localContext: string): (PromotionTargets & { problem?: undefined }) | { problem: string } {
-  const contexts = targets.contexts.filter((c) => c !== localContext);
+export function promotionChoices({ contexts, profiles }: PromotionTargets): (PromotionTargets & { problem?: undefined }) | { problem: string } {
   if (contexts.length === 0) return { problem: 'no other kubeconfig context to promote to: add the cloud cluster to your kubeconfig first' };
-  if (targets.profiles.length === 0) return { problem: 'no target profile: add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…)' };
-  return { contexts, profiles: targets.profiles };
+  if (profiles.length === 0) return { problem: 'no target profile: add skiff-targets.yaml to the workspace (registry, namespace, GPU resource, node selectors…)' };
+  return { contexts, profiles };
 }
 
 /** The profiles for `context`, the one named after it first. */

@@ -10,7 +10,7 @@ import { GPU_RESOURCE } from '../manifests/gpu.js';
 import { ANNOTATIONS, jobSelector } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
 import { KEPT_LOG_SUFFIX, keptPodsGone, readKeptPods } from '../workspace/kept-logs.js';
-import { clusterNameOf, kubeClients, type KubeClients } from '../k8s/client.js';
+import { contextPhrase, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch } from '../k8s/watch.js';
 import { outageNotices, throughOutages, type OutageOptions } from '../k8s/outage.js';
 import { KubePodLogs } from '../k8s/logs.js';
@@ -18,7 +18,7 @@ import { jobLogLines, type JobPodSource, type LogStreamOptions, type PodRef } fr
 
 /** Lines of every pod of a job, each tagged with its rank (see jobLogLines for when it ends). */
 export function streamJobLogs(kc: KubeConfig, namespace: string, job: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
-  const outage = { signal: opts.signal, onOutage: opts.onNotice && outageNotices(clusterNameOf(kc), opts.onNotice) };
+  const outage = { signal: opts.signal, onOutage: opts.onNotice && outageNotices(opts.where ?? contextPhrase(kc), opts.onNotice) };
   return jobLogLines(new KubeJobPods(kc, namespace, job, outage), new KubePodLogs(kc, namespace, outage), opts);
 }
 

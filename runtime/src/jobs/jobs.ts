@@ -5,7 +5,7 @@ import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { jobSelector, managedSelector } from '../manifests/labels.js';
-import { clusterNameOf, deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
+import { contextPhrase, deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
 import { outageNotices, throughOutages } from '../k8s/outage.js';
@@ -67,7 +67,12 @@ export class Jobs {
   private readonly k: KubeClients;
   private readonly changes: ChangeWatch;
 
-  constructor(kc: KubeConfig, namespace: string = DEFAULT_NAMESPACE) {
+  /** `where`: the cluster as notices name it ("cluster 'skiff'"); default: the kubeconfig's context. */
+  constructor(
+    kc: KubeConfig,
+    namespace: string = DEFAULT_NAMESPACE,
+    private readonly where = contextPhrase(kc),
+  ) {
     this.namespace = namespace;
     this.k = kubeClients(kc);
     this.changes = new ChangeWatch(kc);
@@ -179,7 +184,7 @@ export class Jobs {
    */
   async waitFor(name: string, phases: JobPhase[], opts: WaitOptions = {}): Promise<JobStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
-    const onOutage = opts.onNotice && outageNotices(clusterNameOf(this.k.kc), opts.onNotice);
+    const onOutage = opts.onNotice && outageNotices(this.where, opts.onNotice);
     let last: JobStatus | undefined;
     for (;;) {
       opts.signal?.throwIfAborted();

@@ -203,7 +203,7 @@ describe('submitJob', () => {
     const kc = await api.start();
     const spec = parseServingSpec({ name: 'web', script: 's.py', gpusPerWorker: 1 });
     const err = await submitJobFiles(kc, spec, [{ path: 's.py', content: Buffer.from('') }]).catch((e) => e);
-    expect(err).toMatchObject({ code: 'NO_GPU', message: "this job asks for 1 GPU per worker but cluster 'skiff' has no GPUs" });
+    expect(err).toMatchObject({ code: 'NO_GPU', message: "this job asks for 1 GPU per worker but context 'kind-skiff' has no GPUs" });
     expect(err.hint).toContain('skiff up --profile fake-gpu');
     expect(api.applied).toEqual([]);
   });

@@ -17,7 +17,7 @@ import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
 import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
-import { applyObject, clusterNameOf, deleteIfPresent, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
+import { applyObject, contextPhrase, deleteIfPresent, targetPhrase, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
 import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
@@ -218,7 +218,7 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   // A session's ranks mount the folder of every package set (a hostPath Directory must exist).
   if (plan.spec.kind === 'training' && plan.spec.session) await mkdir(packagesRoot(local.shared.data), { recursive: true });
   try {
-    const status = await applyJob(kc, plan.spec, [], workspaceFor(run.dir, local.shared, plan));
+    const status = await applyJob(kc, plan.spec, [], { ws: workspaceFor(run.dir, local.shared, plan), where: targetPhrase({ cluster: local.cluster }) });
     return { ...status, workDir: run.dir };
   } catch (err) {
     await removeRun(run.dir);
@@ -300,10 +300,13 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
   return applyJob(kc, spec, files);
 }
 
-/** Renders and applies: the code in a ConfigMap (files) or in a run folder (ws). */
-async function applyJob(kc: KubeConfig, spec: JobSpec, files: CodeFile[], ws?: Workspace): Promise<JobStatus> {
+/**
+ * Renders and applies: the code in a ConfigMap (files) or in a run folder (ws). `where` names the
+ * cluster in errors (default: the kubeconfig's context).
+ */
+async function applyJob(kc: KubeConfig, spec: JobSpec, files: CodeFile[], { ws, where = contextPhrase(kc) }: { ws?: Workspace; where?: string } = {}): Promise<JobStatus> {
   const k = kubeClients(kc);
-  const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, clusterNameOf(kc))]) : [false];
+  const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, where)]) : [false];
 
   // Render before touching the cluster: a bundle that is too big fails without side effects.
   const rendered = renderJob(spec, files, await pythonLibFiles(), ws);
@@ -371,11 +374,11 @@ export function allocatableGpus(nodes: V1Node[]): number {
   }, 0);
 }
 
-async function assertGpus(k: KubeClients, spec: JobSpec, cluster: string): Promise<void> {
+async function assertGpus(k: KubeClients, spec: JobSpec, where: string): Promise<void> {
   const nodes = await k.core.listNode();
   if (allocatableGpus(nodes.items) > 0) return;
   const n = spec.gpusPerWorker;
-  throw new SkiffError('NO_GPU', `this job asks for ${n} GPU${n === 1 ? '' : 's'} per worker but cluster '${cluster}' has no GPUs`, {
+  throw new SkiffError('NO_GPU', `this job asks for ${n} GPU${n === 1 ? '' : 's'} per worker but ${where} has no GPUs`, {
     hint: 'run `skiff up --profile fake-gpu` (or gpu on an NVIDIA machine), or drop --gpus-per-worker',
   });
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
 import { ApiCallAgent, explainKubeError, kubeRequest, withPooledConnections } from './client.js';
 import { replyJson, serveStandInApi } from '../testing/stand-in-api.js';
+import { SkiffError } from '../errors.js';
 
 const kubeConfig = (proxyUrl?: string) => {
   const kc = new KubeConfig();
@@ -110,9 +111,14 @@ describe('a plain API call to an API server that never answers', () => {
       .listNamespace()
       .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
-    const explained = explainKubeError(err, 'skiff') as Error & { code?: string };
+    const explained = explainKubeError(err, { cluster: 'skiff' }) as SkiffError;
     expect(explained.code).toBe('CLUSTER_GONE');
     expect(explained.message).toMatch(/cannot reach the API server of cluster 'skiff': .*no answer to GET \/api\/v1\/namespaces within 0.3 s/);
+    expect(explained.hint).toContain('skiff up --name skiff');
+    // Another context (where a job was promoted) is no cluster of Skiff's to recreate.
+    const remote = explainKubeError(err, { context: 'prod' }) as SkiffError;
+    expect(remote.message).toMatch(/^cannot reach the API server of context 'prod'/);
+    expect(remote.hint).toBe('is that cluster up, and are its credentials current? check with `kubectl --context prod cluster-info`');
   });
 
   it('leaves a watch open past that limit: watches wait by design', async () => {

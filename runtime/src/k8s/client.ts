@@ -194,19 +194,29 @@ export function connectionFailure(err: unknown): string {
   return message.replace(/^request to \S+ failed, reason: /, '');
 }
 
-/** Unclassified errors from talking to the cluster, in the words `describeError` prints. */
-export function explainKubeError(err: unknown, clusterName?: string): unknown {
-  if (err instanceof SkiffError || !isConnectionError(err)) return err;
-  const which = clusterName ? `cluster '${clusterName}'` : 'the cluster';
-  return new SkiffError('CLUSTER_GONE', `cannot reach the API server of ${which}: ${connectionFailure(err)}`, {
-    hint: `is it still running? check with \`skiff status\`, or recreate it with \`skiff up${clusterName ? ` --name ${clusterName}` : ''}\``,
-    cause: err,
-  });
+/** What a client talks to: a local cluster Skiff made, or another kubeconfig context (where a job was promoted). */
+export type KubeTarget = { cluster: string } | { context: string };
+
+/** The target in a message's words: "cluster 'skiff'", "context 'prod'". */
+export function targetPhrase(target: KubeTarget): string {
+  return 'cluster' in target ? `cluster '${target.cluster}'` : `context '${target.context}'`;
 }
 
-/** The kind cluster name behind a kubeconfig context ('kind-skiff' -> 'skiff'). */
-export function clusterNameOf(kc: KubeConfig): string {
-  return kc.getCurrentContext().replace(/^kind-/, '');
+/** The API server a kubeconfig reaches, in a message's words, when nothing more is known: its context. */
+export function contextPhrase(kc: KubeConfig): string {
+  return targetPhrase({ context: kc.getCurrentContext() });
+}
+
+/** Unclassified errors from talking to the cluster, in the words `describeError` prints. */
+export function explainKubeError(err: unknown, target?: KubeTarget): unknown {
+  if (err instanceof SkiffError || !isConnectionError(err)) return err;
+  const which = target ? targetPhrase(target) : 'the cluster';
+  const hint = !target
+    ? 'is it still running? check with `skiff status`, or recreate it with `skiff up`'
+    : 'cluster' in target
+      ? `is it still running? check with \`skiff status\`, or recreate it with \`skiff up --name ${target.cluster}\``
+      : `is that cluster up, and are its credentials current? check with \`kubectl --context ${target.context} cluster-info\``;
+  return new SkiffError('CLUSTER_GONE', `cannot reach the API server of ${which}: ${connectionFailure(err)}`, { hint, cause: err });
 }
 
 export interface KubeRequest {

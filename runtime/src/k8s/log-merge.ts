@@ -61,6 +61,8 @@ export interface LogStreamOptions {
   reconnectMs?: number;
   /** Told when the API server goes away mid-stream, and when it is back (see outageNotices). */
   onNotice?: (message: string) => void;
+  /** The cluster as those notices name it ("cluster 'skiff'"); default: the kubeconfig's context. */
+  where?: string;
 }
 
 /**

@@ -63,7 +63,7 @@ describe('riding out an API server that restarts', () => {
 
   it('says once that the API server went and once that it is back, however many reads waited', () => {
     const said: string[] = [];
-    const notice = outageNotices('skiff', (m) => said.push(m));
+    const notice = outageNotices("cluster 'skiff'", (m) => said.push(m));
     notice({ state: 'lost', error: new Error('socket hang up'), budgetMs: 120_000 });
     notice({ state: 'lost', error: new Error('ECONNRESET'), budgetMs: 120_000 });
     notice({ state: 'back', afterMs: 31_400 });
@@ -77,7 +77,7 @@ describe('riding out an API server that restarts', () => {
     const refused = new Error(
       'request to https://127.0.0.1:42871/apis/batch/v1/namespaces/skiff/jobs?labelSelector=skiff.dev%2Fjob%3Dx failed, reason: connect ECONNREFUSED 127.0.0.1:42871',
     );
-    outageNotices('skiff', (m) => said.push(m))({ state: 'lost', error: refused, budgetMs: 10_000 });
+    outageNotices("cluster 'skiff'", (m) => said.push(m))({ state: 'lost', error: refused, budgetMs: 10_000 });
     expect(said).toEqual(["lost the API server of cluster 'skiff' (connect ECONNREFUSED 127.0.0.1:42871); waiting for it to answer again, up to 10 s"]);
   });
 });

@@ -91,17 +91,17 @@ async function beforeDeadline<T>(promise: Promise<T>, deadline: number, error: u
  * The outage events of every read a follower makes (pods, the job, each pod's state) as one
  * message when the API server goes and one when it is back, for the user to see why nothing moves.
  */
-export function outageNotices(cluster: string, notify: (message: string) => void): NonNullable<OutageOptions['onOutage']> {
+export function outageNotices(where: string, notify: (message: string) => void): NonNullable<OutageOptions['onOutage']> {
   let away = 0;
   return (event) => {
     if (event.state === 'lost') {
       if (away++ === 0) {
         const seconds = Math.round(event.budgetMs / 1000);
         const upTo = seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
-        notify(`lost the API server of cluster '${cluster}' (${connectionFailure(event.error)}); waiting for it to answer again, up to ${upTo}`);
+        notify(`lost the API server of ${where} (${connectionFailure(event.error)}); waiting for it to answer again, up to ${upTo}`);
       }
     } else if (away > 0 && --away === 0) {
-      notify(`the API server of cluster '${cluster}' answers again, after ${Math.round(event.afterMs / 1000)} s`);
+      notify(`the API server of ${where} answers again, after ${Math.round(event.afterMs / 1000)} s`);
     }
   };
 }

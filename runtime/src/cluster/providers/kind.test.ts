@@ -147,6 +147,26 @@ describe('KindProvider', () => {
     expect((err as SkiffError).code).toBe('NO_KIND');
     expect((err as SkiffError).hint).toContain('skiff images build binaries');
   });
+
+  it('looks kind up at its first use, again after a failed lookup', async () => {
+    const { runner, calls } = fakeRunner();
+    const found: (string | undefined)[] = [undefined, '/later/kind'];
+    const kind = new KindProvider({
+      runner,
+      kubeconfigPath: '/kc',
+      kindPath: async () => {
+        const path = found.shift();
+        if (!path) throw new SkiffError('NO_KIND', 'kind not found');
+        return path;
+      },
+    });
+    // Naming a cluster's context runs nothing.
+    expect(kind.contextName('skiff')).toBe('kind-skiff');
+    expect(kind.clusterLabel).toBe('io.x-k8s.kind.cluster');
+    await expect(kind.list()).rejects.toMatchObject({ code: 'NO_KIND' });
+    await kind.list();
+    expect(calls.map((c) => c.cmd)).toEqual(['/later/kind']);
+  });
 });
 
 describe('createClusterArgs', () => {

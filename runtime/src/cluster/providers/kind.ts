@@ -13,7 +13,8 @@ import type { ClusterProvider } from '../provider.js';
 import { defaultKubeconfigPath, KIND_VERSION } from '../../exec/tools.js';
 
 export interface KindProviderOptions {
-  kindPath: string;
+  /** The kind binary, or how to find it: looked up at its first use, so listing clusters needs no kind. */
+  kindPath: string | (() => Promise<string>);
   runner?: Runner;
   /** Where kind writes the cluster's context; default: kind's own default ($KUBECONFIG or ~/.kube/config). */
   kubeconfigPath?: string;
@@ -23,9 +24,13 @@ export interface KindProviderOptions {
 const CREATE_TIMEOUT_MS = 20 * 60_000;
 const QUICK_TIMEOUT_MS = 2 * 60_000;
 
+/** kind labels every node container with its cluster's name. */
+export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
+
 export class KindProvider implements ClusterProvider {
   readonly name = 'kind';
-  readonly kindPath: string;
+  readonly clusterLabel = KIND_CLUSTER_LABEL;
+  private readonly kindPath: KindProviderOptions['kindPath'];
   private readonly runner: Runner;
   private readonly kubeconfigPath: string;
 
@@ -33,6 +38,11 @@ export class KindProvider implements ClusterProvider {
     this.kindPath = opts.kindPath;
     this.runner = opts.runner ?? run;
     this.kubeconfigPath = opts.kubeconfigPath ?? defaultKubeconfigPath();
+  }
+
+  /** kind's context for a cluster ('skiff' -> 'kind-skiff'). */
+  contextName(cluster: string): string {
+    return `kind-${cluster}`;
   }
 
   async create(opts: ClusterOptions, onProgress?: (msg: string) => void): Promise<void> {
@@ -185,11 +195,13 @@ export class KindProvider implements ClusterProvider {
   }
 
   private async kind(args: string[], opts: RunOptions) {
+    // A failed lookup is not remembered: the user may install kind and retry in the same process.
+    const kindPath = typeof this.kindPath === 'string' ? this.kindPath : await this.kindPath();
     try {
-      return await this.runner(this.kindPath, args, opts);
+      return await this.runner(kindPath, args, opts);
     } catch (err) {
       if (err instanceof RunError && err.notFound) {
-        throw new SkiffError('NO_KIND', `kind not found at ${this.kindPath}`, {
+        throw new SkiffError('NO_KIND', `kind not found at ${kindPath}`, {
           hint: `run \`skiff images build binaries\` or install kind ${KIND_VERSION}`,
           cause: err,
         });
