@@ -6,7 +6,8 @@
 
 Every rank's lines stream into the cell as they arrive, the metrics chart (the same renderer the
 sidebar uses) updates live, and the cell fails when the job does. `%%skiff --serve --port 8000`
-starts a serving job instead. It drives the `skiff` CLI, so it works wherever that does.
+starts a serving job instead. It drives the `skiff` CLI and follows its events (`-o json`), so it
+works wherever that does.
 """
 
 import json
@@ -50,45 +51,25 @@ def cell_script(cell):
 
 
 class _MetricsDisplay:
-    """Follows `skiff metrics JOB -f -o json` in a thread and redraws one display as samples arrive."""
+    """One display in the cell, redrawn (at most every REDRAW_SECONDS) as the job's samples arrive."""
 
-    def __init__(self, command, job):
+    def __init__(self, job):
         self.job = job
         self.samples = []
-        self._command = command
-        self._process = None
-        self._thread = None
+        self._drawn = 0.0
         # Made here, on the kernel's main thread, so the chart belongs to this cell.
         self.handle = display(self._bundle(), raw=True, display_id=True)
-
-    def start(self):
-        """Once the job exists: follow its metrics."""
-        if self._process:
-            return
-        self._process = subprocess.Popen(
-            [*self._command, "metrics", self.job, "-f", "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
 
     def _bundle(self):
         return {METRICS_MIME: {"job": self.job, "samples": list(self.samples)}, "text/plain": f"metrics of {self.job}"}
 
-    def _read(self):
-        last = 0.0
-        for line in self._process.stdout:
-            try:
-                self.samples.append(json.loads(line))
-            except ValueError:
-                continue
-            if time.monotonic() - last > REDRAW_SECONDS:
-                last = time.monotonic()
-                self.handle.update(self._bundle(), raw=True)
+    def add(self, sample):
+        self.samples.append(sample)
+        if time.monotonic() - self._drawn > REDRAW_SECONDS:
+            self._drawn = time.monotonic()
+            self.handle.update(self._bundle(), raw=True)
 
     def close(self):
-        if self._process:
-            self._process.terminate()
-            self._thread.join(timeout=5)
         self.handle.update(self._bundle(), raw=True)
 
 
@@ -115,14 +96,16 @@ class SkiffMagics(Magics):
                 argv = [*command, "serve", str(script), "--name", name, "--port", str(args.port), "--replicas", str(args.replicas), *env_flags]
             else:
                 argv = [*command, "run", str(script), "--name", name, "--workers", str(args.workers), "--gpus-per-worker", str(args.gpus_per_worker), *env_flags]
-            return self._follow(argv, command, name, with_metrics=not args.serve)
+            return self._follow(argv, name, with_metrics=not args.serve)
 
-    def _follow(self, argv, command, name, with_metrics):
+    def _follow(self, argv, name, with_metrics):
+        # The CLI's events, one JSON object per stdout line (`-o json`); its human lines on stderr
+        # go to the cell as they are.
         try:
-            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            process = subprocess.Popen([*argv, "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         except FileNotFoundError:
             raise SkiffJobFailed(f"cannot run {argv[0]}: not found — install the Skiff CLI or set SKIFF_COMMAND") from None
-        metrics = _MetricsDisplay(command, name) if with_metrics else None
+        metrics = _MetricsDisplay(name) if with_metrics else None
         stderr_lines = []
 
         def pump_stderr():
@@ -130,15 +113,20 @@ class SkiffMagics(Magics):
                 stderr_lines.append(text)
                 sys.stderr.write(text)
                 sys.stderr.flush()
-                if metrics and text.startswith("submitted "):
-                    metrics.start()
 
         stderr_thread = threading.Thread(target=pump_stderr, daemon=True)
         stderr_thread.start()
+        end = None
         try:
-            for text in process.stdout:
-                sys.stdout.write(text)
-                sys.stdout.flush()
+            for line in process.stdout:
+                event = _event(line)
+                if event.get("event") == "log":
+                    sys.stdout.write(event["text"] + "\n")
+                    sys.stdout.flush()
+                elif event.get("event") == "metrics" and metrics:
+                    metrics.add(event["sample"])
+                elif event.get("event") == "end":
+                    end = event["job"]
             code = process.wait()
         except KeyboardInterrupt:
             process.terminate()
@@ -150,9 +138,24 @@ class SkiffMagics(Magics):
             if metrics:
                 metrics.close()
         if code != 0:
+            if end:
+                reason = f": {end['reason']}" if end.get("reason") else ""
+                raise SkiffJobFailed(f"skiff: job {name} {end['phase']}{reason} (details: `skiff describe {name}`)")
+            # It never got to an outcome (no cluster, bad flags): the CLI's own last words say why.
             last = "".join(stderr_lines[-3:]).strip()
             raise SkiffJobFailed(f"skiff: job {name} did not succeed (exit {code})" + (f": {last}" if last else ""))
         return None
+
+
+def _event(line):
+    """One event of the CLI's stdout; a line that is not one (a CLI without `-o json`) is an error, not silence."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        raise SkiffJobFailed(f"skiff: the CLI printed {line.strip()[:120]!r} where an event of `-o json` was expected: update the Skiff CLI")
+    return event
 
 
 def load_ipython_extension(ipython):

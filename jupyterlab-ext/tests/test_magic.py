@@ -1,5 +1,9 @@
 """`%%skiff` in a real IPython shell, driving the real `skiff` CLI (with no Docker engine to reach)."""
 
+import json
+import pathlib
+import sys
+
 import pytest
 from IPython.testing.globalipapp import start_ipython
 
@@ -49,3 +53,74 @@ def test_without_skiff_on_path_the_bundled_runtime_runs(monkeypatch, tmp_path):
         assert (command.BUNDLED / part).exists(), "npm run build -w @skiff/jupyterlab bundles the runtime"
     assert env["SKIFF_PYTHON_DIR"].endswith("runtime/python/skiff")
     assert (command.BUNDLED / "images" / "versions.env").exists()
+
+
+# A stand-in for the CLI's event stream only (the real CLI's events are tested in runtime/src/cli;
+# the JupyterLab e2e runs the magic against a real cluster): what the magic makes of each event.
+EVENTS_CLI = r'''
+import json, sys
+argv = sys.argv[1:]
+print("submitted training job magic-events (2 workers) to cluster 'skiff'", file=sys.stderr, flush=True)
+job = {"name": "magic-events", "phase": "Running", "workers": 2}
+failing = "--name" in argv and argv[argv.index("--name") + 1] == "magic-fails"
+events = [
+    {"event": "submitted", "job": {**job, "phase": "Pending"}},
+    {"event": "log", "line": {"rank": 1, "text": "epoch 1"}, "text": "[rank 1] epoch 1"},
+    {"event": "metrics", "sample": {"type": "training", "metric": {"rank": 0, "time": "t", "values": {"step": 1, "loss": 0.5}}}},
+    {"event": "end", "job": {**job, "phase": "Failed", "reason": "rank 0: script exited 1"} if failing else {**job, "phase": "Succeeded"}},
+]
+with open(sys.argv[0] + ".argv", "w") as f:
+    json.dump(argv, f)
+for event in events:
+    print(json.dumps(event), flush=True)
+sys.exit(1 if failing else 0)
+'''
+
+
+@pytest.fixture
+def events_cli(tmp_path, monkeypatch):
+    script = tmp_path / "skiff_events.py"
+    script.write_text(EVENTS_CLI)
+    monkeypatch.setenv("SKIFF_COMMAND", f"{sys.executable} {script}")
+    return script
+
+
+def test_the_magic_follows_the_clis_events_lines_chart_and_outcome(shell, events_cli, capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("skiff_jupyterlab.magic.display", lambda bundle, **kw: _Handle(shown, bundle))
+    shell.run_cell_magic("skiff", "--workers 2 --name magic-events", "print('hi')")
+    out, err = capsys.readouterr()
+    assert "[rank 1] epoch 1\n" in out
+    assert "submitted training job magic-events" in err
+    argv = json.loads(pathlib.Path(str(events_cli) + ".argv").read_text())
+    assert argv[0] == "run" and argv[-2:] == ["-o", "json"]
+    # The chart got the sample from the event stream (no second process follows the metrics).
+    assert shown[-1]["application/vnd.skiff.metrics+json"]["samples"] == [
+        {"type": "training", "metric": {"rank": 0, "time": "t", "values": {"step": 1, "loss": 0.5}}}
+    ]
+
+
+def test_a_failed_job_fails_the_cell_with_the_outcomes_reason(shell, events_cli, monkeypatch):
+    monkeypatch.setattr("skiff_jupyterlab.magic.display", lambda bundle, **kw: _Handle([], bundle))
+    with pytest.raises(SkiffJobFailed, match=r"job magic-fails Failed: rank 0: script exited 1 \(details: `skiff describe magic-fails`\)"):
+        shell.run_cell_magic("skiff", "--name magic-fails", "raise SystemExit(1)")
+
+
+def test_a_cli_without_events_is_an_error_not_silence(shell, tmp_path, monkeypatch):
+    script = tmp_path / "old_skiff.py"
+    script.write_text("print('[rank 0] hi')\n")
+    monkeypatch.setenv("SKIFF_COMMAND", f"{sys.executable} {script}")
+    monkeypatch.setattr("skiff_jupyterlab.magic.display", lambda bundle, **kw: _Handle([], bundle))
+    with pytest.raises(SkiffJobFailed, match="where an event of `-o json` was expected: update the Skiff CLI"):
+        shell.run_cell_magic("skiff", "--name magic-old", "print('hi')")
+
+
+class _Handle:
+    """What IPython's display(display_id=True) returns: the bundles shown, in order."""
+
+    def __init__(self, shown, bundle):
+        self.shown = shown
+        shown.append(bundle)
+
+    def update(self, bundle, **kw):
+        self.shown.append(bundle)

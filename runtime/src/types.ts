@@ -105,6 +105,22 @@ export interface TrainingMetric {
 
 export type MetricsSample = { type: 'usage'; time: string; pods: PodUsage[] } | { type: 'training'; metric: TrainingMetric };
 
+/**
+ * `skiff run -o json` and `skiff serve -o json`: one JSON object per stdout line, as things happen
+ * (the human lines stay on stderr). A program follows a job from these, never from the text.
+ */
+export type RunEvent =
+  | { event: 'submitted'; job: JobStatus }
+  /** The phase or its reason changed (Pending: why). */
+  | { event: 'status'; job: JobStatus }
+  /** `text`: the line as `skiff run` prints it (rank tag, a metrics line in words). */
+  | { event: 'log'; line: LogLine; text: string }
+  | { event: 'metrics'; sample: MetricsSample }
+  /** The API server went away or came back while following. */
+  | { event: 'notice'; message: string }
+  /** The job's outcome: a finished phase for `run`, Running (ready) or a failure for `serve`. */
+  | { event: 'end'; job: JobStatus; seconds: number };
+
 /** A MIME bundle as Jupyter sends one: 'text/plain', 'text/html', base64 'image/png'… */
 export type MimeBundle = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobPhase, JobStatus, LogLine } from '../types.js';
+import type { JobPhase, JobStatus, LogLine, MetricsSample, RunEvent } from '../types.js';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import type { SkiffSession } from '../session.js';
 import type { WaitOptions } from '../jobs/jobs.js';
@@ -22,6 +22,7 @@ const status = (phase: JobPhase, reason?: string): JobStatus => ({
 function fakeSession(statuses: JobStatus[], lines: LogLine[], opts: { hang?: boolean } = {}): SkiffSession {
   return {
     clusterName: 'skiff',
+    where: "cluster 'skiff'",
     submit: async () => status('Pending'),
     async waitForJob(_name: string, phases: JobPhase[], wait: WaitOptions) {
       for (const s of statuses) {
@@ -35,6 +36,9 @@ function fakeSession(statuses: JobStatus[], lines: LogLine[], opts: { hang?: boo
     async *logs(_name: string, o: { signal?: AbortSignal }) {
       yield* lines;
       if (opts.hang) while (!o.signal?.aborted) await sleep(5, o.signal);
+    },
+    async *metrics() {
+      yield { type: 'training', metric: { rank: 1, time: 't2', values: { step: 1, loss: 0.5 } } } satisfies MetricsSample;
     },
   } as unknown as SkiffSession;
 }
@@ -77,6 +81,34 @@ describe('runAndFollow', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('with -o json prints one event per line: submitted, status, log, metrics, end (the human lines stay on stderr)', async () => {
+    const io = output();
+    const session = fakeSession([status('Pending', 'rank 1: needs 2 CPU per worker'), status('Running'), status('Succeeded')], lines);
+    expect(await runAndFollow(session, spec, { codeRoot: '.' }, io, { json: true })).toBe(0);
+    const events = io.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RunEvent);
+    expect(events[0]).toMatchObject({ event: 'submitted', job: { name: 'train-x', phase: 'Pending' } });
+    expect(events.filter((e) => e.event === 'status').map((e) => e.event === 'status' && e.job.phase)).toEqual(['Pending', 'Running']);
+    expect(events.filter((e) => e.event === 'log')).toEqual([
+      { event: 'log', line: lines[0], text: '[rank 0] epoch 1' },
+      { event: 'log', line: lines[1], text: '[rank 1] metrics step=1 loss=0.5' },
+    ]);
+    expect(events).toContainEqual({ event: 'metrics', sample: { type: 'training', metric: { rank: 1, time: 't2', values: { step: 1, loss: 0.5 } } } });
+    expect(events.at(-1)).toMatchObject({ event: 'end', job: { phase: 'Succeeded' } });
+    expect(io.stderr).toContain('submitted training job train-x (2 workers)');
+    expect(io.stderr).toMatch(/job train-x Succeeded after \d+s/);
+  });
+
+  it('with -o json ends with the failed job and its reason, exit 1', async () => {
+    const io = output();
+    const session = fakeSession([status('Running'), status('Failed', 'rank 0: script exited 1')], [], { hang: true });
+    expect(await runAndFollow(session, spec, { codeRoot: '.' }, io, { json: true, drainMs: 50 })).toBe(1);
+    const last = JSON.parse(io.stdout.trimEnd().split('\n').at(-1)!) as RunEvent;
+    expect(last).toMatchObject({ event: 'end', job: { phase: 'Failed', reason: 'rank 0: script exited 1' } });
+  });
+
   it('with --detach prints the job name and returns', async () => {
     const io = output();
     expect(await runAndFollow(fakeSession([], []), spec, { codeRoot: '.' }, io, { detach: true })).toBe(0);
@@ -98,6 +130,18 @@ describe('serveAndWait', () => {
     const serving = parseServingSpec({ name: 'train-x', script: 's.py' });
     expect(await serveAndWait(fakeSession([status('Pending'), status('Running')], []), serving, { codeRoot: '.' }, io, {})).toBe(0);
     expect(io.stderr).toContain('skiff call train-x /');
+  });
+
+  it('with -o json ends with the ready job', async () => {
+    const io = output();
+    const serving = parseServingSpec({ name: 'train-x', script: 's.py' });
+    expect(await serveAndWait(fakeSession([status('Pending'), status('Running')], []), serving, { codeRoot: '.' }, io, { json: true })).toBe(0);
+    const events = io.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RunEvent);
+    expect(events.map((e) => e.event)).toEqual(['submitted', 'status', 'end']);
+    expect(events.at(-1)).toMatchObject({ event: 'end', job: { phase: 'Running' } });
   });
 });
 

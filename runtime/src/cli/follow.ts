@@ -1,6 +1,6 @@
 // The long-running commands: `skiff run` (submit, stream logs, end with the job's outcome) and
 // `skiff serve` (submit, wait for a ready replica). Library calls plus printing, nothing more.
-import type { JobPhase, JobStatus } from '../types.js';
+import type { JobPhase, JobStatus, LogLine, MetricsSample, RunEvent } from '../types.js';
 import { EXIT_JOB_FAILED, EXIT_OK, describeError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { CodeSource, SkiffSession } from '../session.js';
@@ -41,13 +41,39 @@ export const EXIT_INTERRUPTED = 130;
 const SERVE_OUTCOMES: JobPhase[] = ['Running', 'Failed', 'Cancelled'];
 const SERVE_READY_TIMEOUT_MS = 10 * 60_000;
 
-/** Prints a status line whenever the phase or its reason changes; the outcome itself is printed by the caller. */
-function statusPrinter(io: Output, outcomes: JobPhase[]): (s: JobStatus) => void {
+/** How a follower tells what happens: human lines on stderr always; with `-o json`, events on stdout too. */
+interface Reporter {
+  /** A log line: its text on stdout, or a `log` event. */
+  log(line: LogLine): Promise<void> | void;
+  /** A human line on stderr, and the event when events are asked for. */
+  tell(text: string, event?: RunEvent): void;
+  /** Only when events are asked for (text output has nothing to say for it). */
+  event(event: RunEvent): void;
+  readonly json: boolean;
+}
+
+function reporter(io: Output, json: boolean): Reporter {
+  const event = (e: RunEvent) => void io.out(JSON.stringify(e) + '\n');
+  return {
+    json,
+    log: (line) => (json ? io.out(JSON.stringify({ event: 'log', line, text: logLineText(line) } satisfies RunEvent) + '\n') : io.out(logLineText(line) + '\n')),
+    tell: (text, e) => {
+      io.err(text);
+      if (json && e) event(e);
+    },
+    event: (e) => {
+      if (json) event(e);
+    },
+  };
+}
+
+/** Tells a status whenever the phase or its reason changes; the outcome itself is told by the caller. */
+function statusPrinter(report: Reporter, outcomes: JobPhase[]): (s: JobStatus) => void {
   let last = '';
   return (s) => {
     if (outcomes.includes(s.phase)) return;
     const line = statusLine(s);
-    if (line !== last) io.err(line + '\n');
+    if (line !== last) report.tell(line + '\n', { event: 'status', job: s });
     last = line;
   };
 }
@@ -63,13 +89,14 @@ export async function runAndFollow(
   spec: JobSpec,
   code: CodeSource,
   io: Output,
-  opts: { detach?: boolean; signal?: AbortSignal; drainMs?: number; from?: string },
+  opts: { detach?: boolean; signal?: AbortSignal; drainMs?: number; from?: string; json?: boolean },
 ): Promise<number> {
+  const report = reporter(io, !!opts.json);
   const submitted = await session.submit(spec, code, { from: opts.from, onProgress: (line) => io.err(line + '\n') });
-  io.err(submittedText(submitted, session));
+  report.tell(submittedText(submitted, session), { event: 'submitted', job: submitted });
   if (opts.detach) {
     io.err(`follow it with \`skiff logs ${submitted.name} -f\`, stop it with \`skiff cancel ${submitted.name}\`\n`);
-    io.out(`${submitted.name}\n`);
+    if (!report.json) io.out(`${submitted.name}\n`);
     return EXIT_OK;
   }
   const started = Date.now();
@@ -79,10 +106,12 @@ export async function runAndFollow(
       session,
       submitted.name,
       {
-        onLog: (line) => io.out(logLineText(line) + '\n'),
-        onStatus: statusPrinter(io, FINISHED_PHASES),
+        onLog: (line) => report.log(line),
+        // A chart beside the lines: events carry the metrics too (one kubelet read per interval).
+        ...(report.json ? { onMetrics: (sample: MetricsSample) => report.event({ event: 'metrics', sample }) } : {}),
+        onStatus: statusPrinter(report, FINISHED_PHASES),
         onStreamError: (_what, err) => io.err(`log stream stopped: ${describeError(err)}\n`),
-        onNotice: (message) => io.err(`skiff: ${message}\n`),
+        onNotice: (message) => report.tell(`skiff: ${message}\n`, { event: 'notice', message }),
       },
       { namespace: submitted.namespace, signal: opts.signal, drainMs: opts.drainMs },
     );
@@ -93,13 +122,14 @@ export async function runAndFollow(
     }
     throw err;
   }
-  const took = formatDuration((Date.now() - started) / 1000);
+  const seconds = (Date.now() - started) / 1000;
+  const took = formatDuration(seconds);
+  const end: RunEvent = { event: 'end', job: final, seconds };
   if (final.phase === 'Succeeded') {
-    io.err(`job ${final.name} Succeeded after ${took}\n`);
+    report.tell(`job ${final.name} Succeeded after ${took}\n`, end);
     return EXIT_OK;
   }
-  io.err(`job ${final.name} ${final.phase} after ${took}${final.reason ? `: ${final.reason}` : ''}\n`);
-  io.err(`details: \`skiff describe ${final.name}\`\n`);
+  report.tell(`job ${final.name} ${final.phase} after ${took}${final.reason ? `: ${final.reason}` : ''}\ndetails: \`skiff describe ${final.name}\`\n`, end);
   return EXIT_JOB_FAILED;
 }
 
@@ -108,23 +138,25 @@ export async function serveAndWait(
   spec: JobSpec,
   code: CodeSource,
   io: Output,
-  opts: { detach?: boolean; signal?: AbortSignal; from?: string },
+  opts: { detach?: boolean; signal?: AbortSignal; from?: string; json?: boolean },
 ): Promise<number> {
+  const report = reporter(io, !!opts.json);
   const submitted = await session.submit(spec, code, { from: opts.from, onProgress: (line) => io.err(line + '\n') });
-  io.err(submittedText(submitted, session));
+  report.tell(submittedText(submitted, session), { event: 'submitted', job: submitted });
   const howToCall = `call it with \`skiff call ${submitted.name} /\` (add a path and --data '{...}' for POST)\n`;
   if (opts.detach) {
     io.err(howToCall);
-    io.out(`${submitted.name}\n`);
+    if (!report.json) io.out(`${submitted.name}\n`);
     return EXIT_OK;
   }
+  const started = Date.now();
   let final: JobStatus;
   try {
     final = await session.waitForJob(submitted.name, SERVE_OUTCOMES, {
       namespace: submitted.namespace,
       timeoutMs: SERVE_READY_TIMEOUT_MS,
       signal: opts.signal,
-      onStatus: statusPrinter(io, SERVE_OUTCOMES),
+      onStatus: statusPrinter(report, SERVE_OUTCOMES),
     });
   } catch (err) {
     if (opts.signal?.aborted) {
@@ -133,11 +165,12 @@ export async function serveAndWait(
     }
     throw err;
   }
+  const end: RunEvent = { event: 'end', job: final, seconds: (Date.now() - started) / 1000 };
   if (final.phase !== 'Running') {
-    io.err(`job ${final.name} ${final.phase}${final.reason ? `: ${final.reason}` : ''}\nlogs: \`skiff logs ${final.name}\`\n`);
+    report.tell(`job ${final.name} ${final.phase}${final.reason ? `: ${final.reason}` : ''}\nlogs: \`skiff logs ${final.name}\`\n`, end);
     return EXIT_JOB_FAILED;
   }
-  io.err(`serving job ${final.name} is ready; ${howToCall}`);
-  io.out(`${final.name}\n`);
+  report.tell(`serving job ${final.name} is ready; ${howToCall}`, end);
+  if (!report.json) io.out(`${final.name}\n`);
   return EXIT_OK;
 }

@@ -161,7 +161,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--from <job>', 'start in the newest run folder of an earlier job (its checkpoints), with the code copied over it')
       .option('-d, --detach', 'submit and return')
       .option('-y, --yes', 'with --context: submit without asking')
-      .option('--dry-run', 'print the Kubernetes objects the job would be, as YAML, and submit nothing');
+      .option('--dry-run', 'print the Kubernetes objects the job would be, as YAML, and submit nothing')
+      .addOption(
+        new Option('-o, --output <format>', 'text, or json: one event per line on stdout (submitted, status, log, metrics, notice, end); the human lines stay on stderr')
+          .choices(['text', 'json'])
+          .default('text'),
+      );
 
   resourceOptions(
     program
@@ -173,13 +178,13 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--retries <n>', 'times failed workers are retried before the job fails (default 0)')
       .option('--master-port <port>', 'rendezvous port'),
   ).action(
-    act(async (script: string, args: string[], flags: RunFlags & SubmitFlags, cmd: Command) => {
+    act(async (script: string, args: string[], flags: RunFlags & SubmitFlags & OutputFlag, cmd: Command) => {
       const { spec, codeRoot } = trainingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun)
         return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit training job ${spec.name} (replacing one of that name)`, flags.yes);
       return withInterrupt(deps, (signal) =>
-        runAndFollow(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }),
+        runAndFollow(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from, json: flags.output === 'json' }),
       );
     }),
   );
@@ -193,13 +198,13 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       .option('--port <port>', 'port the script listens on', '8000')
       .option('--replicas <r>', 'number of replicas'),
   ).action(
-    act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags, cmd: Command) => {
+    act(async (script: string, args: string[], flags: ServeFlags & SubmitFlags & OutputFlag, cmd: Command) => {
       const { spec, codeRoot } = servingSpecFromFlags(script, args, flags, { namespace: globals(cmd).namespace, cwd });
       if (flags.dryRun)
         return io.out(manifestsYaml(await session(cmd).render(spec, { codeRoot, includeHidden: flags.includeHidden }, { from: flags.from, onProgress: (l) => io.err(l + '\n') })));
       await confirmRemoteWrite(cmd, `submit serving job ${spec.name} (replacing one of that name)`, flags.yes);
       return withInterrupt(deps, (signal) =>
-        serveAndWait(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from }),
+        serveAndWait(session(cmd), spec, { codeRoot, includeHidden: flags.includeHidden }, io, { detach: flags.detach, signal, from: flags.from, json: flags.output === 'json' }),
       );
     }),
   );
