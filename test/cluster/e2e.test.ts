@@ -160,6 +160,17 @@ describe('skiff on a real kind cluster', () => {
     expect(run.stderr).toContain('SyntaxError');
   });
 
+  it('says a script written for GPUs needs one, not a CUDA traceback: on a CPU job, and with fake GPUs but a CPU torch', async () => {
+    const cpu = await skiff(['run', 'test/cluster/fixtures/cuda_script.py', '--name', 'e2e-cuda-cpu']);
+    expect(cpu.code).toBe(1);
+    expect(cpu.stderr).toMatch(/job e2e-cuda-cpu Failed after \S+: the script uses CUDA but the job has no GPU: give it GPUs with `--gpus-per-worker 1`/);
+    expect(cpu.stderr).toContain("AttributeError: module 'torch._C' has no attribute '_cuda_setDevice'");
+    expect((await skiffJson<Described>(['describe', 'e2e-cuda-cpu'])).reason).toMatch(/^the script uses CUDA but the job has no GPU/);
+    const fake = await skiff(['run', 'test/cluster/fixtures/cuda_script.py', '--gpus-per-worker', '1', '--name', 'e2e-cuda-fake']);
+    expect(fake.code).toBe(1);
+    expect(fake.stderr).toMatch(/the job has 1 GPU per worker but its torch is a CPU build \(as in Skiff's default image\)/);
+  });
+
   it('schedules GPU workers on the advertised fake GPUs', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
     expect(run.code, run.stderr).toBe(0);

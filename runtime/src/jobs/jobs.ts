@@ -9,7 +9,7 @@ import { contextPhrase, deleteIfPresent, deleteOptionsFor, kubeClients, type Kub
 import { ChangeWatch, type WatchTarget } from '../k8s/watch.js';
 import { sleep } from '../k8s/streams.js';
 import { outageNotices, throughOutages } from '../k8s/outage.js';
-import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, primaryFailedPod, rankOf } from './reasons.js';
+import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, gpusOf, primaryFailedPod, rankOf } from './reasons.js';
 import { ANNOTATIONS } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
 import { keptTail, readKeptPods, type KeptPod } from '../workspace/kept-logs.js';
@@ -261,7 +261,8 @@ export class Jobs {
         if (live && fromCluster) return prefix(live) + fromCluster;
         const ranks = Math.max(kept.length, (objects.kind === 'training' ? objects.owner.spec?.completions : undefined) ?? 1);
         const tail = failedTails.get(first.pod) ?? (await keptTail(first.pod.logFile, TAIL_LINES));
-        return (ranks > 1 ? `rank ${first.pod.rank ?? 0}: ` : '') + explainKeptFailure(first, tail);
+        const gpus = objects.kind === 'training' ? gpusOf(objects.owner.spec?.template.spec) : 0;
+        return (ranks > 1 ? `rank ${first.pod.rank ?? 0}: ` : '') + explainKeptFailure(first, tail, gpus);
       }
       const pod = primaryFailedPod(objects.pods);
       if (!pod) return ownerFailureMessage(objects);

@@ -136,6 +136,14 @@ describe('explainFailure', () => {
     );
   });
 
+  it('says first that a script using CUDA has no GPU, from its pod’s GPUs and its last lines', () => {
+    const cuda = ["AttributeError: module 'torch._C' has no attribute '_cuda_setDevice'"];
+    const onCpu = pod('train-0-abcde', { phase: 'Failed', statuses: [terminated(1)] });
+    expect(explainFailure(onCpu, cuda)).toMatch(/^the script uses CUDA but the job has no GPU: .*; script exited 1 — last lines:\nAttributeError/);
+    const withGpu = pod('train-0-abcde', { phase: 'Failed', limits: { 'nvidia.com/gpu': '1' }, statuses: [terminated(1)] });
+    expect(explainFailure(withGpu, cuda)).toMatch(/^the job has 1 GPU per worker but its torch is a CPU build/);
+  });
+
   it('names the signal for killed scripts', () => {
     const p = pod('train-1-abcde', { phase: 'Failed', statuses: [terminated(139)] });
     expect(explainFailure(p, ['x'])).toBe('script exited 139 (killed by SIGSEGV) — last lines:\nx');

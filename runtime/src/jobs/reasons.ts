@@ -1,6 +1,6 @@
 // Turns Kubernetes state into one plain sentence a user can act on, and into a job phase.
 // Pure: callers fetch pods, nodes and log lines; nothing here talks to the cluster.
-import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import type { JobPhase } from '../types.js';
 import { parseQuantity } from '../spec/job-spec.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
@@ -8,6 +8,7 @@ import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
 import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
 import { keptPodsGone, type KeptPod } from '../workspace/kept-logs.js';
+import { diagnoseTail } from './script-errors.js';
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'RunContainerError']);
@@ -185,15 +186,21 @@ function lastLines(lines: string[]): string[] {
   return trimmed.slice(-MAX_LOG_LINES);
 }
 
-/** "script exited 1 — last lines: …", with what a signal or a full disk means. */
-function exitExplanation(code: number, lastLogLines: string[]): string {
+/** GPUs a pod spec asks of each container's limits (a worker's GPUs). */
+export function gpusOf(spec: V1PodSpec | undefined): number {
+  return Math.max(0, ...(spec?.containers ?? []).map((c) => Number(c.resources?.limits?.[GPU_RESOURCE] ?? 0)));
+}
+
+/**
+ * "script exited 1 — last lines: …", with what a signal means, and first what the lines mean when
+ * the machine is to blame (CUDA without a GPU, a full disk: script-errors.ts).
+ */
+function exitExplanation(code: number, lastLogLines: string[], gpus: number): string {
   const signal = code > 128 && SIGNALS[code - 128] ? ` (killed by ${SIGNALS[code - 128]})` : '';
   const lines = lastLines(lastLogLines);
-  // A full disk reads as an OSError deep in the script; say what filled and what to do first.
-  const diskFull = lines.some((l) => /No space left on device|Errno 28\b/.test(l))
-    ? 'the disk holding its working directory is full (free space on this machine, e.g. `skiff outputs JOB --remove` of old runs); '
-    : '';
-  return lines.length > 0 ? `${diskFull}script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
+  const diagnosis = diagnoseTail(lines, { gpus });
+  const first = diagnosis ? `${diagnosis}; ` : '';
+  return lines.length > 0 ? `${first}script exited ${code}${signal} — last lines:\n${lines.join('\n')}` : `script exited ${code}${signal} without printing anything`;
 }
 
 /** Why a pod failed (or keeps crashing), or undefined when it did not fail. */
@@ -214,7 +221,7 @@ export function explainFailure(pod: V1Pod, lastLogLines: string[]): string | und
         ? `OOMKilled: the ${unit} used more than its memory limit (${limit}); raise --memory`
         : `OOMKilled: the ${unit} ran out of memory on its node (no --memory was set); pass --memory to reserve enough`;
     }
-    return exitExplanation(terminated.exitCode, lastLogLines);
+    return exitExplanation(terminated.exitCode, lastLogLines, gpusOf(pod.spec));
   }
   if (pod.status?.phase === 'Failed') return pod.status.message || pod.status.reason || `the ${unit} failed`;
   return undefined;
@@ -275,8 +282,8 @@ export function firstKeptFailure(kept: KeptPod[], inCluster: V1Pod[], tailOf: (p
 
 const clockTime = (iso: string) => iso.slice(11, 19);
 
-/** The sentence for a kept failure; `tail` is the last lines its log kept. */
-export function explainKeptFailure({ pod, how, peer }: KeptFailure, tail: string[]): string {
+/** The sentence for a kept failure; `tail` is the last lines its log kept, `gpus` each worker's. */
+export function explainKeptFailure({ pod, how, peer }: KeptFailure, tail: string[], gpus = 0): string {
   if (how === 'stopped') {
     const { signal, at } = pod.stoppedBy!;
     return `stopped from outside by ${signal} at ${clockTime(at)} UTC while it ran (its pod was deleted or evicted, or its node shut down); a DDP job ends when it loses a rank, so the other ranks were stopped too`;
@@ -288,7 +295,7 @@ export function explainKeptFailure({ pod, how, peer }: KeptFailure, tail: string
   if (how === 'vanished') {
     return `its pod went away without the script ending (no exit was recorded${pod.node ? ` on node ${pod.node}` : ''}): its node may have gone down or been removed`;
   }
-  return exitExplanation(pod.ended!.exitCode, tail);
+  return exitExplanation(pod.ended!.exitCode, tail, gpus);
 }
 
 // ---- phases -----------------------------------------------------------------------------------
