@@ -7,6 +7,8 @@ credentials. The child watches its stdin and stops when the kernel goes, however
 
 import http.client
 import json
+import select
+import socket
 import subprocess
 import threading
 import urllib.parse
@@ -45,6 +47,7 @@ class RuntimeClient:
         self._url = None
         self._token = None
         self._lock = threading.Lock()
+        self._idle = []  # kept-alive connections to the API, free for the next request
 
     # ---- the child process ---------------------------------------------------------------------
 
@@ -55,6 +58,9 @@ class RuntimeClient:
             return self._url, self._token
 
     def _start(self):
+        for conn in self._idle:  # kept alive to the API that went away
+            conn.close()
+        self._idle = []
         command = [*(self._command or skiff_command()), "api", "--stop-with-stdin"]
         try:
             # Its own session: the interrupt Jupyter sends the kernel's process group is not for it.
@@ -81,6 +87,10 @@ class RuntimeClient:
                 self._log.info("skiff api: %s", raw.decode(errors="replace").rstrip())
 
     def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         if self._process and self._process.poll() is None:
             self._process.stdin.close()  # the API stops when its stdin closes
             try:
@@ -90,22 +100,54 @@ class RuntimeClient:
 
     # ---- requests -------------------------------------------------------------------------------
 
+    # A cell is a request: a new connection per request cost its accept and handshake on both sides,
+    # about a millisecond of a few-millisecond cell. Connections are kept alive and reused, one per
+    # request at a time (an interrupt is sent while the cell's stream is open on another).
+
+    def _connection(self, url):
+        """An idle kept-alive connection to the API, or a new one; whether it was reused."""
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if _still_open(conn):
+                    return conn, True
+                conn.close()
+        parsed = urllib.parse.urlsplit(url)
+        return _Connection(parsed.hostname, parsed.port), False
+
+    def _release(self, conn, response):
+        """Keeps the connection for the next request once its answer was read to the end."""
+        if response.isclosed() and not response.will_close and conn.sock is not None:
+            with self._lock:
+                self._idle.append(conn)
+        else:
+            conn.close()
+
     def _open(self, method, path, body=None, stream=False, timeout=None):
         url, token = self._endpoint()
-        parsed = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         if stream:
             headers["Accept"] = "text/event-stream"
-        try:
-            conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-            response = conn.getresponse()
-        except OSError as err:
-            conn.close()
-            raise RuntimeUnavailable(f"the Skiff runtime's API does not answer: {err}", "restart the kernel") from err
+        payload = None if body is None else json.dumps(body).encode()
+        while True:
+            conn, reused = self._connection(url)
+            conn.timeout = timeout
+            try:
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout)
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                break
+            except OSError as err:  # http.client's RemoteDisconnected is one
+                conn.close()
+                # The API (still running) closed a kept-alive connection as this request went out: it
+                # never read the request, which goes again on a new connection.
+                if reused and isinstance(err, (ConnectionResetError, BrokenPipeError)) and self._process.poll() is None:
+                    continue
+                raise RuntimeUnavailable(f"the Skiff runtime's API does not answer: {err}", "restart the kernel") from err
         if response.status >= 400:
             payload = response.read()
-            conn.close()
+            self._release(conn, response)
             raise _problem(response.status, payload)
         return conn, response
 
@@ -115,7 +157,7 @@ class RuntimeClient:
         try:
             return json.loads(response.read() or b"null")
         finally:
-            conn.close()
+            self._release(conn, response)
 
     def events(self, method, path, body=None):
         """(event, data) pairs of a server-sent event stream, as they arrive; an `error` event raises."""
@@ -130,6 +172,7 @@ class RuntimeClient:
                     data = json.loads(line[len("data: "):])
                 elif line == "" and event is not None:
                     if event == "end":
+                        response.read()  # the stream's last chunk, after which the connection serves the next request
                         return
                     if event == "error":
                         raise _error_of(data)
@@ -139,7 +182,28 @@ class RuntimeClient:
             raise SkiffRuntimeError("UNREACHABLE", f"the Skiff runtime's stream {path.split('?')[0]} was cut before its end",
                                     "the runtime may have stopped; restart the kernel")
         finally:
-            conn.close()
+            # A stream left before its end (an error event, a caller that stopped reading) is closed.
+            self._release(conn, response)
+
+
+class _Connection(http.client.HTTPConnection):
+    """Without Nagle's algorithm: a request goes out as its headers, then its body, and the body
+    would otherwise wait for the API's (delayed) ACK of the headers on a kept-alive connection."""
+
+    def connect(self):
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _still_open(conn):
+    """False when the API has closed an idle connection (it reads as ready, at its end)."""
+    if conn.sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([conn.sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
 
 
 def _problem(status, payload):

@@ -96,6 +96,88 @@ def test_a_stream_cut_before_its_end_raises_instead_of_ending_quietly(tmp_path):
         client.close()
 
 
+KEEPING_API = r"""
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ports = []  # the client's port of each request: one port, one connection
+refused = []  # whether /refuse-once has refused its request
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        port = self.client_address[1]
+        if self.path == "/drop-next" or (self.path == "/refuse-once" and not refused):
+            # Closed as Node closes an idle kept-alive connection: without a word, here once answered
+            # (the client finds it closed before its next request), or as the next request came in.
+            if self.path == "/refuse-once":
+                refused.append(port)
+            else:
+                self.answer(b"{}")
+            self.close_connection = True
+            return
+        ports.append(port)
+        self.answer(json.dumps(ports).encode())
+
+    def do_POST(self):
+        ports.append(self.client_address[1])
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'event: output\ndata: {"text": "hi"}\n\nevent: end\ndata: {}\n\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for part in (body, b""):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+
+    def answer(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(json.dumps({"url": f"http://127.0.0.1:{server.server_port}", "token": "t"}), flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def keeping_api(tmp_path):
+    script = tmp_path / "keeping_api.py"
+    script.write_text(KEEPING_API)
+    client = RuntimeClient(command=[sys.executable, str(script)])
+    yield client
+    client.close()
+
+
+def test_one_kept_alive_connection_serves_request_after_request(keeping_api):
+    # A cell is a stream, between JSON calls: all of them on the first connection.
+    keeping_api.call("GET", "/ports")
+    assert list(keeping_api.events("POST", "/api/sessions/nb/cells", {"code": "1"})) == [("output", {"text": "hi"})]
+    assert list(keeping_api.events("POST", "/api/sessions/nb/cells", {"code": "2"})) == [("output", {"text": "hi"})]
+    ports = keeping_api.call("GET", "/ports")
+    assert len(ports) == 4 and len(set(ports)) == 1, ports
+
+
+def test_a_connection_the_api_closed_is_opened_anew(keeping_api):
+    first = keeping_api.call("GET", "/ports")[-1]
+    # Closed while idle: found closed before the next request, which goes on a new connection.
+    keeping_api.call("GET", "/drop-next")
+    second = keeping_api.call("GET", "/ports")[-1]
+    assert second != first
+    # Closed as the next request went out: that request goes again, on a new connection.
+    ports = keeping_api.call("GET", "/refuse-once")
+    assert ports[-1] not in (first, second)
+    assert keeping_api.call("GET", "/ports")[-1] == ports[-1]
+
+
 def iopub_of(kc, msg_id):
     """The IOPub messages of one request, up to the kernel going idle after it."""
     messages = []

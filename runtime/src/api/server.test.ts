@@ -10,7 +10,7 @@ import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { CodeSource } from '../session.js';
 import { sleep } from '../k8s/streams.js';
-import { errorBody, httpStatusFor, intervalOf, namespaceOf, sinceOf, startApiServer, submitRequest, upRequest, type ApiBackend, type ApiServer } from './server.js';
+import { KEEP_ALIVE_MS, errorBody, httpStatusFor, intervalOf, namespaceOf, sinceOf, startApiServer, submitRequest, upRequest, type ApiBackend, type ApiServer } from './server.js';
 import { clusterOptions } from '../cluster/cluster.js';
 import { sseFrame } from './sse.js';
 import { PROMOTION_TARGETS_FIXTURE, notUsedHere, promotionPlanFixture } from '../testing/fixtures.js';
@@ -188,6 +188,13 @@ describe('API server', () => {
     const ok = await api('/api/health');
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ ok: true, version: RUNTIME_VERSION, apiVersion: API_VERSION, cluster: 'skiff', namespace: 'skiff' });
+  });
+
+  it('keeps an idle client connection open between cells (Node would close it after 5 s)', async () => {
+    await start();
+    const res = await api('/api/health');
+    await res.body?.cancel();
+    expect(res.headers.get('keep-alive')).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
   });
 
   it('rejects requests addressed to a non-loopback Host (DNS rebinding)', async () => {

@@ -53,6 +53,13 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/**
+ * How long an idle client connection stays open (Node's default is 5 s). A kernel sends a cell over
+ * a kept-alive connection; one closed after a pause between cells would cost the next its connect
+ * and accept, about a millisecond of a few-millisecond cell. Loopback connections cost nothing idle.
+ */
+export const KEEP_ALIVE_MS = 10 * 60_000;
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopbackHost(host: string): boolean {
@@ -71,6 +78,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const backend = opts.backend ?? new SkiffSession({ clusters: opts.clusters, clusterName: opts.clusterName, namespace: opts.namespace });
   const codeRoots = await Promise.all((opts.codeRoots ?? [homedir(), process.cwd()]).map((root) => realpath(path.resolve(root)).catch(() => path.resolve(root))));
   const server = createServer(apiHandler(backend, token, opts.remote, codeRoots));
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
