@@ -33,4 +33,22 @@ describe('SseStream', () => {
     await producerDone;
     expect(sent).toBeLessThan(1_000_000);
   });
+
+  it('opens a quiet stream at once: its headers do not wait for the first event', async () => {
+    let stream: SseStream | undefined;
+    server = http.createServer((_req, res) => {
+      stream = new SseStream(res);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const req = http.get({ host: '127.0.0.1', port, path: '/' });
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    let body = '';
+    res.on('data', (chunk: Buffer) => (body += chunk));
+    const ended = new Promise((resolve) => res.on('end', resolve));
+    stream!.end();
+    await ended;
+    expect(body).toBe('event: end\ndata: {}\n\n');
+  });
 });

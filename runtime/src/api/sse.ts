@@ -14,6 +14,7 @@ const KEEPALIVE_MS = 15_000;
 export class SseStream {
   private readonly controller = new AbortController();
   private readonly keepalive: NodeJS.Timeout;
+  private readonly headersLater: NodeJS.Immediate;
 
   constructor(private readonly res: ServerResponse) {
     res.writeHead(200, {
@@ -22,8 +23,14 @@ export class SseStream {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.flushHeaders();
+    // The headers go out with the first event, or one turn of the event loop after the stream
+    // opened, whichever comes first: what the producer sends on its way first (a cell's requests to
+    // its ranks, on the path to the cell's first output) is not queued behind them.
+    this.headersLater = setImmediate(() => {
+      if (!res.writableEnded && !res.destroyed) res.flushHeaders();
+    });
     res.on('close', () => {
+      clearImmediate(this.headersLater);
       clearInterval(this.keepalive);
       this.controller.abort();
     });
@@ -58,10 +65,11 @@ export class SseStream {
     });
   }
 
-  /** Sends `event: end` and closes the response. */
+  /** Sends `event: end` and closes the response, in one write. */
   end(data: unknown = {}): void {
     clearInterval(this.keepalive);
-    void this.send('end', data);
-    if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableEnded) return;
+    if (this.signal.aborted) this.res.end();
+    else this.res.end(sseFrame('end', data));
   }
 }
