@@ -170,11 +170,12 @@ class _Cell:
         with self._changed:
             return index >= self._first
 
-    def after(self, index):
-        """The events from `index` on (waiting for at least one), and the index after them; None once dropped."""
+    def after(self, index, timeout=None):
+        """The events from `index` on (waiting for at least one, or `timeout` seconds for none), and
+        the index after them; None once dropped."""
         with self._changed:
-            while index >= self._first + len(self._events):
-                self._changed.wait()
+            if not self._changed.wait_for(lambda: index < self._first + len(self._events), timeout):
+                return [], index
             if index < self._first:
                 return None, index
             events = self._events[index - self._first:]
@@ -380,6 +381,11 @@ class Agent:
         self.emit({"type": "error", "ename": type(exc).__name__, "evalue": str(exc), "traceback": text})
 
 
+# A cell stream's status line and headers (written with its first events: see do_POST).
+_STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n"
+HEADERS_WAIT_SECONDS = 0.05
+
+
 def _handler_for(agent):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -435,29 +441,32 @@ def _handler_for(agent):
                 return self._json(409, {"error": f"rank {agent.rank} is still running cell {agent.count}"})
             if not cell.kept_from(start):
                 return self._json(410, {"error": f"rank {agent.rank} kept only the last {_Cell.KEEP_BYTES // 2**20} MiB of that cell's output"})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
+            # The headers go with the cell's first events (a trivial cell's output is there within
+            # milliseconds: one trip through the API server's proxy instead of two), or alone once
+            # the cell has been quiet for HEADERS_WAIT_SECONDS.
+            head = _STREAM_HEAD
             index = start
             while True:
                 first = index
-                events, index = cell.after(index)
-                if events is None:
-                    return  # dropped from the replay window while this caller was slow: the cut tells it
-                lines = _coalesced(events, first)
-                data = "".join(json.dumps(e) + "\n" for e in lines).encode()
-                done = events[-1]["type"] == "done"
+                events, index = cell.after(index, HEADERS_WAIT_SECONDS if head else None)
+                chunk = b""
+                if events:
+                    lines = _coalesced(events, first)
+                    data = "".join(json.dumps(e) + "\n" for e in lines).encode()
+                    chunk = b"%x\r\n%s\r\n" % (len(data), data)
+                done = bool(events) and events[-1]["type"] == "done"
                 try:
-                    # The cell's last events and the stream's end in one write. Sent apart, the API
-                    # server's proxy cut about one cell stream in twelve at its end (its log: "ReverseProxy
-                    # read error during body copy"), closing the client's kept-alive connection with it, so
-                    # a later cell paid a new TLS handshake; together, about one in thirty-five.
-                    self.wfile.write(b"%x\r\n%s\r\n%s" % (len(data), data, b"0\r\n\r\n" if done else b""))
+                    # The last events and the stream's end in one write too. Written apart (headers,
+                    # events, end), the API server's proxy cut about one cell stream in twelve (its log:
+                    # "ReverseProxy read error during body copy"), closing the runtime's kept-alive
+                    # connection with it, so a later cell paid a new TLS handshake; together, none in 600.
+                    self.wfile.write(head + chunk + (b"0\r\n\r\n" if done else b""))
                     self.wfile.flush()
                 except OSError:
                     return  # the caller went away: the cell still runs to its end, a new request resumes it
+                head = b""
+                if events is None:
+                    return  # dropped from the replay window while this caller was slow: the cut tells it
                 if done:
                     return
 

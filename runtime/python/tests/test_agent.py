@@ -183,6 +183,36 @@ class AgentTest(unittest.TestCase):
             self.assertIsNotNone(sockets[0])
             self.assertTrue(all(s is sockets[0] for s in sockets), "each request opened a new connection")
 
+    def test_a_quick_cell_is_one_write_its_headers_and_events_together(self):
+        # Through the API server's pod proxy, headers sent apart from the first events (and the last
+        # events apart from the stream's end) got streams cut; one write per piece, none were.
+        body = json.dumps({"code": 'print("hi")'}).encode()
+        with socket.create_connection(("127.0.0.1", self.agent.port), timeout=30) as sock:
+            sock.sendall(b"POST /execute HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            received = b""
+            while not received.endswith(b"0\r\n\r\n"):
+                piece = sock.recv(65536)
+                self.assertTrue(piece, received)
+                received += piece
+                if b'"hi\\n"' not in piece:
+                    continue
+                self.assertIn(b"HTTP/1.1 200 OK\r\n", piece)
+                self.assertIn(b'"type": "done"', piece)
+                self.assertTrue(piece.endswith(b"0\r\n\r\n"), piece)
+        self.assertIn(b"Transfer-Encoding: chunked\r\n", received)
+
+    def test_a_quiet_cell_opens_its_stream_before_its_first_output(self):
+        with contextlib.closing(self.agent.connection()) as conn:
+            started = time.monotonic()
+            conn.request("POST", "/execute", json.dumps({"code": "import time\ntime.sleep(1.5)\nprint('late')"}),
+                         {"Content-Type": "application/json"})
+            res = conn.getresponse()
+            self.assertEqual(res.status, 200)
+            self.assertLess(time.monotonic() - started, 1.0)
+            events = [json.loads(line) for line in res]
+        self.assertEqual(text_of(events), "late\n")
+
     def test_package_folders_sent_with_a_cell_are_importable_from_it_on(self):
         # As a live %pip install leaves them: a site folder with a module and a .pth file.
         with tempfile.TemporaryDirectory() as site_dir:
