@@ -23,6 +23,7 @@ import type { CellEvent, NotebookSessionInfo } from './types.js';
 import { NotebookSessions, type SessionRank } from './sessions/sessions.js';
 import { cellForSession, notebookSessionCode, notebookSessionSpec, type NotebookSessionRequest } from './sessions/notebook.js';
 import { livePackageSet } from './sessions/live-packages.js';
+import { callbackStream } from './k8s/streams.js';
 
 export interface SessionOptions {
   clusters?: Clusters;
@@ -261,14 +262,18 @@ export class SkiffSession {
     if (cell.missing.length > 0) {
       const say = (line: string): CellEvent => ({ type: 'stream', rank: 0, name: 'stderr', text: `skiff: ${line}\n` });
       yield say(`installing ${cell.missing.join(', ')} into the running session…`);
-      const lines: string[] = [];
       const shared = this.context ? undefined : await this.clusters.sharedFolders(this.clusterName);
-      const added = await livePackageSet(attached.info, cell.missing, shared, (line) => lines.push(line));
-      for (const line of [...lines, packagesText(added.resolved)]) yield say(line);
+      // The install's lines as they come: a big package takes a while, and the cell shows why.
+      let added: Awaited<ReturnType<typeof livePackageSet>> | undefined;
+      const install = (emit: (line: string) => void) => livePackageSet(attached.info, cell.missing, shared, emit).then((a) => void (added = a));
+      for await (const line of callbackStream(install)) yield say(line);
+      // The stream ends once the install has settled, and throws if it failed: `added` is set here.
+      const { resolved, rankPath } = added!;
+      yield say(packagesText(resolved));
       // Its next cells, and whoever attaches next, know the ranks have them.
-      attached.info.packages = added.resolved.requirements;
-      await attached.sessions.recordPackages(name, added.resolved.requirements);
-      paths = [added.rankPath];
+      attached.info.packages = resolved.requirements;
+      await attached.sessions.recordPackages(name, resolved.requirements);
+      paths = [rankPath];
     }
     for await (const event of this.explained(attached.sessions.run(name, { code: cell.code, paths }, opts.signal, attached.ranks))) {
       if (event.type === 'lost') this.attached.delete(`${namespace}/${name}`);
