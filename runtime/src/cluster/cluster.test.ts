@@ -13,6 +13,7 @@ import type { ClusterApi } from './kube-api.js';
 import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
+import { DEVICE_PLUGIN_IMAGE } from '../manifests/gpu.js';
 
 const OFFLINE = 'skiff.local/node:v1.34.1-3';
 const JOB = 'skiff.local/job-python:bookworm-2';
@@ -377,17 +378,33 @@ describe('Clusters.up', () => {
     expect(world.log.at(-1)).toBe('namespace skiff');
   });
 
-  it('installs the NVIDIA runtime class and device plugin for the gpu profile', async () => {
+  it('installs the NVIDIA runtime class and device plugin for the gpu profile, the plugin image loaded from this machine', async () => {
+    world.images.add(DEVICE_PLUGIN_IMAGE);
     await world.clusters().up({ profile: 'gpu', workers: 1 });
     expect(world.log).toEqual([
       'preflight gpu',
       `save ${JOB}`,
+      `save ${DEVICE_PLUGIN_IMAGE}`,
       `create skiff gpu 1 ${OFFLINE}`,
+      `load skiff ${DEVICE_PLUGIN_IMAGE}`,
       'runtimeclass nvidia',
       'daemonset nvidia-device-plugin-daemonset',
       'namespace skiff',
       `load skiff ${JOB}`,
     ]);
+  });
+
+  it('says before making a gpu cluster that the device plugin image cannot be had, and how to bring it', async () => {
+    const err = await world
+      .clusters()
+      .up({ profile: 'gpu', workers: 1 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'NO_GPU',
+      message: expect.stringMatching(/needs NVIDIA's device plugin image nvcr\.io\/.* not in Docker and cannot be pulled \(offline\); nothing was created$/),
+    });
+    expect((err as SkiffError).hint).toContain('docker load -i device-plugin.tar');
+    expect(world.log.some((l) => l.startsWith('create'))).toBe(false);
   });
 
   it('builds the node image when neither image is there nor pullable, and skips a missing job image', async () => {

@@ -5,12 +5,12 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { withTimeout } from '../exec/run.js';
-import { nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
+import { DEVICE_PLUGIN_IMAGE, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
-import { chooseNodeImage, type NodeImageDeps } from './node-image.js';
+import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
 import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady, type NamedCluster } from './nodes.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
@@ -270,6 +270,8 @@ export class Clusters {
     // at once) starves its kubelet and containerd until the node misses its Ready deadline. The
     // archive is made before kind starts, and only when the job image is a new version.
     const jobArchive = await this.jobImageArchive(onProgress);
+    // Before anything is made: a gpu cluster whose device plugin cannot be had would schedule no GPU job.
+    const pluginArchive = opts.profile === 'gpu' ? await this.devicePluginArchive(onProgress) : undefined;
     await provider.create({ ...opts, nodeImage }, onProgress);
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
@@ -278,6 +280,10 @@ export class Clusters {
         intervalMs: this.deps.pollIntervalMs ?? POLL_INTERVAL_MS,
         onProgress,
       });
+      if (pluginArchive) {
+        onProgress(`loading ${DEVICE_PLUGIN_IMAGE} onto the nodes`);
+        await provider.loadImageArchive(opts.name, pluginArchive, onProgress);
+      }
       await addProfileExtras(api, nodes, opts, onProgress);
       await api.ensureNamespace(SKIFF_NAMESPACE);
       if (jobArchive) {
@@ -296,6 +302,33 @@ export class Clusters {
   private async jobImageArchive(onProgress: Progress): Promise<string | undefined> {
     const archive = await this.imageArchive(JOB_IMAGE, onProgress);
     if (!archive) onProgress(`${JOB_IMAGE} is not built yet; \`skiff images build job\` builds it`);
+    return archive;
+  }
+
+  /**
+   * NVIDIA's device plugin image, from this machine's Docker engine or pulled by it, as an archive
+   * for the nodes: they need not reach nvcr.io themselves, and a machine that cannot either is told
+   * so before a cluster is made.
+   */
+  private async devicePluginArchive(onProgress: Progress): Promise<string> {
+    let archive = await this.imageArchive(DEVICE_PLUGIN_IMAGE, onProgress);
+    if (!archive) {
+      onProgress(`pulling ${DEVICE_PLUGIN_IMAGE}`);
+      try {
+        await (this.deps.pullImage ?? pullImage)(this.docker, DEVICE_PLUGIN_IMAGE, onProgress);
+      } catch (err) {
+        throw new SkiffError(
+          'NO_GPU',
+          `the gpu profile needs NVIDIA's device plugin image ${DEVICE_PLUGIN_IMAGE}, and it is not in Docker and cannot be pulled (${(err instanceof Error ? err.message : String(err)).trim()}); nothing was created`,
+          {
+            hint: `on a machine that reaches nvcr.io: \`docker pull ${DEVICE_PLUGIN_IMAGE} && docker save ${DEVICE_PLUGIN_IMAGE} -o device-plugin.tar\`; here: \`docker load -i device-plugin.tar\`, then \`skiff up --profile gpu\` again`,
+            cause: err,
+          },
+        );
+      }
+      archive = await this.imageArchive(DEVICE_PLUGIN_IMAGE, onProgress);
+    }
+    if (!archive) throw new SkiffError('NO_GPU', `${DEVICE_PLUGIN_IMAGE} was pulled but Docker does not list it`, { hint: 'run `skiff up --profile gpu` again' });
     return archive;
   }
 
