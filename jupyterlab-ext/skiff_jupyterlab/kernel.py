@@ -24,10 +24,9 @@ from ipykernel.kernelbase import Kernel
 from traitlets import Bool, Integer
 
 from . import __version__
+from .metrics_chart import MetricsChart
 from .runtime_client import RuntimeClient, SkiffRuntimeError
 
-METRICS_MIME = "application/vnd.skiff.metrics+json"
-METRICS_REDRAW_SECONDS = 1.0
 
 
 class SkiffKernel(Kernel):
@@ -129,7 +128,13 @@ class SkiffKernel(Kernel):
 
     def _run_cell(self, session, code, silent):
         name = session["name"]
-        metrics = _MetricsDisplay(self, name, silent)
+        display_id = f"skiff-metrics-{uuid.uuid4().hex}"
+
+        def show(bundle, first):
+            kind = "display_data" if first else "update_display_data"
+            self._publish(kind, {"data": bundle, "metadata": {}, "transient": {"display_id": display_id}}, silent)
+
+        metrics = MetricsChart(name, show)
         first_error = None
         outcome = {"status": "lost", "summary": "the cell did not finish"}
         with _InterruptForwarder(self.skiff, name, self.log) as interrupts:
@@ -207,34 +212,6 @@ class _StatusLine:
         msg_type = "update_display_data" if self.shown else "display_data"
         self.kernel._publish(msg_type, {"data": {"text/plain": text}, "metadata": {}, "transient": {"display_id": self.display_id}}, self.silent)
         self.shown = True
-
-
-class _MetricsDisplay:
-    """The cell's `skiff.log` values as one chart output, redrawn at most once a second."""
-
-    def __init__(self, kernel, job, silent):
-        self.kernel, self.job, self.silent = kernel, job, silent
-        self.display_id = f"skiff-metrics-{uuid.uuid4().hex}"
-        self.samples = []
-        self.shown = False
-        self.drawn_at = 0.0
-        self.pending = False
-
-    def add(self, samples):
-        self.samples.extend(samples)
-        self.pending = True
-        if time.monotonic() - self.drawn_at >= METRICS_REDRAW_SECONDS:
-            self._draw()
-
-    def finish(self):
-        if self.pending:
-            self._draw()
-
-    def _draw(self):
-        msg_type = "update_display_data" if self.shown else "display_data"
-        data = {METRICS_MIME: {"job": self.job, "samples": self.samples}, "text/plain": f"<{len(self.samples)} metric samples of {self.job}>"}
-        self.kernel._publish(msg_type, {"data": data, "metadata": {}, "transient": {"display_id": self.display_id}}, self.silent)
-        self.shown, self.pending, self.drawn_at = True, False, time.monotonic()
 
 
 class _InterruptForwarder:

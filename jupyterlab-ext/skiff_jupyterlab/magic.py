@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from IPython.core.magic import Magics, cell_magic, magics_class
@@ -24,9 +23,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .command import skiff_command
+from .metrics_chart import MetricsChart
 
-METRICS_MIME = "application/vnd.skiff.metrics+json"
-REDRAW_SECONDS = 1.5
 
 
 class SkiffJobFailed(Exception):
@@ -48,29 +46,6 @@ def _ipython_only(line):
 def cell_script(cell):
     """The cell as plain Python: IPython-only lines stay, as comments (line numbers still match)."""
     return "\n".join(f"# (IPython only) {line}" if _ipython_only(line) else line for line in cell.splitlines()) + "\n"
-
-
-class _MetricsDisplay:
-    """One display in the cell, redrawn (at most every REDRAW_SECONDS) as the job's samples arrive."""
-
-    def __init__(self, job):
-        self.job = job
-        self.samples = []
-        self._drawn = 0.0
-        # Made here, on the kernel's main thread, so the chart belongs to this cell.
-        self.handle = display(self._bundle(), raw=True, display_id=True)
-
-    def _bundle(self):
-        return {METRICS_MIME: {"job": self.job, "samples": list(self.samples)}, "text/plain": f"metrics of {self.job}"}
-
-    def add(self, sample):
-        self.samples.append(sample)
-        if time.monotonic() - self._drawn > REDRAW_SECONDS:
-            self._drawn = time.monotonic()
-            self.handle.update(self._bundle(), raw=True)
-
-    def close(self):
-        self.handle.update(self._bundle(), raw=True)
 
 
 @magics_class
@@ -105,7 +80,17 @@ class SkiffMagics(Magics):
             process = subprocess.Popen([*argv, "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         except FileNotFoundError:
             raise SkiffJobFailed(f"cannot run {argv[0]}: not found — install the Skiff CLI or set SKIFF_COMMAND") from None
-        metrics = _MetricsDisplay(name) if with_metrics else None
+        handle = None
+
+        def show(bundle, first):
+            # On the kernel's main thread (events are read there), so the chart belongs to this cell.
+            nonlocal handle
+            if first:
+                handle = display(bundle, raw=True, display_id=True)
+            else:
+                handle.update(bundle, raw=True)
+
+        metrics = MetricsChart(name, show) if with_metrics else None
         stderr_lines = []
 
         def pump_stderr():
@@ -124,7 +109,7 @@ class SkiffMagics(Magics):
                     sys.stdout.write(event["text"] + "\n")
                     sys.stdout.flush()
                 elif event.get("event") == "metrics" and metrics:
-                    metrics.add(event["sample"])
+                    metrics.add([event["sample"]])
                 elif event.get("event") == "end":
                     end = event["job"]
             code = process.wait()
@@ -136,7 +121,7 @@ class SkiffMagics(Magics):
         finally:
             stderr_thread.join(timeout=5)
             if metrics:
-                metrics.close()
+                metrics.finish()
         if code != 0:
             if end:
                 reason = f": {end['reason']}" if end.get("reason") else ""
