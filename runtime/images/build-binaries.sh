@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds every Go binary a kind node needs from the Go module proxy, one cached folder per
 # component version: $CACHE/bin/<component>-<version>/. Nothing is built twice.
-# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind)
+# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind nvidia-toolkit)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$1; shift
 # shellcheck source=common.sh
 source "$here/common.sh"
-components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns)
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns nvidia-toolkit)
 go_env
 
 kubernetes_build() {
@@ -70,12 +70,31 @@ kind_build() {
   go build -trimpath -ldflags "-s -w" -o "$out/kind" sigs.k8s.io/kind
 }
 
+# The toolkit's CDI mode needs only these (no libnvidia-container): nvidia-ctk writes the CDI spec
+# from the driver, the runtime applies it, nvidia-cdi-hook is the spec's hook. go-nvml opens
+# libnvidia-ml at run time, hence cgo: the binaries must not need a newer glibc than the node's.
+NODE_GLIBC=2.36 # Debian bookworm's
+nvidia_toolkit_build() {
+  local out=$1 c needs
+  go get "github.com/NVIDIA/nvidia-container-toolkit@$NVIDIA_CTK_VERSION" >/dev/null
+  local ld="-s -w -X github.com/NVIDIA/nvidia-container-toolkit/internal/info.version=${NVIDIA_CTK_VERSION#v}"
+  for c in nvidia-ctk nvidia-container-runtime nvidia-cdi-hook; do
+    log "building $c $NVIDIA_CTK_VERSION"
+    CGO_ENABLED=1 go build -trimpath -ldflags "$ld" -o "$out/$c" "github.com/NVIDIA/nvidia-container-toolkit/cmd/$c"
+    needs=$(objdump -T "$out/$c" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
+    if [ "$(printf '%s\n%s\n' "$needs" "$NODE_GLIBC" | sort -V | tail -1)" != "$NODE_GLIBC" ]; then
+      log "$c needs glibc $needs, newer than the node's $NODE_GLIBC: build on Debian $DEBIAN_SUITE (or older)"; exit 1
+    fi
+  done
+}
+
 for c in "${components[@]}"; do
   case $c in
     kubernetes) build_into "$cache/bin/kubernetes-$KUBERNETES_VERSION" kubernetes_build ;;
     etcd) build_into "$cache/bin/etcd-$ETCD_VERSION" etcd_build ;;
     coredns) build_into "$cache/bin/coredns-$COREDNS_VERSION" coredns_build ;;
     kind) build_into "$cache/bin/kind-$KIND_VERSION" kind_build ;;
+    nvidia-toolkit) build_into "$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION" nvidia_toolkit_build ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

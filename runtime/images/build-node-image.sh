@@ -14,6 +14,7 @@ bash "$here/build-binaries.sh" "$cache"
 k8s=$cache/bin/kubernetes-$KUBERNETES_VERSION
 etcd=$cache/bin/etcd-$ETCD_VERSION
 coredns=$cache/bin/coredns-$COREDNS_VERSION
+nvtk=$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION
 work=$(mktemp -d); trap 'rm -rf "$work"; docker rm -f skiff-node-build >/dev/null 2>&1 || true' EXIT
 
 # docker_build TAG CONTEXT, quiet unless it fails
@@ -69,9 +70,17 @@ node_base=skiff.local/node-rootfs:$(basename "$node_tar" .tar)
 import_rootfs "$node_tar" "$node_base"
 ctx=$work/node; mkdir -p "$ctx"
 cp "$k8s/kubeadm" "$k8s/kubelet" "$k8s/kubectl" "$here"/node/* "$ctx/"
+cp "$nvtk/nvidia-ctk" "$nvtk/nvidia-container-runtime" "$nvtk/nvidia-cdi-hook" "$ctx/"
+# NVIDIA's container toolkit in CDI mode: on the gpu profile Skiff gives containerd the nvidia
+# runtime and writes the CDI spec from the driver (manifests/gpu-node.ts); nothing is fetched.
 cat > "$ctx/Dockerfile" <<DOCKERFILE
 FROM $node_base
 COPY kubeadm kubelet kubectl /usr/bin/
+COPY nvidia-ctk nvidia-container-runtime nvidia-cdi-hook /usr/bin/
+RUN set -e; chmod 0755 /usr/bin/nvidia-ctk /usr/bin/nvidia-container-runtime /usr/bin/nvidia-cdi-hook; \
+  mkdir -p /etc/nvidia-container-runtime; \
+  nvidia-ctk config default --output=/etc/nvidia-container-runtime/config.toml; \
+  nvidia-ctk config --in-place --set nvidia-container-runtime.mode=cdi
 COPY entrypoint /usr/local/bin/entrypoint
 COPY containerd.toml /etc/containerd/config.toml
 COPY containerd.service kubelet.service kubelet.slice /etc/systemd/system/

@@ -171,6 +171,19 @@ describe('skiff on a real kind cluster', () => {
     expect(fake.stderr).toMatch(/the job has 1 GPU per worker but its torch is a CPU build \(as in Skiff's default image\)/);
   });
 
+  it("has NVIDIA's container toolkit in its nodes, built offline, in CDI mode, and containerd takes its nvidia runtime (a GPU node's setup short of the driver)", () => {
+    const inNode = (script: string) => execFileSync('docker', ['exec', `${CLUSTER}-worker`, 'bash', '-c', script], { encoding: 'utf8' });
+    expect(inNode('nvidia-ctk --version')).toMatch(/version \d+\.\d+\.\d+/);
+    expect(inNode('command -v nvidia-container-runtime nvidia-cdi-hook')).toBe('/usr/bin/nvidia-container-runtime\n/usr/bin/nvidia-cdi-hook\n');
+    expect(inNode('nvidia-ctk config')).toMatch(/^mode = "cdi"$/m);
+    // What the gpu profile's setup writes into containerd's config, shown and not written here.
+    const configured = inNode('nvidia-ctk runtime configure --runtime=containerd --config-source=file --dry-run');
+    expect(configured).toMatch(/\[plugins\."io\.containerd\.[\w.]+"\.containerd\.runtimes\.nvidia\]/);
+    expect(configured).toContain('BinaryName = "/usr/bin/nvidia-container-runtime"');
+    // Without a GPU the CDI spec cannot be made, and nvidia-ctk says why instead of writing an empty one.
+    expect(() => inNode('nvidia-ctk cdi generate --output=/tmp/nvidia.yaml')).toThrow(/NVML|libnvidia-ml/);
+  });
+
   it('schedules GPU workers on the advertised fake GPUs', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
     expect(run.code, run.stderr).toBe(0);

@@ -472,7 +472,7 @@ describe('pure pieces', () => {
 
 describe('API inputs are validated as the CLI validates them', () => {
   it('takes only kind and Skiff node images, and bounded node counts', () => {
-    expect(upRequest({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 })).toEqual({ nodeImage: 'skiff.local/node:v1.34.1-3', workers: 2 });
+    expect(upRequest({ nodeImage: 'skiff.local/node:v1.34.1-4', workers: 2 })).toEqual({ nodeImage: 'skiff.local/node:v1.34.1-4', workers: 2 });
     expect(upRequest({ nodeImage: 'kindest/node:v1.34.0' }).nodeImage).toBe('kindest/node:v1.34.0');
     expect(() => upRequest({ nodeImage: 'evil.example/root:latest' })).toThrow('nodeImage must be a kindest/node or skiff.local/node image');
     expect(upRequest({ recreate: true }).recreate).toBe(true);

@@ -15,7 +15,7 @@ import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
 import { DEVICE_PLUGIN_IMAGE } from '../manifests/gpu.js';
 
-const OFFLINE = 'skiff.local/node:v1.34.1-3';
+const OFFLINE = 'skiff.local/node:v1.34.1-4';
 const JOB = 'skiff.local/job-python:bookworm-2';
 
 /**

@@ -24,6 +24,7 @@ describe('gpu node setup', () => {
   it('keeps a toolkit the node image has, and registers the runtime the nvidia RuntimeClass names', () => {
     expect(INSTALL_TOOLKIT_SCRIPT.split('\n')[1]).toBe('command -v nvidia-ctk >/dev/null && exit 0');
     expect(CONFIGURE_CONTAINERD_SCRIPT).toContain('nvidia-ctk runtime configure --runtime=containerd');
-    expect(CONFIGURE_CONTAINERD_SCRIPT).toContain('systemctl restart containerd');
+    expect(CONFIGURE_CONTAINERD_SCRIPT).toContain('nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml');
+    expect(CONFIGURE_CONTAINERD_SCRIPT.split('\n').at(-1)).toBe('systemctl restart containerd');
   });
 });

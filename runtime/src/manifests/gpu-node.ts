@@ -44,7 +44,10 @@ export function maskOtherGpusScript(visible: string[]): string {
   ].join('\n');
 }
 
-/** NVIDIA's container toolkit from its apt repository, unless the node image already has it. */
+/**
+ * NVIDIA's container toolkit from its apt repository, unless the node image already has it (Skiff's
+ * own does: built from the Go module proxy, in CDI mode, so a gpu cluster fetches nothing).
+ */
 export const INSTALL_TOOLKIT_SCRIPT = [
   'set -e',
   'command -v nvidia-ctk >/dev/null && exit 0',
@@ -57,5 +60,15 @@ export const INSTALL_TOOLKIT_SCRIPT = [
   'apt-get install -y nvidia-container-toolkit',
 ].join('\n');
 
-/** containerd's `nvidia` runtime handler (the RuntimeClass of GPU pods), then containerd restarted. */
-export const CONFIGURE_CONTAINERD_SCRIPT = ['set -e', 'nvidia-ctk runtime configure --runtime=containerd --config-source=file', 'systemctl restart containerd'].join('\n');
+/**
+ * containerd's `nvidia` runtime handler (the RuntimeClass of GPU pods); the CDI spec of the node's
+ * GPUs, read from the driver the node was given (what the runtime injects in CDI mode, by index
+ * and by UUID, as the device plugin names them); then containerd restarted.
+ */
+export const CONFIGURE_CONTAINERD_SCRIPT = [
+  'set -e',
+  'nvidia-ctk runtime configure --runtime=containerd --config-source=file',
+  'mkdir -p /var/run/cdi',
+  'nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml',
+  'systemctl restart containerd',
+].join('\n');
