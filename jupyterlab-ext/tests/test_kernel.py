@@ -59,6 +59,19 @@ def test_events_raise_the_runtimes_error(tmp_path, monkeypatch):
         client.close()
 
 
+def serve_api(server_class):
+    """The end of a stand-in API script: serve `Handler`, announce the endpoint as `skiff api` does, stop with stdin."""
+    return f"""
+    def log_message(self, *args):
+        pass
+
+server = {server_class}(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(json.dumps({{"url": f"http://127.0.0.1:{{server.server_port}}", "token": "t"}}), flush=True)
+sys.stdin.read()
+"""
+
+
 CUTTING_API = r"""
 import json, sys, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -71,14 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b'event: output\ndata: {"type": "stream", "name": "stdout", "text": "hi"}\n\n')  # and no end
 
-    def log_message(self, *args):
-        pass
-
-server = HTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print(json.dumps({"url": f"http://127.0.0.1:{server.server_port}", "token": "t"}), flush=True)
-sys.stdin.read()
-"""
+""" + serve_api('HTTPServer')
 
 
 def test_a_stream_cut_before_its_end_raises_instead_of_ending_quietly(tmp_path):
@@ -138,14 +144,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args):
-        pass
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print(json.dumps({"url": f"http://127.0.0.1:{server.server_port}", "token": "t"}), flush=True)
-sys.stdin.read()
-"""
+""" + serve_api('ThreadingHTTPServer')
 
 
 @pytest.fixture
