@@ -94,6 +94,38 @@ async function runSlowJob(): Promise<void> {
   await expect.poll(() => row.textContent(), { timeout: 4 * 60_000 }).toMatch(/Running/);
 }
 
+/**
+ * Brings the Skiff view into the sidebar. Its activity bar icon toggles: a click while the view is
+ * shown (as a reload restores it) would hide the sidebar, and with it the Jobs tree.
+ */
+async function showSkiffView(): Promise<void> {
+  if (await jobsTree().isVisible()) return;
+  await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
+  await jobsTree().waitFor({ timeout: 30_000 });
+}
+
+/**
+ * Clears every output of the notebook in front. VS Code offers the command only while the notebook
+ * has outputs, and a reload may bring the notebook back without them: then there is nothing to clear.
+ */
+async function clearAllOutputs(): Promise<void> {
+  const title = 'Notebook: Clear All Outputs';
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  if (
+    await row.waitFor({ timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    )
+  )
+    await input.press('Enter');
+  else await input.press('Escape');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
 async function reloadWindow(): Promise<void> {
   // Until the page has navigated, the old workbench still answers every locator.
   const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
@@ -117,7 +149,7 @@ async function openSessionNotebook(): Promise<void> {
  * Ctrl+Enter inserts a line or a cell.)
  */
 async function runSessionCell(marker: string): Promise<void> {
-  await runCommand(page, 'Notebook: Clear All Outputs');
+  await clearAllOutputs();
   // The notebook renders the cells in view only: scroll (the wheel over the list's left gutter:
   // over an output, the output's frame would take it) until the cell's top, where its run button
   // is, lies below the toolbar and above the bottom edge.
@@ -162,7 +194,7 @@ describe('Skiff in VS Code', () => {
   });
 
   it('starts a local cluster from the command palette and shows it in the Skiff view', async () => {
-    await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
+    await showSkiffView();
     await runCommand(page, 'Skiff: Start Local Cluster…');
     await pick(page, 'cpu');
     await notification(new RegExp(`cluster '${CLUSTER}' is (ready|running)`)).waitFor({ timeout: 15 * 60_000 });
@@ -433,7 +465,7 @@ describe('Skiff in VS Code', () => {
         .textContent()) ?? '',
     )![0];
     await reloadWindow();
-    await page.locator('.activitybar [aria-label^="Skiff"]').first().click();
+    await showSkiffView();
     const row = jobsTree().locator('.monaco-list-row', { hasText: job });
     await expect.poll(() => row.first().textContent(), { timeout: 60_000 }).toMatch(/Running/);
     await screenshot(page, '16-reloaded-job');
@@ -455,6 +487,7 @@ describe('Skiff in VS Code', () => {
   it('says what happened when its cluster is deleted under a job it follows, and Start Cluster from that message brings it back', async () => {
     // Submitted from a terminal, followed here: the tree's watch and the job's log channel.
     skiff('run', join(wb.folder, 'slow.py'), '--workers', '1', '--name', 'slow-gone', '-d');
+    await showSkiffView();
     const row = jobsTree()
       .locator('.monaco-list-row', { hasText: /^slow-gone/ })
       .first();
