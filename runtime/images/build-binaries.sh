@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Builds every Go binary a kind node needs from the Go module proxy, one cached folder per
 # component version: $CACHE/bin/<component>-<version>/. Nothing is built twice.
-# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind nvidia-toolkit)
+# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind nvidia-toolkit fake-gpu-plugin)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$1; shift
 # shellcheck source=common.sh
 source "$here/common.sh"
-components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns nvidia-toolkit)
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns nvidia-toolkit fake-gpu-plugin)
 go_env
 
-kubernetes_build() {
-  local out=$1 v=$KUBERNETES_VERSION
+# Requires k8s.io/kubernetes at KUBERNETES_VERSION in the wrapper module. It points its staging
+# modules at ./staging, which the module zip lacks: pin each of them to its published release instead.
+require_kubernetes() {
+  local v=$KUBERNETES_VERSION m
   go mod edit -require "k8s.io/kubernetes@$v"
-  # k8s.io/kubernetes points its staging modules at ./staging, which the module zip lacks:
-  # pin each of them to its published release instead.
   local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$v" | jq -r .GoMod)
   local staging
   staging=$(awk '$2=="=>" && $3 ~ /^\.\/staging\// {print $1}' "$gomod")
   for m in $staging; do go mod edit -replace "$m=$m@$KUBERNETES_STAGING_VERSION"; done
+}
+
+kubernetes_build() {
+  local out=$1 v=$KUBERNETES_VERSION
+  require_kubernetes
   local cmds=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
   for c in "${cmds[@]}"; do go get -tool "k8s.io/kubernetes/cmd/$c@$v" >/dev/null; done
   local minor=${v#v1.}; minor=${minor%%.*}
@@ -70,6 +75,17 @@ kind_build() {
   go build -trimpath -ldflags "-s -w" -o "$out/kind" sigs.k8s.io/kind
 }
 
+# Skiff's fake GPU device plugin (fake-gpu-plugin/main.go), on the device-plugin stub of
+# KUBERNETES_VERSION's kubelet.
+fake_gpu_plugin_build() {
+  local out=$1
+  require_kubernetes
+  cp "$here/fake-gpu-plugin/main.go" .
+  go mod tidy >/dev/null
+  log "building fake-gpu-plugin on the device-plugin stub of Kubernetes $KUBERNETES_VERSION"
+  go build -trimpath -ldflags "-s -w" -o "$out/fake-gpu-plugin" .
+}
+
 # The toolkit's CDI mode needs only these (no libnvidia-container): nvidia-ctk writes the CDI spec
 # from the driver, the runtime applies it, nvidia-cdi-hook is the spec's hook. go-nvml opens
 # libnvidia-ml at run time, hence cgo: the binaries must not need a newer glibc than the node's.
@@ -95,6 +111,7 @@ for c in "${components[@]}"; do
     coredns) build_into "$cache/bin/coredns-$COREDNS_VERSION" coredns_build ;;
     kind) build_into "$cache/bin/kind-$KIND_VERSION" kind_build ;;
     nvidia-toolkit) build_into "$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION" nvidia_toolkit_build ;;
+    fake-gpu-plugin) build_into "$cache/bin/fake-gpu-plugin-${FAKE_GPU_PLUGIN_IMAGE##*:}" fake_gpu_plugin_build ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

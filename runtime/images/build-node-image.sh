@@ -15,6 +15,7 @@ k8s=$cache/bin/kubernetes-$KUBERNETES_VERSION
 etcd=$cache/bin/etcd-$ETCD_VERSION
 coredns=$cache/bin/coredns-$COREDNS_VERSION
 nvtk=$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION
+fake_gpu=$cache/bin/fake-gpu-plugin-${FAKE_GPU_PLUGIN_IMAGE##*:}
 work=$(mktemp -d); trap 'rm -rf "$work"; docker rm -f skiff-node-build >/dev/null 2>&1 || true' EXIT
 
 # docker_build TAG CONTEXT, quiet unless it fails
@@ -55,9 +56,12 @@ component_image "$reg/kube-proxy:$v" "$net_image" '' "$k8s/kube-proxy"
 component_image "$reg/etcd:$ETCD_IMAGE_TAG" scratch '' "$etcd/etcd"
 component_image "$reg/coredns/coredns:$COREDNS_VERSION" scratch '["/usr/local/bin/coredns"]' "$coredns/coredns"
 component_image "$reg/pause:$PAUSE_TAG" scratch '["/usr/local/bin/pause"]' "$work/pause"
+# Skiff's fake GPU device plugin, which the fake-gpu profile runs as a DaemonSet (manifests/gpu.ts).
+# It stays in this machine's Docker too, for node images that lack it.
+component_image "$FAKE_GPU_PLUGIN_IMAGE" scratch '' "$fake_gpu/fake-gpu-plugin"
 images=("$reg/kube-apiserver:$v" "$reg/kube-controller-manager:$v" "$reg/kube-scheduler:$v"
   "$reg/kube-proxy:$v" "$reg/etcd:$ETCD_IMAGE_TAG" "$reg/coredns/coredns:$COREDNS_VERSION"
-  "$reg/pause:$PAUSE_TAG")
+  "$reg/pause:$PAUSE_TAG" "$FAKE_GPU_PLUGIN_IMAGE")
 # kubeadm is the authority on what it will run: fail here, not at `kind create cluster`.
 for want in $("$k8s/kubeadm" config images list --kubernetes-version "$v" 2>/dev/null); do
   printf '%s\n' "${images[@]}" | grep -qxF "$want" || { log "kubeadm wants $want, which this recipe does not build"; exit 1; }

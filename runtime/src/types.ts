@@ -1,6 +1,6 @@
 // Shared vocabulary of the runtime. Editor extensions see these through index.ts.
 
-/** Cluster profiles: plain CPU, real NVIDIA GPUs (nvkind's approach), or advertised fake GPUs. */
+/** Cluster profiles: plain CPU, real NVIDIA GPUs (nvkind's approach), or fake GPUs from a device plugin. */
 /** The kinds of local cluster, in the order pickers offer them. */
 export const CLUSTER_PROFILES = ['cpu', 'fake-gpu', 'gpu'] as const;
 export type ClusterProfile = (typeof CLUSTER_PROFILES)[number];
@@ -8,7 +8,7 @@ export type ClusterProfile = (typeof CLUSTER_PROFILES)[number];
 /** Each profile in a few words, for the editors' pickers and the CLI's help. */
 export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
   cpu: 'CPU only',
-  'fake-gpu': 'advertises nvidia.com/gpu on workers, for trying GPU scheduling without a GPU',
+  'fake-gpu': 'nvidia.com/gpu on workers from a fake device plugin, for trying GPU scheduling without a GPU',
   gpu: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)',
 };
 
@@ -18,7 +18,7 @@ export interface ClusterOptions {
   profile: ClusterProfile;
   /** Worker nodes besides the control plane. */
   workers: number;
-  /** GPUs advertised (fake-gpu) or passed through (gpu) per worker node. */
+  /** GPUs per worker node: the fake device plugin's (fake-gpu) or passed through (gpu). */
   gpusPerNode: number;
   /** Node image; when absent the provider picks upstream kindest/node or Skiff's offline build. */
   nodeImage?: string;

@@ -184,7 +184,7 @@ describe('skiff on a real kind cluster', () => {
     expect(() => inNode('nvidia-ctk cdi generate --output=/tmp/nvidia.yaml')).toThrow(/NVML|libnvidia-ml/);
   });
 
-  it('schedules GPU workers on the advertised fake GPUs', async () => {
+  it("schedules GPU workers on the fake GPUs, which each node's kubelet allocates from Skiff's device plugin and takes back when the job ends", async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/rank 0 of 2 ran/);
@@ -200,6 +200,23 @@ describe('skiff on a real kind cluster', () => {
     const nodes = new Set(pods.map((p) => p.spec?.nodeName ?? ''));
     expect(nodes.size).toBe(2);
     for (const name of nodes) expect((await core.readNode({ name })).status?.allocatable?.['nvidia.com/gpu']).toBe('1');
+    // The kubelet's word: each container was given its node's one device, in the variable the plugin sets.
+    for (const pod of pods) {
+      const rank = pod.metadata?.labels?.['batch.kubernetes.io/job-completion-index'];
+      expect(run.stdout).toContain(`[rank ${rank}] rank ${rank} of 2 ran with devices GPU-fake-${pod.spec?.nodeName}-0`);
+    }
+    // The plugin runs as a DaemonSet of its own on both workers.
+    const plugins = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'app=skiff-fake-gpu-plugin' })).items;
+    expect(
+      plugins
+        .filter((p) => p.status?.phase === 'Running')
+        .map((p) => p.spec?.nodeName)
+        .sort(),
+    ).toEqual([...nodes].sort());
+    // Released when the job ended: the same two GPUs go to the next job.
+    const again = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-gpu-again']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/rank 1 of 2 ran with devices GPU-fake-/);
   });
 
   it('samples a GPU job without a GPU reading where there is no nvidia-smi (fake GPUs), and on time', async () => {

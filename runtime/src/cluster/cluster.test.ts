@@ -1,4 +1,4 @@
-import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import type { KubeConfig, V1DaemonSet, V1Node } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -13,9 +13,9 @@ import type { ClusterApi } from './kube-api.js';
 import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
-import { DEVICE_PLUGIN_IMAGE } from '../manifests/gpu.js';
+import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_NAME, fakeGpuDevicePluginDaemonSet, fakeGpusOf } from '../manifests/gpu.js';
 
-const OFFLINE = 'skiff.local/node:v1.34.1-4';
+const OFFLINE = 'skiff.local/node:v1.34.1-5';
 const JOB = 'skiff.local/job-python:bookworm-2';
 
 /**
@@ -53,6 +53,10 @@ class World {
   mounts = new Map<string, { Source: string; Destination: string }[]>();
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-data-'));
   nodes = new Map<string, V1Node[]>();
+  /** Each cluster's fake GPU device plugin, once applied. */
+  fakeGpuPlugins = new Map<string, V1DaemonSet>();
+  /** Whether the kubelets take a plugin's GPUs (false: its pods never register). */
+  pluginsRegister = true;
   images = new Set<string>([OFFLINE, JOB]);
   apiReady = true;
   dockerUp = true;
@@ -96,8 +100,15 @@ class World {
       opts.name,
       names.map((name, i) => (i === 0 && opts.workers > 0 ? node(name, profile, true) : node(name, jobNode, i === 0, gpus))),
     );
+    if (opts.profile === 'fake-gpu' && gpus > 0) this.fakeGpuPlugins.set(opts.name, fakeGpuDevicePluginDaemonSet(gpus));
     this.contexts.add(opts.name);
     this.writeKubeconfig();
+  }
+
+  /** What the kubelets do once a plugin registers: list its GPUs on the nodes it runs on. */
+  registerFakeGpus(cluster: string) {
+    const count = String(fakeGpusOf(this.fakeGpuPlugins.get(cluster)!) ?? 0);
+    for (const n of this.nodes.get(cluster) ?? []) if (n.metadata?.labels?.['skiff.dev/fake-gpu'] === 'true') n.status!.allocatable!['nvidia.com/gpu'] = count;
   }
 
   removeCluster(name: string) {
@@ -179,10 +190,11 @@ class World {
         if (!this.apiReady || this.unreachable.has(name)) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
         return structuredClone(this.nodes.get(name) ?? []);
       },
-      mergePatchNodeStatus: async (nodeName, patch) => {
-        this.log.push(`patch ${nodeName} ${JSON.stringify(patch)}`);
-        const target = this.nodes.get(name)?.find((n) => n.metadata?.name === nodeName);
-        Object.assign(target!.status!.allocatable!, (patch as { status: { allocatable: object } }).status.allocatable);
+      readDaemonSet: async (_namespace, dsName) => (dsName === FAKE_GPU_PLUGIN_NAME ? structuredClone(this.fakeGpuPlugins.get(name)) : undefined),
+      applyDaemonSet: async (obj) => {
+        this.log.push(`apply ${obj.metadata?.name} ${obj.spec?.template.spec?.containers[0]?.command?.join(' ')}`);
+        this.fakeGpuPlugins.set(name, obj);
+        if (this.pluginsRegister) this.registerFakeGpus(name);
       },
       ensureNamespace: async (ns) => void this.log.push(`namespace ${ns}`),
       ensureRuntimeClass: async (obj) => void this.log.push(`runtimeclass ${obj.metadata?.name}`),
@@ -359,23 +371,59 @@ describe('Clusters.up', () => {
     expect(world.log.slice(0, 4)).toEqual(['preflight cpu', 'delete skiff', `save ${JOB}`, `create skiff cpu 0 ${OFFLINE}`]);
   });
 
-  it('advertises fake GPUs on the marked nodes', async () => {
-    const result = await world.clusters().up({ profile: 'fake-gpu', workers: 2, gpusPerNode: 2 });
+  it("gives the marked nodes fake GPUs through Skiff's device plugin, and waits for the kubelets to list them", async () => {
+    const progress: string[] = [];
+    const result = await world.clusters().up({ profile: 'fake-gpu', workers: 2, gpusPerNode: 2 }, (m) => progress.push(m));
     expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
-    expect(world.log.filter((l) => l.startsWith('patch'))).toEqual([
-      'patch skiff-worker {"status":{"capacity":{"nvidia.com/gpu":"2"},"allocatable":{"nvidia.com/gpu":"2"}}}',
-      'patch skiff-worker2 {"status":{"capacity":{"nvidia.com/gpu":"2"},"allocatable":{"nvidia.com/gpu":"2"}}}',
-    ]);
+    expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 2`]);
+    expect(progress).toContain("starting Skiff's fake GPU device plugin (2 per node)");
+    // Skiff's node image carries the plugin's image: nothing to load but the job image.
+    expect(world.log.filter((l) => l.startsWith('load'))).toEqual([`load skiff ${JOB}`]);
   });
 
-  it('puts back fake GPUs a reused cluster lost, keeping the count it had', async () => {
+  it('says where to look when the plugin never brings its GPUs, and leaves no half-made cluster', async () => {
+    world.pluginsRegister = false;
+    const err = await new Clusters({ ...world.clustersDeps(), fakeGpusTimeoutMs: 20 }).up({ profile: 'fake-gpu', workers: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('did not bring 1 nvidia.com/gpu to skiff-worker'),
+      hint: expect.stringContaining(`-n kube-system logs ds/${FAKE_GPU_PLUGIN_NAME}`),
+    });
+    expect(world.log.at(-1)).toBe('delete skiff');
+  });
+
+  it("keeps a reused cluster's count, and waits while a restarted kubelet has not taken the GPUs back", async () => {
     world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 2 }, 4);
     world.nodes.get('skiff')![2].status!.allocatable = {};
+    // The plugin registers again a moment later, as after a node restart.
+    setTimeout(() => world.registerFakeGpus('skiff'), 20);
     const result = await world.clusters().up({});
     expect(result.reused).toBe(true);
-    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 4, 1]);
-    expect(world.log.filter((l) => l.startsWith('patch'))).toHaveLength(1);
-    expect(world.log.at(-1)).toBe('namespace skiff');
+    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 4, 4]);
+    expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([]);
+  });
+
+  it('changes the count of a reused cluster when one is asked for', async () => {
+    world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 2 }, 4);
+    const progress: string[] = [];
+    const result = await world.clusters().up({ gpusPerNode: 2 }, (m) => progress.push(m));
+    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
+    expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 2`]);
+    expect(progress).toContain("fake GPUs: 2 per node, from Skiff's device plugin");
+  });
+
+  it('loads the plugin image from Docker onto a node image that lacks it, and refuses before creating anything when Docker lacks it too', async () => {
+    const upstream = 'kindest/node:v1.34.0';
+    world.images.add(upstream);
+    const err = await world
+      .clusters()
+      .up({ profile: 'fake-gpu', workers: 1, nodeImage: upstream })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_MISSING', hint: expect.stringContaining('skiff images build node') });
+    expect(world.log.filter((l) => l.startsWith('create'))).toEqual([]);
+    world.images.add(FAKE_GPU_PLUGIN_IMAGE);
+    await world.clusters().up({ profile: 'fake-gpu', workers: 1, nodeImage: upstream });
+    expect(world.log).toContain(`load skiff ${FAKE_GPU_PLUGIN_IMAGE}`);
   });
 
   it('installs the NVIDIA runtime class and device plugin for the gpu profile, the plugin image loaded from this machine', async () => {

@@ -5,17 +5,17 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { withTimeout } from '../exec/run.js';
-import { DEVICE_PLUGIN_IMAGE, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
+import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
-import { advertiseFakeGpus, clusterInfoFromNodes, sleep, waitForNodesReady, type NamedCluster } from './nodes.js';
+import { clusterInfoFromNodes, runFakeGpuPlugin, sleep, waitForFakeGpus, waitForNodesReady, type NamedCluster, type WaitOptions } from './nodes.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
-import { defaultKubeconfigPath, findKind, KIND_VERSION } from '../exec/tools.js';
+import { defaultKubeconfigPath, findKind, KIND_VERSION, OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { NODE_DATA_DIR, NODE_HOME_DIR, dataDir, type SharedFolders } from '../workspace/layout.js';
@@ -38,6 +38,8 @@ const DOCKER_CALL_TIMEOUT_MS = 30_000;
 const UNRESPONSIVE_GRACE_MS = 30_000;
 const NODES_READY_TIMEOUT_MS = 5 * 60_000;
 const POLL_INTERVAL_MS = 1_000;
+/** The plugin's pod starts from a preloaded image: seconds, unless a node is starved. */
+const FAKE_GPUS_TIMEOUT_MS = 2 * 60_000;
 
 export interface UpResult {
   cluster: ClusterInfo;
@@ -67,6 +69,8 @@ export interface ClustersDeps {
   archiveDir?: string;
   pollIntervalMs?: number;
   nodesReadyTimeoutMs?: number;
+  /** How long the fake GPU device plugin may take to bring its GPUs to the nodes (default FAKE_GPUS_TIMEOUT_MS). */
+  fakeGpusTimeoutMs?: number;
   unresponsiveGraceMs?: number;
   /** How long a quick Docker API call (listing containers) may take (default DOCKER_CALL_TIMEOUT_MS). */
   dockerCallTimeoutMs?: number;
@@ -250,12 +254,12 @@ export class Clusters {
       onProgress(`warning: cluster '${opts.name}' ${difference}; reusing it as it is (run \`skiff down\` first to change it)`);
     }
     if (cluster.profile === 'fake-gpu') {
-      const gpusPerNode = request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode;
-      const patched = await advertiseFakeGpus(api, nodes, gpusPerNode, { onlyWhereMissing: request.gpusPerNode === undefined });
-      if (patched.length > 0) {
-        nodes = await api.listNodes();
-        cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
-      }
+      // A count asked for replaces the plugin's; otherwise the cluster keeps the one it has. Either
+      // way the kubelets must list the GPUs (after a node restart the plugin registers anew).
+      const plugin = await runFakeGpuPlugin(api, request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode, { keepCount: request.gpusPerNode === undefined });
+      if (plugin.changed) onProgress(`fake GPUs: ${plugin.gpusPerNode} per node, from Skiff's device plugin`);
+      nodes = await waitForFakeGpus(api, this.named(opts.name), plugin.gpusPerNode, this.fakeGpuWait(onProgress));
+      cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
     }
     // Someone may have deleted it; one GET when it is there.
     await api.ensureNamespace(SKIFF_NAMESPACE);
@@ -271,20 +275,21 @@ export class Clusters {
     // archive is made before kind starts, and only when the job image is a new version.
     const jobArchive = await this.jobImageArchive(onProgress);
     // Before anything is made: a gpu cluster whose device plugin cannot be had would schedule no GPU job.
-    const pluginArchive = opts.profile === 'gpu' ? await this.devicePluginArchive(onProgress) : undefined;
+    const pluginArchive =
+      opts.profile === 'gpu' ? await this.devicePluginArchive(onProgress) : opts.profile === 'fake-gpu' ? await this.fakeGpuPluginArchive(nodeImage) : undefined;
     await provider.create({ ...opts, nodeImage }, onProgress);
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
-      const nodes = await waitForNodesReady(api, this.named(opts.name), opts.workers + 1, {
+      await waitForNodesReady(api, this.named(opts.name), opts.workers + 1, {
         timeoutMs: this.deps.nodesReadyTimeoutMs ?? NODES_READY_TIMEOUT_MS,
         intervalMs: this.deps.pollIntervalMs ?? POLL_INTERVAL_MS,
         onProgress,
       });
       if (pluginArchive) {
-        onProgress(`loading ${DEVICE_PLUGIN_IMAGE} onto the nodes`);
+        onProgress(`loading ${opts.profile === 'gpu' ? DEVICE_PLUGIN_IMAGE : FAKE_GPU_PLUGIN_IMAGE} onto the nodes`);
         await provider.loadImageArchive(opts.name, pluginArchive, onProgress);
       }
-      await addProfileExtras(api, nodes, opts, onProgress);
+      await addProfileExtras(api, this.named(opts.name), opts, this.fakeGpuWait(onProgress), onProgress);
       await api.ensureNamespace(SKIFF_NAMESPACE);
       if (jobArchive) {
         onProgress(`loading ${JOB_IMAGE} onto the nodes`);
@@ -332,11 +337,32 @@ export class Clusters {
     return archive;
   }
 
+  /**
+   * Skiff's offline node image carries the fake GPU device plugin's image; any other node image is
+   * given it from this machine's Docker engine, where `skiff images build node` leaves it.
+   */
+  private async fakeGpuPluginArchive(nodeImage: string): Promise<string | undefined> {
+    if (nodeImage === OFFLINE_NODE_IMAGE) return undefined;
+    const archive = await this.imageArchive(FAKE_GPU_PLUGIN_IMAGE);
+    if (archive) return archive;
+    throw new SkiffError(
+      'IMAGE_MISSING',
+      `the fake-gpu profile needs its device plugin image ${FAKE_GPU_PLUGIN_IMAGE}, which ${nodeImage} lacks and Docker does not have; nothing was created`,
+      {
+        hint: '`skiff images build node` builds it (with the node image that carries it)',
+      },
+    );
+  }
+
   private imageArchive(image: string, onProgress?: Progress): Promise<string | undefined> {
     return cachedImageArchive(this.docker, image, { onProgress, dir: this.deps.archiveDir });
   }
 
   // --- plumbing ---
+
+  private fakeGpuWait(onProgress: Progress): WaitOptions {
+    return { timeoutMs: this.deps.fakeGpusTimeoutMs ?? FAKE_GPUS_TIMEOUT_MS, intervalMs: this.deps.pollIntervalMs ?? POLL_INTERVAL_MS, onProgress };
+  }
 
   private named(name: string): NamedCluster {
     return { name, context: this.provider.contextName(name) };
@@ -438,11 +464,13 @@ export function differences(cluster: ClusterInfo, request: UpRequest): string[] 
   return found;
 }
 
-/** fake-gpu: advertise GPUs; gpu: the NVIDIA RuntimeClass and device plugin (nvkind's setup). */
-async function addProfileExtras(api: ClusterApi, nodes: V1Node[], opts: ClusterOptions, onProgress: Progress): Promise<void> {
+/** fake-gpu: Skiff's fake GPU device plugin; gpu: the NVIDIA RuntimeClass and device plugin (nvkind's setup). */
+async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: ClusterOptions, wait: WaitOptions, onProgress: Progress): Promise<void> {
   if (opts.profile === 'fake-gpu') {
-    const patched = await advertiseFakeGpus(api, nodes, opts.gpusPerNode);
-    if (patched.length > 0) onProgress(`advertising ${opts.gpusPerNode} fake GPU(s) on ${patched.join(', ')}`);
+    if (opts.gpusPerNode === 0) return;
+    onProgress(`starting Skiff's fake GPU device plugin (${opts.gpusPerNode} per node)`);
+    await runFakeGpuPlugin(api, opts.gpusPerNode);
+    await waitForFakeGpus(api, cluster, opts.gpusPerNode, wait);
   } else if (opts.profile === 'gpu') {
     onProgress('installing the NVIDIA device plugin');
     await api.ensureRuntimeClass(nvidiaRuntimeClass());

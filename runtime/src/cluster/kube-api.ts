@@ -1,29 +1,18 @@
 // The few Kubernetes API calls cluster setup makes, behind an interface so the setup steps can
 // be tested against a fake cluster.
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  Health,
-  type KubeConfig,
-  NodeV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1DaemonSet,
-  type V1Node,
-  type V1RuntimeClass,
-} from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, Health, type KubeConfig, NodeV1Api, type V1DaemonSet, type V1Node, type V1RuntimeClass } from '@kubernetes/client-node';
 
 export interface ClusterApi {
   /** Whether the API server answers /readyz within the timeout. */
   ready(timeoutMs: number): Promise<boolean>;
   listNodes(): Promise<V1Node[]>;
-  /** JSON merge patch of a node's status subresource. */
-  mergePatchNodeStatus(node: string, patch: object): Promise<void>;
   ensureNamespace(name: string): Promise<void>;
   /** Creates the objects unless they exist (Skiff never changes them after creation). */
   ensureRuntimeClass(obj: V1RuntimeClass): Promise<void>;
   ensureDaemonSet(obj: V1DaemonSet): Promise<void>;
+  readDaemonSet(namespace: string, name: string): Promise<V1DaemonSet | undefined>;
+  /** Creates the DaemonSet, or replaces the one of that name (its pods roll). */
+  applyDaemonSet(obj: V1DaemonSet): Promise<void>;
 }
 
 export function clusterApi(kc: KubeConfig): ClusterApi {
@@ -39,9 +28,6 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     async listNodes() {
       return (await core.listNode()).items;
     },
-    async mergePatchNodeStatus(node, patch) {
-      await core.patchNodeStatus({ name: node, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    },
     async ensureNamespace(name) {
       if (await exists(() => core.readNamespace({ name }))) return;
       await ignoreConflict(() => core.createNamespace({ body: { metadata: { name } } }));
@@ -52,6 +38,22 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     async ensureDaemonSet(obj) {
       const namespace = obj.metadata?.namespace ?? 'default';
       await ignoreConflict(() => kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({ namespace, body: obj }));
+    },
+    async readDaemonSet(namespace, name) {
+      try {
+        return await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ namespace, name });
+      } catch (err) {
+        if (isApiStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
+    async applyDaemonSet(obj) {
+      const apps = kc.makeApiClient(AppsV1Api);
+      const namespace = obj.metadata?.namespace ?? 'default';
+      const name = obj.metadata?.name ?? '';
+      const current = await this.readDaemonSet(namespace, name);
+      if (!current) await apps.createNamespacedDaemonSet({ namespace, body: obj });
+      else await apps.replaceNamespacedDaemonSet({ namespace, name, body: { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } } });
     },
   };
 }

@@ -1,8 +1,9 @@
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../errors.js';
 import type { ClusterApi } from './kube-api.js';
-import { advertiseFakeGpus, clusterInfoFromNodes, nodeInfo, waitForNodesReady } from './nodes.js';
+import { clusterInfoFromNodes, nodeInfo, runFakeGpuPlugin, waitForFakeGpus, waitForNodesReady } from './nodes.js';
+import { fakeGpuDevicePluginDaemonSet } from '../manifests/gpu.js';
 
 function node(name: string, opts: { controlPlane?: boolean; ready?: boolean; labels?: Record<string, string>; gpus?: number } = {}): V1Node {
   const labels: Record<string, string> = { ...opts.labels };
@@ -16,20 +17,19 @@ function node(name: string, opts: { controlPlane?: boolean; ready?: boolean; lab
   };
 }
 
-function fakeApi(listings: V1Node[][]): ClusterApi & { patches: [string, object][] } {
-  const patches: [string, object][] = [];
+function fakeApi(listings: V1Node[][], plugin?: V1DaemonSet): ClusterApi & { applied: V1DaemonSet[] } {
+  const applied: V1DaemonSet[] = [];
   let i = 0;
   return {
-    patches,
+    applied,
     ready: async () => true,
     listNodes: async () => {
       const result = listings[Math.min(i++, listings.length - 1)];
       if (!result) throw new Error('connection refused');
       return result;
     },
-    mergePatchNodeStatus: async (name, patch) => {
-      patches.push([name, patch]);
-    },
+    readDaemonSet: async () => plugin,
+    applyDaemonSet: async (obj) => void applied.push(obj),
     ensureNamespace: async () => {},
     ensureRuntimeClass: async () => {},
     ensureDaemonSet: async () => {},
@@ -86,20 +86,31 @@ describe('waitForNodesReady', () => {
   });
 });
 
-describe('advertiseFakeGpus', () => {
+describe('fake GPUs', () => {
   const marked = { 'skiff.dev/fake-gpu': 'true' };
+  const cluster = { name: 'skiff', context: 'kind-skiff' };
 
-  it('patches the marked nodes whose count differs', async () => {
-    const api = fakeApi([]);
-    const nodes = [node('cp', { controlPlane: true }), node('w1', { labels: marked }), node('w2', { labels: marked, gpus: 2 })];
-    expect(await advertiseFakeGpus(api, nodes, 2)).toEqual(['w1']);
-    expect(api.patches).toEqual([['w1', { status: { capacity: { 'nvidia.com/gpu': '2' }, allocatable: { 'nvidia.com/gpu': '2' } } }]]);
+  it('start the plugin with the count asked for, or keep the count it runs with', async () => {
+    const fresh = fakeApi([]);
+    expect(await runFakeGpuPlugin(fresh, 2)).toEqual({ gpusPerNode: 2, changed: true });
+    expect(fresh.applied.map((ds) => ds.spec?.template.spec?.containers[0]?.command)).toEqual([['/usr/local/bin/fake-gpu-plugin', '--gpus', '2']]);
+    const running = fakeApi([], fakeGpuDevicePluginDaemonSet(4));
+    expect(await runFakeGpuPlugin(running, 1, { keepCount: true })).toEqual({ gpusPerNode: 4, changed: false });
+    expect(await runFakeGpuPlugin(running, 4)).toEqual({ gpusPerNode: 4, changed: false });
+    expect(running.applied).toEqual([]);
+    expect(await runFakeGpuPlugin(running, 1)).toEqual({ gpusPerNode: 1, changed: true });
   });
 
-  it('only fills in missing GPUs when asked to', async () => {
-    const api = fakeApi([]);
-    const nodes = [node('w1', { labels: marked, gpus: 4 }), node('w2', { labels: marked, gpus: 0 })];
-    expect(await advertiseFakeGpus(api, nodes, 1, { onlyWhereMissing: true })).toEqual(['w2']);
-    expect(await advertiseFakeGpus(api, nodes, 0)).toEqual([]);
+  it('wait until every marked node lists the GPUs, and name the nodes that never do', async () => {
+    const before = [node('cp', { controlPlane: true }), node('w1', { labels: marked }), node('w2', { labels: marked, gpus: 2 })];
+    const after = [node('cp', { controlPlane: true }), node('w1', { labels: marked, gpus: 2 }), node('w2', { labels: marked, gpus: 2 })];
+    expect(await waitForFakeGpus(fakeApi([before, before, after]), cluster, 2, { timeoutMs: 5_000, intervalMs: 1 })).toBe(after);
+    const err = await waitForFakeGpus(fakeApi([before]), cluster, 2, { timeoutMs: 5, intervalMs: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SkiffError);
+    expect(err).toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('to w1 within'),
+      hint: expect.stringContaining('kubectl --context kind-skiff -n kube-system logs ds/skiff-fake-gpu-plugin'),
+    });
   });
 });

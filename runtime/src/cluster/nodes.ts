@@ -1,8 +1,8 @@
 // Reading and preparing a cluster's nodes through the Kubernetes API.
 import type { V1Node } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
-import { fakeGpuCapacityPatch, GPU_RESOURCE } from '../manifests/gpu.js';
-import { FAKE_GPU_LABEL, PROFILE_LABEL } from '../manifests/kind-config.js';
+import { FAKE_GPU_LABEL, FAKE_GPU_PLUGIN_NAME, FAKE_GPU_PLUGIN_NAMESPACE, fakeGpuDevicePluginDaemonSet, fakeGpusOf, GPU_RESOURCE } from '../manifests/gpu.js';
+import { PROFILE_LABEL } from '../manifests/kind-config.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterProfile, type NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
 
@@ -77,19 +77,41 @@ export function fakeGpuNodes(nodes: V1Node[]): V1Node[] {
 }
 
 /**
- * Advertises `gpusPerNode` nvidia.com/gpu on the fake-GPU nodes: on every one whose count differs,
- * or with `onlyWhereMissing` on those showing none (a kubelet restart drops capacity that no device
- * plugin owns). Returns the nodes it patched.
+ * fake-gpu: Skiff's device plugin on the marked nodes, advertising `gpusPerNode` each (or, with
+ * `keepCount`, the count it already advertises). Returns the count, and whether the plugin was
+ * created or changed.
  */
-export async function advertiseFakeGpus(api: ClusterApi, nodes: V1Node[], gpusPerNode: number, opts: { onlyWhereMissing?: boolean } = {}): Promise<string[]> {
-  if (gpusPerNode <= 0) return [];
-  const stale = (gpus: number) => (opts.onlyWhereMissing ? gpus === 0 : gpus !== gpusPerNode);
-  const names = fakeGpuNodes(nodes)
-    .filter((node) => stale(nodeInfo(node).gpus))
-    .map((node) => node.metadata?.name ?? '')
-    .filter(Boolean);
-  for (const name of names) await api.mergePatchNodeStatus(name, fakeGpuCapacityPatch(gpusPerNode));
-  return names;
+export async function runFakeGpuPlugin(api: ClusterApi, gpusPerNode: number, opts: { keepCount?: boolean } = {}): Promise<{ gpusPerNode: number; changed: boolean }> {
+  const current = await api.readDaemonSet(FAKE_GPU_PLUGIN_NAMESPACE, FAKE_GPU_PLUGIN_NAME);
+  const running = current && fakeGpusOf(current);
+  const wanted = opts.keepCount && running !== undefined ? running : gpusPerNode;
+  if (running === wanted) return { gpusPerNode: wanted, changed: false };
+  await api.applyDaemonSet(fakeGpuDevicePluginDaemonSet(wanted));
+  return { gpusPerNode: wanted, changed: true };
+}
+
+/**
+ * Polls until every fake-GPU node's kubelet lists `gpusPerNode` allocatable nvidia.com/gpu: the
+ * plugin's pods started, registered and reported their devices.
+ */
+export async function waitForFakeGpus(api: ClusterApi, cluster: NamedCluster, gpusPerNode: number, opts: WaitOptions): Promise<V1Node[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const nodes = await api.listNodes();
+    const marked = fakeGpuNodes(nodes);
+    const missing = marked.filter((node) => nodeInfo(node).gpus !== gpusPerNode).map((node) => node.metadata?.name ?? '');
+    if (missing.length === 0) return nodes;
+    if (Date.now() >= deadline) {
+      throw new SkiffError(
+        'TIMEOUT',
+        `the fake GPU device plugin did not bring ${gpusPerNode} nvidia.com/gpu to ${missing.join(', ')} within ${Math.round(opts.timeoutMs / 1000)}s`,
+        {
+          hint: `look at \`kubectl --context ${cluster.context} -n ${FAKE_GPU_PLUGIN_NAMESPACE} logs ds/${FAKE_GPU_PLUGIN_NAME}\``,
+        },
+      );
+    }
+    await sleep(opts.intervalMs);
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

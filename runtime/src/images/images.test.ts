@@ -8,6 +8,7 @@ import { RunError } from '../exec/run.js';
 import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE } from './images.js';
 import { readFileSync } from 'node:fs';
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
+import { FAKE_GPU_PLUGIN_IMAGE } from '../manifests/gpu.js';
 import type Dockerode from 'dockerode';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'skiff-images-'));
@@ -28,6 +29,7 @@ describe('imagesRecipeDir', () => {
     );
     expect(env.NODE_IMAGE).toBe(OFFLINE_NODE_IMAGE);
     expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
+    expect(env.FAKE_GPU_PLUGIN_IMAGE).toBe(FAKE_GPU_PLUGIN_IMAGE);
   });
 });
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Job } from '@kubernetes/client-node';
-import { fakeGpuCapacityPatch, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass, withNvidiaRuntime } from './gpu.js';
+import {
+  FAKE_GPU_PLUGIN_IMAGE,
+  FAKE_GPU_PLUGIN_NAME,
+  fakeGpuDevicePluginDaemonSet,
+  fakeGpusOf,
+  nvidiaDevicePluginDaemonSet,
+  nvidiaRuntimeClass,
+  withNvidiaRuntime,
+} from './gpu.js';
 
 describe('gpu', () => {
   it('defines the nvidia RuntimeClass', () => {
@@ -21,8 +29,17 @@ describe('gpu', () => {
     expect(nvidiaDevicePluginDaemonSet('local/plugin:dev').spec!.template.spec!.containers[0].image).toBe('local/plugin:dev');
   });
 
-  it('advertises fake GPUs through node status', () => {
-    expect(fakeGpuCapacityPatch(2)).toMatchObject({ status: { capacity: { 'nvidia.com/gpu': '2' } } });
+  it("runs Skiff's fake GPU device plugin on the marked nodes, from the node's own image, with the count in its command", () => {
+    const ds = fakeGpuDevicePluginDaemonSet(3);
+    const pod = ds.spec!.template.spec!;
+    expect(ds.metadata).toMatchObject({ name: FAKE_GPU_PLUGIN_NAME, namespace: 'kube-system' });
+    expect(pod.nodeSelector).toEqual({ 'skiff.dev/fake-gpu': 'true' });
+    expect(pod.containers[0]).toMatchObject({ image: FAKE_GPU_PLUGIN_IMAGE, imagePullPolicy: 'Never', command: ['/usr/local/bin/fake-gpu-plugin', '--gpus', '3'] });
+    // The kubelet's device-plugin folder, where the plugin serves and registers.
+    expect(pod.volumes).toEqual([{ name: 'device-plugin', hostPath: { path: '/var/lib/kubelet/device-plugins' } }]);
+    expect(pod.tolerations?.map((t) => t.key)).toEqual(['nvidia.com/gpu', 'node-role.kubernetes.io/control-plane']);
+    expect(fakeGpusOf(ds)).toBe(3);
+    expect(fakeGpusOf(nvidiaDevicePluginDaemonSet())).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 // GPU support shaped after nvkind: the NVIDIA runtime inside each kind node plus the upstream
-// device plugin, or (profile fake-gpu) an advertised nvidia.com/gpu capacity with no devices.
+// device plugin, or (profile fake-gpu) Skiff's fake device plugin: nvidia.com/gpu with no devices.
 import type { V1DaemonSet, V1ResourceRequirements, V1RuntimeClass, V1Toleration } from '@kubernetes/client-node';
 import type { JobSpec } from '../spec/job-spec.js';
 import { LABELS, MANAGED_BY } from './labels.js';
@@ -7,6 +7,8 @@ import { LABELS, MANAGED_BY } from './labels.js';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 /** Node label that nvkind-style nodes carry and the device plugin selects on. */
 export const GPU_PRESENT_LABEL = 'nvidia.com/gpu.present';
+/** Node label Skiff's kind config puts on the nodes that carry fake GPUs. */
+export const FAKE_GPU_LABEL = 'skiff.dev/fake-gpu';
 export const NVIDIA_RUNTIME_CLASS = 'nvidia';
 export const DEVICE_PLUGIN_IMAGE = 'nvcr.io/nvidia/k8s-device-plugin:v0.17.1';
 export const DEVICE_PLUGIN_NAME = 'nvidia-device-plugin-daemonset';
@@ -87,12 +89,55 @@ export function nvidiaDevicePluginDaemonSet(image: string = DEVICE_PLUGIN_IMAGE)
   };
 }
 
+/** Skiff's fake GPU device plugin (runtime/images/fake-gpu-plugin), preloaded into the offline node image. */
+export const FAKE_GPU_PLUGIN_IMAGE = 'skiff.local/fake-gpu-plugin:v1.34.1-1';
+export const FAKE_GPU_PLUGIN_NAME = 'skiff-fake-gpu-plugin';
+export const FAKE_GPU_PLUGIN_NAMESPACE = 'kube-system';
+
 /**
- * Body for PATCH /api/v1/nodes/<node>/status (merge or strategic merge) that advertises `count`
- * fake GPUs. Allocatable is set too so the scheduler sees them before the kubelet's next status
- * sync (the kubelet derives allocatable from capacity for resources no device plugin owns).
+ * fake-gpu: `gpusPerNode` nvidia.com/gpu on each node Skiff's kind config marked, advertised by a
+ * real device plugin, so the kubelet registers, allocates and releases them as it would GPUs; only
+ * the devices are missing. Changing the count rolls the plugin's pods.
  */
-export function fakeGpuCapacityPatch(count: number): { status: { capacity: Record<string, string>; allocatable: Record<string, string> } } {
-  const value = String(count);
-  return { status: { capacity: { [GPU_RESOURCE]: value }, allocatable: { [GPU_RESOURCE]: value } } };
+export function fakeGpuDevicePluginDaemonSet(gpusPerNode: number, image: string = FAKE_GPU_PLUGIN_IMAGE): V1DaemonSet {
+  const selector = { [LABELS.managedBy]: MANAGED_BY, app: FAKE_GPU_PLUGIN_NAME };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: FAKE_GPU_PLUGIN_NAME, namespace: FAKE_GPU_PLUGIN_NAMESPACE, labels: selector },
+    spec: {
+      selector: { matchLabels: selector },
+      updateStrategy: { type: 'RollingUpdate' },
+      template: {
+        metadata: { labels: selector },
+        spec: {
+          nodeSelector: { [FAKE_GPU_LABEL]: 'true' },
+          // A lone control plane carries the fake GPUs too, and GPU nodes may be tainted.
+          tolerations: [...gpuTolerations(), { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          priorityClassName: 'system-node-critical',
+          containers: [
+            {
+              name: 'plugin',
+              image,
+              imagePullPolicy: 'Never',
+              command: ['/usr/local/bin/fake-gpu-plugin', '--gpus', String(gpusPerNode)],
+              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+              volumeMounts: [{ name: 'device-plugin', mountPath: DEVICE_PLUGIN_DIR }],
+            },
+          ],
+          volumes: [{ name: 'device-plugin', hostPath: { path: DEVICE_PLUGIN_DIR } }],
+        },
+      },
+    },
+  };
+}
+
+/** The count of fake GPUs a plugin DaemonSet advertises per node, from its command. */
+export function fakeGpusOf(daemonSet: V1DaemonSet): number | undefined {
+  const command = daemonSet.spec?.template.spec?.containers[0]?.command ?? [];
+  const at = command.indexOf('--gpus');
+  const count = at >= 0 ? Number.parseInt(command[at + 1] ?? '', 10) : NaN;
+  return Number.isFinite(count) ? count : undefined;
 }

@@ -1,11 +1,10 @@
 // The kind Cluster config for a Skiff cluster: one control plane plus N workers, labelled by profile.
 import { stringify } from 'yaml';
 import type { ClusterOptions } from '../types.js';
-import { GPU_PRESENT_LABEL } from './gpu.js';
+import { FAKE_GPU_LABEL, GPU_PRESENT_LABEL } from './gpu.js';
 import { NODE_DATA_DIR, NODE_HOME_DIR } from '../workspace/layout.js';
 
 export const PROFILE_LABEL = 'skiff.dev/profile';
-export const FAKE_GPU_LABEL = 'skiff.dev/fake-gpu';
 export const POD_SUBNET = '10.244.0.0/16';
 export const SERVICE_SUBNET = '10.96.0.0/16';
 
