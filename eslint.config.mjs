@@ -8,7 +8,12 @@ const RUNTIME = 'runtime/src';
 /** Each layer, top first, with the folders (or files) in it. */
 const LAYERS = [
   { name: 'the CLI and the package entry', paths: ['cli', 'index'] },
-  { name: 'the front ends’ helpers', paths: ['front'] },
+  // JupyterLab's frontend bundles them for the browser: no Node modules.
+  {
+    name: 'the front ends’ helpers',
+    paths: ['front'],
+    forbid: [{ group: ['node:*'], message: 'the front ends’ helpers run in the browser too (JupyterLab): no Node modules here.' }],
+  },
   { name: 'the API and the session', paths: ['api', 'session'] },
   { name: 'jobs, promotion, clusters and notebook sessions', paths: ['jobs', 'promote', 'cluster', 'sessions', 'testing'] },
   // The stand-in API server of unit tests needs only client-node: tests of the leaves use it too.
@@ -36,16 +41,19 @@ const layerRules = LAYERS.map((layer, i) => {
       'no-restricted-imports': [
         'error',
         {
-          patterns: above.length
-            ? [
-                {
-                  group: [...importsOf(above), ...lowerInside],
-                  message: `${layer.name} may not import from a layer above it (${LAYERS.slice(0, i)
-                    .map((l) => l.name)
-                    .join('; ')}): move the shared part down, or pass it in.`,
-                },
-              ]
-            : [],
+          patterns: [
+            ...(above.length
+              ? [
+                  {
+                    group: [...importsOf(above), ...lowerInside],
+                    message: `${layer.name} may not import from a layer above it (${LAYERS.slice(0, i)
+                      .map((l) => l.name)
+                      .join('; ')}): move the shared part down, or pass it in.`,
+                  },
+                ]
+              : []),
+            ...(layer.forbid ?? []),
+          ],
         },
       ],
     },

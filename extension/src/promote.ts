@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { JobStatus } from '@skiff/runtime';
 import { planSides, planSummaryLines, profilesFor, promotionChoices } from '@skiff/runtime/front';
-import { followInChannel, type CommandContext } from './commands.js';
+import { followInChannel, type CommandContext } from './job-channel.js';
 
 export const PLAN_SCHEME = 'skiff-plan';
 
