@@ -6,7 +6,8 @@
 #   2. runs a 1-GPU job that prints torch.cuda.get_device_name() and checks Skiff read the GPU's
 #      utilisation (`skiff run -o json` metrics events);
 #   3. with two GPUs or more, a 2-rank NCCL all-reduce;
-#   4. deletes the cluster.
+#   4. time-slicing: a cluster whose GPU is shared 2 ways runs two half-GPU ranks on one GPU;
+#   5. deletes the cluster.
 # Skiff's job image has a CPU build of torch: the jobs get PyPI's CUDA build with --pip, resolved
 # and installed on this machine and mounted into the pods (SKIFF_GPU_CHECK_TORCH picks the version).
 #   bash scripts/gpu-check.sh        (exit 0: every step passed; 3: no GPU or Docker here)
@@ -53,4 +54,10 @@ PY
 if [ "$workers" -ge 2 ]; then
   skiff run test/gpu/cuda_check.py --name gpu-check-nccl --workers 2 --gpus-per-worker 1 --pip "$torch" -- --all-reduce
 fi
+# NVIDIA's plugin takes its sharing at creation: a second cluster, one node, its GPU shared 2 ways.
+skiff down
+skiff up --profile gpu --workers 1 --gpus-per-node 1 --gpu-sharing 2
+shared=$(skiff run test/gpu/cuda_check.py --name gpu-check-share --workers 2 --gpu-share 0.5 --pip "$torch")
+echo "$shared"
+[ "$(grep -c ' on ' <<<"$shared")" -eq 2 ] || { say "the two half-GPU ranks did not both run on the shared GPU"; exit 1; }
 say "passed in $((SECONDS - started)) s"

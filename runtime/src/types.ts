@@ -20,6 +20,8 @@ export interface ClusterOptions {
   workers: number;
   /** GPUs per worker node: the fake device plugin's (fake-gpu) or passed through (gpu). */
   gpusPerNode: number;
+  /** How many ways each GPU is shared by time-slicing (absent or 1: each job's GPUs are its own). */
+  gpuSharing?: number;
   /** Node image; when absent the provider picks upstream kindest/node or Skiff's offline build. */
   nodeImage?: string;
   /** Host folders shared into every node: jobs' run folders and packages, and the home folder for --data. */
@@ -37,8 +39,10 @@ export interface NodeInfo {
   name: string;
   role: 'control-plane' | 'worker';
   ready: boolean;
-  /** Allocatable nvidia.com/gpu (0 when none). */
+  /** GPUs, each counted once however many ways it is shared (0 when none). */
   gpus: number;
+  /** How many ways each GPU is shared (time-slicing), present only when it is (above 1). */
+  gpuSharing?: number;
 }
 
 export type JobKind = 'training' | 'serving';

@@ -237,6 +237,31 @@ describe('skiff on a real kind cluster', () => {
     expect((await skiff(['cancel', 'e2e-gpu-metrics'])).code).toBe(0);
   });
 
+  it('shares each fake GPU two ways when asked: four half-GPU ranks run on two GPUs, two to a GPU; a share of unshared GPUs is refused plainly', async () => {
+    const shared = await skiff(['up', '--gpu-sharing', '2']);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stdout).toContain('2 GPUs shared 2 ways');
+    try {
+      const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--workers', '4', '--gpu-share', '0.5', '--name', 'e2e-gpu-share']);
+      expect(run.code, run.stderr).toBe(0);
+      // The kubelet's word: two ranks on each node, both given that node's one GPU (a slice each).
+      const devices = [...run.stdout.matchAll(/\] rank (\d) of 4 ran with devices (\S+)/g)].map((m) => m[2]);
+      expect(devices).toHaveLength(4);
+      const perGpu = new Map<string, number>();
+      for (const d of devices) perGpu.set(d, (perGpu.get(d) ?? 0) + 1);
+      expect([...perGpu.values()]).toEqual([2, 2]);
+      expect(devices.every((d) => /^GPU-fake-skiff-e2e-worker2?-0$/.test(d))).toBe(true);
+      expect((await skiffJson<Described>(['describe', 'e2e-gpu-share'])).phase).toBe('Succeeded');
+    } finally {
+      const whole = await skiff(['up', '--gpu-sharing', '1']);
+      expect(whole.code, whole.stderr).toBe(0);
+    }
+    const refused = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--gpu-share', '0.5', '--name', 'e2e-gpu-share-whole']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/asks for 0\.5 of a GPU per worker, but the GPUs of cluster 'skiff-e2e' are not shared, so it would hold a whole one/);
+    expect(refused.stderr).toContain('skiff up --gpu-sharing 2');
+  });
+
   it('explains in plain words why a job asking for too many GPUs stays Pending', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--gpus-per-worker', '4', '--name', 'e2e-gpu-big', '--detach']);
     expect(run.code, run.stderr).toBe(0);

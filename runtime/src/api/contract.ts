@@ -93,6 +93,7 @@ const upBody = jsonObject({
   nodeImage,
   workers: wholeNumber.optional(),
   gpusPerNode: wholeNumber.optional(),
+  gpuSharing: wholeNumber.optional(),
 });
 
 /**

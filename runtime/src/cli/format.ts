@@ -55,18 +55,23 @@ export function metricsSampleText(sample: MetricsSample): string {
 }
 
 export function clusterText(c: ClusterInfo): string {
-  const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
-  const head = `cluster '${c.name}' (context ${c.context}, profile ${c.profile}, ${c.nodes.length} node${c.nodes.length === 1 ? '' : 's'}${gpus ? `, ${gpus} GPUs` : ''})\n`;
+  const head = `cluster '${c.name}' (context ${c.context}, profile ${c.profile}, ${c.nodes.length} node${c.nodes.length === 1 ? '' : 's'}${gpusText(c)})\n`;
   if (c.nodes.length === 0) return head + '  not answering; `skiff up` repairs it\n';
   const rows = [['NODE', 'ROLE', 'READY', 'GPUS'], ...c.nodes.map((n) => [n.name, n.role, n.ready ? 'yes' : 'no', String(n.gpus)])];
   return head + indent(table(rows).trimEnd()) + '\n';
 }
 
+/** "2 GPUs", or "2 GPUs shared 2 ways" under time-slicing; empty without GPUs. */
+function gpusText(c: ClusterInfo): string {
+  const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
+  const sharing = Math.max(1, ...c.nodes.map((n) => n.gpuSharing ?? 1));
+  return gpus ? `, ${gpus} GPUs${sharing > 1 ? ` shared ${sharing} ways` : ''}` : '';
+}
+
 export function upText(r: UpResult): string {
   const c = r.cluster;
   const workers = c.nodes.filter((n) => n.role === 'worker').length;
-  const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
-  const what = `${workers} worker${workers === 1 ? '' : 's'}, profile ${c.profile}${gpus ? `, ${gpus} GPUs` : ''}`;
+  const what = `${workers} worker${workers === 1 ? '' : 's'}, profile ${c.profile}${gpusText(c)}`;
   return `cluster '${c.name}' is ${r.reused ? 'already up' : 'ready'} (${what}) after ${formatDuration(r.seconds)}; context ${c.context}\n`;
 }
 

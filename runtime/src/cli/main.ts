@@ -99,9 +99,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   program
     .command('up')
     .description('create (or reuse) the local kind cluster')
-    .addOption(new Option('--profile <profile>', 'cpu, gpu (NVIDIA passthrough) or fake-gpu (advertised GPUs)').choices(CLUSTER_PROFILES))
+    .addOption(new Option('--profile <profile>', 'cpu, gpu (NVIDIA passthrough) or fake-gpu (GPUs from a fake device plugin)').choices(CLUSTER_PROFILES))
     .option('--workers <n>', 'worker nodes besides the control plane')
     .option('--gpus-per-node <g>', 'GPUs per worker node (gpu and fake-gpu profiles)')
+    .option('--gpu-sharing <n>', 'share each GPU n ways by time-slicing, so n jobs or ranks fit on it (default 1: not shared)')
     .option('--name <name>', 'cluster name (default: --cluster)')
     .option('--image <node-image>', 'kind node image')
     .option('--recreate', 'delete the cluster and make it anew when it exists but is unhealthy')
@@ -145,6 +146,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     cmd
       .option('--gpus-per-worker <g>', 'GPUs per worker/replica')
       .addOption(new Option('--gpus <g>').hideHelp())
+      .option('--gpu-share <fraction>', 'a share of one GPU per worker/replica, e.g. 0.5: a time-slice of a GPU the cluster shares (`skiff up --gpu-sharing 2`)')
       .option('--cpu <cpu>', 'CPU per worker/replica, e.g. 2 or 500m')
       .option('--memory <mem>', 'memory per worker/replica, e.g. 4Gi')
       .option('--image <image>', 'container image (default: Skiff’s Python + torch image)')

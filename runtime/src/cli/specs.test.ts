@@ -72,6 +72,12 @@ describe('upRequestFromFlags', () => {
   it('parses numbers and keeps only what was given', () => {
     expect(upRequestFromFlags({ profile: 'fake-gpu', workers: '3', gpusPerNode: '2' }, 'skiff')).toEqual({ name: 'skiff', profile: 'fake-gpu', workers: 3, gpusPerNode: 2 });
     expect(upRequestFromFlags({ name: 'other', image: 'kindest/node:v1' }, 'skiff')).toEqual({ name: 'other', nodeImage: 'kindest/node:v1' });
+    expect(upRequestFromFlags({ gpuSharing: '2' }, 'skiff')).toEqual({ name: 'skiff', gpuSharing: 2 });
+  });
+
+  it('takes a share of a GPU for a job as a slice of one GPU', () => {
+    expect(trainingSpecFromFlags('t.py', [], { gpuShare: '0.25' }, { cwd: '/w' }).spec).toMatchObject({ gpusPerWorker: 1, gpuShare: 0.25 });
+    expect(() => upRequestFromFlags({ gpuSharing: '0' }, 'skiff')).toThrow(/--gpu-sharing must be a whole number ≥ 1/);
   });
 
   it('rejects bad values as BAD_INPUT', () => {

@@ -12,6 +12,7 @@ export interface ResourceFlags {
   name?: string;
   gpusPerWorker?: string;
   gpus?: string;
+  gpuShare?: string;
   cpu?: string;
   memory?: string;
   image?: string;
@@ -48,6 +49,7 @@ function commonFields(flags: ResourceFlags, namespace: string | undefined, cwd: 
   if (namespace !== undefined) fields.namespace = namespace;
   const gpus = flags.gpusPerWorker ?? flags.gpus;
   if (gpus !== undefined) fields.gpusPerWorker = gpus;
+  if (flags.gpuShare !== undefined) fields.gpuShare = flags.gpuShare;
   const resources: Record<string, string> = {};
   if (flags.cpu !== undefined) resources.cpu = flags.cpu;
   if (flags.memory !== undefined) resources.memory = flags.memory;
@@ -94,6 +96,7 @@ export interface UpFlags {
   profile?: string;
   workers?: string;
   gpusPerNode?: string;
+  gpuSharing?: string;
   name?: string;
   image?: string;
   recreate?: boolean;
@@ -111,6 +114,7 @@ export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpReque
   }
   if (flags.workers !== undefined) request.workers = wholeNumber('--workers', flags.workers);
   if (flags.gpusPerNode !== undefined) request.gpusPerNode = wholeNumber('--gpus-per-node', flags.gpusPerNode);
+  if (flags.gpuSharing !== undefined) request.gpuSharing = wholeNumber('--gpu-sharing', flags.gpuSharing, 1);
   if (flags.image !== undefined) request.nodeImage = flags.image;
   if (flags.recreate) request.recreate = true;
   return request;

@@ -15,7 +15,7 @@ import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
 import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_NAME, fakeGpuDevicePluginDaemonSet, fakeGpusOf } from '../manifests/gpu.js';
 
-const OFFLINE = 'skiff.local/node:v1.34.1-5';
+const OFFLINE = 'skiff.local/node:v1.34.1-6';
 const JOB = 'skiff.local/job-python:bookworm-2';
 
 /**
@@ -90,7 +90,8 @@ class World {
   addCluster(opts: Pick<ClusterOptions, 'name' | 'profile' | 'workers'>, gpus = 0) {
     const profile = { 'skiff.dev/profile': opts.profile };
     // As Skiff's kind config does: workers run jobs, or the control plane when it is alone.
-    const jobNode = opts.profile === 'fake-gpu' ? { ...profile, 'skiff.dev/fake-gpu': 'true' } : profile;
+    const jobNode =
+      opts.profile === 'fake-gpu' ? { ...profile, 'skiff.dev/fake-gpu': 'true' } : opts.profile === 'gpu' ? { ...profile, 'nvidia.com/gpu.present': 'true' } : profile;
     const names = [`${opts.name}-control-plane`, ...Array.from({ length: opts.workers }, (_, i) => `${opts.name}-worker${i ? i + 1 : ''}`)];
     this.containers.set(
       opts.name,
@@ -100,14 +101,15 @@ class World {
       opts.name,
       names.map((name, i) => (i === 0 && opts.workers > 0 ? node(name, profile, true) : node(name, jobNode, i === 0, gpus))),
     );
-    if (opts.profile === 'fake-gpu' && gpus > 0) this.fakeGpuPlugins.set(opts.name, fakeGpuDevicePluginDaemonSet(gpus));
+    if (opts.profile === 'fake-gpu' && gpus > 0) this.fakeGpuPlugins.set(opts.name, fakeGpuDevicePluginDaemonSet({ gpusPerNode: gpus, sharing: 1 }));
     this.contexts.add(opts.name);
     this.writeKubeconfig();
   }
 
   /** What the kubelets do once a plugin registers: list its GPUs on the nodes it runs on. */
   registerFakeGpus(cluster: string) {
-    const count = String(fakeGpusOf(this.fakeGpuPlugins.get(cluster)!) ?? 0);
+    const plugin = fakeGpusOf(this.fakeGpuPlugins.get(cluster)!);
+    const count = String(plugin ? plugin.gpusPerNode * plugin.sharing : 0);
     for (const n of this.nodes.get(cluster) ?? []) if (n.metadata?.labels?.['skiff.dev/fake-gpu'] === 'true') n.status!.allocatable!['nvidia.com/gpu'] = count;
   }
 
@@ -190,6 +192,15 @@ class World {
         if (!this.apiReady || this.unreachable.has(name)) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
         return structuredClone(this.nodes.get(name) ?? []);
       },
+      labelNode: async (nodeName, labels) => {
+        this.log.push(`label ${nodeName} ${JSON.stringify(labels)}`);
+        const target = this.nodes.get(name)?.find((n) => n.metadata?.name === nodeName);
+        for (const [key, value] of Object.entries(labels)) {
+          if (value === null) delete target!.metadata!.labels![key];
+          else target!.metadata!.labels![key] = value;
+        }
+      },
+      ensureConfigMap: async (obj) => void this.log.push(`configmap ${obj.metadata?.name}`),
       readDaemonSet: async (_namespace, dsName) => (dsName === FAKE_GPU_PLUGIN_NAME ? structuredClone(this.fakeGpuPlugins.get(name)) : undefined),
       applyDaemonSet: async (obj) => {
         this.log.push(`apply ${obj.metadata?.name} ${obj.spec?.template.spec?.containers[0]?.command?.join(' ')}`);
@@ -410,6 +421,42 @@ describe('Clusters.up', () => {
     expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
     expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 2`]);
     expect(progress).toContain("fake GPUs: 2 per node, from Skiff's device plugin");
+  });
+
+  it('shares each fake GPU as asked, counting it once, and changes the sharing of a reused cluster in place', async () => {
+    const progress: string[] = [];
+    const result = await world.clusters().up({ profile: 'fake-gpu', workers: 2, gpuSharing: 2 }, (m) => progress.push(m));
+    expect(result.cluster.nodes.map((n) => [n.gpus, n.gpuSharing])).toEqual([
+      [0, undefined],
+      [1, 2],
+      [1, 2],
+    ]);
+    expect(world.log.filter((l) => l.startsWith('apply') || l.startsWith('label'))).toEqual([
+      'label skiff-worker {"nvidia.com/gpu.replicas":"2"}',
+      'label skiff-worker2 {"nvidia.com/gpu.replicas":"2"}',
+      `apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 1 --replicas 2`,
+    ]);
+    expect(progress).toContain("starting Skiff's fake GPU device plugin (1 per node, each shared 2 ways)");
+    const unshared = await world.clusters().up({ gpuSharing: 1 });
+    expect(unshared.cluster.nodes.map((n) => n.gpuSharing)).toEqual([undefined, undefined, undefined]);
+    expect(world.log.at(-2)).toBe(`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 1`);
+  });
+
+  it('refuses to share the GPUs of a cpu cluster, and warns when one is up', async () => {
+    await expect(world.clusters().up({ profile: 'cpu', gpuSharing: 2 })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('the cpu profile has none') });
+    await expect(world.clusters().up({ gpuSharing: 2 })).rejects.toMatchObject({ code: 'BAD_INPUT', hint: expect.stringContaining('--profile fake-gpu') });
+    expect(world.log.filter((l) => l.startsWith('create'))).toEqual([]);
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    const progress: string[] = [];
+    await world.clusters().up({ gpuSharing: 2 }, (m) => progress.push(m));
+    expect(progress.join('\n')).toMatch(/warning: cluster 'skiff' has no GPUs to share \(profile cpu\)/);
+  });
+
+  it("time-slices the gpu profile's GPUs through NVIDIA's plugin config, and labels the GPU nodes", async () => {
+    world.images.add(DEVICE_PLUGIN_IMAGE);
+    await world.clusters().up({ profile: 'gpu', workers: 1, gpuSharing: 4 });
+    expect(world.log).toContain('configmap nvidia-device-plugin-config');
+    expect(world.log.filter((l) => l.startsWith('label'))).toEqual(['label skiff-worker {"nvidia.com/gpu.replicas":"4"}']);
   });
 
   it('loads the plugin image from Docker onto a node image that lacks it, and refuses before creating anything when Docker lacks it too', async () => {

@@ -5,7 +5,16 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import { SkiffError } from '../errors.js';
 import { withTimeout } from '../exec/run.js';
-import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, nvidiaDevicePluginDaemonSet, nvidiaRuntimeClass } from '../manifests/gpu.js';
+import {
+  DEVICE_PLUGIN_IMAGE,
+  FAKE_GPU_PLUGIN_IMAGE,
+  GPU_PRESENT_LABEL,
+  GPU_SHARING_LABEL,
+  nvidiaDevicePluginDaemonSet,
+  nvidiaRuntimeClass,
+  nvidiaTimeSlicingConfigMap,
+  type FakeGpus,
+} from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
@@ -27,8 +36,10 @@ export const SKIFF_NAMESPACE = 'skiff';
 /** Node containers on one machine: more would only starve each other. */
 export const MAX_WORKER_NODES = 16;
 export const MAX_GPUS_PER_NODE = 16;
+/** Time-slicing past a few ways leaves each share too little of the GPU to be worth a job. */
+export const MAX_GPU_SHARING = 8;
 
-export const DEFAULT_OPTIONS: Omit<ClusterOptions, 'name'> = { profile: 'cpu', workers: 2, gpusPerNode: 1 };
+export const DEFAULT_OPTIONS = { profile: 'cpu', workers: 2, gpusPerNode: 1, gpuSharing: 1 } as const satisfies Omit<ClusterOptions, 'name'>;
 
 const READYZ_TIMEOUT_MS = 2_000;
 /** A Docker engine that takes longer than this to list containers is stuck (as preflight's `info`). */
@@ -254,11 +265,12 @@ export class Clusters {
       onProgress(`warning: cluster '${opts.name}' ${difference}; reusing it as it is (run \`skiff down\` first to change it)`);
     }
     if (cluster.profile === 'fake-gpu') {
-      // A count asked for replaces the plugin's; otherwise the cluster keeps the one it has. Either
-      // way the kubelets must list the GPUs (after a node restart the plugin registers anew).
-      const plugin = await runFakeGpuPlugin(api, request.gpusPerNode ?? DEFAULT_OPTIONS.gpusPerNode, { keepCount: request.gpusPerNode === undefined });
-      if (plugin.changed) onProgress(`fake GPUs: ${plugin.gpusPerNode} per node, from Skiff's device plugin`);
-      nodes = await waitForFakeGpus(api, this.named(opts.name), plugin.gpusPerNode, this.fakeGpuWait(onProgress));
+      // What is asked for replaces the plugin's; the rest stays as the cluster has it. Either way
+      // the kubelets must list the GPUs (after a node restart the plugin registers anew).
+      const asked = { gpusPerNode: request.gpusPerNode, sharing: request.gpuSharing };
+      const plugin = await runFakeGpuPlugin(api, nodes, asked, { gpusPerNode: DEFAULT_OPTIONS.gpusPerNode, sharing: DEFAULT_OPTIONS.gpuSharing });
+      if (plugin.changed) onProgress(`fake GPUs: ${fakeGpusText(plugin.gpus)}, from Skiff's device plugin`);
+      nodes = await waitForFakeGpus(api, this.named(opts.name), plugin.gpus, this.fakeGpuWait(onProgress));
       cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
     }
     // Someone may have deleted it; one GET when it is there.
@@ -268,6 +280,11 @@ export class Clusters {
 
   /** Like `kind create cluster`, a cluster that fails to come up is deleted rather than left half made. */
   private async create(provider: ClusterProvider, opts: ClusterOptions, onProgress: Progress): Promise<ClusterInfo> {
+    if (opts.profile === 'cpu' && (opts.gpuSharing ?? 1) > 1) {
+      throw new SkiffError('BAD_INPUT', `--gpu-sharing shares GPUs, and a new cluster '${opts.name}' would have the cpu profile, without any`, {
+        hint: 'add --profile fake-gpu (or gpu on an NVIDIA machine)',
+      });
+    }
     const nodeImage = await chooseNodeImage(opts.nodeImage, { docker: this.docker, buildImages: this.deps.buildImages, pullImage: this.deps.pullImage }, onProgress);
     onProgress(`creating cluster '${opts.name}' (profile ${opts.profile}, ${opts.workers} workers, ${nodeImage})`);
     // One step at a time: saving or importing 1.3 GB beside a booting node (or two clusters coming up
@@ -436,6 +453,8 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
     // Real GPUs: unless asked to split them, every node gets all of them (0), as nvkind's default.
     gpusPerNode: request.gpusPerNode ?? (request.profile === 'gpu' ? 0 : DEFAULT_OPTIONS.gpusPerNode),
   };
+  const gpuSharing = request.gpuSharing ?? DEFAULT_OPTIONS.gpuSharing;
+  if (gpuSharing !== DEFAULT_OPTIONS.gpuSharing) opts.gpuSharing = gpuSharing;
   if (request.nodeImage) opts.nodeImage = request.nodeImage;
   // kind's own rule for cluster names (they become container and context names).
   if (!/^[a-z0-9]([a-z0-9.-]{0,48}[a-z0-9])?$/.test(opts.name)) {
@@ -452,6 +471,15 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
   if (!Number.isInteger(opts.gpusPerNode) || opts.gpusPerNode < 0 || opts.gpusPerNode > MAX_GPUS_PER_NODE) {
     throw new SkiffError('BAD_INPUT', `GPUs per node must be a whole number from 0 to ${MAX_GPUS_PER_NODE}, not ${opts.gpusPerNode}`);
   }
+  if (!Number.isInteger(gpuSharing) || gpuSharing < 1 || gpuSharing > MAX_GPU_SHARING) {
+    throw new SkiffError('BAD_INPUT', `--gpu-sharing must be a whole number of ways from 1 to ${MAX_GPU_SHARING}, not ${gpuSharing}`, {
+      hint: '2 lets two jobs (or ranks) take turns on each GPU; 1 gives each its own',
+    });
+  }
+  // An explicit cpu profile only: a bare `skiff up --gpu-sharing 2` may be meant for a GPU cluster already up (create checks the rest).
+  if (gpuSharing > 1 && request.profile === 'cpu') {
+    throw new SkiffError('BAD_INPUT', '--gpu-sharing shares GPUs, and the cpu profile has none', { hint: 'use --profile fake-gpu, or gpu on an NVIDIA machine' });
+  }
   return opts;
 }
 
@@ -461,20 +489,37 @@ export function differences(cluster: ClusterInfo, request: UpRequest): string[] 
   if (request.profile && request.profile !== cluster.profile) found.push(`has profile ${cluster.profile}, not ${request.profile}`);
   const workers = cluster.nodes.filter((n) => n.role === 'worker').length;
   if (request.workers !== undefined && request.workers !== workers) found.push(`has ${workers} workers, not ${request.workers}`);
+  // fake-gpu clusters change their GPUs in place (the plugin rolls); the NVIDIA plugin's are set at creation.
+  const sharing = Math.max(1, ...cluster.nodes.map((n) => n.gpuSharing ?? 1));
+  if (cluster.profile === 'gpu' && request.gpuSharing !== undefined && request.gpuSharing !== sharing) found.push(`shares its GPUs ${sharing} way(s), not ${request.gpuSharing}`);
+  if (cluster.profile === 'cpu' && (request.gpuSharing ?? 1) > 1) found.push('has no GPUs to share (profile cpu)');
   return found;
+}
+
+function fakeGpusText({ gpusPerNode, sharing }: FakeGpus): string {
+  return `${gpusPerNode} per node${sharing > 1 ? `, each shared ${sharing} ways` : ''}`;
 }
 
 /** fake-gpu: Skiff's fake GPU device plugin; gpu: the NVIDIA RuntimeClass and device plugin (nvkind's setup). */
 async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: ClusterOptions, wait: WaitOptions, onProgress: Progress): Promise<void> {
   if (opts.profile === 'fake-gpu') {
     if (opts.gpusPerNode === 0) return;
-    onProgress(`starting Skiff's fake GPU device plugin (${opts.gpusPerNode} per node)`);
-    await runFakeGpuPlugin(api, opts.gpusPerNode);
-    await waitForFakeGpus(api, cluster, opts.gpusPerNode, wait);
+    const gpus = { gpusPerNode: opts.gpusPerNode, sharing: opts.gpuSharing ?? 1 };
+    onProgress(`starting Skiff's fake GPU device plugin (${fakeGpusText(gpus)})`);
+    await runFakeGpuPlugin(api, await api.listNodes(), gpus, gpus);
+    await waitForFakeGpus(api, cluster, gpus, wait);
   } else if (opts.profile === 'gpu') {
-    onProgress('installing the NVIDIA device plugin');
+    const sharing = opts.gpuSharing ?? 1;
+    onProgress(`installing the NVIDIA device plugin${sharing > 1 ? `, each GPU time-sliced ${sharing} ways` : ''}`);
     await api.ensureRuntimeClass(nvidiaRuntimeClass());
-    await api.ensureDaemonSet(nvidiaDevicePluginDaemonSet());
+    if (sharing > 1) {
+      await api.ensureConfigMap(nvidiaTimeSlicingConfigMap(sharing));
+      // As NVIDIA's feature discovery labels time-sliced nodes: jobs read the sharing from it.
+      for (const node of await api.listNodes()) {
+        if (node.metadata?.labels?.[GPU_PRESENT_LABEL] === 'true') await api.labelNode(node.metadata.name ?? '', { [GPU_SHARING_LABEL]: String(sharing) });
+      }
+    }
+    await api.ensureDaemonSet(nvidiaDevicePluginDaemonSet(DEVICE_PLUGIN_IMAGE, sharing));
   }
 }
 

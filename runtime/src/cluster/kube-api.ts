@@ -1,15 +1,31 @@
 // The few Kubernetes API calls cluster setup makes, behind an interface so the setup steps can
 // be tested against a fake cluster.
-import { ApiException, AppsV1Api, CoreV1Api, Health, type KubeConfig, NodeV1Api, type V1DaemonSet, type V1Node, type V1RuntimeClass } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  Health,
+  type KubeConfig,
+  NodeV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+  type V1DaemonSet,
+  type V1Node,
+  type V1RuntimeClass,
+} from '@kubernetes/client-node';
 
 export interface ClusterApi {
   /** Whether the API server answers /readyz within the timeout. */
   ready(timeoutMs: number): Promise<boolean>;
   listNodes(): Promise<V1Node[]>;
   ensureNamespace(name: string): Promise<void>;
+  /** Sets (or, with null, removes) labels on a node. */
+  labelNode(name: string, labels: Record<string, string | null>): Promise<void>;
   /** Creates the objects unless they exist (Skiff never changes them after creation). */
   ensureRuntimeClass(obj: V1RuntimeClass): Promise<void>;
   ensureDaemonSet(obj: V1DaemonSet): Promise<void>;
+  ensureConfigMap(obj: V1ConfigMap): Promise<void>;
   readDaemonSet(namespace: string, name: string): Promise<V1DaemonSet | undefined>;
   /** Creates the DaemonSet, or replaces the one of that name (its pods roll). */
   applyDaemonSet(obj: V1DaemonSet): Promise<void>;
@@ -28,6 +44,9 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     async listNodes() {
       return (await core.listNode()).items;
     },
+    async labelNode(name, labels) {
+      await core.patchNode({ name, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    },
     async ensureNamespace(name) {
       if (await exists(() => core.readNamespace({ name }))) return;
       await ignoreConflict(() => core.createNamespace({ body: { metadata: { name } } }));
@@ -38,6 +57,9 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     async ensureDaemonSet(obj) {
       const namespace = obj.metadata?.namespace ?? 'default';
       await ignoreConflict(() => kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({ namespace, body: obj }));
+    },
+    async ensureConfigMap(obj) {
+      await ignoreConflict(() => core.createNamespacedConfigMap({ namespace: obj.metadata?.namespace ?? 'default', body: obj }));
     },
     async readDaemonSet(namespace, name) {
       try {

@@ -29,7 +29,7 @@ describe('chooseNodeImage', () => {
 
   it("prefers Skiff's offline image, then a local upstream one", async () => {
     const deps = { pullImage: failPull, buildImages: noBuild };
-    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-5', 'kindest/node:v1.34.0']) }, () => {})).toBe('skiff.local/node:v1.34.1-5');
+    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-6', 'kindest/node:v1.34.0']) }, () => {})).toBe('skiff.local/node:v1.34.1-6');
     expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['kindest/node:v1.34.0']) }, () => {})).toBe('kindest/node:v1.34.0');
   });
 
@@ -55,7 +55,7 @@ describe('chooseNodeImage', () => {
       },
       (m) => progress.push(m),
     );
-    expect(image).toBe('skiff.local/node:v1.34.1-5');
+    expect(image).toBe('skiff.local/node:v1.34.1-6');
     expect(built).toEqual(['node']);
     expect(progress[1]).toContain('no such host');
     expect(progress.at(-1)).toBe('building kubelet');

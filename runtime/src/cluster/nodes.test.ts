@@ -17,11 +17,15 @@ function node(name: string, opts: { controlPlane?: boolean; ready?: boolean; lab
   };
 }
 
-function fakeApi(listings: V1Node[][], plugin?: V1DaemonSet): ClusterApi & { applied: V1DaemonSet[] } {
+function fakeApi(listings: V1Node[][], plugin?: V1DaemonSet): ClusterApi & { applied: V1DaemonSet[]; labelled: [string, object][] } {
   const applied: V1DaemonSet[] = [];
+  const labelled: [string, object][] = [];
   let i = 0;
   return {
     applied,
+    labelled,
+    labelNode: async (name, labels) => void labelled.push([name, labels]),
+    ensureConfigMap: async () => {},
     ready: async () => true,
     listNodes: async () => {
       const result = listings[Math.min(i++, listings.length - 1)];
@@ -90,22 +94,32 @@ describe('fake GPUs', () => {
   const marked = { 'skiff.dev/fake-gpu': 'true' };
   const cluster = { name: 'skiff', context: 'kind-skiff' };
 
-  it('start the plugin with the count asked for, or keep the count it runs with', async () => {
+  it('start the plugin with what is asked, keep what it runs with for the rest, and label the nodes with the sharing', async () => {
+    const nodes = [node('cp', { controlPlane: true }), node('w1', { labels: marked }), node('w2', { labels: { ...marked, 'nvidia.com/gpu.replicas': '2' } })];
     const fresh = fakeApi([]);
-    expect(await runFakeGpuPlugin(fresh, 2)).toEqual({ gpusPerNode: 2, changed: true });
+    expect(await runFakeGpuPlugin(fresh, nodes, { gpusPerNode: 2 }, { gpusPerNode: 1, sharing: 1 })).toEqual({ gpus: { gpusPerNode: 2, sharing: 1 }, changed: true });
     expect(fresh.applied.map((ds) => ds.spec?.template.spec?.containers[0]?.command)).toEqual([['/usr/local/bin/fake-gpu-plugin', '--gpus', '2']]);
-    const running = fakeApi([], fakeGpuDevicePluginDaemonSet(4));
-    expect(await runFakeGpuPlugin(running, 1, { keepCount: true })).toEqual({ gpusPerNode: 4, changed: false });
-    expect(await runFakeGpuPlugin(running, 4)).toEqual({ gpusPerNode: 4, changed: false });
+    // w2 carried a sharing label from before: it goes.
+    expect(fresh.labelled).toEqual([['w2', { 'nvidia.com/gpu.replicas': null }]]);
+    const running = fakeApi([], fakeGpuDevicePluginDaemonSet({ gpusPerNode: 4, sharing: 2 }));
+    expect(await runFakeGpuPlugin(running, nodes, {}, { gpusPerNode: 1, sharing: 1 })).toEqual({ gpus: { gpusPerNode: 4, sharing: 2 }, changed: false });
+    expect(running.labelled).toEqual([['w1', { 'nvidia.com/gpu.replicas': '2' }]]);
     expect(running.applied).toEqual([]);
-    expect(await runFakeGpuPlugin(running, 1)).toEqual({ gpusPerNode: 1, changed: true });
+    expect(await runFakeGpuPlugin(running, nodes, { sharing: 3 }, { gpusPerNode: 1, sharing: 1 })).toEqual({ gpus: { gpusPerNode: 4, sharing: 3 }, changed: true });
+    expect(running.applied[0].spec?.template.spec?.containers[0]?.command).toEqual(['/usr/local/bin/fake-gpu-plugin', '--gpus', '4', '--replicas', '3']);
+  });
+
+  it('count each shared GPU once in a node reading', () => {
+    expect(nodeInfo(node('w', { labels: { 'nvidia.com/gpu.replicas': '2' }, gpus: 4 }))).toEqual({ name: 'w', role: 'worker', ready: true, gpus: 2, gpuSharing: 2 });
   });
 
   it('wait until every marked node lists the GPUs, and name the nodes that never do', async () => {
     const before = [node('cp', { controlPlane: true }), node('w1', { labels: marked }), node('w2', { labels: marked, gpus: 2 })];
     const after = [node('cp', { controlPlane: true }), node('w1', { labels: marked, gpus: 2 }), node('w2', { labels: marked, gpus: 2 })];
-    expect(await waitForFakeGpus(fakeApi([before, before, after]), cluster, 2, { timeoutMs: 5_000, intervalMs: 1 })).toBe(after);
-    const err = await waitForFakeGpus(fakeApi([before]), cluster, 2, { timeoutMs: 5, intervalMs: 1 }).catch((e: unknown) => e);
+    expect(await waitForFakeGpus(fakeApi([before, before, after]), cluster, { gpusPerNode: 2, sharing: 1 }, { timeoutMs: 5_000, intervalMs: 1 })).toBe(after);
+    // Shared 2 ways, each GPU is listed twice.
+    expect(await waitForFakeGpus(fakeApi([after]), cluster, { gpusPerNode: 1, sharing: 2 }, { timeoutMs: 5_000, intervalMs: 1 })).toBe(after);
+    const err = await waitForFakeGpus(fakeApi([before]), cluster, { gpusPerNode: 2, sharing: 1 }, { timeoutMs: 5, intervalMs: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SkiffError);
     expect(err).toMatchObject({
       code: 'TIMEOUT',

@@ -1,7 +1,17 @@
 // Reading and preparing a cluster's nodes through the Kubernetes API.
 import type { V1Node } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
-import { FAKE_GPU_LABEL, FAKE_GPU_PLUGIN_NAME, FAKE_GPU_PLUGIN_NAMESPACE, fakeGpuDevicePluginDaemonSet, fakeGpusOf, GPU_RESOURCE } from '../manifests/gpu.js';
+import {
+  FAKE_GPU_LABEL,
+  FAKE_GPU_PLUGIN_NAME,
+  FAKE_GPU_PLUGIN_NAMESPACE,
+  fakeGpuDevicePluginDaemonSet,
+  fakeGpusOf,
+  GPU_RESOURCE,
+  GPU_SHARING_LABEL,
+  gpuSharingOf,
+  type FakeGpus,
+} from '../manifests/gpu.js';
 import { PROFILE_LABEL } from '../manifests/kind-config.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterProfile, type NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
@@ -15,13 +25,17 @@ export function isNodeReady(node: V1Node): boolean {
 
 export function nodeInfo(node: V1Node): NodeInfo {
   const labels = node.metadata?.labels ?? {};
-  const gpus = Number.parseInt(node.status?.allocatable?.[GPU_RESOURCE] ?? '0', 10);
-  return {
+  // Shared GPUs are listed once per share: count each GPU once.
+  const sharing = gpuSharingOf(node);
+  const devices = Number.parseInt(node.status?.allocatable?.[GPU_RESOURCE] ?? '0', 10);
+  const info: NodeInfo = {
     name: node.metadata?.name ?? '',
     role: CONTROL_PLANE_LABEL in labels ? 'control-plane' : 'worker',
     ready: isNodeReady(node),
-    gpus: Number.isFinite(gpus) ? gpus : 0,
+    gpus: Number.isFinite(devices) ? Math.floor(devices / sharing) : 0,
   };
+  if (sharing > 1) info.gpuSharing = sharing;
+  return info;
 }
 
 /** The profile the cluster was created with, from the label Skiff's kind config puts on every node. */
@@ -77,38 +91,43 @@ export function fakeGpuNodes(nodes: V1Node[]): V1Node[] {
 }
 
 /**
- * fake-gpu: Skiff's device plugin on the marked nodes, advertising `gpusPerNode` each (or, with
- * `keepCount`, the count it already advertises). Returns the count, and whether the plugin was
- * created or changed.
+ * fake-gpu: Skiff's device plugin on the marked nodes, with what was asked; what was not asked
+ * keeps what the plugin runs with, or else `fallback`. The marked nodes carry the sharing label, as
+ * time-slicing's feature discovery would put it. Returns what the plugin advertises, and whether it
+ * was created or changed.
  */
-export async function runFakeGpuPlugin(api: ClusterApi, gpusPerNode: number, opts: { keepCount?: boolean } = {}): Promise<{ gpusPerNode: number; changed: boolean }> {
+export async function runFakeGpuPlugin(api: ClusterApi, nodes: V1Node[], asked: Partial<FakeGpus>, fallback: FakeGpus): Promise<{ gpus: FakeGpus; changed: boolean }> {
   const current = await api.readDaemonSet(FAKE_GPU_PLUGIN_NAMESPACE, FAKE_GPU_PLUGIN_NAME);
   const running = current && fakeGpusOf(current);
-  const wanted = opts.keepCount && running !== undefined ? running : gpusPerNode;
-  if (running === wanted) return { gpusPerNode: wanted, changed: false };
-  await api.applyDaemonSet(fakeGpuDevicePluginDaemonSet(wanted));
-  return { gpusPerNode: wanted, changed: true };
+  const gpus: FakeGpus = {
+    gpusPerNode: asked.gpusPerNode ?? running?.gpusPerNode ?? fallback.gpusPerNode,
+    sharing: asked.sharing ?? running?.sharing ?? fallback.sharing,
+  };
+  for (const node of fakeGpuNodes(nodes)) {
+    if (gpuSharingOf(node) !== gpus.sharing) await api.labelNode(node.metadata?.name ?? '', { [GPU_SHARING_LABEL]: gpus.sharing > 1 ? String(gpus.sharing) : null });
+  }
+  if (running?.gpusPerNode === gpus.gpusPerNode && running.sharing === gpus.sharing) return { gpus, changed: false };
+  await api.applyDaemonSet(fakeGpuDevicePluginDaemonSet(gpus));
+  return { gpus, changed: true };
 }
 
 /**
- * Polls until every fake-GPU node's kubelet lists `gpusPerNode` allocatable nvidia.com/gpu: the
- * plugin's pods started, registered and reported their devices.
+ * Polls until every fake-GPU node's kubelet lists the plugin's devices (each GPU once per share):
+ * the plugin's pods started, registered and reported them.
  */
-export async function waitForFakeGpus(api: ClusterApi, cluster: NamedCluster, gpusPerNode: number, opts: WaitOptions): Promise<V1Node[]> {
+export async function waitForFakeGpus(api: ClusterApi, cluster: NamedCluster, gpus: FakeGpus, opts: WaitOptions): Promise<V1Node[]> {
   const deadline = Date.now() + opts.timeoutMs;
+  const devices = gpus.gpusPerNode * gpus.sharing;
   for (;;) {
     const nodes = await api.listNodes();
-    const marked = fakeGpuNodes(nodes);
-    const missing = marked.filter((node) => nodeInfo(node).gpus !== gpusPerNode).map((node) => node.metadata?.name ?? '');
+    const missing = fakeGpuNodes(nodes)
+      .filter((node) => node.status?.allocatable?.[GPU_RESOURCE] !== String(devices))
+      .map((node) => node.metadata?.name ?? '');
     if (missing.length === 0) return nodes;
     if (Date.now() >= deadline) {
-      throw new SkiffError(
-        'TIMEOUT',
-        `the fake GPU device plugin did not bring ${gpusPerNode} nvidia.com/gpu to ${missing.join(', ')} within ${Math.round(opts.timeoutMs / 1000)}s`,
-        {
-          hint: `look at \`kubectl --context ${cluster.context} -n ${FAKE_GPU_PLUGIN_NAMESPACE} logs ds/${FAKE_GPU_PLUGIN_NAME}\``,
-        },
-      );
+      throw new SkiffError('TIMEOUT', `the fake GPU device plugin did not bring ${devices} nvidia.com/gpu to ${missing.join(', ')} within ${Math.round(opts.timeoutMs / 1000)}s`, {
+        hint: `look at \`kubectl --context ${cluster.context} -n ${FAKE_GPU_PLUGIN_NAMESPACE} logs ds/${FAKE_GPU_PLUGIN_NAME}\``,
+      });
     }
     await sleep(opts.intervalMs);
   }

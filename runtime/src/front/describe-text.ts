@@ -53,7 +53,9 @@ export function describeText(d: JobDescription, now: Date = new Date()): string 
       `image ${d.spec.image}`,
       d.spec.resources.cpu ? `cpu ${d.spec.resources.cpu}` : '',
       d.spec.resources.memory ? `memory ${d.spec.resources.memory}` : '',
-      d.spec.gpusPerWorker > 0 ? `${d.spec.gpusPerWorker} GPU per ${d.kind === 'training' ? 'worker' : 'replica'}` : '',
+      d.spec.gpusPerWorker > 0
+        ? `${d.spec.gpuShare ?? d.spec.gpusPerWorker} GPU per ${d.kind === 'training' ? 'worker' : 'replica'}${d.spec.gpuShare ? ' (a time-slice)' : ''}`
+        : '',
       d.spec.kind === 'serving' ? `port ${d.spec.port}` : '',
     ].filter(Boolean);
     field('Resources', resources.join(', '));

@@ -11,7 +11,7 @@ import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
 import { collectCodeFiles, pythonLibFiles } from '../manifests/collect.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
-import { allocatableGpus, CODE_HASH_ANNOTATION, ENV_VERSION_ANNOTATION, stampCodeHash, submitJob, submitJobFiles } from './submit.js';
+import { allocatableGpus, CODE_HASH_ANNOTATION, ENV_VERSION_ANNOTATION, gpuShareProblem, stampCodeHash, submitJob, submitJobFiles } from './submit.js';
 
 const RESOURCES: Record<string, { name: string; kind: string; namespaced: boolean }[]> = {
   '/api/v1': [
@@ -239,5 +239,29 @@ describe('allocatableGpus', () => {
     const node = (gpus?: string): V1Node => ({ status: { allocatable: gpus === undefined ? {} : { 'nvidia.com/gpu': gpus } } });
     expect(allocatableGpus([node('2'), node(), node('1')])).toBe(3);
     expect(allocatableGpus([node('0')])).toBe(0);
+  });
+});
+
+describe('gpuShareProblem', () => {
+  const node = (gpus: string, sharing?: string): V1Node => ({
+    metadata: { labels: sharing ? { 'nvidia.com/gpu.replicas': sharing } : {} },
+    status: { allocatable: { 'nvidia.com/gpu': gpus } },
+  });
+
+  it('takes a share where some GPU is sliced 2 to 1/share ways', () => {
+    expect(gpuShareProblem(0.5, [node('2', '2'), node('0')], "cluster 'skiff'")).toBeUndefined();
+    expect(gpuShareProblem(0.25, [node('4', '4')], "cluster 'skiff'")).toBeUndefined();
+  });
+
+  it('says so plainly, with what to run, where the GPUs are whole or sliced too finely', () => {
+    expect(gpuShareProblem(0.5, [node('1')], "cluster 'skiff'")).toMatchObject({
+      code: 'BAD_INPUT',
+      message: "this job asks for 0.5 of a GPU per worker, but the GPUs of cluster 'skiff' are not shared, so it would hold a whole one",
+      hint: expect.stringContaining('`skiff up --gpu-sharing 2`'),
+    });
+    expect(gpuShareProblem(0.5, [node('4', '4')], "cluster 'skiff'")).toMatchObject({
+      message: "this job asks for 0.5 of a GPU per worker, but cluster 'skiff' shares each GPU 4 ways, so a slice is 1/4, less than asked",
+      hint: expect.stringContaining('ask --gpu-share 0.25 or less'),
+    });
   });
 });

@@ -15,7 +15,7 @@ import type { Workspace } from '../manifests/code-bundle.js';
 import { envSecretName } from '../manifests/env-secret.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
-import { GPU_RESOURCE, NVIDIA_RUNTIME_CLASS, withNvidiaRuntime } from '../manifests/gpu.js';
+import { GPU_RESOURCE, gpuSharingOf, NVIDIA_RUNTIME_CLASS, sharingWaysFor, withNvidiaRuntime } from '../manifests/gpu.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, contextPhrase, deleteIfPresent, targetPhrase, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
@@ -375,12 +375,42 @@ export function allocatableGpus(nodes: V1Node[]): number {
 }
 
 async function assertGpus(k: KubeClients, spec: JobSpec, where: string): Promise<void> {
-  const nodes = await k.core.listNode();
-  if (allocatableGpus(nodes.items) > 0) return;
-  const n = spec.gpusPerWorker;
-  throw new SkiffError('NO_GPU', `this job asks for ${n} GPU${n === 1 ? '' : 's'} per worker but ${where} has no GPUs`, {
-    hint: 'run `skiff up --profile fake-gpu` (or gpu on an NVIDIA machine), or drop --gpus-per-worker',
-  });
+  const nodes = (await k.core.listNode()).items;
+  if (allocatableGpus(nodes) === 0) {
+    const n = spec.gpusPerWorker;
+    const asked = spec.gpuShare !== undefined ? `${spec.gpuShare} of a GPU` : `${n} GPU${n === 1 ? '' : 's'}`;
+    throw new SkiffError('NO_GPU', `this job asks for ${asked} per worker but ${where} has no GPUs`, {
+      hint: 'run `skiff up --profile fake-gpu` (or gpu on an NVIDIA machine), or drop --gpus-per-worker',
+    });
+  }
+  const problem = spec.gpuShare === undefined ? undefined : gpuShareProblem(spec.gpuShare, nodes, where);
+  if (problem) throw problem;
+}
+
+/**
+ * Why a job asking `share` of a GPU per worker cannot have it on these nodes, or undefined. A share
+ * is one time-slice of a GPU shared 2 to 1/share ways (sharingWaysFor), never a whole GPU taken
+ * quietly nor a slice smaller than asked.
+ */
+export function gpuShareProblem(share: number, nodes: V1Node[], where: string): SkiffError | undefined {
+  const gpuNodes = nodes.filter((n) => allocatableGpus([n]) > 0);
+  const ways = [...new Set(gpuNodes.map(gpuSharingOf))].sort((a, b) => a - b);
+  const fits = sharingWaysFor(share);
+  if (ways.some((w) => fits.includes(w))) return undefined;
+  const suggest = fits.at(-1) ?? 2;
+  if (ways.every((w) => w === 1)) {
+    return new SkiffError('BAD_INPUT', `this job asks for ${share} of a GPU per worker, but the GPUs of ${where} are not shared, so it would hold a whole one`, {
+      hint: `share them with \`skiff up --gpu-sharing ${suggest}\` (a fake-gpu cluster changes in place), or ask for a whole GPU with --gpus-per-worker 1`,
+    });
+  }
+  const finest = ways.at(-1)!;
+  return new SkiffError(
+    'BAD_INPUT',
+    `this job asks for ${share} of a GPU per worker, but ${where} shares each GPU ${ways.join(' or ')} ways, so a slice is 1/${finest}, less than asked`,
+    {
+      hint: `ask --gpu-share ${Math.floor((1 / finest) * 100) / 100} or less, or share the GPUs ${suggest} ways (\`skiff up --gpu-sharing ${suggest}\`)`,
+    },
+  );
 }
 
 /** Whether the cluster runs GPU pods under the NVIDIA runtime (the gpu profile; not fake GPUs). */

@@ -1,6 +1,7 @@
 // GPU support shaped after nvkind: the NVIDIA runtime inside each kind node plus the upstream
 // device plugin, or (profile fake-gpu) Skiff's fake device plugin: nvidia.com/gpu with no devices.
-import type { V1DaemonSet, V1ResourceRequirements, V1RuntimeClass, V1Toleration } from '@kubernetes/client-node';
+import type { V1Affinity, V1ConfigMap, V1Container, V1DaemonSet, V1Node, V1PodSpec, V1Volume, V1ResourceRequirements, V1RuntimeClass, V1Toleration } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import type { JobSpec } from '../spec/job-spec.js';
 import { LABELS, MANAGED_BY } from './labels.js';
 
@@ -32,6 +33,26 @@ export function containerResources(spec: JobSpec): V1ResourceRequirements {
   return resources;
 }
 
+/**
+ * How many ways a GPU may be shared for a job that asks `share` of one: at least 2 (else the job
+ * would hold a whole GPU) and at most 1/share (else its slice would be smaller than asked).
+ */
+export function sharingWaysFor(share: number): number[] {
+  const most = Math.min(Math.floor(1 / share + 1e-9), 16);
+  return Array.from({ length: Math.max(0, most - 1) }, (_, i) => i + 2);
+}
+
+/** A job asking a share of a GPU lands only on nodes whose GPUs are time-sliced the ways it takes (their label). */
+export function gpuShareAffinity(spec: JobSpec): { affinity?: V1Affinity } {
+  if (spec.gpuShare === undefined) return {};
+  const values = sharingWaysFor(spec.gpuShare).map(String);
+  return {
+    affinity: {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_SHARING_LABEL, operator: 'In', values }] }] } },
+    },
+  };
+}
+
 /** RuntimeClass for pods that must run under the NVIDIA container runtime (the device plugin). */
 export function nvidiaRuntimeClass(): V1RuntimeClass {
   return {
@@ -54,90 +75,141 @@ export function withNvidiaRuntime<T extends { spec?: { template: { spec?: { runt
   return owner;
 }
 
-/** NVIDIA's k8s-device-plugin, as in its static manifest, restricted to nodes that have GPUs. */
-export function nvidiaDevicePluginDaemonSet(image: string = DEVICE_PLUGIN_IMAGE): V1DaemonSet {
-  const selector = { name: 'nvidia-device-plugin-ds' };
+/**
+ * Node label saying how many ways each of the node's GPUs is shared: the one NVIDIA's GPU feature
+ * discovery sets under time-slicing, so a job reads real clusters and Skiff's local ones alike.
+ */
+export const GPU_SHARING_LABEL = 'nvidia.com/gpu.replicas';
+export const DEVICE_PLUGIN_CONFIG = 'nvidia-device-plugin-config';
+
+/** How many ways the node's GPUs are shared, from the label time-slicing puts on it (1: not shared). */
+export function gpuSharingOf(node: V1Node): number {
+  const ways = Number.parseInt(node.metadata?.labels?.[GPU_SHARING_LABEL] ?? '1', 10);
+  return Number.isFinite(ways) && ways > 1 ? ways : 1;
+}
+const DEVICE_PLUGIN_CONFIG_DIR = '/etc/nvidia-device-plugin';
+
+/**
+ * NVIDIA's device plugin config for time-slicing: each GPU offered `sharing` times under its own
+ * name (nvidia.com/gpu), so that many containers run on it by turns, without memory isolation.
+ */
+export function nvidiaTimeSlicingConfigMap(sharing: number): V1ConfigMap {
+  const config = { version: 'v1', sharing: { timeSlicing: { resources: [{ name: GPU_RESOURCE, replicas: sharing }] } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: DEVICE_PLUGIN_CONFIG, namespace: 'kube-system', labels: { [LABELS.managedBy]: MANAGED_BY } },
+    data: { 'config.yaml': stringify(config) },
+  };
+}
+
+/**
+ * A device plugin's DaemonSet in kube-system: one pod per node that `pod.nodeSelector` picks, its
+ * container given the kubelet's device-plugin folder, where a plugin serves and registers.
+ */
+function devicePluginDaemonSet(
+  name: string,
+  labels: Record<string, string>,
+  selector: Record<string, string>,
+  pod: Pick<V1PodSpec, 'nodeSelector' | 'tolerations' | 'runtimeClassName'> & { container: V1Container; volumes?: V1Volume[] },
+): V1DaemonSet {
+  const { container, volumes = [], ...placement } = pod;
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { name: DEVICE_PLUGIN_NAME, namespace: 'kube-system', labels: { [LABELS.managedBy]: MANAGED_BY } },
+    metadata: { name, namespace: 'kube-system', labels },
     spec: {
       selector: { matchLabels: selector },
       updateStrategy: { type: 'RollingUpdate' },
       template: {
         metadata: { labels: selector },
         spec: {
-          runtimeClassName: NVIDIA_RUNTIME_CLASS,
-          nodeSelector: { [GPU_PRESENT_LABEL]: 'true' },
-          tolerations: gpuTolerations(),
+          ...placement,
           priorityClassName: 'system-node-critical',
           containers: [
             {
-              name: 'nvidia-device-plugin-ctr',
-              image,
-              imagePullPolicy: 'IfNotPresent',
-              // Keep running (and advertise nothing) rather than crash-loop on a node without NVML.
-              env: [{ name: 'FAIL_ON_INIT_ERROR', value: 'false' }],
+              ...container,
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'device-plugin', mountPath: DEVICE_PLUGIN_DIR }],
+              volumeMounts: [{ name: 'device-plugin', mountPath: DEVICE_PLUGIN_DIR }, ...(container.volumeMounts ?? [])],
             },
           ],
-          volumes: [{ name: 'device-plugin', hostPath: { path: DEVICE_PLUGIN_DIR } }],
+          volumes: [{ name: 'device-plugin', hostPath: { path: DEVICE_PLUGIN_DIR } }, ...volumes],
         },
       },
     },
   };
 }
 
+/**
+ * NVIDIA's k8s-device-plugin, as in its static manifest, restricted to nodes that have GPUs; with
+ * `sharing` above 1 it reads the time-slicing config (nvidiaTimeSlicingConfigMap).
+ */
+export function nvidiaDevicePluginDaemonSet(image: string = DEVICE_PLUGIN_IMAGE, sharing = 1): V1DaemonSet {
+  const shared = sharing > 1;
+  return devicePluginDaemonSet(
+    DEVICE_PLUGIN_NAME,
+    { [LABELS.managedBy]: MANAGED_BY },
+    { name: 'nvidia-device-plugin-ds' },
+    {
+      runtimeClassName: NVIDIA_RUNTIME_CLASS,
+      nodeSelector: { [GPU_PRESENT_LABEL]: 'true' },
+      tolerations: gpuTolerations(),
+      container: {
+        name: 'nvidia-device-plugin-ctr',
+        image,
+        imagePullPolicy: 'IfNotPresent',
+        // Keep running (and advertise nothing) rather than crash-loop on a node without NVML.
+        env: [{ name: 'FAIL_ON_INIT_ERROR', value: 'false' }, ...(shared ? [{ name: 'CONFIG_FILE', value: `${DEVICE_PLUGIN_CONFIG_DIR}/config.yaml` }] : [])],
+        volumeMounts: shared ? [{ name: 'config', mountPath: DEVICE_PLUGIN_CONFIG_DIR, readOnly: true }] : [],
+      },
+      volumes: shared ? [{ name: 'config', configMap: { name: DEVICE_PLUGIN_CONFIG } }] : [],
+    },
+  );
+}
+
 /** Skiff's fake GPU device plugin (runtime/images/fake-gpu-plugin), preloaded into the offline node image. */
-export const FAKE_GPU_PLUGIN_IMAGE = 'skiff.local/fake-gpu-plugin:v1.34.1-1';
+export const FAKE_GPU_PLUGIN_IMAGE = 'skiff.local/fake-gpu-plugin:v1.34.1-2';
 export const FAKE_GPU_PLUGIN_NAME = 'skiff-fake-gpu-plugin';
+/** Where every device plugin's DaemonSet lives (devicePluginDaemonSet). */
 export const FAKE_GPU_PLUGIN_NAMESPACE = 'kube-system';
+
+/** How many GPUs a fake-gpu node has, and how many ways each is shared (1: not shared). */
+export interface FakeGpus {
+  gpusPerNode: number;
+  sharing: number;
+}
 
 /**
  * fake-gpu: `gpusPerNode` nvidia.com/gpu on each node Skiff's kind config marked, advertised by a
  * real device plugin, so the kubelet registers, allocates and releases them as it would GPUs; only
- * the devices are missing. Changing the count rolls the plugin's pods.
+ * the devices are missing. Each is offered `sharing` times, as time-slicing does. A change rolls the
+ * plugin's pods.
  */
-export function fakeGpuDevicePluginDaemonSet(gpusPerNode: number, image: string = FAKE_GPU_PLUGIN_IMAGE): V1DaemonSet {
+export function fakeGpuDevicePluginDaemonSet({ gpusPerNode, sharing }: FakeGpus, image: string = FAKE_GPU_PLUGIN_IMAGE): V1DaemonSet {
   const selector = { [LABELS.managedBy]: MANAGED_BY, app: FAKE_GPU_PLUGIN_NAME };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: FAKE_GPU_PLUGIN_NAME, namespace: FAKE_GPU_PLUGIN_NAMESPACE, labels: selector },
-    spec: {
-      selector: { matchLabels: selector },
-      updateStrategy: { type: 'RollingUpdate' },
-      template: {
-        metadata: { labels: selector },
-        spec: {
-          nodeSelector: { [FAKE_GPU_LABEL]: 'true' },
-          // A lone control plane carries the fake GPUs too, and GPU nodes may be tainted.
-          tolerations: [...gpuTolerations(), { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
-          priorityClassName: 'system-node-critical',
-          containers: [
-            {
-              name: 'plugin',
-              image,
-              imagePullPolicy: 'Never',
-              command: ['/usr/local/bin/fake-gpu-plugin', '--gpus', String(gpusPerNode)],
-              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-              volumeMounts: [{ name: 'device-plugin', mountPath: DEVICE_PLUGIN_DIR }],
-            },
-          ],
-          volumes: [{ name: 'device-plugin', hostPath: { path: DEVICE_PLUGIN_DIR } }],
-        },
-      },
+  return devicePluginDaemonSet(FAKE_GPU_PLUGIN_NAME, selector, selector, {
+    nodeSelector: { [FAKE_GPU_LABEL]: 'true' },
+    // A lone control plane carries the fake GPUs too, and GPU nodes may be tainted.
+    tolerations: [...gpuTolerations(), { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+    container: {
+      name: 'plugin',
+      image,
+      imagePullPolicy: 'Never',
+      command: ['/usr/local/bin/fake-gpu-plugin', '--gpus', String(gpusPerNode), ...(sharing > 1 ? ['--replicas', String(sharing)] : [])],
+      env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
     },
-  };
+  });
 }
 
-/** The count of fake GPUs a plugin DaemonSet advertises per node, from its command. */
-export function fakeGpusOf(daemonSet: V1DaemonSet): number | undefined {
+/** What a fake GPU plugin DaemonSet advertises, from its command (undefined: not that plugin). */
+export function fakeGpusOf(daemonSet: V1DaemonSet): FakeGpus | undefined {
   const command = daemonSet.spec?.template.spec?.containers[0]?.command ?? [];
-  const at = command.indexOf('--gpus');
-  const count = at >= 0 ? Number.parseInt(command[at + 1] ?? '', 10) : NaN;
-  return Number.isFinite(count) ? count : undefined;
+  const flag = (name: string) => {
+    const at = command.indexOf(name);
+    return at >= 0 ? Number.parseInt(command[at + 1] ?? '', 10) : undefined;
+  };
+  const gpusPerNode = flag('--gpus');
+  if (gpusPerNode === undefined || !Number.isFinite(gpusPerNode)) return undefined;
+  return { gpusPerNode, sharing: flag('--replicas') ?? 1 };
 }

@@ -4,7 +4,7 @@ import type { CodeFile } from '../types.js';
 import type { ServingJobSpec } from '../spec/job-spec.js';
 import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
 import { envSecret } from './env-secret.js';
-import { containerResources, gpuTolerations } from './gpu.js';
+import { containerResources, gpuShareAffinity, gpuTolerations } from './gpu.js';
 import { jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
 export const SERVING_CONTAINER = 'server';
@@ -69,6 +69,7 @@ export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFi
           volumes: jobVolumes(spec, files, libFiles, ws),
           ...(ws?.runAs ? { securityContext: workspaceSecurityContext(ws) } : {}),
           ...(spec.gpusPerWorker > 0 ? { tolerations: gpuTolerations() } : {}),
+          ...gpuShareAffinity(spec),
         },
       },
     },

@@ -17,7 +17,7 @@ import {
   type Workspace,
 } from './code-bundle.js';
 import { envSecret } from './env-secret.js';
-import { containerResources, gpuTolerations } from './gpu.js';
+import { containerResources, gpuShareAffinity, gpuTolerations } from './gpu.js';
 import { LABELS, jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
 
 /** Set by the Job controller on every pod of an Indexed Job; it is the worker's rank. */
@@ -109,6 +109,7 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
           volumes: jobVolumes(spec, files, libFiles, ws),
           ...(ws?.runAs ? { securityContext: workspaceSecurityContext(ws) } : {}),
           ...(gpu ? { tolerations: gpuTolerations() } : {}),
+          ...gpuShareAffinity(spec),
           topologySpreadConstraints: [
             {
               maxSkew: 1,

@@ -25,6 +25,12 @@ export interface DataMount {
 
 /** What both kinds of job may add to the image without building one. */
 export interface JobExtras {
+  /**
+   * A share of one GPU per worker (0 < share <= 0.5), taken as one time-slice of a shared GPU: the
+   * job then asks for one nvidia.com/gpu (gpusPerWorker 1) on a cluster whose GPUs are shared at
+   * least this finely (submit checks).
+   */
+  gpuShare?: number;
   /** Python requirement specifiers installed for the job (from --pip, requirements.txt, PEP 723, %pip). */
   packages?: string[];
   data?: DataMount[];
@@ -104,6 +110,7 @@ const FLAGS: Record<string, string> = {
   workers: '--workers',
   replicas: '--replicas',
   gpusPerWorker: '--gpus',
+  gpuShare: '--gpu-share',
   'resources.cpu': '--cpu',
   'resources.memory': '--memory',
   image: '--image',
@@ -134,6 +141,22 @@ function intBetween(field: string, min: number, max: number) {
     }),
   ) as unknown as z.ZodType<number, z.ZodTypeDef, unknown>;
 }
+
+/** A share of one GPU, above 0 and at most a half (e.g. 0.5, 0.25); strings as the CLI hands them over. */
+const gpuShare = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v),
+  z.unknown().superRefine((v, ctx) => {
+    if (typeof v !== 'number' || !(v > 0 && v < 1)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--gpu-share must be a share of one GPU above 0 and below 1, e.g. 0.5 (got ${show(v)})` });
+    } else if (v > 0.5) {
+      // Time-slicing gives each of n sharers 1/n of the GPU, and n is at least 2.
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `--gpu-share ${v}: a GPU shared by time-slicing gives each job at most half of it; ask 0.5 or less, or a whole GPU with --gpus 1`,
+      });
+    }
+  }),
+) as unknown as z.ZodType<number, z.ZodTypeDef, unknown>;
 
 function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
@@ -246,6 +269,7 @@ const common = {
   script,
   args,
   gpusPerWorker: intBetween('gpusPerWorker', 0, 16).default(0),
+  gpuShare: gpuShare.optional(),
   resources,
   image,
 };
@@ -341,6 +365,11 @@ export function parseServingSpec(input: unknown): ServingJobSpec {
 
 /** Packages and data only when there are some, so specs without them round-trip unchanged. */
 function withExtras<T extends JobSpec>(spec: T, s: JobExtras): T {
+  if (s.gpuShare !== undefined) {
+    if (spec.gpusPerWorker > 1) throw new SpecError(`--gpu-share is a share of one GPU: leave out --gpus (or give 1), not ${spec.gpusPerWorker}`, 'gpuShare');
+    spec.gpusPerWorker = 1;
+    spec.gpuShare = s.gpuShare;
+  }
   if (s.packages?.length) spec.packages = s.packages;
   if (s.data?.length) spec.data = s.data;
   return spec;

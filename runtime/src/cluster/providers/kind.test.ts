@@ -39,11 +39,11 @@ describe('KindProvider', () => {
       if (call.cmd === 'docker') return { stdout: call.args.includes('kubectl') ? JSON.stringify(nodeList) : '' };
       configPath = call.args[call.args.indexOf('--config') + 1];
       config = parse(readFileSync(configPath, 'utf8'));
-      return { lines: [' • Ensuring node image (skiff.local/node:v1.34.1-5) 🖼  ...', ' ✓ Ensuring node image (skiff.local/node:v1.34.1-5) 🖼', 'Thanks for using kind! 😊'] };
+      return { lines: [' • Ensuring node image (skiff.local/node:v1.34.1-6) 🖼  ...', ' ✓ Ensuring node image (skiff.local/node:v1.34.1-6) 🖼', 'Thanks for using kind! 😊'] };
     });
     const progress: string[] = [];
     const kind = new KindProvider({ kindPath: '/k/kind', runner, kubeconfigPath: '/home/u/.kube/config' });
-    await kind.create({ name: 'skiff', profile: 'fake-gpu', workers: 2, gpusPerNode: 1, nodeImage: 'skiff.local/node:v1.34.1-5' }, (m) => progress.push(m));
+    await kind.create({ name: 'skiff', profile: 'fake-gpu', workers: 2, gpusPerNode: 1, nodeImage: 'skiff.local/node:v1.34.1-6' }, (m) => progress.push(m));
 
     expect(calls[0].cmd).toBe('/k/kind');
     // then the pod network: each node's CNI config and a route to the other node's pods
@@ -58,7 +58,7 @@ describe('KindProvider', () => {
       '--config',
       configPath,
       '--image',
-      'skiff.local/node:v1.34.1-5',
+      'skiff.local/node:v1.34.1-6',
       '--wait',
       '0s',
       '--kubeconfig',
@@ -66,7 +66,7 @@ describe('KindProvider', () => {
     ]);
     expect(config).toMatchObject({ kind: 'Cluster', name: 'skiff', nodes: [{ role: 'control-plane' }, { role: 'worker' }, { role: 'worker' }] });
     expect(existsSync(configPath)).toBe(false);
-    expect(progress).toEqual(['Ensuring node image (skiff.local/node:v1.34.1-5)', 'Configuring the pod network']);
+    expect(progress).toEqual(['Ensuring node image (skiff.local/node:v1.34.1-6)', 'Configuring the pod network']);
   });
 
   it('removes the temporary config when kind fails', async () => {
