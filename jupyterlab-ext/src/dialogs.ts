@@ -6,11 +6,11 @@ import { h } from './dom';
 class NumbersBody<K extends string> extends Widget implements Dialog.IBodyWidget<Record<K, number>> {
   private readonly inputs = new Map<K, HTMLInputElement>();
 
-  constructor(fields: { key: K; label: string; value: number; min: number; max: number }[]) {
+  constructor(fields: { key: K; label: string; value: number; min: number; max: number; step?: string }[]) {
     super();
     this.addClass('skiff-dialog');
     for (const f of fields) {
-      const input = h('input', { type: 'number', min: String(f.min), max: String(f.max), value: String(f.value), name: f.key, className: 'jp-mod-styled' });
+      const input = h('input', { type: 'number', min: String(f.min), max: String(f.max), step: f.step ?? '1', value: String(f.value), name: f.key, className: 'jp-mod-styled' });
       this.inputs.set(f.key, input);
       this.node.append(h('label', {}, h('span', {}, f.label), input));
     }
@@ -29,7 +29,8 @@ async function askNumbers<K extends string>(title: string, okLabel: string, fiel
 export function askTrainingOptions(current: { workers: number; gpusPerWorker: number }) {
   return askNumbers<'workers' | 'gpusPerWorker'>('Run on the Skiff cluster', 'Run', [
     { key: 'workers', label: 'Workers (one process each)', value: current.workers, min: 1, max: 64 },
-    { key: 'gpusPerWorker', label: 'GPUs per worker', value: current.gpusPerWorker, min: 0, max: 16 },
+    // Below 1 (e.g. 0.5): a share of one GPU, a time-slice of a GPU the cluster shares.
+    { key: 'gpusPerWorker', label: 'GPUs per worker (0.5: half of a shared GPU)', value: current.gpusPerWorker, min: 0, max: 16, step: 'any' },
   ]);
 }
 

@@ -2,13 +2,16 @@
 // a picker writes the choice into the cell's metadata, where it is kept in the .ipynb and read
 // back at run time (cellJobOptions). Cells without a choice run with the skiff.* settings.
 import * as vscode from 'vscode';
-import { cellJobOptions, cellResourcesText, withCellJobOptions } from '@skiff/runtime/front';
+import { cellJobOptions, cellResourcesText, isGpuShare, withCellJobOptions } from '@skiff/runtime/front';
 import type { SkiffSettings } from '../settings.js';
 
 export const SET_CELL_RESOURCES = 'skiff.setCellResources';
 
 export const WORKER_CHOICES = [1, 2, 3, 4, 8];
+/** Whole GPUs per rank, as a notebook session takes them. */
 export const GPU_CHOICES = [0, 1, 2, 4, 8];
+/** A cell's job may also take half of a GPU the cluster shares (`skiff up --gpu-sharing 2`). */
+export const CELL_GPU_CHOICES = [0, 0.5, 1, 2, 4, 8];
 
 /**
  * Shown on the code cells of notebooks that run on the Skiff controller, and on any cell that
@@ -64,9 +67,9 @@ export async function pickCellResources(cell: vscode.NotebookCell | undefined, s
   );
   if (workers === undefined) return;
   const gpus = await pickCount(
-    GPU_CHOICES,
+    CELL_GPU_CHOICES,
     chosen.gpusPerWorker ?? settings.gpusPerWorker,
-    (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per worker`),
+    (n) => (n === 0 ? 'no GPU' : isGpuShare(n) ? `${n} GPU per worker (a time-slice of a shared GPU)` : `${n} GPU${n === 1 ? '' : 's'} per worker`),
     'GPUs per worker',
   );
   if (gpus === undefined) return;

@@ -16,6 +16,8 @@ describe('cell jobs', () => {
     const spec = parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb-abcde', { workers: 2, env: { A: '1' } }));
     expect(spec).toMatchObject({ name: 'nb-abcde', script: 'cell.py', workers: 2, namespace: 'skiff', env: { A: '1' } });
     expect(parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb-x')).workers).toBe(3);
+    // Below one GPU per worker, a cell asks for a share of one: a time-slice.
+    expect(parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb-x', { gpusPerWorker: 0.5 }))).toMatchObject({ gpusPerWorker: 1, gpuShare: 0.5 });
     expect(() => parseTrainingSpec(cellTrainingSpec(defaults, 'cell.py', 'nb', { workers: 0 }))).toThrow(/--workers/);
   });
 
@@ -63,5 +65,6 @@ describe("a cell's choices written back", () => {
     expect(cellResourcesText(1, 0)).toBe('1 worker');
     expect(cellResourcesText(2, 1)).toBe('2 workers · 1 GPU each');
     expect(cellResourcesText(4, 2)).toBe('4 workers · 2 GPUs each');
+    expect(cellResourcesText(2, 0.5)).toBe('2 workers · 0.5 GPU each (a time-slice)');
   });
 });

@@ -3,7 +3,7 @@
 // JupyterLab extensions both use it through `@skiff/runtime/front`.
 export { jobNameFrom, sessionNameFor } from '../spec/names.js';
 
-/** A cell's choices: `metadata.skiff = { workers, gpusPerWorker, name, env }` (kept in the .ipynb). */
+/** A cell's choices: `metadata.skiff = { workers, gpusPerWorker, name, env }` (kept in the .ipynb; gpusPerWorker below 1 is a share). */
 export interface CellJobOptions {
   workers?: number;
   gpusPerWorker?: number;
@@ -38,9 +38,18 @@ export function withCellJobOptions(metadata: Record<string, unknown> | undefined
   return { ...metadata, skiff: choices };
 }
 
-/** "2 workers · 1 GPU each", "1 worker": a cell's resources in a few words. */
+/**
+ * A cell's GPUs per worker below 1 (e.g. 0.5) is a share of one GPU: a time-slice of a GPU the
+ * cluster shares (the spec's gpuShare). Whole numbers are whole GPUs.
+ */
+export function isGpuShare(gpusPerWorker: number): boolean {
+  return gpusPerWorker > 0 && gpusPerWorker < 1;
+}
+
+/** "2 workers · 1 GPU each", "2 workers · 0.5 GPU each (a time-slice)", "1 worker": a cell's resources in a few words. */
 export function cellResourcesText(workers: number, gpusPerWorker: number): string {
   const who = `${workers} worker${workers === 1 ? '' : 's'}`;
+  if (isGpuShare(gpusPerWorker)) return `${who} · ${gpusPerWorker} GPU each (a time-slice)`;
   return gpusPerWorker > 0 ? `${who} · ${gpusPerWorker} GPU${gpusPerWorker === 1 ? '' : 's'} each` : who;
 }
 
@@ -56,8 +65,10 @@ export function cellTrainingSpec(
     name: cell.name ?? name,
     script,
     workers: cell.workers ?? defaults.workers,
-    gpusPerWorker: cell.gpusPerWorker ?? defaults.gpusPerWorker,
   };
+  const gpus = cell.gpusPerWorker ?? defaults.gpusPerWorker;
+  if (isGpuShare(gpus)) input.gpuShare = gpus;
+  else input.gpusPerWorker = gpus;
   if (defaults.namespace) input.namespace = defaults.namespace;
   if (defaults.image) input.image = defaults.image;
   if (cell.env) input.env = cell.env;

@@ -17,7 +17,17 @@ export { followJob, FINISHED_PHASES, type FollowHandlers, type FollowOptions } f
 export { displayLogLine, formatLogLine, metricValuesText } from '../logs/parse.js';
 export { sleep } from '../k8s/streams.js';
 export { MetricsFeed, METRICS_REDRAW_MS, MAX_CHART_SAMPLES, type MetricsFeedOptions } from './metrics-feed.js';
-export { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, withCellJobOptions, type CellJobOptions } from './cells.js';
+export {
+  cellJobOptions,
+  cellResourcesText,
+  isGpuShare,
+  cellServingSpec,
+  cellTrainingSpec,
+  jobNameFrom,
+  scriptFromCells,
+  withCellJobOptions,
+  type CellJobOptions,
+} from './cells.js';
 export { cellStatusText, jobSizeText, podLines } from './status-text.js';
 export { describeText, formatAge } from './describe-text.js';
 export type { JobDescription, JobEvent, PodDescription } from '../jobs/status.js';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
+import { gpuShareAffinity } from '../manifests/gpu.js';
+import { parseTrainingSpec } from '../spec/job-spec.js';
 import { explainFailure, explainKeptFailure, explainPending, firstKeptFailure, jobPhase, primaryFailedPod, rankOf, servingPhase } from './reasons.js';
 import type { KeptPod } from '../workspace/kept-logs.js';
 
@@ -65,6 +67,14 @@ describe('explainPending', () => {
     ];
     const p = pod('train-0-abcde', { limits: { 'nvidia.com/gpu': '2' }, unschedulable: '0/3 nodes are available: 2 Insufficient nvidia.com/gpu.' });
     expect(explainPending(p, nodes, running)).toBe('needs 2 nvidia.com/gpu per worker, but no node has that many free (node kind-worker: 1 free, kind-worker2: 0 free)');
+  });
+
+  it('says when a pod asking a share of a GPU finds no GPU shared that way (promoted, or the sharing changed)', () => {
+    const p = pod('train-0-abcde', { limits: { 'nvidia.com/gpu': '1' }, unschedulable: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector." });
+    p.spec!.affinity = gpuShareAffinity(parseTrainingSpec({ script: 't.py', gpuShare: 0.5 })).affinity;
+    expect(explainPending(p, [controlPlane, node('kind-worker', { cpu: '4', memory: '8Gi', 'nvidia.com/gpu': '1' })], [])).toBe(
+      "asks for a time-slice of a GPU shared 2 ways, but this cluster's GPUs are shared 1 way(s): `skiff up --gpu-sharing 2` shares them (a fake-gpu cluster in place)",
+    );
   });
 
   it('says when the cluster has no GPUs at all', () => {

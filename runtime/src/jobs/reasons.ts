@@ -3,7 +3,7 @@
 import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import type { JobPhase } from '../types.js';
 import { parseQuantity } from '../spec/job-spec.js';
-import { GPU_RESOURCE } from '../manifests/gpu.js';
+import { GPU_RESOURCE, GPU_SHARING_LABEL, gpuSharingOf } from '../manifests/gpu.js';
 import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
 import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
@@ -115,6 +115,12 @@ function formatBytes(bytes: number): string {
   return `${trimNumber(b / 2 ** 10, 0)}Ki`;
 }
 
+/** The sharing a pod asking a share of a GPU needs (gpuShareAffinity's values), or undefined. */
+function shareWays(pod: V1Pod): string[] | undefined {
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  return terms.flatMap((t) => t.matchExpressions ?? []).find((e) => e.key === GPU_SHARING_LABEL && e.operator === 'In')?.values;
+}
+
 function unschedulableCondition(pod: V1Pod) {
   return pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
 }
@@ -138,6 +144,11 @@ export function explainPending(pod: V1Pod, nodes: V1Node[], podsOnNodes: V1Pod[]
   if (gpus > 0) {
     if (!nodes.some((n) => allocatable(n, GPU_RESOURCE) > 0)) {
       return `needs ${gpus} GPU${gpus === 1 ? '' : 's'} per ${unit}, but this cluster has no GPUs: create it with --profile fake-gpu or gpu`;
+    }
+    const sliced = shareWays(pod);
+    if (sliced && !nodes.some((n) => sliced.includes(String(gpuSharingOf(n))))) {
+      const ways = [...new Set(nodes.filter((n) => allocatable(n, GPU_RESOURCE) > 0).map(gpuSharingOf))].join(' or ');
+      return `asks for a time-slice of a GPU shared ${sliced.join(' or ')} ways, but this cluster's GPUs are shared ${ways} way(s): \`skiff up --gpu-sharing ${sliced[0]}\` shares them (a fake-gpu cluster in place)`;
     }
     const gpuNodes = candidates.filter((n) => allocatable(n, GPU_RESOURCE) > 0);
     if (!gpuNodes.some((n) => free(n, GPU_RESOURCE) >= gpus)) {
