@@ -4,7 +4,8 @@
 # a script that checkpoints into its working directory and a second run that resumes from it, and a
 # Flask server whose package comes from its requirements.txt (no image built); last, a notebook run
 # top to bottom on a live 2-rank session whose variables stay between cells, and a package
-# installed into it while it runs.
+# installed into it while it runs. The cluster's GPUs are fake (Skiff's device plugin, each shared 2
+# ways): four ranks asking half a GPU each run on two GPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
@@ -12,7 +13,7 @@ bash test/infra/ensure-docker.sh
 npm run build
 skiff() { node runtime/dist/cli/skiff.mjs "$@"; }
 skiff images build all
-skiff up --workers 2
+skiff up --workers 2 --profile fake-gpu --gpus-per-node 1 --gpu-sharing 2
 skiff run examples/train_ddp.py --workers 2 --name demo-train
 skiff metrics demo-train
 skiff serve examples/serve.py --port 8000 --name demo-serve
@@ -28,4 +29,5 @@ skiff session run demo-session -c "print(f'rank {rank}: still here, loss {loss.i
 # A package the notebook did not ask for, installed into the running session: no restart, variables kept.
 skiff session run demo-session -c $'%pip install tabulate\nfrom tabulate import tabulate\nprint(tabulate([[rank, round(loss.item(), 4)]], headers=["rank", "loss"]))'
 skiff session stop demo-session
+skiff run examples/gpu_share.py --workers 4 --gpu-share 0.5 --name demo-gpu-share
 skiff jobs
