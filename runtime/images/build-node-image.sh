@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=$1
 source "$here/common.sh"
 export DOCKER_BUILDKIT=0 # the classic builder works with any engine and no buildx plugin
-if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then log "cached: $NODE_IMAGE"; exit 0; fi
+# The fake GPU plugin's image stays in Docker beside the node image, for node images without it.
+if docker image inspect "$NODE_IMAGE" "$FAKE_GPU_PLUGIN_IMAGE" >/dev/null 2>&1; then log "cached: $NODE_IMAGE"; exit 0; fi
 
 bash "$here/build-binaries.sh" "$cache"
 k8s=$cache/bin/kubernetes-$KUBERNETES_VERSION

@@ -105,5 +105,7 @@ describe('line formats', () => {
     expect(upText({ cluster, reused: true, seconds: 3 })).toBe("cluster 'skiff' is already up (1 worker, profile fake-gpu, 2 GPUs) after 3s; context kind-skiff\n");
     const shared = { ...cluster, nodes: [cluster.nodes[0], { ...cluster.nodes[1], gpuSharing: 2 }] };
     expect(upText({ cluster: shared, reused: false, seconds: 3 })).toContain('(1 worker, profile fake-gpu, 2 GPUs shared 2 ways)');
+    const one = { ...cluster, nodes: [cluster.nodes[0], { ...cluster.nodes[1], gpus: 1 }] };
+    expect(upText({ cluster: one, reused: false, seconds: 3 })).toContain('(1 worker, profile fake-gpu, 1 GPU)');
   });
 });

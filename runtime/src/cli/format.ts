@@ -61,11 +61,11 @@ export function clusterText(c: ClusterInfo): string {
   return head + indent(table(rows).trimEnd()) + '\n';
 }
 
-/** "2 GPUs", or "2 GPUs shared 2 ways" under time-slicing; empty without GPUs. */
+/** ", 2 GPUs", ", 1 GPU shared 2 ways" under time-slicing; empty without GPUs. */
 function gpusText(c: ClusterInfo): string {
   const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
   const sharing = Math.max(1, ...c.nodes.map((n) => n.gpuSharing ?? 1));
-  return gpus ? `, ${gpus} GPUs${sharing > 1 ? ` shared ${sharing} ways` : ''}` : '';
+  return gpus ? `, ${gpus} GPU${gpus === 1 ? '' : 's'}${sharing > 1 ? ` shared ${sharing} ways` : ''}` : '';
 }
 
 export function upText(r: UpResult): string {
