@@ -9,7 +9,6 @@ import {
   DEVICE_PLUGIN_IMAGE,
   FAKE_GPU_PLUGIN_IMAGE,
   GPU_PRESENT_LABEL,
-  GPU_SHARING_LABEL,
   nvidiaDevicePluginDaemonSet,
   nvidiaRuntimeClass,
   nvidiaTimeSlicingConfigMap,
@@ -20,7 +19,17 @@ import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
-import { clusterInfoFromNodes, runFakeGpuPlugin, sleep, waitForFakeGpus, waitForNodesReady, type NamedCluster, type WaitOptions } from './nodes.js';
+import {
+  clusterGpuSharing,
+  clusterInfoFromNodes,
+  labelGpuSharing,
+  runFakeGpuPlugin,
+  sleep,
+  waitForFakeGpus,
+  waitForNodesReady,
+  type NamedCluster,
+  type WaitOptions,
+} from './nodes.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
@@ -490,7 +499,7 @@ export function differences(cluster: ClusterInfo, request: UpRequest): string[] 
   const workers = cluster.nodes.filter((n) => n.role === 'worker').length;
   if (request.workers !== undefined && request.workers !== workers) found.push(`has ${workers} workers, not ${request.workers}`);
   // fake-gpu clusters change their GPUs in place (the plugin rolls); the NVIDIA plugin's are set at creation.
-  const sharing = Math.max(1, ...cluster.nodes.map((n) => n.gpuSharing ?? 1));
+  const sharing = clusterGpuSharing(cluster);
   if (cluster.profile === 'gpu' && request.gpuSharing !== undefined && request.gpuSharing !== sharing) found.push(`shares its GPUs ${sharing} way(s), not ${request.gpuSharing}`);
   if (cluster.profile === 'cpu' && (request.gpuSharing ?? 1) > 1) found.push('has no GPUs to share (profile cpu)');
   return found;
@@ -514,10 +523,9 @@ async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: Cl
     await api.ensureRuntimeClass(nvidiaRuntimeClass());
     if (sharing > 1) {
       await api.ensureConfigMap(nvidiaTimeSlicingConfigMap(sharing));
-      // As NVIDIA's feature discovery labels time-sliced nodes: jobs read the sharing from it.
-      for (const node of await api.listNodes()) {
-        if (node.metadata?.labels?.[GPU_PRESENT_LABEL] === 'true') await api.labelNode(node.metadata.name ?? '', { [GPU_SHARING_LABEL]: String(sharing) });
-      }
+      // Jobs read the sharing from the label, as on clusters with NVIDIA's feature discovery.
+      const gpuNodes = (await api.listNodes()).filter((node) => node.metadata?.labels?.[GPU_PRESENT_LABEL] === 'true');
+      await labelGpuSharing(api, gpuNodes, sharing);
     }
     await api.ensureDaemonSet(nvidiaDevicePluginDaemonSet(DEVICE_PLUGIN_IMAGE, sharing));
   }

@@ -103,12 +103,25 @@ export async function runFakeGpuPlugin(api: ClusterApi, nodes: V1Node[], asked: 
     gpusPerNode: asked.gpusPerNode ?? running?.gpusPerNode ?? fallback.gpusPerNode,
     sharing: asked.sharing ?? running?.sharing ?? fallback.sharing,
   };
-  for (const node of fakeGpuNodes(nodes)) {
-    if (gpuSharingOf(node) !== gpus.sharing) await api.labelNode(node.metadata?.name ?? '', { [GPU_SHARING_LABEL]: gpus.sharing > 1 ? String(gpus.sharing) : null });
-  }
+  await labelGpuSharing(api, fakeGpuNodes(nodes), gpus.sharing);
   if (running?.gpusPerNode === gpus.gpusPerNode && running.sharing === gpus.sharing) return { gpus, changed: false };
   await api.applyDaemonSet(fakeGpuDevicePluginDaemonSet(gpus));
   return { gpus, changed: true };
+}
+
+/**
+ * Labels GPU nodes with how many ways their GPUs are shared, as NVIDIA's feature discovery does
+ * under time-slicing (no label: not shared); nodes already labelled so are left alone.
+ */
+export async function labelGpuSharing(api: ClusterApi, gpuNodes: V1Node[], sharing: number): Promise<void> {
+  for (const node of gpuNodes) {
+    if (gpuSharingOf(node) !== sharing) await api.labelNode(node.metadata?.name ?? '', { [GPU_SHARING_LABEL]: sharing > 1 ? String(sharing) : null });
+  }
+}
+
+/** How many ways a cluster's GPUs are shared (1: not shared), from its nodes' readings. */
+export function clusterGpuSharing(cluster: ClusterInfo): number {
+  return Math.max(1, ...cluster.nodes.map((n) => n.gpuSharing ?? 1));
 }
 
 /**

@@ -3,7 +3,7 @@
 import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import type { JobPhase } from '../types.js';
 import { parseQuantity } from '../spec/job-spec.js';
-import { GPU_RESOURCE, GPU_SHARING_LABEL, gpuSharingOf } from '../manifests/gpu.js';
+import { GPU_RESOURCE, GPU_SHARING_LABEL, gpuSharingOf, gpuSharingWays } from '../manifests/gpu.js';
 import { LABELS } from '../manifests/labels.js';
 import { COMPLETION_INDEX_ANNOTATION } from '../manifests/training.js';
 import { KUBEFLOW_REPLICA_INDEX, KUBEFLOW_REPLICA_TYPE } from './operator-kinds.js';
@@ -147,8 +147,7 @@ export function explainPending(pod: V1Pod, nodes: V1Node[], podsOnNodes: V1Pod[]
     }
     const sliced = shareWays(pod);
     if (sliced && !nodes.some((n) => sliced.includes(String(gpuSharingOf(n))))) {
-      const ways = [...new Set(nodes.filter((n) => allocatable(n, GPU_RESOURCE) > 0).map(gpuSharingOf))].join(' or ');
-      return `asks for a time-slice of a GPU shared ${sliced.join(' or ')} ways, but this cluster's GPUs are shared ${ways} way(s): \`skiff up --gpu-sharing ${sliced[0]}\` shares them (a fake-gpu cluster in place)`;
+      return `asks for a time-slice of a GPU shared ${sliced.join(' or ')} ways, but this cluster's GPUs are shared ${gpuSharingWays(nodes).join(' or ')} way(s): \`skiff up --gpu-sharing ${sliced[0]}\` shares them (a fake-gpu cluster in place)`;
     }
     const gpuNodes = candidates.filter((n) => allocatable(n, GPU_RESOURCE) > 0);
     if (!gpuNodes.some((n) => free(n, GPU_RESOURCE) >= gpus)) {

@@ -15,7 +15,7 @@ import type { Workspace } from '../manifests/code-bundle.js';
 import { envSecretName } from '../manifests/env-secret.js';
 import { trainingManifests } from '../manifests/training.js';
 import { servingManifests } from '../manifests/serving.js';
-import { GPU_RESOURCE, gpuSharingOf, NVIDIA_RUNTIME_CLASS, sharingWaysFor, withNvidiaRuntime } from '../manifests/gpu.js';
+import { GPU_RESOURCE, gpuSharingWays, NVIDIA_RUNTIME_CLASS, sharingWaysFor, withNvidiaRuntime } from '../manifests/gpu.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, contextPhrase, deleteIfPresent, targetPhrase, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
@@ -393,8 +393,7 @@ async function assertGpus(k: KubeClients, spec: JobSpec, where: string): Promise
  * quietly nor a slice smaller than asked.
  */
 export function gpuShareProblem(share: number, nodes: V1Node[], where: string): SkiffError | undefined {
-  const gpuNodes = nodes.filter((n) => allocatableGpus([n]) > 0);
-  const ways = [...new Set(gpuNodes.map(gpuSharingOf))].sort((a, b) => a - b);
+  const ways = gpuSharingWays(nodes);
   const fits = sharingWaysFor(share);
   if (ways.some((w) => fits.includes(w))) return undefined;
   const suggest = fits.at(-1) ?? 2;

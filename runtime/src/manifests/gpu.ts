@@ -87,6 +87,13 @@ export function gpuSharingOf(node: V1Node): number {
   const ways = Number.parseInt(node.metadata?.labels?.[GPU_SHARING_LABEL] ?? '1', 10);
   return Number.isFinite(ways) && ways > 1 ? ways : 1;
 }
+
+/** The ways the nodes with GPUs share them, each once, fewest first (e.g. [1] where none is shared). */
+export function gpuSharingWays(nodes: V1Node[]): number[] {
+  const gpuNodes = nodes.filter((n) => Number.parseInt(n.status?.allocatable?.[GPU_RESOURCE] ?? '0', 10) > 0);
+  return [...new Set(gpuNodes.map(gpuSharingOf))].sort((a, b) => a - b);
+}
+
 const DEVICE_PLUGIN_CONFIG_DIR = '/etc/nvidia-device-plugin';
 
 /**

@@ -128,10 +128,13 @@ const FLAGS: Record<string, string> = {
 const flagFor = (field: string) => FLAGS[field] ?? FLAGS[field.split('.')[0]] ?? field;
 
 /** Accepts numbers and numeric strings (CLI flags arrive as strings). */
+/** A number as the CLI hands it over (a string), else the value as it is, for the check to judge. */
+const numberFromFlag = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+
 function intBetween(field: string, min: number, max: number) {
   const flag = flagFor(field);
   return z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v),
+    numberFromFlag,
     z.unknown().superRefine((v, ctx) => {
       if (typeof v !== 'number' || !Number.isInteger(v)) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${flag} must be a whole number between ${min} and ${max} (got ${show(v)})` });
@@ -144,7 +147,7 @@ function intBetween(field: string, min: number, max: number) {
 
 /** A share of one GPU, above 0 and at most a half (e.g. 0.5, 0.25); strings as the CLI hands them over. */
 const gpuShare = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v),
+  numberFromFlag,
   z.unknown().superRefine((v, ctx) => {
     if (typeof v !== 'number' || !(v > 0 && v < 1)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--gpu-share must be a share of one GPU above 0 and below 1, e.g. 0.5 (got ${show(v)})` });
