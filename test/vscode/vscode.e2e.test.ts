@@ -104,28 +104,6 @@ async function showSkiffView(): Promise<void> {
   await jobsTree().waitFor({ timeout: 30_000 });
 }
 
-/**
- * Clears every output of the notebook in front. VS Code offers the command only while the notebook
- * has outputs, and a reload may bring the notebook back without them: then there is nothing to clear.
- */
-async function clearAllOutputs(): Promise<void> {
-  const title = 'Notebook: Clear All Outputs';
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  if (
-    await row.waitFor({ timeout: 5_000 }).then(
-      () => true,
-      () => false,
-    )
-  )
-    await input.press('Enter');
-  else await input.press('Escape');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
-
 async function reloadWindow(): Promise<void> {
   // Until the page has navigated, the old workbench still answers every locator.
   const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
@@ -149,7 +127,8 @@ async function openSessionNotebook(): Promise<void> {
  * Ctrl+Enter inserts a line or a cell.)
  */
 async function runSessionCell(marker: string): Promise<void> {
-  await clearAllOutputs();
+  // VS Code offers Clear All Outputs only while the notebook has some, and a reload may bring it back without any.
+  await runCommand(page, 'Notebook: Clear All Outputs', { ifOffered: true });
   // The notebook renders the cells in view only: scroll (the wheel over the list's left gutter:
   // over an output, the output's frame would take it) until the cell's top, where its run button
   // is, lies below the toolbar and above the bottom edge.

@@ -100,15 +100,31 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
-/** Runs a command from the palette by its title, e.g. "Skiff: Start Local Cluster…". */
-/** @param {import('playwright-core').Page} page @param {string} title */
-export async function runCommand(page, title) {
+/**
+ * Runs a command from the palette by its title, e.g. "Skiff: Start Local Cluster…". With `ifOffered`,
+ * a command the palette does not offer within a few seconds (its precondition is false, e.g. Clear
+ * All Outputs on a notebook without outputs) is not run: the palette closes and false comes back.
+ * @param {import('playwright-core').Page} page @param {string} title @param {{ ifOffered?: boolean }} [opts]
+ */
+export async function runCommand(page, title, opts = {}) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  if (!opts.ifOffered) await row.waitFor();
+  else if (
+    !(await row.waitFor({ timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    await input.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    return false;
+  }
   await input.press('Enter');
+  return true;
 }
 
 /**
