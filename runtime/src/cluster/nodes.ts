@@ -4,7 +4,7 @@ import { SkiffError } from '../errors.js';
 import {
   FAKE_GPU_LABEL,
   FAKE_GPU_PLUGIN_NAME,
-  FAKE_GPU_PLUGIN_NAMESPACE,
+  DEVICE_PLUGIN_NAMESPACE,
   fakeGpuDevicePluginDaemonSet,
   fakeGpusOf,
   GPU_RESOURCE,
@@ -97,7 +97,7 @@ export function fakeGpuNodes(nodes: V1Node[]): V1Node[] {
  * was created or changed.
  */
 export async function runFakeGpuPlugin(api: ClusterApi, nodes: V1Node[], asked: Partial<FakeGpus>, fallback: FakeGpus): Promise<{ gpus: FakeGpus; changed: boolean }> {
-  const current = await api.readDaemonSet(FAKE_GPU_PLUGIN_NAMESPACE, FAKE_GPU_PLUGIN_NAME);
+  const current = await api.readDaemonSet(DEVICE_PLUGIN_NAMESPACE, FAKE_GPU_PLUGIN_NAME);
   const running = current && fakeGpusOf(current);
   const gpus: FakeGpus = {
     gpusPerNode: asked.gpusPerNode ?? running?.gpusPerNode ?? fallback.gpusPerNode,
@@ -139,7 +139,7 @@ export async function waitForFakeGpus(api: ClusterApi, cluster: NamedCluster, gp
     if (missing.length === 0) return nodes;
     if (Date.now() >= deadline) {
       throw new SkiffError('TIMEOUT', `the fake GPU device plugin did not bring ${devices} nvidia.com/gpu to ${missing.join(', ')} within ${Math.round(opts.timeoutMs / 1000)}s`, {
-        hint: `look at \`kubectl --context ${cluster.context} -n ${FAKE_GPU_PLUGIN_NAMESPACE} logs ds/${FAKE_GPU_PLUGIN_NAME}\``,
+        hint: `look at \`kubectl --context ${cluster.context} -n ${DEVICE_PLUGIN_NAMESPACE} logs ds/${FAKE_GPU_PLUGIN_NAME}\``,
       });
     }
     await sleep(opts.intervalMs);

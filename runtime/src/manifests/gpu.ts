@@ -13,6 +13,8 @@ export const FAKE_GPU_LABEL = 'skiff.dev/fake-gpu';
 export const NVIDIA_RUNTIME_CLASS = 'nvidia';
 export const DEVICE_PLUGIN_IMAGE = 'nvcr.io/nvidia/k8s-device-plugin:v0.17.1';
 export const DEVICE_PLUGIN_NAME = 'nvidia-device-plugin-daemonset';
+/** Where every device plugin's DaemonSet and config live (devicePluginDaemonSet). */
+export const DEVICE_PLUGIN_NAMESPACE = 'kube-system';
 const DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';
 
 /** GPU nodes are often tainted nvidia.com/gpu:NoSchedule so only GPU workloads land there. */
@@ -105,7 +107,7 @@ export function nvidiaTimeSlicingConfigMap(sharing: number): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: DEVICE_PLUGIN_CONFIG, namespace: 'kube-system', labels: { [LABELS.managedBy]: MANAGED_BY } },
+    metadata: { name: DEVICE_PLUGIN_CONFIG, namespace: DEVICE_PLUGIN_NAMESPACE, labels: { [LABELS.managedBy]: MANAGED_BY } },
     data: { 'config.yaml': stringify(config) },
   };
 }
@@ -124,7 +126,7 @@ function devicePluginDaemonSet(
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { name, namespace: 'kube-system', labels },
+    metadata: { name, namespace: DEVICE_PLUGIN_NAMESPACE, labels },
     spec: {
       selector: { matchLabels: selector },
       updateStrategy: { type: 'RollingUpdate' },
@@ -177,8 +179,6 @@ export function nvidiaDevicePluginDaemonSet(image: string = DEVICE_PLUGIN_IMAGE,
 /** Skiff's fake GPU device plugin (runtime/images/fake-gpu-plugin), preloaded into the offline node image. */
 export const FAKE_GPU_PLUGIN_IMAGE = 'skiff.local/fake-gpu-plugin:v1.34.1-2';
 export const FAKE_GPU_PLUGIN_NAME = 'skiff-fake-gpu-plugin';
-/** Where every device plugin's DaemonSet lives (devicePluginDaemonSet). */
-export const FAKE_GPU_PLUGIN_NAMESPACE = 'kube-system';
 
 /** How many GPUs a fake-gpu node has, and how many ways each is shared (1: not shared). */
 export interface FakeGpus {
