@@ -5,7 +5,16 @@ import * as vscode from 'vscode';
 import type { ClusterProfile, JobStatus } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput } from './settings.js';
-import { CLUSTER_PROFILES, PROFILE_DESCRIPTIONS, promotedTargetLabel } from '@skiff/runtime/front';
+import {
+  CLUSTER_PROFILES,
+  GPU_SHARING_CHOICES,
+  PROFILE_DESCRIPTIONS,
+  clusterGpusText,
+  clusterUpRequest,
+  gpuSharingLabel,
+  hasGpus,
+  promotedTargetLabel,
+} from '@skiff/runtime/front';
 import type { JobNode, TargetNode } from './views/trees.js';
 import { PLAN_SCHEME, PlanDocuments, promoteJob } from './promote.js';
 import { channelName, followInChannel, type CommandContext } from './job-channel.js';
@@ -38,12 +47,23 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       { placeHolder: `Profile of cluster '${settings.clusterName}' (${settings.nodes} worker nodes)` },
     );
     if (!profile) return;
+    let gpuSharing = settings.gpuSharing;
+    if (hasGpus(profile.label)) {
+      const ways = [...new Set([...GPU_SHARING_CHOICES, settings.gpuSharing])].sort((a, b) => a - b);
+      const picked = await vscode.window.showQuickPick(
+        ways.map((n) => ({ label: gpuSharingLabel(n), ways: n, picked: n === settings.gpuSharing })),
+        { placeHolder: 'GPU sharing: jobs asking 0.5 GPUs per worker need GPUs shared 2 ways or more' },
+      );
+      if (!picked) return;
+      gpuSharing = picked.ways;
+    }
     const up = () =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
-        const result = await (await ctx.session()).up({ profile: profile.label, workers: settings.nodes }, (message) => progress.report({ message }));
+        const result = await (await ctx.session()).up(clusterUpRequest(profile.label, { nodes: settings.nodes, gpuSharing }), (message) => progress.report({ message }));
         ctx.state.restart();
+        const gpus = clusterGpusText(result.cluster);
         void vscode.window.showInformationMessage(
-          `Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}).`,
+          `Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}${gpus ? `, ${gpus}` : ''}).`,
         );
       });
     try {

@@ -15,6 +15,7 @@ describe('settings', () => {
       nodes: 2,
       workers: 3,
       gpusPerWorker: 0,
+      gpuSharing: 1,
       image: '',
       namespace: 'skiff',
       kubeconfig: '',

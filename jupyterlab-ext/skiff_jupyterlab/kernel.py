@@ -7,7 +7,8 @@ them, and changing the kernel ("Skiff · 1 worker" -> "Skiff · 2 workers") chan
 size. The kernel is a thin client: the runtime's API starts the session and presents each cell's
 outputs (the same presenter as the CLI and VS Code), and the kernel passes them to Jupyter.
 
-`python -m skiff_jupyterlab.kernel install --workers 4 --gpus 1` adds a kernel of another size.
+`python -m skiff_jupyterlab.kernel install --workers 4 --gpus 1` adds a kernel of another size;
+`--gpus 0.5` gives each rank half of a GPU the cluster shares (`skiff up --gpu-sharing 2`).
 """
 
 import argparse
@@ -21,7 +22,7 @@ import time
 import uuid
 
 from ipykernel.kernelbase import Kernel
-from traitlets import Bool, Integer
+from traitlets import Bool, Float, Integer
 
 from . import __version__
 from .metrics_chart import MetricsChart
@@ -44,7 +45,7 @@ class SkiffKernel(Kernel):
     }
 
     workers = Integer(1, help="Ranks of the session: one pod each").tag(config=True)
-    gpus_per_worker = Integer(0, help="GPUs of each rank").tag(config=True)
+    gpus_per_worker = Float(0, help="GPUs of each rank; below 1 (0.5) a time-slice of one GPU the cluster shares").tag(config=True)
     idle_minutes = Integer(None, allow_none=True, help="Stop the ranks after this long without a cell (default: the runtime's)").tag(config=True)
     all_ranks = Bool(True, help="Show the output of ranks other than 0 (tagged); their errors show regardless").tag(config=True)
 
@@ -70,12 +71,12 @@ class SkiffKernel(Kernel):
         if self.notebook_session is not None:
             return self.notebook_session
         status = _StatusLine(self, silent)
-        ranks = f"{self.workers} rank{'' if self.workers == 1 else 's'}"
+        ranks = session_size(self.workers, self.gpus_per_worker)
         status.show(f"skiff: starting a session of {ranks}…")
         fresh = " (a fresh one: the last lost a rank, its variables are gone)" if self.fresh_start else ""
         if fresh:
             status.show(f"skiff: starting a fresh session of {ranks}…")
-        body = {"notebook": self.notebook_path(), "workers": self.workers, "gpusPerWorker": self.gpus_per_worker, "attach": not self.fresh_start}
+        body = {"notebook": self.notebook_path(), "workers": self.workers, **gpu_fields(self.gpus_per_worker), "attach": not self.fresh_start}
         if self.idle_minutes is not None:
             body["idleMinutes"] = self.idle_minutes
         started = time.monotonic()
@@ -247,12 +248,34 @@ class _InterruptForwarder:
 # ---- kernel specs -------------------------------------------------------------------------------
 
 
+def is_gpu_share(gpus):
+    """GPUs per rank below 1 (0.5) are a time-slice of one GPU, as in the editors' cell choices."""
+    return 0 < gpus < 1
+
+
+def gpu_fields(gpus):
+    """The session request's GPU fields: a share below 1, whole GPUs otherwise."""
+    return {"gpuShare": gpus} if is_gpu_share(gpus) else {"gpusPerWorker": int(gpus)}
+
+
+def gpus_text(gpus):
+    """"1 GPU", "2 GPUs", "0.5 GPU (a time-slice)"."""
+    if is_gpu_share(gpus):
+        return f"{gpus:g} GPU (a time-slice)"
+    return f"{gpus:g} GPU{'' if gpus == 1 else 's'}"
+
+
+def session_size(workers, gpus=0, unit="rank"):
+    """"2 ranks", "2 ranks × 0.5 GPU (a time-slice)"."""
+    return f"{workers} {unit}{'' if workers == 1 else 's'}" + (f" × {gpus_text(gpus)}" if gpus else "")
+
+
 def kernel_spec(workers, gpus=0):
     """The kernel.json of a session of that size ("Skiff · 2 workers", "Skiff · 2 workers × 1 GPU")."""
-    size = f"{workers} worker{'' if workers == 1 else 's'}" + (f" × {gpus} GPU{'' if gpus == 1 else 's'}" if gpus else "")
+    size = session_size(workers, gpus, unit="worker")
     return {
         # 'python' is Jupyter's placeholder for the Python that runs the server (see jupyter_client).
-        "argv": ["python", "-m", "skiff_jupyterlab.kernel", "-f", "{connection_file}", f"--SkiffKernel.workers={workers}", f"--SkiffKernel.gpus_per_worker={gpus}"],
+        "argv": ["python", "-m", "skiff_jupyterlab.kernel", "-f", "{connection_file}", f"--SkiffKernel.workers={workers}", f"--SkiffKernel.gpus_per_worker={gpus:g}"],
         "display_name": f"Skiff · {size}",
         "language": "python",
         "interrupt_mode": "signal",
@@ -261,13 +284,13 @@ def kernel_spec(workers, gpus=0):
 
 
 def kernel_name(workers, gpus=0):
-    return f"skiff-{workers}" + (f"x{gpus}gpu" if gpus else "")
+    return f"skiff-{workers}" + (f"x{gpus:g}gpu" if gpus else "")
 
 
 def install(argv):
     parser = argparse.ArgumentParser(prog="python -m skiff_jupyterlab.kernel install", description="Add a Skiff kernel of another size.")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--gpus", type=int, default=0, help="GPUs per worker")
+    parser.add_argument("--gpus", type=float, default=0, help="GPUs per worker: whole GPUs, or a share of one (0.5) on a cluster that shares its GPUs")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true", help="for this user only")
     where.add_argument("--sys-prefix", action="store_true", help="into this Python environment")
@@ -275,6 +298,8 @@ def install(argv):
     args = parser.parse_args(argv)
     if args.workers < 1 or args.gpus < 0:
         parser.error("--workers must be 1 or more and --gpus 0 or more")
+    if is_gpu_share(args.gpus) and args.gpus > 0.5 or args.gpus >= 1 and not args.gpus.is_integer():
+        parser.error(f"--gpus {args.gpus:g}: give whole GPUs, or a share of one GPU of 0.5 or less (time-slicing gives each of 2 or more sharers 1/n)")
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = kernel_spec(args.workers, args.gpus)

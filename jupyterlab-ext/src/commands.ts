@@ -133,7 +133,8 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
     isEnabled: () => !model.activity && !model.cluster,
     execute: async (args) => {
       app.shell.activateById(sidebar.id);
-      await sidebar.startCluster((args.profile as ClusterProfile | undefined) ?? settings().profile);
+      const gpuSharing = typeof args.gpuSharing === 'number' ? args.gpuSharing : undefined;
+      await sidebar.startCluster((args.profile as ClusterProfile | undefined) ?? settings().profile, gpuSharing);
     },
   });
 

@@ -46,7 +46,7 @@ describe('SkiffModel', () => {
     await model.start();
     const seen: string[][] = [];
     model.changed.connect(() => model.activity && seen.push([...model.activity.progress]));
-    await model.up('cpu', 1);
+    await model.up({ profile: 'cpu', workers: 1 });
     expect(seen.at(-1)).toEqual(['creating cluster "skiff"', 'loading the job image']);
     expect(model.activity).toBeUndefined();
     expect(model.cluster?.name).toBe('skiff');

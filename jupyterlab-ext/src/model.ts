@@ -5,7 +5,7 @@ import {
   LiveJobs,
   PromotedJobs,
   type ClusterInfo,
-  type ClusterProfile,
+  type ClusterUpRequest,
   type Health,
   type JobStatus,
   type PromotedTarget,
@@ -118,11 +118,11 @@ export class SkiffModel {
   }
 
   /** Creates or reuses the cluster; progress lines arrive in `activity` as they happen. */
-  async up(profile: ClusterProfile, workers: number): Promise<ClusterInfo> {
+  async up(request: ClusterUpRequest): Promise<ClusterInfo> {
     this.activity = { action: 'starting', progress: [] };
     this.emit();
     try {
-      const cluster = await this.client.up({ profile, workers }, (line) => {
+      const cluster = await this.client.up(request, (line) => {
         this.activity?.progress.push(line);
         this.emit();
       });

@@ -3,7 +3,12 @@
 import { Widget } from '@lumino/widgets';
 import {
   CLUSTER_PROFILES,
+  GPU_SHARING_CHOICES,
   PROFILE_DESCRIPTIONS,
+  clusterGpusText,
+  clusterUpRequest,
+  gpuSharingLabel,
+  hasGpus,
   cellStatusText,
   jobSizeText,
   promotedTargetLabel,
@@ -38,6 +43,8 @@ export class SkiffSidebar extends Widget {
     { className: 'skiff-profile', title: 'cluster profile' },
     ...PROFILES.map((p) => h('option', { value: p.value, textContent: p.label, title: p.title })),
   );
+  /** Shown while the profile has GPUs: how many ways each GPU is shared (jobs then ask 0.5 GPU). */
+  private readonly sharing = h('select', { className: 'skiff-gpu-sharing', title: 'GPU sharing: jobs asking 0.5 GPUs per worker need GPUs shared 2 ways or more' });
   private view?: JobView;
   /** Which job the view shows: its name, and the target for a promoted job. */
   private viewKey?: string;
@@ -54,6 +61,11 @@ export class SkiffSidebar extends Widget {
     this.addClass('skiff-sidebar');
     this.title.caption = 'Skiff: local cluster and jobs';
     this.profile.value = settings().profile;
+    const ways = [...new Set([...GPU_SHARING_CHOICES, settings().gpuSharing])].sort((a, b) => a - b);
+    this.sharing.append(...ways.map((n) => h('option', { value: String(n), textContent: n > 1 ? `GPUs shared ${n} ways` : 'whole GPUs', title: gpuSharingLabel(n) })));
+    this.sharing.value = String(settings().gpuSharing);
+    this.profile.onchange = () => (this.sharing.hidden = !hasGpus(this.profile.value as ClusterProfile));
+    this.profile.onchange(new Event('change'));
     this.node.append(h('header', {}, h('h2', { textContent: 'Skiff' }), this.status), this.cluster, this.jobs, this.detail);
     model.changed.connect(this.draw, this);
     this.draw();
@@ -77,10 +89,11 @@ export class SkiffSidebar extends Widget {
     this.draw();
   }
 
-  async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile): Promise<void> {
+  /** `gpuSharing` defaults to the sidebar's choice, which starts at the gpuSharing setting. */
+  async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile, gpuSharing = Number(this.sharing.value)): Promise<void> {
     this.clusterError = undefined;
     try {
-      await this.model.up(profile, this.settings().nodes);
+      await this.model.up(clusterUpRequest(profile, { nodes: this.settings().nodes, gpuSharing }));
     } catch (err) {
       this.clusterError = errorText(err);
       this.draw();
@@ -129,13 +142,13 @@ export class SkiffSidebar extends Widget {
     const rows: (Node | string)[] = [h('h3', { textContent: 'Cluster' })];
     if (c) {
       const ready = c.nodes.filter((n) => n.ready).length;
-      const gpus = c.nodes.reduce((sum, n) => sum + n.gpus, 0);
+      const gpus = clusterGpusText(c);
       rows.push(
         h(
           'div',
           { className: 'skiff-cluster-state', dataset: { state: clusterState(c, m.activity) } },
           h('strong', { textContent: c.name }),
-          ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus} GPUs` : ''}`,
+          ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus}` : ''}`,
         ),
         h('button', { className: 'skiff-button', textContent: 'Stop cluster', disabled: busy, onclick: () => void this.stopCluster() }),
       );
@@ -146,6 +159,7 @@ export class SkiffSidebar extends Widget {
           'div',
           { className: 'skiff-toolbar' },
           this.profile,
+          this.sharing,
           h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() }),
         ),
       );

@@ -10,7 +10,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import start_new_kernel
 
-from skiff_jupyterlab.kernel import install, kernel_spec
+from skiff_jupyterlab.kernel import gpu_fields, install, kernel_spec
 from skiff_jupyterlab.runtime_client import RuntimeClient, SkiffRuntimeError
 
 from conftest import skiff_command
@@ -34,6 +34,19 @@ def test_install_adds_a_kernel_of_another_size(tmp_path, capsys):
     assert "installed kernel 'Skiff · 4 workers × 1 GPU'" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         install(["--workers", "0"])
+
+
+def test_a_kernel_of_half_a_shared_gpu_per_rank_asks_the_session_for_a_share(tmp_path, capsys):
+    install(["--workers", "2", "--gpus", "0.5", "--prefix", str(tmp_path)])
+    spec = json.loads((tmp_path / "share/jupyter/kernels/skiff-2x0.5gpu/kernel.json").read_text())
+    assert spec["display_name"] == "Skiff · 2 workers × 0.5 GPU (a time-slice)"
+    assert "--SkiffKernel.gpus_per_worker=0.5" in spec["argv"]
+    assert gpu_fields(0.5) == {"gpuShare": 0.5} and gpu_fields(1.0) == {"gpusPerWorker": 1} and gpu_fields(0) == {"gpusPerWorker": 0}
+    # Time-slicing gives each of n >= 2 sharers 1/n: more than half, or a part of a GPU above one, is refused before any kernel exists.
+    for bad in ("0.75", "1.5"):
+        with pytest.raises(SystemExit):
+            install(["--workers", "2", "--gpus", bad, "--prefix", str(tmp_path)])
+        assert "give whole GPUs, or a share of one GPU of 0.5 or less" in capsys.readouterr().err
 
 
 def test_the_runtime_client_speaks_the_api_and_its_child_stops_with_it(tmp_path):

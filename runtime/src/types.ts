@@ -45,6 +45,11 @@ export interface NodeInfo {
   gpuSharing?: number;
 }
 
+/** How many ways the cluster's GPUs are shared (1: whole GPUs): its most shared node's. */
+export function clusterGpuSharing(cluster: ClusterInfo): number {
+  return Math.max(1, ...cluster.nodes.map((n) => n.gpuSharing ?? 1));
+}
+
 export type JobKind = 'training' | 'serving';
 
 /** A file that travels with the job inside its ConfigMap (path relative to the code root). */
@@ -151,6 +156,8 @@ export interface NotebookSessionInfo {
   namespace: string;
   workers: number;
   gpusPerWorker: number;
+  /** Each rank's time-slice of one GPU (gpusPerWorker is then 1), on a cluster that shares its GPUs. */
+  gpuShare?: number;
   /** The run folder the session's cells run in (the notebook's folder, copied). */
   workDir?: string;
   /** The packages installed for it (the notebook's %pip lines, its requirements.txt, and any `%pip install` run since). */

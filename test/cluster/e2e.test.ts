@@ -252,6 +252,24 @@ describe('skiff on a real kind cluster', () => {
       expect([...perGpu.values()]).toEqual([2, 2]);
       expect(devices.every((d) => /^GPU-fake-skiff-e2e-worker2?-0$/.test(d))).toBe(true);
       expect((await skiffJson<Described>(['describe', 'e2e-gpu-share'])).phase).toBe('Succeeded');
+
+      // A notebook session takes the same share: each rank keeps its slice of a GPU between cells.
+      const session = ['--name', 'e2e-gpu-session', '--workers', '2', '--gpu-share', '0.5'];
+      const started = await skiffJson<{ gpusPerWorker: number; gpuShare?: number }>(['session', 'start', 'test/cluster/fixtures/gpu_check.py', ...session]);
+      expect(started).toMatchObject({ gpusPerWorker: 1, gpuShare: 0.5 });
+      try {
+        const cell = await skiff(['session', 'run', 'e2e-gpu-session', '-c', "import os; print('devices', os.environ.get('NVIDIA_VISIBLE_DEVICES'))"]);
+        expect(cell.code, cell.stderr).toBe(0);
+        const given = [...cell.stdout.matchAll(/devices (\S+)/g)].map((m) => m[1]);
+        expect(given).toHaveLength(2);
+        expect(
+          given.every((d) => /^GPU-fake-skiff-e2e-worker2?-0$/.test(d)),
+          given.join(' '),
+        ).toBe(true);
+        expect((await skiff(['session', 'status', 'e2e-gpu-session'])).stdout).toContain('2 ranks × 0.5 GPU (a time-slice)');
+      } finally {
+        await skiff(['session', 'stop', 'e2e-gpu-session']);
+      }
     } finally {
       const whole = await skiff(['up', '--gpu-sharing', '1']);
       expect(whole.code, whole.stderr).toBe(0);

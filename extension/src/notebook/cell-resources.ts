@@ -8,10 +8,14 @@ import type { SkiffSettings } from '../settings.js';
 export const SET_CELL_RESOURCES = 'skiff.setCellResources';
 
 export const WORKER_CHOICES = [1, 2, 3, 4, 8];
-/** Whole GPUs per rank, as a notebook session takes them. */
-export const GPU_CHOICES = [0, 1, 2, 4, 8];
-/** A cell's job may also take half of a GPU the cluster shares (`skiff up --gpu-sharing 2`). */
-export const CELL_GPU_CHOICES = [0, 0.5, 1, 2, 4, 8];
+/** GPUs per worker or rank; 0.5 is half of a GPU the cluster shares (`skiff up --gpu-sharing 2`). */
+export const GPU_CHOICES = [0, 0.5, 1, 2, 4, 8];
+
+/** "no GPU", "0.5 GPU per worker (a time-slice of a shared GPU)", "2 GPUs per rank". */
+export function gpuChoiceLabel(n: number, per: 'worker' | 'rank' = 'worker'): string {
+  if (n === 0) return 'no GPU';
+  return isGpuShare(n) ? `${n} GPU per ${per} (a time-slice of a shared GPU)` : `${n} GPU${n === 1 ? '' : 's'} per ${per}`;
+}
 
 /**
  * Shown on the code cells of notebooks that run on the Skiff controller, and on any cell that
@@ -66,12 +70,7 @@ export async function pickCellResources(cell: vscode.NotebookCell | undefined, s
     'Workers for this cell (one process each, spread over the nodes)',
   );
   if (workers === undefined) return;
-  const gpus = await pickCount(
-    CELL_GPU_CHOICES,
-    chosen.gpusPerWorker ?? settings.gpusPerWorker,
-    (n) => (n === 0 ? 'no GPU' : isGpuShare(n) ? `${n} GPU per worker (a time-slice of a shared GPU)` : `${n} GPU${n === 1 ? '' : 's'} per worker`),
-    'GPUs per worker',
-  );
+  const gpus = await pickCount(GPU_CHOICES, chosen.gpusPerWorker ?? settings.gpusPerWorker, (n) => gpuChoiceLabel(n), 'GPUs per worker');
   if (gpus === undefined) return;
   const edit = new vscode.WorkspaceEdit();
   edit.set(cell.notebook.uri, [vscode.NotebookEdit.updateCellMetadata(cell.index, withCellJobOptions(cell.metadata, { ...chosen, workers, gpusPerWorker: gpus }))]);

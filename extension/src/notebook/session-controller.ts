@@ -3,7 +3,8 @@
 // KeyboardInterrupt to every rank; restart and shut down are commands on the notebook toolbar.
 import * as vscode from 'vscode';
 import { LOST, notebookSessionName, runCellOnSession, type KnownSessions, type SessionRunDeps, type SessionSizes } from './session-run.js';
-import { pickCount, GPU_CHOICES, WORKER_CHOICES } from './cell-resources.js';
+import { gpuChoiceLabel, pickCount, GPU_CHOICES, WORKER_CHOICES } from './cell-resources.js';
+import { sessionGpus, sessionSizeText } from '@skiff/runtime/front';
 
 export const SESSION_CONTROLLER_ID = 'skiff-session';
 
@@ -66,15 +67,16 @@ export function createSessionController(deps: () => Promise<SessionRunDeps>, siz
       forNotebook(async (d, notebook) => {
         const name = notebookSessionName(notebook);
         const running = known.get(name);
-        const current = (running !== LOST ? running : undefined) ?? sizes.get(notebook) ?? { workers: d.settings.workers, gpusPerWorker: d.settings.gpusPerWorker };
+        const live = running !== LOST && running ? { workers: running.workers, gpusPerWorker: sessionGpus(running) } : undefined;
+        const current = live ?? sizes.get(notebook) ?? { workers: d.settings.workers, gpusPerWorker: d.settings.gpusPerWorker };
         const workers = await pickCount(WORKER_CHOICES, current.workers, (n) => `${n} rank${n === 1 ? '' : 's'}`, 'Ranks of the notebook session (one pod each)');
         if (workers === undefined) return;
-        const gpusPerWorker = await pickCount(GPU_CHOICES, current.gpusPerWorker, (n) => (n === 0 ? 'no GPU' : `${n} GPU${n === 1 ? '' : 's'} per rank`), 'GPUs per rank');
+        const gpusPerWorker = await pickCount(GPU_CHOICES, current.gpusPerWorker, (n) => gpuChoiceLabel(n, 'rank'), 'GPUs per rank (0.5: half of a GPU the cluster shares)');
         if (gpusPerWorker === undefined) return;
         if (workers === current.workers && gpusPerWorker === current.gpusPerWorker) return;
         // A session's size is its pods': a new size is a restart, which loses the variables. Ask first.
         const restart = 'Restart';
-        const size = `${workers} rank${workers === 1 ? '' : 's'}${gpusPerWorker ? ` × ${gpusPerWorker} GPU` : ''}`;
+        const size = sessionSizeText(workers, gpusPerWorker);
         const answer = await vscode.window.showWarningMessage(`Restart session ${name} with ${size}? Its variables are lost.`, { modal: true }, restart);
         if (answer !== restart) return;
         await sizes.set(notebook, { workers, gpusPerWorker });

@@ -3,7 +3,7 @@
 // displays from rank 0 keep their MIME types; skiff.log lines become the chart above the output.
 import * as vscode from 'vscode';
 import type { MetricsSample, NotebookSessionInfo, SkiffSession } from '@skiff/runtime';
-import { CellPresenter, MetricsFeed, sessionNameFor, type CellOutput } from '@skiff/runtime/front';
+import { CellPresenter, MetricsFeed, gpuFields, sessionNameFor, sessionSizeText, type CellOutput } from '@skiff/runtime/front';
 import { METRICS_MIME } from '@skiff/media';
 import { errorCodeOf } from '@skiff/runtime/errors';
 import { runtime } from '../runtime.js';
@@ -35,6 +35,7 @@ export type KnownSessions = Map<string, NotebookSessionInfo | typeof LOST>;
 
 export interface SessionSize {
   workers: number;
+  /** Below 1 (0.5): each rank's time-slice of one GPU the cluster shares. */
   gpusPerWorker: number;
 }
 
@@ -86,14 +87,14 @@ export async function ensureSession(
     .map((c) => c.document.getText());
   const file = notebook.uri.scheme === 'file' ? notebook.uri.fsPath : undefined;
   const { workers, gpusPerWorker } = sizes.get(notebook) ?? deps.settings;
-  await say(`starting a ${fresh ? 'fresh ' : ''}session of ${workers === 1 ? '1 rank' : `${workers} ranks`} on '${deps.settings.clusterName}'…`);
+  await say(`starting a ${fresh ? 'fresh ' : ''}session of ${sessionSizeText(workers, gpusPerWorker)} on '${deps.settings.clusterName}'…`);
   const started = await deps.session.startNotebookSession(
     {
       name,
       notebook: file ? path.basename(file) : 'notebook.ipynb',
       codeRoot: file ? path.dirname(file) : undefined,
       workers,
-      gpusPerWorker,
+      ...gpuFields(gpusPerWorker),
       image: deps.settings.image || undefined,
       packages: notebookPipRequirements(codeCells),
       idleMinutes: deps.settings.sessionIdleMinutes,

@@ -27,7 +27,9 @@ function untilAborted(signal?: AbortSignal): Promise<never> {
   });
 }
 
-export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: { spec: unknown; files: { path: string; content: string }[] }[]; progress: string[] } {
+export function scriptedBackend(
+  script: Script = {},
+): ApiBackend & { submitted: { spec: unknown; files: { path: string; content: string }[] }[]; progress: string[]; upRequests: Parameters<ApiBackend['up']>[0][] } {
   const submitted: { spec: unknown; files: { path: string; content: string }[] }[] = [];
   const status = (name: string, phase: JobPhase, extra: Partial<JobStatus> = {}): JobStatus => ({
     name,
@@ -44,15 +46,21 @@ export function scriptedBackend(script: Script = {}): ApiBackend & { submitted: 
     clusterName: 'skiff',
     namespace: 'skiff',
     submitted,
+    upRequests: [],
     progress: ['creating cluster "skiff"', 'loading the job image'],
     listClusters: async () => script.clusters ?? [],
-    async up(_request, onProgress) {
+    async up(request, onProgress) {
+      this.upRequests.push(request);
       for (const line of this.progress) onProgress?.(line);
+      const profile = request?.profile ?? 'cpu';
+      // A GPU profile's worker has one GPU, shared as asked (the node's reading, as the runtime gives it).
+      const sharing = request?.gpuSharing && request.gpuSharing > 1 ? { gpuSharing: request.gpuSharing } : {};
+      const worker = { name: 'skiff-worker', role: 'worker' as const, ready: true, gpus: profile === 'cpu' ? 0 : 1, ...(profile === 'cpu' ? {} : sharing) };
       const cluster = {
         name: 'skiff',
         context: 'kind-skiff',
-        profile: 'cpu' as const,
-        nodes: [{ name: 'skiff-control-plane', role: 'control-plane' as const, ready: true, gpus: 0 }],
+        profile,
+        nodes: [{ name: 'skiff-control-plane', role: 'control-plane' as const, ready: true, gpus: 0 }, worker],
       };
       script.clusters = [cluster];
       return { cluster, reused: false, seconds: 1 };

@@ -150,6 +150,8 @@ const sessionStartBody = z
     name: z.string().min(1).optional(),
     workers: z.number().optional(),
     gpusPerWorker: z.number().optional(),
+    /** A time-slice of one GPU per rank (above 0, at most 0.5), instead of whole GPUs. */
+    gpuShare: z.number().optional(),
     idleMinutes: z.number().optional(),
     image: z.string().min(1).optional(),
     packages: z.array(z.string()).optional(),

@@ -103,7 +103,8 @@ class FakeBackend implements ApiBackend {
       name: req.name,
       namespace: 'skiff',
       workers: req.workers ?? 1,
-      gpusPerWorker: req.gpusPerWorker ?? 0,
+      gpusPerWorker: req.gpuShare !== undefined ? 1 : (req.gpusPerWorker ?? 0),
+      ...(req.gpuShare !== undefined ? { gpuShare: req.gpuShare } : {}),
       packages: req.packages,
       phase: 'Running',
     };
@@ -395,6 +396,21 @@ describe('notebook session routes', () => {
       ['end', {}],
     ]);
     expect(await (await api(`/api/sessions/${info.name}`)).json()).toMatchObject({ name: info.name, workers: 1 });
+  });
+
+  it('starts a session whose ranks each take a share of one GPU, and reattaches only to one of the same share', async () => {
+    await start();
+    const file = await notebook();
+    const info = await (await post('/api/sessions', { notebook: file, workers: 2, gpuShare: 0.5 })).json();
+    expect(info).toMatchObject({ workers: 2, gpusPerWorker: 1, gpuShare: 0.5, attached: false });
+    expect(backend.started[0]).toMatchObject({ workers: 2, gpuShare: 0.5 });
+    expect(await (await post('/api/sessions', { notebook: file, workers: 2, gpuShare: 0.5, attach: true })).json()).toMatchObject({ attached: true });
+    // A whole GPU per rank is another size: a restart, even when asked to attach.
+    expect(await (await post('/api/sessions', { notebook: file, workers: 2, gpusPerWorker: 1, attach: true })).json()).toMatchObject({ attached: false });
+    expect(backend.started).toHaveLength(2);
+    const refused = await post('/api/sessions', { notebook: file, gpuShare: 0.75 });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.message).toMatch(/gives each job at most half of it/);
   });
 
   it('refuses a relative or missing notebook and unknown fields, before anything starts', async () => {

@@ -1,7 +1,7 @@
 // Text the CLI prints. Pure functions of the data (and "now"), so tests pin the shapes down.
 import type { ClusterInfo, JobStatus, MetricsSample, PodUsage, TrainingMetric } from '../types.js';
 import type { UpResult } from '../cluster/cluster.js';
-import { clusterGpuSharing } from '../cluster/nodes.js';
+import { clusterGpusText } from '../front/cluster-text.js';
 import { stringify } from 'yaml';
 import { displayLogLine, metricValuesText } from '../logs/parse.js';
 import { describeText, firstLine, formatAge, indent, table } from '../front/describe-text.js';
@@ -64,9 +64,8 @@ export function clusterText(c: ClusterInfo): string {
 
 /** ", 2 GPUs", ", 1 GPU shared 2 ways" under time-slicing; empty without GPUs. */
 function gpusText(c: ClusterInfo): string {
-  const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
-  const sharing = clusterGpuSharing(c);
-  return gpus ? `, ${gpus} GPU${gpus === 1 ? '' : 's'}${sharing > 1 ? ` shared ${sharing} ways` : ''}` : '';
+  const gpus = clusterGpusText(c);
+  return gpus ? `, ${gpus}` : '';
 }
 
 export function upText(r: UpResult): string {

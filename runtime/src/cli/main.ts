@@ -21,6 +21,7 @@ import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, streamOutput } from './fo
 import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
 import { CLUSTER_PROFILES } from '../types.js';
+import { sessionGpus, sessionSizeText } from '../front/cells.js';
 
 export interface CliDeps {
   stdout?: NodeJS.WritableStream;
@@ -42,7 +43,7 @@ interface GlobalFlags {
 }
 
 type OutputFlag = { output: 'text' | 'json' };
-type SessionStartFlags = { name?: string; workers: string; gpus: string; cpu?: string; memory?: string; pip?: string[]; idleMinutes: string };
+type SessionStartFlags = { name?: string; workers: string; gpus: string; gpuShare?: string; cpu?: string; memory?: string; pip?: string[]; idleMinutes: string };
 type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean; includeHidden?: boolean };
 
 const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job'];
@@ -392,6 +393,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--name <name>', 'session name (default: from the notebook path)')
     .option('--workers <n>', 'number of ranks (one pod each)', '1')
     .option('--gpus <n>', 'GPUs per rank', '0')
+    .option('--gpu-share <fraction>', 'a share of one GPU per rank, e.g. 0.5: a time-slice of a GPU the cluster shares (`skiff up --gpu-sharing 2`)')
     .option('--cpu <cpu>', 'CPU per rank, e.g. 2 or 500m')
     .option('--memory <memory>', 'memory per rank, e.g. 4Gi')
     .option('--pip <requirement>', "Python package to install (repeatable; the notebook's %pip lines are read too)", collect)
@@ -404,13 +406,14 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
           name: flags.name,
           workers: Number(flags.workers),
           gpusPerWorker: Number(flags.gpus),
+          gpuShare: flags.gpuShare === undefined ? undefined : Number(flags.gpuShare),
           resources,
           packages: flags.pip ?? [],
           idleMinutes: Number(flags.idleMinutes),
         });
         const info = await withInterrupt(deps, (signal) => session(cmd).startNotebookSession(request, { signal, onProgress: (l) => io.err(l + '\n') }));
         if (flags.output === 'json') return json(info);
-        io.err(`session ${info.name} ready: ${info.workers === 1 ? '1 rank' : `${info.workers} ranks`}, cells run in ${info.workDir ?? 'the pods'}\n`);
+        io.err(`session ${info.name} ready: ${sessionSizeText(info.workers, sessionGpus(info))}, cells run in ${info.workDir ?? 'the pods'}\n`);
         io.out(info.name + '\n');
       }),
     );
@@ -466,9 +469,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         const info = await session(cmd).findNotebookSession(name);
         if (!info) throw new SkiffError('SESSION_LOST', `no notebook session '${name}'`, { hint: 'start one with `skiff session start NOTEBOOK`' });
         if (flags.output === 'json') return json(info);
-        io.out(
-          `${info.name}  ${info.phase}  ${info.workers} rank${info.workers === 1 ? '' : 's'}${info.gpusPerWorker ? ` × ${info.gpusPerWorker} GPU` : ''}  ${info.workDir ?? ''}\n`,
-        );
+        io.out(`${info.name}  ${info.phase}  ${sessionSizeText(info.workers, sessionGpus(info))}  ${info.workDir ?? ''}\n`);
       }),
     );
   sessions

@@ -16,20 +16,10 @@ import {
 } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
-import { CLUSTER_PROFILES, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
+import { CLUSTER_PROFILES, clusterGpuSharing, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
-import {
-  clusterGpuSharing,
-  clusterInfoFromNodes,
-  labelGpuSharing,
-  runFakeGpuPlugin,
-  sleep,
-  waitForFakeGpus,
-  waitForNodesReady,
-  type NamedCluster,
-  type WaitOptions,
-} from './nodes.js';
+import { clusterInfoFromNodes, labelGpuSharing, runFakeGpuPlugin, sleep, waitForFakeGpus, waitForNodesReady, type NamedCluster, type WaitOptions } from './nodes.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';

@@ -119,11 +119,6 @@ export async function labelGpuSharing(api: ClusterApi, gpuNodes: V1Node[], shari
   }
 }
 
-/** How many ways a cluster's GPUs are shared (1: not shared), from its nodes' readings. */
-export function clusterGpuSharing(cluster: ClusterInfo): number {
-  return Math.max(1, ...cluster.nodes.map((n) => n.gpuSharing ?? 1));
-}
-
 /**
  * Polls until every fake-GPU node's kubelet lists the plugin's devices (each GPU once per share):
  * the plugin's pods started, registered and reported them.

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec, parseTrainingSpec } from '../spec/job-spec.js';
-import { cellJobOptions, cellResourcesText, cellServingSpec, cellTrainingSpec, jobNameFrom, scriptFromCells, withCellJobOptions } from './cells.js';
+import {
+  cellJobOptions,
+  cellResourcesText,
+  cellServingSpec,
+  cellTrainingSpec,
+  gpuFields,
+  jobNameFrom,
+  scriptFromCells,
+  sessionGpus,
+  sessionSizeText,
+  withCellJobOptions,
+} from './cells.js';
+import { clusterGpusText, clusterUpRequest, gpuSharingLabel } from './cluster-text.js';
 
 const defaults = { workers: 3, gpusPerWorker: 0, namespace: 'skiff' };
 
@@ -66,5 +78,28 @@ describe("a cell's choices written back", () => {
     expect(cellResourcesText(2, 1)).toBe('2 workers · 1 GPU each');
     expect(cellResourcesText(4, 2)).toBe('4 workers · 2 GPUs each');
     expect(cellResourcesText(2, 0.5)).toBe('2 workers · 0.5 GPU each (a time-slice)');
+  });
+
+  it("turn a GPUs-per-rank choice below 1 into a share, and read a session's size back as the editors show it", () => {
+    expect(gpuFields(0.5)).toEqual({ gpuShare: 0.5 });
+    expect(gpuFields(2)).toEqual({ gpusPerWorker: 2 });
+    expect(gpuFields(0)).toEqual({ gpusPerWorker: 0 });
+    expect(sessionGpus({ gpusPerWorker: 1, gpuShare: 0.5 })).toBe(0.5);
+    expect(sessionGpus({ gpusPerWorker: 2 })).toBe(2);
+    expect(sessionSizeText(1, 0)).toBe('1 rank');
+    expect(sessionSizeText(2, 1)).toBe('2 ranks × 1 GPU');
+    expect(sessionSizeText(2, 0.5)).toBe('2 ranks × 0.5 GPU (a time-slice)');
+  });
+
+  it('ask a new cluster for GPU sharing only where its profile has GPUs, and say how its GPUs are shared', () => {
+    expect(clusterUpRequest('cpu', { nodes: 2, gpuSharing: 2 })).toEqual({ profile: 'cpu', workers: 2 });
+    expect(clusterUpRequest('fake-gpu', { nodes: 2, gpuSharing: 2 })).toEqual({ profile: 'fake-gpu', workers: 2, gpuSharing: 2 });
+    const node = (gpus: number, gpuSharing?: number) => ({ name: 'n', role: 'worker' as const, ready: true, gpus, ...(gpuSharing ? { gpuSharing } : {}) });
+    const cluster = (nodes: ReturnType<typeof node>[]) => ({ name: 'skiff', context: 'kind-skiff', profile: 'fake-gpu' as const, nodes });
+    expect(clusterGpusText(cluster([node(0)]))).toBe('');
+    expect(clusterGpusText(cluster([node(1), node(0)]))).toBe('1 GPU');
+    expect(clusterGpusText(cluster([node(1, 2), node(1, 2)]))).toBe('2 GPUs shared 2 ways');
+    expect(gpuSharingLabel(1)).toBe('each GPU whole');
+    expect(gpuSharingLabel(4)).toBe('each GPU shared 4 ways (a time-slice of 1/4 per job)');
   });
 });

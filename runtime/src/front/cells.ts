@@ -46,6 +46,23 @@ export function isGpuShare(gpusPerWorker: number): boolean {
   return gpusPerWorker > 0 && gpusPerWorker < 1;
 }
 
+/** The spec's fields for a GPUs-per-worker choice: a share below 1, whole GPUs otherwise. */
+export function gpuFields(gpusPerWorker: number): { gpusPerWorker: number } | { gpuShare: number } {
+  return isGpuShare(gpusPerWorker) ? { gpuShare: gpusPerWorker } : { gpusPerWorker };
+}
+
+/** A running session's GPUs per rank as the editors choose them: its share when it has one (0.5), else whole GPUs. */
+export function sessionGpus(info: { gpusPerWorker: number; gpuShare?: number }): number {
+  return info.gpuShare ?? info.gpusPerWorker;
+}
+
+/** "1 rank", "2 ranks × 1 GPU", "2 ranks × 0.5 GPU (a time-slice)": a session's size in a few words. */
+export function sessionSizeText(workers: number, gpus: number): string {
+  const ranks = `${workers} rank${workers === 1 ? '' : 's'}`;
+  if (isGpuShare(gpus)) return `${ranks} × ${gpus} GPU (a time-slice)`;
+  return gpus > 0 ? `${ranks} × ${gpus} GPU${gpus === 1 ? '' : 's'}` : ranks;
+}
+
 /** "2 workers · 1 GPU each", "2 workers · 0.5 GPU each (a time-slice)", "1 worker": a cell's resources in a few words. */
 export function cellResourcesText(workers: number, gpusPerWorker: number): string {
   const who = `${workers} worker${workers === 1 ? '' : 's'}`;
@@ -66,9 +83,7 @@ export function cellTrainingSpec(
     script,
     workers: cell.workers ?? defaults.workers,
   };
-  const gpus = cell.gpusPerWorker ?? defaults.gpusPerWorker;
-  if (isGpuShare(gpus)) input.gpuShare = gpus;
-  else input.gpusPerWorker = gpus;
+  Object.assign(input, gpuFields(cell.gpusPerWorker ?? defaults.gpusPerWorker));
   if (defaults.namespace) input.namespace = defaults.namespace;
   if (defaults.image) input.image = defaults.image;
   if (cell.env) input.env = cell.env;

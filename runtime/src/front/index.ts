@@ -23,8 +23,11 @@ export {
   isGpuShare,
   cellServingSpec,
   cellTrainingSpec,
+  gpuFields,
   jobNameFrom,
   scriptFromCells,
+  sessionGpus,
+  sessionSizeText,
   withCellJobOptions,
   type CellJobOptions,
 } from './cells.js';
@@ -39,3 +42,4 @@ export { runCellJob, type CellJobRun, type CellJobSurface } from './cell-job.js'
 export { readEditorSettings, settingFields, SHARED_SETTINGS, type ReadSettings, type SettingsOf } from './settings.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';
+export { clusterGpusText, clusterUpRequest, gpuSharingLabel, GPU_SHARING_CHOICES, hasGpus, type ClusterUpRequest } from './cluster-text.js';

@@ -26,6 +26,8 @@ export const SHARED_SETTINGS = {
   nodes: count(1, 2),
   workers: count(1, 2),
   gpusPerWorker: count(0, 0),
+  /** How many ways each GPU of a new gpu or fake-gpu cluster is shared by time-slicing (1: whole GPUs). */
+  gpuSharing: z.number().int().min(1).max(8).default(1),
   /** Empty: the runtime's default job image. */
   image: z.string().default(''),
 };

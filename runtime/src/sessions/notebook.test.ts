@@ -14,6 +14,16 @@ describe('notebook sessions', () => {
     expect(container.env).toContainEqual({ name: 'WORLD_SIZE', value: '2' });
   });
 
+  it('give each rank a time-slice of one GPU when asked a share, and refuse a share time-slicing cannot give', () => {
+    const shared = notebookSessionSpec({ name: 'a', namespace: 'skiff', notebook: 'n.ipynb', workers: 2, gpuShare: 0.5 });
+    expect(shared).toMatchObject({ gpusPerWorker: 1, gpuShare: 0.5 });
+    const pod = trainingJob(shared, [], []).spec!.template.spec!;
+    expect(pod.containers[0].resources?.limits).toMatchObject({ 'nvidia.com/gpu': '1' });
+    expect(JSON.stringify(pod.affinity)).toContain('nvidia.com/gpu.replicas');
+    expect(() => notebookSessionSpec({ name: 'a', namespace: 'skiff', notebook: 'n.ipynb', gpuShare: 0.75 })).toThrow(/gives each job at most half of it/);
+    expect(() => notebookSessionSpec({ name: 'a', namespace: 'skiff', notebook: 'n.ipynb', gpusPerWorker: 2, gpuShare: 0.5 })).toThrow(/a share of one GPU/);
+  });
+
   it('refuse idle minutes that are not a number of minutes', () => {
     expect(() => notebookSessionSpec({ name: 'a', namespace: 'skiff', notebook: 'n.ipynb', idleMinutes: -1 })).toThrow(/--idle-minutes must be between 0 and 10080/);
   });

@@ -17,6 +17,8 @@ export interface NotebookSessionRequest {
   codeRoot?: string;
   workers?: number;
   gpusPerWorker?: number;
+  /** A time-slice of one GPU per rank (0.5: half), instead of whole GPUs: the spec's gpuShare. */
+  gpuShare?: number;
   /** Every `%pip install` requirement of the notebook, installed before the ranks start. */
   packages?: string[];
   idleMinutes?: number;
@@ -32,6 +34,7 @@ export function notebookSessionSpec(req: NotebookSessionRequest): TrainingJobSpe
     script: req.notebook,
     workers: req.workers ?? 1,
     gpusPerWorker: req.gpusPerWorker ?? 0,
+    gpuShare: req.gpuShare,
     resources: req.resources ?? {},
     image: req.image,
     env: req.env ?? {},

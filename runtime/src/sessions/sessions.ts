@@ -228,6 +228,7 @@ function infoOf(status: JobStatus, spec: TrainingJobSpec, livePackages: boolean)
     phase: status.phase,
     image: spec.image,
   };
+  if (spec.gpuShare !== undefined) info.gpuShare = spec.gpuShare;
   if (status.workDir) info.workDir = status.workDir;
   if (spec.packages?.length) info.packages = spec.packages;
   if (livePackages) info.livePackages = true;

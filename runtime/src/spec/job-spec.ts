@@ -127,7 +127,6 @@ const FLAGS: Record<string, string> = {
 
 const flagFor = (field: string) => FLAGS[field] ?? FLAGS[field.split('.')[0]] ?? field;
 
-/** Accepts numbers and numeric strings (CLI flags arrive as strings). */
 /** A number as the CLI hands it over (a string), else the value as it is, for the check to judge. */
 const numberFromFlag = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
 

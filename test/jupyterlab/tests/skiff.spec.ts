@@ -61,7 +61,13 @@ test('starts a local cluster from the sidebar, with progress, and shows its node
   const bar = await openSidebar(page);
   await shot(page, '01-sidebar-no-cluster');
   await expect(bar.locator('.skiff-cluster-state')).toHaveAttribute('data-state', 'none');
+  // A GPU profile offers GPU sharing; a CPU one has nothing to share.
+  await bar.locator('.skiff-profile').selectOption('fake-gpu');
+  await expect(bar.locator('.skiff-gpu-sharing')).toBeVisible();
+  await expect(bar.locator('.skiff-gpu-sharing option')).toHaveText(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways']);
+  await shot(page, '01b-sidebar-gpu-sharing');
   await bar.locator('.skiff-profile').selectOption('cpu');
+  await expect(bar.locator('.skiff-gpu-sharing')).toBeHidden();
   await bar.getByRole('button', { name: 'Start cluster' }).click();
   await expect(bar.locator('.skiff-progress')).toBeVisible();
   await shot(page, '02-cluster-starting');

@@ -16,7 +16,7 @@ export const sessionHandlers = {
     const start = async (onProgress?: (line: string) => void) => {
       if (attach) {
         const running = await backend.findNotebookSession(request.name, namespace);
-        const sameSize = running && running.workers === wanted.workers && running.gpusPerWorker === wanted.gpusPerWorker;
+        const sameSize = running && running.workers === wanted.workers && running.gpusPerWorker === wanted.gpusPerWorker && running.gpuShare === wanted.gpuShare;
         if (running?.phase === 'Running' && sameSize) return { ...running, attached: true };
       }
       return { ...(await backend.startNotebookSession(request, { onProgress })), attached: false };

@@ -1,0 +1,35 @@
+// A cluster as both editors start and show it: the up request built from the user's choices, and
+// its GPUs in a few words.
+import { clusterGpuSharing, type ClusterInfo, type ClusterProfile } from '../types.js';
+
+/** How many ways a new GPU cluster's GPUs may be shared, as the editors offer it (1: whole GPUs). */
+export const GPU_SHARING_CHOICES = [1, 2, 4] as const;
+
+/** The profiles whose nodes have GPUs, so that sharing them means something. */
+export const hasGpus = (profile: ClusterProfile) => profile !== 'cpu';
+
+/** "each GPU whole", "each GPU shared 2 ways (a time-slice of 1/2 per job)". */
+export function gpuSharingLabel(ways: number): string {
+  return ways > 1 ? `each GPU shared ${ways} ways (a time-slice of 1/${ways} per job)` : 'each GPU whole';
+}
+
+/** A new cluster as an editor asks for it. */
+export interface ClusterUpRequest {
+  profile: ClusterProfile;
+  /** Worker nodes. */
+  workers: number;
+  gpuSharing?: number;
+}
+
+/** The body of an up request: the nodes, and the GPU sharing only where the profile has GPUs. */
+export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: number; gpuSharing: number }): ClusterUpRequest {
+  return { profile, workers: choices.nodes, ...(hasGpus(profile) ? { gpuSharing: choices.gpuSharing } : {}) };
+}
+
+/** "2 GPUs", "2 GPUs shared 2 ways", "1 GPU"; empty without GPUs. */
+export function clusterGpusText(c: ClusterInfo): string {
+  const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
+  if (!gpus) return '';
+  const sharing = clusterGpuSharing(c);
+  return `${gpus} GPU${gpus === 1 ? '' : 's'}${sharing > 1 ? ` shared ${sharing} ways` : ''}`;
+}
