@@ -15,7 +15,7 @@ const LAYERS = [
     forbid: [{ group: ['node:*'], message: 'the front ends’ helpers run in the browser too (JupyterLab): no Node modules here.' }],
   },
   { name: 'the API and the session', paths: ['api', 'session'] },
-  { name: 'jobs, promotion, clusters and notebook sessions', paths: ['jobs', 'promote', 'cluster', 'sessions', 'testing'] },
+  { name: 'jobs, promotion, clusters and notebook sessions', paths: ['jobs', 'promote', 'cluster', 'sessions', 'addons', 'testing'] },
   // The stand-in API server of unit tests needs only client-node: tests of the leaves use it too.
   {
     name: 'Kubernetes, manifests, processes and the other leaves',

@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'PACKAGES_FAILED'
   | 'SESSION_LOST'
+  /** An add-on (`skiff up --with NAME`) the command needs is not installed on the cluster. */
+  | 'ADDON_MISSING'
   /** A promotion's plan is no longer the one the user confirmed. */
   | 'PLAN_CHANGED';
 
@@ -53,6 +55,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NO_CLUSTER: EXIT_ENVIRONMENT,
   CLUSTER_GONE: EXIT_ENVIRONMENT,
   IMAGE_MISSING: EXIT_ENVIRONMENT,
+  ADDON_MISSING: EXIT_ENVIRONMENT,
   UNREACHABLE: EXIT_ENVIRONMENT,
   REGISTRY_FAILED: EXIT_ENVIRONMENT,
   FORBIDDEN: EXIT_ENVIRONMENT,

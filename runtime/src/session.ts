@@ -12,6 +12,9 @@ import { dataDir } from './workspace/layout.js';
 import { copyRun, jobRuns, jobsWithRuns, latestRun, removeRun, type Run } from './workspace/runs.js';
 import { callService, type CallOptions, type CallResult } from './jobs/call.js';
 import { forwardJob, type Forward, type ForwardOptions } from './jobs/forward.js';
+import { findMlflow, jobMlflowRuns, mlflowMissing, MLFLOW_UI_PORT } from './addons/mlflow.js';
+import { ADDONS_NAMESPACE, MLFLOW_NAME } from './manifests/mlflow-env.js';
+import path from 'node:path';
 import { streamJobLogs } from './jobs/job-logs.js';
 import { streamJobMetrics } from './jobs/job-metrics.js';
 import { explainKubeError, kubeConfigForContext, targetPhrase, type KubeTarget } from './k8s/client.js';
@@ -170,8 +173,22 @@ export class SkiffSession {
     yield* this.explained(new Jobs(kc, opts.namespace ?? this.namespace).watch({ signal: opts.signal }));
   }
 
-  describeJob(name: string, namespace?: string): Promise<JobDescription> {
-    return this.withJobs(namespace, (jobs) => jobs.describe(name));
+  /** On the local cluster, with its MLflow runs when it has the add-on. */
+  async describeJob(name: string, namespace?: string): Promise<JobDescription> {
+    const description = await this.withJobs(namespace, (jobs) => jobs.describe(name));
+    if (this.context || !description.workDir) return description;
+    const job = { cluster: this.clusterName, namespace: description.namespace, name, runId: path.basename(description.workDir) };
+    const mlflow = await this.withKube((kc) => jobMlflowRuns(kc, job));
+    return mlflow ? { ...description, mlflow } : description;
+  }
+
+  /** MLflow's UI on 127.0.0.1 (its default port unless given) until close() or the signal. */
+  async mlflowUi(opts: ForwardOptions = {}): Promise<Forward> {
+    if (this.context) throw new SkiffError('BAD_INPUT', `MLflow is an add-on of a local cluster, not of context '${this.context}'`);
+    return this.withKube(async (kc) => {
+      if (!(await findMlflow(kc))) throw mlflowMissing(this.clusterName);
+      return forwardJob(kc, ADDONS_NAMESPACE, MLFLOW_NAME, { ...opts, port: opts.port ?? MLFLOW_UI_PORT });
+    });
   }
 
   cancelJob(name: string, namespace?: string): Promise<void> {

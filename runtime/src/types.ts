@@ -12,6 +12,10 @@ export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
   gpu: 'NVIDIA GPUs passed through (needs the NVIDIA container runtime)',
 };
 
+/** What `skiff up --with` installs into a local cluster (runtime/src/addons). */
+export const ADDONS = ['mlflow'] as const;
+export type AddonName = (typeof ADDONS)[number];
+
 export interface ClusterOptions {
   /** Cluster name; the provider names its kube context (kind's: `kind-<name>`). */
   name: string;

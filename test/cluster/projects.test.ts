@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { CLUSTER, REPO, skiff, skiffJson } from './skiff-cli.js';
+import { once } from 'node:events';
+import { CLUSTER, REPO, skiff, skiffJson, spawnSkiff } from './skiff-cli.js';
 import { dataDir, jobRunsDir, NODE_DATA_DIR } from '../../runtime/src/workspace/layout.js';
 import { DEFAULT_NAMESPACE } from '../../runtime/src/spec/job-spec.js';
 
@@ -237,6 +238,52 @@ describe('real projects run unchanged', () => {
       if (mounted.includes('host')) execFileSync('umount', [hostDir]);
       execFileSync('losetup', ['--detach', loop]);
       rmSync(hostDir, { recursive: true, force: true });
+    }
+  });
+
+  it("with MLflow added to the running cluster, an unchanged script's mlflow.log_metric, log_artifact and skiff.log land in the job's experiment; without it, `skiff ui mlflow` names the flag", async () => {
+    const absent = await skiff(['ui', 'mlflow']);
+    expect(absent.code).toBe(3);
+    expect(absent.stderr).toContain(`MLflow is not installed on cluster '${CLUSTER}'`);
+    expect(absent.stderr).toContain(`skiff up --cluster ${CLUSTER} --with mlflow`);
+
+    const added = await skiff(['up', '--with', 'mlflow'], 15 * 60_000);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('with mlflow');
+
+    const run = await skiff(['run', 'test/cluster/fixtures/projects/mlflow_tracking/train.py', '--name', 'e2e-mlflow']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('logged to http://mlflow.skiff-addons.svc.cluster.local:5000');
+
+    type Described = Status & { mlflow?: { experiment: string; runs: { runId: string; status: string; metrics: Record<string, number>; url: string }[] } };
+    const described = await skiffJson<Described>(['describe', 'e2e-mlflow']);
+    expect(described.mlflow?.experiment).toBe('e2e-mlflow');
+    expect(described.mlflow?.runs).toHaveLength(1);
+    const [mlrun] = described.mlflow!.runs;
+    expect(mlrun.status).toBe('FINISHED');
+    expect(mlrun.metrics).toEqual({ loss: 1 / 3, accuracy: 0.75 });
+    expect((await skiff(['describe', 'e2e-mlflow'])).stdout).toContain(`MLflow:    experiment 'e2e-mlflow'`);
+    // The artifact is in the job's runs folder on this machine, beside its run folders.
+    expect(readFileSync(join(described.workDir!, '..', 'mlflow', mlrun.runId, 'artifacts', 'model.txt'), 'utf8')).toBe('weights\n');
+
+    // MLflow's own REST API, through `skiff ui mlflow` on a local port: every step of the loss.
+    const ui = spawnSkiff(['ui', 'mlflow', '--port', '15999']);
+    try {
+      const [url] = (await once(ui.stdout, 'data')) as [Buffer];
+      expect(url.toString().trim()).toBe('http://127.0.0.1:15999');
+      const history = (await (await fetch(`http://127.0.0.1:15999/api/2.0/mlflow/metrics/get-history?run_id=${mlrun.runId}&metric_key=loss`)).json()) as {
+        metrics: { step: number; value: number }[];
+      };
+      expect(history.metrics.map((m) => [m.step, m.value])).toEqual([
+        [0, 1],
+        [1, 0.5],
+        [2, 1 / 3],
+      ]);
+      expect(mlrun.url).toBe(
+        `http://127.0.0.1:5000/#/experiments/${(await (await fetch(`http://127.0.0.1:15999/api/2.0/mlflow/experiments/get-by-name?experiment_name=e2e-mlflow`)).json()).experiment.experiment_id}/runs/${mlrun.runId}`,
+      );
+    } finally {
+      ui.kill('SIGINT');
     }
   });
 });

@@ -94,6 +94,8 @@ const upBody = jsonObject({
   workers: wholeNumber.optional(),
   gpusPerNode: wholeNumber.optional(),
   gpuSharing: wholeNumber.optional(),
+  /** Add-ons to install (ADDONS), checked by the cluster as the CLI's --with is. */
+  addons: z.array(z.string()).optional(),
 });
 
 /**

@@ -72,7 +72,8 @@ export function upText(r: UpResult): string {
   const c = r.cluster;
   const workers = c.nodes.filter((n) => n.role === 'worker').length;
   const what = `${workers} worker${workers === 1 ? '' : 's'}, profile ${c.profile}${gpusText(c)}`;
-  return `cluster '${c.name}' is ${r.reused ? 'already up' : 'ready'} (${what}) after ${formatDuration(r.seconds)}; context ${c.context}\n`;
+  const addons = r.addons?.length ? `; with ${r.addons.join(', ')} (\`skiff ui ${r.addons[0]}\` opens its UI)` : '';
+  return `cluster '${c.name}' is ${r.reused ? 'already up' : 'ready'} (${what}) after ${formatDuration(r.seconds)}; context ${c.context}${addons}\n`;
 }
 
 /** The one status line printed while following a job, e.g. "job train-x: Pending — rank 1: needs 2 CPU…". */

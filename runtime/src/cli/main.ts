@@ -20,7 +20,8 @@ import { clusterText, describeText, jobsTable, logLineText, manifestsYaml, metri
 import { EXIT_INTERRUPTED, runAndFollow, serveAndWait, streamOutput } from './follow.js';
 import { promote, terminalAsk, type PromoteFlags } from './promote.js';
 import { parseHeaders, servingSpecFromFlags, trainingSpecFromFlags, upRequestFromFlags, type RunFlags, type ServeFlags, type UpFlags } from './specs.js';
-import { CLUSTER_PROFILES } from '../types.js';
+import { ADDONS, CLUSTER_PROFILES } from '../types.js';
+import { MLFLOW_UI_PORT } from '../addons/mlflow.js';
 import { sessionGpus, sessionSizeText } from '../front/cells.js';
 
 export interface CliDeps {
@@ -107,6 +108,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--name <name>', 'cluster name (default: --cluster)')
     .option('--image <node-image>', 'kind node image')
     .option('--recreate', 'delete the cluster and make it anew when it exists but is unhealthy')
+    .option('--with <addons>', `add-ons to install, comma-separated (${ADDONS.join(', ')}); also adds them to a running cluster`)
     .addOption(outputOption())
     .action(
       act(async (flags: UpFlags & OutputFlag, cmd: Command) => {
@@ -231,22 +233,36 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     );
 
   program
+    .command('ui')
+    .description("an add-on's web UI on 127.0.0.1 until Ctrl-C")
+    .addArgument(new Argument('<addon>', 'the add-on').choices(['mlflow']))
+    .option('-p, --port <port>', 'local port', String(MLFLOW_UI_PORT))
+    .action(
+      act(async (_addon: string, flags: { port: string }, cmd: Command) => {
+        const stop = new AbortController();
+        const forward = await session(cmd).mlflowUi({ port: portFlag(flags.port), signal: stop.signal, onError: (err) => io.err(`ui: ${err.message}\n`) });
+        io.out(`${forward.url}\n`);
+        io.err(`MLflow's UI is at ${forward.url}; Ctrl-C stops\n`);
+        await untilStopped();
+        stop.abort();
+        await forward.close();
+        return EXIT_OK;
+      }),
+    );
+
+  program
     .command('forward')
     .description('serve a serving job on a local port (127.0.0.1) until Ctrl-C, for curl, a browser or any client')
     .argument('<job>', 'serving job')
     .option('-p, --port <port>', 'local port (default: a free one)')
     .action(
       act(async (job: string, flags: { port?: string }, cmd: Command) => {
-        const port = flags.port === undefined ? undefined : Number(flags.port);
-        if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
-          throw new SkiffError('BAD_INPUT', `--port must be a port number (1-65535), not '${flags.port}'`);
+        const port = flags.port === undefined ? undefined : portFlag(flags.port);
         const stop = new AbortController();
         const forward = await session(cmd).forward(job, { port, signal: stop.signal, onError: (err) => io.err(`forward: ${err.message}\n`) });
         io.out(`${forward.url}\n`);
         io.err(`forwarding ${forward.url} to ${job} (port ${forward.targetPort}); Ctrl-C stops\n`);
-        await new Promise<void>((resolve) => {
-          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-        });
+        await untilStopped();
         stop.abort();
         await forward.close();
         return EXIT_OK;
@@ -622,4 +638,18 @@ async function withInterrupt<T = number>(deps: CliDeps, fn: (signal: AbortSignal
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** A --port value: a port number, else BAD_INPUT. */
+function portFlag(value: string): number {
+  const port = Number(value);
+  if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new SkiffError('BAD_INPUT', `--port must be a port number (1-65535), not '${value}'`);
+  return port;
+}
+
+/** Until Ctrl-C (or a TERM): what a forward waits for. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
 }

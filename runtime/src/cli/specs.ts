@@ -100,6 +100,8 @@ export interface UpFlags {
   name?: string;
   image?: string;
   recreate?: boolean;
+  /** Comma-separated add-ons, e.g. "mlflow". */
+  with?: string;
 }
 
 const PROFILES: readonly ClusterProfile[] = CLUSTER_PROFILES;
@@ -117,6 +119,11 @@ export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpReque
   if (flags.gpuSharing !== undefined) request.gpuSharing = wholeNumber('--gpu-sharing', flags.gpuSharing, 1);
   if (flags.image !== undefined) request.nodeImage = flags.image;
   if (flags.recreate) request.recreate = true;
+  if (flags.with !== undefined)
+    request.addons = flags.with
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
   return request;
 }
 

@@ -16,7 +16,8 @@ import {
 } from '../manifests/gpu.js';
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
-import { CLUSTER_PROFILES, clusterGpuSharing, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
+import { addonsFrom, installAddons } from '../addons/addons.js';
+import { CLUSTER_PROFILES, clusterGpuSharing, type AddonName, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
 import { clusterInfoFromNodes, labelGpuSharing, runFakeGpuPlugin, sleep, waitForFakeGpus, waitForNodesReady, type NamedCluster, type WaitOptions } from './nodes.js';
@@ -55,12 +56,16 @@ export interface UpResult {
   cluster: ClusterInfo;
   reused: boolean;
   seconds: number;
+  /** The add-ons installed (or brought up to date) by this call, when it was asked for some. */
+  addons?: AddonName[];
 }
 
 export type UpRequest = Partial<ClusterOptions> & {
   name?: string;
   /** Delete a cluster that exists but is unhealthy and make it anew; without it, up says what is wrong and deletes nothing. */
   recreate?: boolean;
+  /** Add-ons to install, into a new cluster or a running one (`--with mlflow`). */
+  addons?: readonly string[];
 };
 
 export interface ClustersDeps {
@@ -109,7 +114,19 @@ export class Clusters {
     this.provider = deps.provider ?? new KindProvider({ kindPath: findKindOrFail, kubeconfigPath: this.kubeconfigPath });
   }
 
+  /** Creates or reuses the cluster, then installs the add-ons asked for (each checked before anything starts). */
   async up(request: UpRequest = {}, onProgress: Progress = () => {}): Promise<UpResult> {
+    const addons = addonsFrom(request.addons ?? []);
+    const result = await this.upCluster(request, onProgress);
+    if (addons.length === 0) return result;
+    const started = performance.now();
+    const name = result.cluster.name;
+    const [kc, shared] = await Promise.all([this.kubeConfig(name), this.sharedFolders(name)]);
+    await installAddons(kc, addons, { cluster: name, shared, image: JOB_IMAGE, onProgress });
+    return { ...result, seconds: result.seconds + secondsSince(started), addons };
+  }
+
+  private async upCluster(request: UpRequest, onProgress: Progress): Promise<UpResult> {
     const started = performance.now();
     const opts = clusterOptions(request);
     await this.checkMachine(opts.profile, { jobNodes: Math.max(opts.workers, 1), gpusPerNode: opts.gpusPerNode });

@@ -67,6 +67,7 @@ export function describeText(d: JobDescription, now: Date = new Date()): string 
     field('Reason', head);
     if (rest.length > 0) out.push(indent(rest.join('\n'), ' '.repeat(11)));
   }
+  if (d.mlflow) out.push(...mlflowLines(d.mlflow));
   out.push('', 'Pods:');
   if (d.pods.length === 0) out.push('  (none yet)');
   else {
@@ -84,4 +85,18 @@ export function describeText(d: JobDescription, now: Date = new Date()): string 
     out.push(indent(table(rows).trimEnd()));
   }
   return out.join('\n') + '\n';
+}
+
+/** The job's MLflow experiment and its runs, each with its latest metrics and its link in the UI. */
+function mlflowLines(m: NonNullable<JobDescription['mlflow']>): string[] {
+  const out = ['', `MLflow:    experiment '${m.experiment}' (\`skiff ui mlflow\` serves the links)`];
+  if (m.problem) out.push(`  runs not read: ${m.problem}`);
+  else if (m.runs.length === 0) out.push('  no run yet (runs appear when the script calls mlflow or skiff.log)');
+  for (const r of m.runs) {
+    const metrics = Object.entries(r.metrics)
+      .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(5))}`)
+      .join(' ');
+    out.push(`  ${r.name}  ${r.status}${metrics ? `  ${metrics}` : ''}`, `    ${r.url}`);
+  }
+  return out;
 }

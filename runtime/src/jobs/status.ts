@@ -1,5 +1,6 @@
 // Job status and descriptions from Kubernetes objects alone (labels, the spec annotation, pods),
 // so any terminal or editor sees the same jobs. Pure: callers fetch; jobs.ts does the I/O.
+import type { JobMlflow } from '../addons/mlflow.js';
 import type { CoreV1Event, V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { JobKind, JobPhase, JobPodStatus, JobStatus } from '../types.js';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -34,6 +35,8 @@ export interface JobDescription extends JobStatus {
   pods: PodDescription[];
   /** Recent events about the job's objects, oldest first. */
   events: JobEvent[];
+  /** Its MLflow experiment and the runs its latest run folder started, on a local cluster with MLflow. */
+  mlflow?: JobMlflow;
 }
 
 /** ISO text for the Date or string client-node hands out for timestamps. */

@@ -20,7 +20,8 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../manifests/labels.js';
 import { applyObject, contextPhrase, deleteIfPresent, targetPhrase, deleteOptionsFor, kubeClients, orUndefined, type KubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
-import { WORK_MOUNT, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
+import { mlflowForJob } from '../addons/mlflow.js';
+import { WORK_MOUNT, hostUserIds, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { packagesRoot, resolvePackages, type ResolvedPackages } from '../packages/install.js';
 import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
@@ -218,7 +219,10 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   // A session's ranks mount the folder of every package set (a hostPath Directory must exist).
   if (plan.spec.kind === 'training' && plan.spec.session) await mkdir(packagesRoot(local.shared.data), { recursive: true });
   try {
-    const status = await applyJob(kc, plan.spec, [], { ws: workspaceFor(run.dir, local.shared, plan), where: targetPhrase({ cluster: local.cluster }) });
+    const ws = workspaceFor(run.dir, local.shared, plan);
+    const mlflow = await mlflowForJob(kc, { cluster: local.cluster, namespace: spec.namespace, name: spec.name, runId: path.basename(run.dir) });
+    if (mlflow) ws.mlflow = mlflow;
+    const status = await applyJob(kc, plan.spec, [], { ws, where: targetPhrase({ cluster: local.cluster }) });
     return { ...status, workDir: run.dir };
   } catch (err) {
     await removeRun(run.dir);
@@ -244,8 +248,8 @@ function workspaceFor(runDir: string, shared: SharedFolders, plan: Pick<LocalPla
   if (plan.packages) ws.packagesNodeDir = nodePathOf(shared, plan.packages.siteDir);
   if (plan.spec.kind === 'training' && plan.spec.session) ws.packageSetsNodeDir = nodePathOf(shared, packagesRoot(shared.data));
   ws.logsNodeDir = nodePathOf(shared, runLogsDir(runDir));
-  const uid = process.getuid?.();
-  if (uid !== undefined && uid !== 0) ws.runAs = { uid, gid: process.getgid?.() ?? uid };
+  const runAs = hostUserIds();
+  if (runAs) ws.runAs = runAs;
   return ws;
 }
 

@@ -8,6 +8,7 @@ import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
 import { envFromSecret } from './env-secret.js';
 import { LOGS_MOUNT, PACKAGE_SETS_MOUNT, PACKAGES_MOUNT, WORK_MOUNT } from '../workspace/layout.js';
+import { MLFLOW_SITE_MOUNT, mlflowEnv, type MlflowForJob } from './mlflow-env.js';
 
 export const CODE_MOUNT = '/skiff/code';
 export const LIB_MOUNT = '/skiff/lib';
@@ -17,7 +18,16 @@ export const MAX_BUNDLE_BYTES = 900 * 1024;
 /** Skiff's Python package lives under this folder of the lib mount, so PYTHONPATH=LIB_MOUNT imports it. */
 export const LIB_PACKAGE_DIR = 'skiff';
 
-export const VOLUMES = { code: 'code', work: 'work', packages: 'packages', packageSets: 'package-sets', logs: 'logs', lib: 'skiff-lib', shm: 'dshm' } as const;
+export const VOLUMES = {
+  code: 'code',
+  work: 'work',
+  packages: 'packages',
+  packageSets: 'package-sets',
+  logs: 'logs',
+  mlflow: 'mlflow-site',
+  lib: 'skiff-lib',
+  shm: 'dshm',
+} as const;
 
 /**
  * A job whose files live in a local cluster's shared folder rather than a ConfigMap: its run folder
@@ -39,6 +49,8 @@ export interface Workspace {
   data: { nodePath: string; mountPath: string }[];
   /** The host user's ids, so that what the job writes is theirs (absent when that is root). */
   runAs?: { uid: number; gid: number };
+  /** The cluster's MLflow, when it has the add-on: the job logs to an experiment of its own. */
+  mlflow?: MlflowForJob;
 }
 
 /** Where the script's folder is inside the container. */
@@ -146,6 +158,7 @@ export function jobVolumes(spec: JobSpec, files: CodeFile[], libFiles: CodeFile[
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, hostPath: { path: ws.packagesNodeDir, type: 'Directory' } }] : []),
         ...(ws.packageSetsNodeDir ? [{ name: VOLUMES.packageSets, hostPath: { path: ws.packageSetsNodeDir, type: 'Directory' } }] : []),
         ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, hostPath: { path: ws.logsNodeDir, type: 'Directory' } }] : []),
+        ...(ws.mlflow ? [{ name: VOLUMES.mlflow, hostPath: { path: ws.mlflow.siteNodeDir, type: 'Directory' } }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), hostPath: { path: d.nodePath, type: 'Directory' } })),
       ]
     : [{ name: VOLUMES.code, configMap: { name: codeConfigMapName(spec), items: items(codeVolumeItems(files)) } }];
@@ -165,6 +178,7 @@ export function jobVolumeMounts(spec: JobSpec, ws?: Workspace): V1VolumeMount[] 
         ...(ws.packagesNodeDir ? [{ name: VOLUMES.packages, mountPath: PACKAGES_MOUNT, readOnly: true }] : []),
         ...(ws.packageSetsNodeDir ? [{ name: VOLUMES.packageSets, mountPath: PACKAGE_SETS_MOUNT, readOnly: true }] : []),
         ...(keepsLogs(spec, ws) ? [{ name: VOLUMES.logs, mountPath: LOGS_MOUNT }] : []),
+        ...(ws.mlflow ? [{ name: VOLUMES.mlflow, mountPath: MLFLOW_SITE_MOUNT, readOnly: true }] : []),
         ...ws.data.map((d, i) => ({ name: dataVolumeName(i), mountPath: d.mountPath, readOnly: true })),
       ]
     : [{ name: VOLUMES.code, mountPath: CODE_MOUNT, readOnly: true }];
@@ -207,7 +221,8 @@ const USER_PYTHONPATH = 'SKIFF_USER_PYTHONPATH';
 export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
   const { PYTHONPATH: userPythonPath, ...user } = spec.env;
   // Packages sit at PACKAGES_MOUNT in a run folder's pods and in a promoted image alike.
-  const skiffPath = ws?.packagesNodeDir || spec.packages?.length ? `${LIB_MOUNT}:${PACKAGES_MOUNT}` : LIB_MOUNT;
+  // MLflow's client comes after the job's own packages, so a version the job asks for wins.
+  const skiffPath = [LIB_MOUNT, ...(ws?.packagesNodeDir || spec.packages?.length ? [PACKAGES_MOUNT] : []), ...(ws?.mlflow ? [MLFLOW_SITE_MOUNT] : [])].join(':');
   const env: V1EnvVar[] = [
     // Kubernetes expands $(VAR) from variables listed before: the user's part comes from the Secret.
     ...(userPythonPath !== undefined ? [envFromSecret(spec, USER_PYTHONPATH, 'PYTHONPATH')] : []),
@@ -218,6 +233,8 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
     { name: 'SKIFF_JOB', value: spec.name },
   ];
   if (ws) env.push({ name: 'SKIFF_WORK_DIR', value: WORK_MOUNT });
+  // The user's own MLFLOW_* values win (they point the job elsewhere).
+  if (ws?.mlflow) env.push(...mlflowEnv(ws.mlflow).filter((e) => !(e.name in user)));
   if (keepsLogs(spec, ws)) {
     // The launcher keeps the output there under the pod's name, with what ran it and how it ended.
     env.push(

@@ -84,3 +84,9 @@ export function runIdFor(now: Date = new Date()): string {
   const iso = now.toISOString(); // 2026-12-02T06:15:30.123Z
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
 }
+
+/** The host user's ids, for pods that write into the data folder (undefined when that is root, which pods are already). */
+export function hostUserIds(): { uid: number; gid: number } | undefined {
+  const uid = process.getuid?.();
+  return uid !== undefined && uid !== 0 ? { uid, gid: process.getgid?.() ?? uid } : undefined;
+}
