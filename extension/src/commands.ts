@@ -2,10 +2,12 @@
 // the result. No cluster logic lives here.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ClusterProfile, JobStatus } from '@skiff/runtime';
+import type { AddonName, ClusterProfile, JobStatus } from '@skiff/runtime';
 import { runtime } from './runtime.js';
 import { jobNameFrom, trainingSpecInput } from './settings.js';
 import {
+  ADDON_DESCRIPTIONS,
+  ADDONS,
   CLUSTER_PROFILES,
   GPU_SHARING_CHOICES,
   PROFILE_DESCRIPTIONS,
@@ -57,19 +59,39 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       if (!picked) return;
       gpuSharing = picked.ways;
     }
+    const addons = await pickAddons(settings.addons, 'Add-ons of the new cluster (Enter with none ticked: a plain cluster)');
+    if (!addons) return;
     const up = () =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
-        const result = await (await ctx.session()).up(clusterUpRequest(profile.label, { nodes: settings.nodes, gpuSharing }), (message) => progress.report({ message }));
+        const result = await (await ctx.session()).up(clusterUpRequest(profile.label, { nodes: settings.nodes, gpuSharing, addons }), (message) => progress.report({ message }));
         ctx.state.restart();
         const gpus = clusterGpusText(result.cluster);
+        const withAddons = result.addons?.length ? `, with ${result.addons.join(', ')}` : '';
         void vscode.window.showInformationMessage(
-          `Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}${gpus ? `, ${gpus}` : ''}).`,
+          `Skiff: cluster '${result.cluster.name}' is ${result.reused ? 'running' : 'ready'} (${result.cluster.nodes.length} nodes, ${profile.label}${gpus ? `, ${gpus}` : ''}${withAddons}).`,
         );
       });
     try {
       await up();
     } catch (err) {
       ctx.report(err, up);
+    }
+  };
+
+  /** Adds add-ons to the running local cluster, as `skiff up --with` does. */
+  const addToCluster = async () => {
+    const settings = ctx.settings();
+    const addons = await pickAddons([], `Add to cluster '${settings.clusterName}'`);
+    if (!addons?.length) return;
+    const add = () =>
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: adding ${addons.join(', ')} to '${settings.clusterName}'` }, async (progress) => {
+        await (await ctx.session()).up({ addons }, (message) => progress.report({ message }));
+        void vscode.window.showInformationMessage(`Skiff: cluster '${settings.clusterName}' now has ${addons.join(', ')}.`);
+      });
+    try {
+      await add();
+    } catch (err) {
+      ctx.report(err, add);
     }
   };
 
@@ -255,6 +277,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('skiff.startCluster', startCluster),
     vscode.commands.registerCommand('skiff.stopCluster', stopCluster),
+    vscode.commands.registerCommand('skiff.addToCluster', addToCluster),
     vscode.commands.registerCommand('skiff.runFile', runFile),
     vscode.commands.registerCommand('skiff.runCell', runCell),
     vscode.commands.registerCommand('skiff.serveFile', serveFile),
@@ -272,4 +295,13 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, planDocs),
     vscode.commands.registerCommand('skiff.refresh', () => ctx.state.restart()),
   ];
+}
+
+/** A multi-pick of the add-ons, `ticked` ticked; undefined when dismissed. */
+async function pickAddons(ticked: readonly AddonName[], placeHolder: string): Promise<AddonName[] | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    ADDONS.map((addon) => ({ label: addon, description: ADDON_DESCRIPTIONS[addon], picked: ticked.includes(addon) })),
+    { canPickMany: true, placeHolder },
+  );
+  return picked?.map((p) => p.label);
 }

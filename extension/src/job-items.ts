@@ -14,6 +14,7 @@ export interface ItemModel {
 }
 
 const PHASE_ICONS: Record<JobPhase, { id: string; color?: string }> = {
+  Queued: { id: 'watch', color: 'charts.purple' },
   Pending: { id: 'clock', color: 'charts.yellow' },
   Running: { id: 'sync~spin', color: 'charts.blue' },
   Succeeded: { id: 'pass', color: 'testing.iconPassed' },
@@ -42,7 +43,7 @@ export function jobItem(job: JobStatus, target?: PromotedTarget): ItemModel {
 
 /** The heading of a promotion target's jobs: the context and namespace, how many run, or why it cannot be read. */
 export function targetItem(target: PromotedTarget, jobs: JobStatus[], problem?: string): ItemModel {
-  const running = jobs.filter((j) => j.phase === 'Running' || j.phase === 'Pending').length;
+  const running = jobs.filter((j) => j.phase === 'Running' || j.phase === 'Pending' || j.phase === 'Queued').length;
   return {
     id: `target/${target.context}/${target.namespace}`,
     label: promotedTargetLabel(target),

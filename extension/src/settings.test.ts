@@ -16,6 +16,7 @@ describe('settings', () => {
       workers: 3,
       gpusPerWorker: 0,
       gpuSharing: 1,
+      addons: [],
       image: '',
       namespace: 'skiff',
       kubeconfig: '',

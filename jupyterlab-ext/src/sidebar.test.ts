@@ -44,11 +44,19 @@ describe("the sidebar's Start cluster", () => {
     profile.dispatchEvent(new Event('change'));
     expect(sharing.hidden).toBe(false);
     sharing.value = '4';
+    // The add-ons ticked go with it.
+    const boxes = [...sidebar.node.querySelectorAll<HTMLInputElement>('input.skiff-addon')];
+    expect(boxes.map((b) => [b.value, b.checked])).toEqual([
+      ['mlflow', false],
+      ['kueue', false],
+    ]);
+    boxes[1].checked = true;
     await sidebar.startCluster();
-    expect(backend.upRequests.at(-1)).toMatchObject({ profile: 'fake-gpu', workers: 2, gpuSharing: 4 });
+    expect(backend.upRequests.at(-1)).toEqual({ profile: 'fake-gpu', workers: 2, gpuSharing: 4, addons: ['kueue'] });
     expect(sidebar.node.querySelector('.skiff-cluster-state')?.textContent).toBe('skiff fake-gpu · 2/2 nodes Ready · 1 GPU shared 4 ways');
 
     await model.down();
+    boxes[1].checked = false;
     profile.value = 'cpu';
     profile.dispatchEvent(new Event('change'));
     await sidebar.startCluster();

@@ -2,6 +2,8 @@
 // selected job's logs, metrics and description. It draws the model and calls its methods.
 import { Widget } from '@lumino/widgets';
 import {
+  ADDON_DESCRIPTIONS,
+  ADDONS,
   CLUSTER_PROFILES,
   GPU_SHARING_CHOICES,
   PROFILE_DESCRIPTIONS,
@@ -45,6 +47,8 @@ export class SkiffSidebar extends Widget {
   );
   /** Shown while the profile has GPUs: how many ways each GPU is shared (jobs then ask 0.5 GPU). */
   private readonly sharing = h('select', { className: 'skiff-gpu-sharing', title: 'GPU sharing: jobs asking 0.5 GPUs per worker need GPUs shared 2 ways or more' });
+  /** The add-ons a new cluster gets (`skiff up --with`), ticked from the addons setting. */
+  private readonly addons = ADDONS.map((addon) => ({ addon, box: h('input', { type: 'checkbox', className: 'skiff-addon', value: addon }) }));
   private view?: JobView;
   /** Which job the view shows: its name, and the target for a promoted job. */
   private viewKey?: string;
@@ -66,6 +70,7 @@ export class SkiffSidebar extends Widget {
     this.sharing.value = String(settings().gpuSharing);
     this.profile.onchange = () => (this.sharing.hidden = !hasGpus(this.profile.value as ClusterProfile));
     this.profile.onchange(new Event('change'));
+    for (const a of this.addons) a.box.checked = settings().addons.includes(a.addon);
     this.node.append(h('header', {}, h('h2', { textContent: 'Skiff' }), this.status), this.cluster, this.jobs, this.detail);
     model.changed.connect(this.draw, this);
     this.draw();
@@ -93,7 +98,8 @@ export class SkiffSidebar extends Widget {
   async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile, gpuSharing = Number(this.sharing.value)): Promise<void> {
     this.clusterError = undefined;
     try {
-      await this.model.up(clusterUpRequest(profile, { nodes: this.settings().nodes, gpuSharing }));
+      const addons = this.addons.filter((a) => a.box.checked).map((a) => a.addon);
+      await this.model.up(clusterUpRequest(profile, { nodes: this.settings().nodes, gpuSharing, addons }));
     } catch (err) {
       this.clusterError = errorText(err);
       this.draw();
@@ -160,6 +166,7 @@ export class SkiffSidebar extends Widget {
           { className: 'skiff-toolbar' },
           this.profile,
           this.sharing,
+          ...this.addons.map((a) => h('label', { className: 'skiff-addon-choice', title: ADDON_DESCRIPTIONS[a.addon] }, a.box, ` with ${a.addon}`)),
           h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() }),
         ),
       );

@@ -13,7 +13,7 @@ export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
 };
 
 /** What `skiff up --with` installs into a local cluster (runtime/src/addons). */
-export const ADDONS = ['mlflow'] as const;
+export const ADDONS = ['mlflow', 'kueue'] as const;
 export type AddonName = (typeof ADDONS)[number];
 
 export interface ClusterOptions {
@@ -62,7 +62,8 @@ export interface CodeFile {
   content: Buffer;
 }
 
-export type JobPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled' | 'Unknown';
+/** Queued: waiting in a Kueue queue (`skiff up --with kueue`) until the cluster can take every rank at once. */
+export type JobPhase = 'Queued' | 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled' | 'Unknown';
 
 export interface JobPodStatus {
   name: string;

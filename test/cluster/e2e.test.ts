@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { JOB_IMAGE } from '@skiff/runtime';
 import { CLUSTER, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
@@ -16,7 +16,7 @@ interface Status {
 interface Described {
   phase: string;
   reason?: string;
-  pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number }[];
+  pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number; startedAt?: string; finishedAt?: string }[];
 }
 interface Sample {
   type: string;
@@ -337,6 +337,55 @@ describe('skiff on a real kind cluster', () => {
     const missing = await skiff(['images', 'load', 'skiff-e2e/absent:1']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/not in the local Docker engine/);
+  });
+
+  it('with Kueue added to the running cluster, jobs that each need both GPUs wait Queued, their place and reason in plain words, then run one after another; a queued job cancels', async () => {
+    const added = await skiff(['up', '--with', 'kueue'], 20 * 60_000);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('with kueue');
+    const names = ['e2e-q1', 'e2e-q2', 'e2e-q3', 'e2e-q4'];
+    try {
+      for (const name of names) {
+        const submitted = await skiff(['run', 'test/cluster/fixtures/queue_step.py', '--workers', '2', '--gpus-per-worker', '1', '--name', name, '--detach']);
+        expect(submitted.code, submitted.stderr).toBe(0);
+      }
+      // The last two wait in the queue with no pod at all, rather than Pending on GPUs some ranks hold,
+      // each told its place, and what it waits for: GPUs, or the jobs ahead of it.
+      const places: number[] = [];
+      for (const name of ['e2e-q3', 'e2e-q4']) {
+        const waiting = await skiffJson<Described>(['describe', name]);
+        expect(waiting.phase, name).toBe('Queued');
+        expect(waiting.pods).toEqual([]);
+        const said =
+          /^waiting in queue skiff, (\d)(st|nd|rd|th) of \d: (needs \d more nvidia\.com\/gpu than the queue has free now; it starts when running jobs finish|the jobs ahead of it go first)$/.exec(
+            waiting.reason ?? '',
+          );
+        expect(said, waiting.reason).not.toBeNull();
+        places.push(Number(said![1]));
+      }
+      expect(places[1]).toBeGreaterThan(places[0]);
+      expect((await skiff(['cancel', 'e2e-q4'])).code).toBe(0);
+      const done = async () => Promise.all(names.slice(0, 3).map((n) => skiffJson<Described>(['describe', n])));
+      await expect.poll(async () => (await done()).map((d) => d.phase), { timeout: 5 * 60_000, interval: 2000 }).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+      // All or nothing, in order: every rank of a job starts only after every rank of the one before ended.
+      const jobs = await done();
+      for (let i = 1; i < jobs.length; i++) {
+        const before = Math.max(...jobs[i - 1].pods.map((p) => Date.parse(p.finishedAt!)));
+        const after = Math.min(...jobs[i].pods.map((p) => Date.parse(p.startedAt!)));
+        expect(after, `${names[i]} started after ${names[i - 1]} ended`).toBeGreaterThanOrEqual(before);
+      }
+      expect((await skiffJson<{ name: string }[]>(['jobs'])).map((j) => j.name)).not.toContain('e2e-q4');
+    } finally {
+      for (const name of names) await skiff(['cancel', name]);
+      // Later rows see the cluster without a queue, as they were written for.
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      kc.setCurrentContext(`kind-${CLUSTER}`);
+      await kc
+        .makeApiClient(CustomObjectsApi)
+        .deleteClusterCustomObject({ group: 'kueue.x-k8s.io', version: 'v1beta2', plural: 'clusterqueues', name: 'skiff' })
+        .catch(() => {});
+    }
   });
 
   it('lists the jobs it ran, recovered from the cluster', async () => {

@@ -176,6 +176,10 @@ describe('Skiff in VS Code', () => {
     await showSkiffView();
     await runCommand(page, 'Skiff: Start Local Cluster…');
     await pick(page, 'cpu');
+    // The add-ons, none ticked: Enter goes on with a plain cluster.
+    await page.locator('.quick-input-widget input[placeholder*="Add-ons of the new cluster"]').waitFor();
+    await screenshot(page, '01a-cluster-addons');
+    await page.keyboard.press('Enter');
     await notification(new RegExp(`cluster '${CLUSTER}' is (ready|running)`)).waitFor({ timeout: 15 * 60_000 });
     const clusterRow = pane('Clusters').locator('.monaco-list-row', { hasText: CLUSTER });
     await clusterRow.waitFor({ timeout: 30_000 });

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { addonsFrom } from './addons.js';
+import { SkiffError } from '../errors.js';
 
 describe('add-ons', () => {
-  it('are named with --with, comma-separated, each once; an unknown one is refused before anything starts', () => {
-    expect(addonsFrom(['mlflow', 'mlflow'])).toEqual(['mlflow']);
-    expect(() => addonsFrom(['mlflow', 'grafana'])).toThrow("unknown add-on 'grafana'");
-    try {
-      addonsFrom(['grafana']);
-    } catch (err) {
-      expect((err as { hint?: string }).hint).toBe('--with takes mlflow (comma-separated)');
-    }
+  it('are named with --with, each once; an unknown one is refused, naming those there are, before anything starts', () => {
+    expect(addonsFrom(['mlflow', 'kueue', 'mlflow'])).toEqual(['mlflow', 'kueue']);
+    const refused = (() => {
+      try {
+        return addonsFrom(['mlflow', 'grafana']);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(refused).toBeInstanceOf(SkiffError);
+    expect(refused).toMatchObject({ code: 'BAD_INPUT', message: "unknown add-on 'grafana'", hint: '--with takes mlflow, kueue (comma-separated)' });
   });
 });

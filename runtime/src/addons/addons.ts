@@ -3,10 +3,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { ADDONS, type AddonName } from '../types.js';
+import { installKueue } from './kueue.js';
 import { installMlflow, type InstallOptions } from './mlflow.js';
 
 const INSTALLERS: Record<AddonName, (kc: KubeConfig, opts: InstallOptions) => Promise<void>> = {
   mlflow: installMlflow,
+  kueue: installKueue,
 };
 
 /** The add-ons asked for, each known, in the order given, without repeats. */

@@ -27,6 +27,8 @@ export interface InstallOptions {
   cluster: string;
   shared: SharedFolders;
   image: string;
+  /** Loads an image from the local Docker engine onto the cluster's nodes. */
+  loadImage(image: string): Promise<void>;
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
 }

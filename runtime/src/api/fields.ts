@@ -151,7 +151,7 @@ export const intervalMs = z
     return z.NEVER;
   });
 
-export const JOB_PHASES: JobPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'Unknown'];
+export const JOB_PHASES: JobPhase[] = ['Queued', 'Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'Unknown'];
 
 /** ?until=Succeeded,Failed: the phases a wait ends at; finished ones when absent. */
 export const untilPhases = z

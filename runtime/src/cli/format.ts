@@ -72,7 +72,8 @@ export function upText(r: UpResult): string {
   const c = r.cluster;
   const workers = c.nodes.filter((n) => n.role === 'worker').length;
   const what = `${workers} worker${workers === 1 ? '' : 's'}, profile ${c.profile}${gpusText(c)}`;
-  const addons = r.addons?.length ? `; with ${r.addons.join(', ')} (\`skiff ui ${r.addons[0]}\` opens its UI)` : '';
+  const ui = r.addons?.includes('mlflow') ? ' (`skiff ui mlflow` opens MLflow)' : '';
+  const addons = r.addons?.length ? `; with ${r.addons.join(', ')}${ui}` : '';
   return `cluster '${c.name}' is ${r.reused ? 'already up' : 'ready'} (${what}) after ${formatDuration(r.seconds)}; context ${c.context}${addons}\n`;
 }
 

@@ -122,7 +122,7 @@ export class Clusters {
     const started = performance.now();
     const name = result.cluster.name;
     const [kc, shared] = await Promise.all([this.kubeConfig(name), this.sharedFolders(name)]);
-    await installAddons(kc, addons, { cluster: name, shared, image: JOB_IMAGE, onProgress });
+    await installAddons(kc, addons, { cluster: name, shared, image: JOB_IMAGE, onProgress, loadImage: (image) => this.loadImage(name, image, onProgress) });
     return { ...result, seconds: result.seconds + secondsSince(started), addons };
   }
 

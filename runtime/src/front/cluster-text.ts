@@ -1,6 +1,6 @@
 // A cluster as both editors start and show it: the up request built from the user's choices, and
 // its GPUs in a few words.
-import { clusterGpuSharing, type ClusterInfo, type ClusterProfile } from '../types.js';
+import { clusterGpuSharing, type AddonName, type ClusterInfo, type ClusterProfile } from '../types.js';
 
 /** How many ways a new GPU cluster's GPUs may be shared, as the editors offer it (1: whole GPUs). */
 export const GPU_SHARING_CHOICES = [1, 2, 4] as const;
@@ -19,11 +19,23 @@ export interface ClusterUpRequest {
   /** Worker nodes. */
   workers: number;
   gpuSharing?: number;
+  addons?: AddonName[];
 }
 
+/** What each add-on brings, as the editors offer them. */
+export const ADDON_DESCRIPTIONS: Record<AddonName, string> = {
+  mlflow: 'MLflow tracking: every job logs to an experiment of its own',
+  kueue: 'Kueue queue: jobs wait Queued until all their ranks fit',
+};
+
 /** The body of an up request: the nodes, and the GPU sharing only where the profile has GPUs. */
-export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: number; gpuSharing: number }): ClusterUpRequest {
-  return { profile, workers: choices.nodes, ...(hasGpus(profile) ? { gpuSharing: choices.gpuSharing } : {}) };
+export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: number; gpuSharing: number; addons?: readonly AddonName[] }): ClusterUpRequest {
+  return {
+    profile,
+    workers: choices.nodes,
+    ...(hasGpus(profile) ? { gpuSharing: choices.gpuSharing } : {}),
+    ...(choices.addons?.length ? { addons: [...choices.addons] } : {}),
+  };
 }
 
 /** "2 GPUs", "2 GPUs shared 2 ways", "1 GPU"; empty without GPUs. */

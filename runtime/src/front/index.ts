@@ -1,7 +1,7 @@
 // What front ends that run in a browser need from the runtime, with no Node code: the HTTP + SSE
 // client, following a job, how cells become jobs, and how jobs read. `@skiff/runtime/front`.
 export type * from '../types.js';
-export { CLUSTER_PROFILES, PROFILE_DESCRIPTIONS } from '../types.js';
+export { ADDONS, CLUSTER_PROFILES, PROFILE_DESCRIPTIONS } from '../types.js';
 export {
   SkiffApiClient,
   ApiError,
@@ -42,4 +42,4 @@ export { runCellJob, type CellJobRun, type CellJobSurface } from './cell-job.js'
 export { readEditorSettings, settingFields, SHARED_SETTINGS, type ReadSettings, type SettingsOf } from './settings.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';
-export { clusterGpusText, clusterUpRequest, gpuSharingLabel, GPU_SHARING_CHOICES, hasGpus, type ClusterUpRequest } from './cluster-text.js';
+export { ADDON_DESCRIPTIONS, clusterGpusText, clusterUpRequest, gpuSharingLabel, GPU_SHARING_CHOICES, hasGpus, type ClusterUpRequest } from './cluster-text.js';

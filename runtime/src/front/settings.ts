@@ -3,7 +3,7 @@
 // or range falls back to its default and is named in `problems`, for the editor to show: a typo in
 // settings.json must not pass unseen, nor reach the runtime as a job of -1 workers.
 import { z } from 'zod';
-import { CLUSTER_PROFILES } from '../types.js';
+import { ADDONS, CLUSTER_PROFILES } from '../types.js';
 
 const count = (min: number, fallback: number) => z.number().int().min(min).default(fallback);
 
@@ -28,6 +28,8 @@ export const SHARED_SETTINGS = {
   gpusPerWorker: count(0, 0),
   /** How many ways each GPU of a new gpu or fake-gpu cluster is shared by time-slicing (1: whole GPUs). */
   gpuSharing: z.number().int().min(1).max(8).default(1),
+  /** Add-ons a new cluster gets (`skiff up --with`): mlflow, kueue. */
+  addons: z.array(z.enum(ADDONS)).default([]),
   /** Empty: the runtime's default job image. */
   image: z.string().default(''),
 };

@@ -2,7 +2,7 @@
 // notification, a row of the JupyterLab sidebar. Pure and browser-safe.
 import type { JobStatus } from '../types.js';
 
-const PHASE_MARKS: Record<JobStatus['phase'], string> = { Pending: '…', Running: '▶', Succeeded: '✓', Failed: '✗', Cancelled: '■', Unknown: '?' };
+const PHASE_MARKS: Record<JobStatus['phase'], string> = { Queued: '⧗', Pending: '…', Running: '▶', Succeeded: '✓', Failed: '✗', Cancelled: '■', Unknown: '?' };
 
 /** "2 workers" / "1 replica". */
 export function jobSizeText(job: Pick<JobStatus, 'kind' | 'workers'>): string {

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { KUEUE_IMAGE, KUEUE_RECIPE, KUEUE_VERSION } from '../manifests/kueue.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ describe('imagesRecipeDir', () => {
     expect(env.NODE_IMAGE).toBe(OFFLINE_NODE_IMAGE);
     expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
     expect(env.FAKE_GPU_PLUGIN_IMAGE).toBe(FAKE_GPU_PLUGIN_IMAGE);
+    expect([env.KUEUE_VERSION, env.KUEUE_IMAGE, env.KUEUE_RECIPE]).toEqual([KUEUE_VERSION, KUEUE_IMAGE, String(KUEUE_RECIPE)]);
   });
 });
 

@@ -1,5 +1,6 @@
 // List, inspect, cancel and wait for jobs. Everything is read back from the cluster (labels and the
 // spec annotation), never from local state, so a second terminal or an editor sees the same jobs.
+import { queuedReason } from './queue.js';
 import type { KubeConfig, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
@@ -269,6 +270,7 @@ export class Jobs {
       const reason = explainFailure(pod, await context.tail(pod));
       return reason ? prefix(pod) + reason : ownerFailureMessage(objects);
     }
+    if (phase === 'Queued' && objects.kind === 'training') return queuedReason(this.k.kc, objects.owner);
     if (phase === 'Pending') {
       const pending = objects.pods.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending' && !p.metadata?.deletionTimestamp);
       for (const pod of pending.sort((a, b) => rankOf(a, objects.pods) - rankOf(b, objects.pods))) {

@@ -1,5 +1,6 @@
 // Turns Kubernetes state into one plain sentence a user can act on, and into a job phase.
 // Pure: callers fetch pods, nodes and log lines; nothing here talks to the cluster.
+import { QUEUE_LABEL } from '../manifests/kueue.js';
 import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import type { JobPhase } from '../types.js';
 import { parseQuantity } from '../spec/job-spec.js';
@@ -316,7 +317,9 @@ const isLive = (p: V1Pod) => !p.metadata?.deletionTimestamp && !isTerminated(p);
 /** Phase of a training job from its Job and pods. Pending until every live worker runs, since DDP waits for all. */
 export function jobPhase(job: V1Job | undefined, pods: V1Pod[]): JobPhase {
   if (!job) return 'Unknown';
-  if (job.metadata?.deletionTimestamp || job.spec?.suspend) return 'Cancelled';
+  if (job.metadata?.deletionTimestamp) return 'Cancelled';
+  // Kueue holds a queued job suspended until it admits every rank at once (and suspends it again if preempted).
+  if (job.spec?.suspend) return job.metadata?.labels?.[QUEUE_LABEL] ? 'Queued' : 'Cancelled';
   const conditions = job.status?.conditions;
   if (hasCondition(conditions, 'Complete') || hasCondition(conditions, 'SuccessCriteriaMet')) return 'Succeeded';
   if (hasCondition(conditions, 'Failed') || hasCondition(conditions, 'FailureTarget')) return 'Failed';

@@ -21,6 +21,8 @@ import { applyObject, contextPhrase, deleteIfPresent, targetPhrase, deleteOption
 import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
 import { mlflowForJob } from '../addons/mlflow.js';
+import { ensureLocalQueue, hasKueue } from '../addons/kueue.js';
+import { queuedJob } from '../manifests/kueue.js';
 import { WORK_MOUNT, hostUserIds, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { packagesRoot, resolvePackages, type ResolvedPackages } from '../packages/install.js';
@@ -222,7 +224,9 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
     const ws = workspaceFor(run.dir, local.shared, plan);
     const mlflow = await mlflowForJob(kc, { cluster: local.cluster, namespace: spec.namespace, name: spec.name, runId: path.basename(run.dir) });
     if (mlflow) ws.mlflow = mlflow;
-    const status = await applyJob(kc, plan.spec, [], { ws, where: targetPhrase({ cluster: local.cluster }) });
+    // With Kueue on the cluster a training job waits in its queue until every rank fits at once.
+    const queue = plan.spec.kind === 'training' && (await hasKueue(kc));
+    const status = await applyJob(kc, plan.spec, [], { ws, where: targetPhrase({ cluster: local.cluster }), queue });
     return { ...status, workDir: run.dir };
   } catch (err) {
     await removeRun(run.dir);
@@ -308,16 +312,23 @@ export async function submitJobFiles(kc: KubeConfig, spec: JobSpec, files: CodeF
  * Renders and applies: the code in a ConfigMap (files) or in a run folder (ws). `where` names the
  * cluster in errors (default: the kubeconfig's context).
  */
-async function applyJob(kc: KubeConfig, spec: JobSpec, files: CodeFile[], { ws, where = contextPhrase(kc) }: { ws?: Workspace; where?: string } = {}): Promise<JobStatus> {
+async function applyJob(
+  kc: KubeConfig,
+  spec: JobSpec,
+  files: CodeFile[],
+  { ws, where = contextPhrase(kc), queue = false }: { ws?: Workspace; where?: string; queue?: boolean } = {},
+): Promise<JobStatus> {
   const k = kubeClients(kc);
   const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, where)]) : [false];
 
   // Render before touching the cluster: a bundle that is too big fails without side effects.
   const rendered = renderJob(spec, files, await pythonLibFiles(), ws);
   if (nvidiaRuntime) withNvidiaRuntime(rendered.owner);
+  if (queue && rendered.owner.kind === 'Job') rendered.owner = queuedJob(rendered.owner);
 
   // Independent first steps together (a delete in a namespace not yet made is simply a 404).
   await Promise.all([ensureNamespace(k, spec.namespace), removePrevious(k, spec), k.objects.learnResources(renderedObjects(rendered))]);
+  if (queue) await ensureLocalQueue(kc, spec.namespace);
   // The code, the --env values and the Service first, together; then the owner, whose pods use them.
   const [secret] = await Promise.all([
     rendered.envSecret ? applyObject(k.objects, rendered.envSecret) : deleteStaleEnvSecret(k, spec),

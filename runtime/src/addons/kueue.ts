@@ -1,0 +1,151 @@
+// Kueue on a local cluster (`skiff up --with kueue`): its controller built offline from the Go
+// module proxy and its own manifests (runtime/images/build-kueue.sh), loaded and applied here, then
+// Skiff's queues sized to the worker nodes. From then on training jobs go through the queue.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KubeConfig, KubernetesObject, V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { SkiffError } from '../errors.js';
+import { cacheDir } from '../exec/tools.js';
+import { buildImages } from '../images/images.js';
+import { applyObject, FIELD_MANAGER, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
+import { sleep } from '../k8s/streams.js';
+import {
+  clusterQueue,
+  KUEUE_API,
+  KUEUE_CONTROLLER,
+  KUEUE_IMAGE,
+  KUEUE_NAMESPACE,
+  KUEUE_RECIPE,
+  KUEUE_VERSION,
+  localQueue,
+  QUEUE_NAME,
+  type QueueQuota,
+} from '../manifests/kueue.js';
+import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
+import type { InstallOptions } from './mlflow.js';
+
+const READY_TIMEOUT_MS = 4 * 60_000;
+const [GROUP, VERSION] = KUEUE_API.split('/');
+
+export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promise<void> {
+  const say = opts.onProgress ?? (() => {});
+  // Cached by version: seconds once built, a few minutes the first time.
+  await buildImages('kueue', say);
+  await opts.loadImage(KUEUE_IMAGE);
+  const objects = parseAllDocuments(await readFile(path.join(cacheDir(), 'bin', `kueue-manifests-${KUEUE_VERSION}-${KUEUE_RECIPE}`, 'kueue.yaml'), 'utf8'))
+    .map((d) => d.toJS() as KubernetesObject | null)
+    .filter((o): o is KubernetesObject => Boolean(o?.kind));
+  const k = kubeClients(kc);
+  say(`installing Kueue ${KUEUE_VERSION} (namespace ${KUEUE_NAMESPACE})`);
+  const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+  for (const crd of crds) await applyCrd(kc, crd);
+  await waitFor('its resource types', opts, async () => {
+    const read = (await Promise.all(
+      crds.map((c) => k.objects.read({ apiVersion: c.apiVersion, kind: c.kind, metadata: { name: c.metadata!.name! } })),
+    )) as V1CustomResourceDefinition[];
+    return read.every((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'));
+  });
+  for (const obj of objects.filter((o) => o.kind !== 'CustomResourceDefinition')) await applyObject(k.objects, obj);
+  const since = Date.now() - 5_000;
+  await waitFor('its controller', opts, async () => {
+    // Pods of this install only: one left from an older install may still be failing on its own.
+    const pods = (await k.core.listNamespacedPod({ namespace: KUEUE_NAMESPACE })).items.filter((p) => new Date(p.metadata?.creationTimestamp ?? 0).getTime() >= since);
+    const pull = pods
+      .flatMap((p) => p.status?.containerStatuses ?? [])
+      .find((c) => c.image === KUEUE_IMAGE && /ErrImagePull|ImagePullBackOff/.test(c.state?.waiting?.reason ?? ''));
+    if (pull)
+      throw new SkiffError('IMAGE_MISSING', `Kueue's controller cannot start: its image ${pull.image} is not on the node`, {
+        hint: 'run `skiff images build kueue`, then `skiff up --with kueue` again',
+      });
+    const crash = pods.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.image === KUEUE_IMAGE && c.state?.waiting?.reason === 'CrashLoopBackOff');
+    if (crash) {
+      throw new SkiffError(
+        'COMMAND_FAILED',
+        `Kueue's controller keeps failing: ${crash.lastState?.terminated?.message ?? crash.lastState?.terminated?.reason ?? 'it exits at start'}`,
+        {
+          hint: `see \`kubectl --context kind-${opts.cluster} -n ${KUEUE_NAMESPACE} logs deploy/${KUEUE_CONTROLLER}\``,
+        },
+      );
+    }
+    const d = await orUndefined(k.apps.readNamespacedDeployment({ name: KUEUE_CONTROLLER, namespace: KUEUE_NAMESPACE }));
+    return (d?.status?.readyReplicas ?? 0) >= 1 && (d?.status?.updatedReplicas ?? 0) >= 1 && !d?.status?.unavailableReplicas;
+  });
+  const quota = await workerCapacity(kc);
+  const gib = (Number(quota.memory) / 2 ** 30).toFixed(1);
+  say(`Kueue's queue '${QUEUE_NAME}' holds the workers' ${Number.parseInt(quota.cpu) / 1000} CPUs, ${gib} GiB and ${quota.gpus} GPU${quota.gpus === 1 ? '' : 's'}`);
+  // Kueue's webhooks answer a little after its controller is ready: retry until they take the queues.
+  await waitFor('its webhooks to take the queues', opts, async () => {
+    try {
+      for (const obj of [...clusterQueue(quota), localQueue(DEFAULT_NAMESPACE)]) await applyObject(k.objects, obj);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  say('Kueue is ready');
+}
+
+/** Whether the cluster queues training jobs (Skiff's ClusterQueue exists). */
+export async function hasKueue(kc: KubeConfig): Promise<boolean> {
+  const read = kubeClients(kc).custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterqueues', name: QUEUE_NAME });
+  // Without Kueue's resource types the API answers 404 too.
+  return (await orUndefined(read)) !== undefined;
+}
+
+/** The namespace's LocalQueue, made when missing (jobs in a namespace of their own go through the same queue). */
+export async function ensureLocalQueue(kc: KubeConfig, namespace: string): Promise<void> {
+  await applyObject(kubeClients(kc).objects, localQueue(namespace));
+}
+
+/** What the worker nodes can give jobs: their allocatable CPU, memory and GPUs, summed. */
+async function workerCapacity(kc: KubeConfig): Promise<QueueQuota> {
+  const nodes = (await kubeClients(kc).core.listNode()).items.filter((n) => !('node-role.kubernetes.io/control-plane' in (n.metadata?.labels ?? {})));
+  let milli = 0;
+  let bytes = 0;
+  let gpus = 0;
+  for (const n of nodes) {
+    const a = n.status?.allocatable ?? {};
+    milli += cpuMillis(a.cpu ?? '0');
+    bytes += memoryBytes(a.memory ?? '0');
+    gpus += Number(a['nvidia.com/gpu'] ?? 0);
+  }
+  return { cpu: `${milli}m`, memory: String(bytes), gpus };
+}
+
+const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000));
+
+function memoryBytes(q: string): number {
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const m = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(q);
+  return m ? Math.floor(Number(m[1]) * (units[m[2]] ?? 1)) : 0;
+}
+
+async function waitFor(what: string, opts: InstallOptions, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await ready())) {
+    opts.signal?.throwIfAborted();
+    if (Date.now() >= deadline) {
+      throw new SkiffError('TIMEOUT', `Kueue on cluster '${opts.cluster}' did not get ${what} ready in ${READY_TIMEOUT_MS / 60_000} minutes`, {
+        hint: `see \`kubectl --context kind-${opts.cluster} -n ${KUEUE_NAMESPACE} logs deploy/${KUEUE_CONTROLLER}\``,
+      });
+    }
+    await sleep(1000, opts.signal);
+  }
+}
+
+/**
+ * A CustomResourceDefinition applied as it is written: client-node's typed serializer would drop
+ * schema keys it spells differently (x-kubernetes-int-or-string), which the API server then refuses.
+ */
+async function applyCrd(kc: KubeConfig, crd: KubernetesObject): Promise<void> {
+  const res = await kubeRequest(kc, {
+    method: 'PATCH',
+    path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(crd.metadata!.name!)}?fieldManager=${FIELD_MANAGER}&force=true`,
+    body: JSON.stringify(crd),
+    headers: { 'Content-Type': 'application/apply-patch+yaml' },
+    timeoutMs: 60_000,
+  });
+  if (res.status >= 300)
+    throw new SkiffError('COMMAND_FAILED', `Kueue's resource type ${crd.metadata?.name} was refused (HTTP ${res.status}): ${res.body.toString('utf8').slice(0, 300)}`);
+}

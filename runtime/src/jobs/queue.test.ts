@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { plainKueueMessage } from './queue.js';
+import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL } from '../manifests/kueue.js';
+import { jobPhase } from './reasons.js';
+
+describe('queued jobs', () => {
+  it("say what Kueue waits for in the user's words", () => {
+    expect(plainKueueMessage("couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor skiff-nodes, 2 more needed")).toBe(
+      'needs 2 more nvidia.com/gpu than the queue has free now; it starts when running jobs finish',
+    );
+    expect(
+      plainKueueMessage(
+        "couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in flavor skiff-nodes, previously considered podsets requests (0) + current podset request (4) > maximum capacity (2)",
+      ),
+    ).toBe('asks for 4 nvidia.com/gpu, more than the queue can ever give (2): it cannot start; cancel it and ask for less');
+    expect(plainKueueMessage('something new')).toBe('something new');
+  });
+
+  it('are created suspended with the queue label, and read Queued until Kueue admits them; a suspended job without the label is Cancelled', () => {
+    const job = queuedJob({ metadata: { name: 'j', labels: { a: 'b' } }, spec: { template: {} } });
+    expect(job.metadata?.labels).toEqual({ a: 'b', [QUEUE_LABEL]: 'skiff' });
+    expect(job.spec?.suspend).toBe(true);
+    expect(jobPhase(job, [])).toBe('Queued');
+    expect(jobPhase({ ...job, spec: { ...job.spec!, suspend: false } }, [])).toBe('Pending');
+    expect(jobPhase({ metadata: { name: 'j' }, spec: { template: {}, suspend: true } }, [])).toBe('Cancelled');
+  });
+
+  it("go through one first-come-first-served ClusterQueue holding the workers' capacity, and a LocalQueue per namespace", () => {
+    const [flavor, cq] = clusterQueue({ cpu: '8', memory: '16Gi', gpus: 2 });
+    expect(flavor.kind).toBe('ResourceFlavor');
+    expect(cq.spec).toMatchObject({
+      queueingStrategy: 'StrictFIFO',
+      resourceGroups: [
+        { coveredResources: ['cpu', 'memory', 'nvidia.com/gpu'], flavors: [{ resources: [{ nominalQuota: '8' }, { nominalQuota: '16Gi' }, { nominalQuota: '2' }] }] },
+      ],
+    });
+    expect(localQueue('team')).toMatchObject({ kind: 'LocalQueue', metadata: { name: 'skiff', namespace: 'team' }, spec: { clusterQueue: 'skiff' } });
+  });
+});
