@@ -79,6 +79,7 @@ describe('promotion from the local cluster to another context', () => {
         [CLOUD_CONTEXT]: profile,
         operators: { registry: REGISTRY, namespace: 'ml' },
         'no-registry': { ...profile, registry: 'localhost:5999', namespace: 'void' },
+        queued: { ...profile, queue: 'team-gpus' },
         nowhere: profile,
         'no-rights': profile,
       }),
@@ -174,6 +175,12 @@ describe('promotion from the local cluster to another context', () => {
     expect(noRegistry.stderr).toMatch(/pushing localhost:5999\/skiff-promo-train:[0-9a-f]+ to localhost:5999 failed/);
     expect(noRegistry.stderr).toContain('is the registry localhost:5999 running');
     expect((await skiffAt(CLOUD, ['--context', CLOUD_CONTEXT, '-n', 'void', 'jobs', '-o', 'json'], undefined, env)).stdout.trim()).toBe('[]');
+
+    // A queue the target does not serve would hold the job suspended for ever: refused at the plan.
+    const unqueued = await promote('promo-train', ['--to', CLOUD_CONTEXT, '--profile', 'queued', '--dry-run']);
+    expect(unqueued.code).toBe(2);
+    expect(unqueued.stderr).toContain(`the target profile sends training jobs through queue 'team-gpus', but context '${CLOUD_CONTEXT}' has no Kueue (kueue.x-k8s.io)`);
+    expect(unqueued.stderr).toContain('remove `queue:` from the target profile');
 
     const forbidden = await promote('promo-train', ['--to', 'no-rights', '--yes']);
     expect(forbidden.code).toBe(3);

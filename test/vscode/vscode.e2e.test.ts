@@ -104,6 +104,14 @@ async function showSkiffView(): Promise<void> {
   await jobsTree().waitFor({ timeout: 30_000 });
 }
 
+/** Start Local Cluster's questions answered for a plain CPU cluster: the profile, then no add-on ticked (Enter). */
+async function pickCpuCluster(shot?: string): Promise<void> {
+  await pick(page, 'cpu');
+  await page.locator('.quick-input-widget input[placeholder*="Add-ons of the new cluster"]').waitFor();
+  if (shot) await screenshot(page, shot);
+  await page.keyboard.press('Enter');
+}
+
 async function reloadWindow(): Promise<void> {
   // Until the page has navigated, the old workbench still answers every locator.
   const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
@@ -175,11 +183,7 @@ describe('Skiff in VS Code', () => {
   it('starts a local cluster from the command palette and shows it in the Skiff view', async () => {
     await showSkiffView();
     await runCommand(page, 'Skiff: Start Local Cluster…');
-    await pick(page, 'cpu');
-    // The add-ons, none ticked: Enter goes on with a plain cluster.
-    await page.locator('.quick-input-widget input[placeholder*="Add-ons of the new cluster"]').waitFor();
-    await screenshot(page, '01a-cluster-addons');
-    await page.keyboard.press('Enter');
+    await pickCpuCluster('01a-cluster-addons');
     await notification(new RegExp(`cluster '${CLUSTER}' is (ready|running)`)).waitFor({ timeout: 15 * 60_000 });
     const clusterRow = pane('Clusters').locator('.monaco-list-row', { hasText: CLUSTER });
     await clusterRow.waitFor({ timeout: 30_000 });
@@ -484,7 +488,7 @@ describe('Skiff in VS Code', () => {
     await screenshot(page, '17-cluster-deleted');
     await expect.poll(slowRows, { timeout: 60_000 }).toBe(0);
     await gone.first().locator('.monaco-button', { hasText: 'Start Cluster' }).click();
-    await pick(page, 'cpu');
+    await pickCpuCluster();
     await notification(new RegExp(`cluster '${CLUSTER}' is ready`)).waitFor({ timeout: 15 * 60_000 });
     const clusterRow = pane('Clusters').locator('.monaco-list-row', { hasText: CLUSTER });
     await expect.poll(() => clusterRow.textContent(), { timeout: 60_000 }).toMatch(/2\/2 nodes Ready/);

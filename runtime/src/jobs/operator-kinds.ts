@@ -13,6 +13,8 @@ export interface OperatorKind {
 }
 
 export const PYTORCH_JOB: OperatorKind = { group: 'kubeflow.org', version: 'v1', plural: 'pytorchjobs', kind: 'PyTorchJob' };
+/** Kueue's queues, as discovery lists them on a promotion target. */
+export const LOCAL_QUEUE: OperatorKind = { group: 'kueue.x-k8s.io', version: 'v1beta2', plural: 'localqueues', kind: 'LocalQueue' };
 export const INFERENCE_SERVICE: OperatorKind = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices', kind: 'InferenceService' };
 
 export const apiVersionOf = (k: OperatorKind) => `${k.group}/${k.version}`;
@@ -30,7 +32,7 @@ interface Condition {
 
 export interface PyTorchJob extends KubernetesObject {
   spec?: {
-    runPolicy?: { backoffLimit?: number; cleanPodPolicy?: string };
+    runPolicy?: { backoffLimit?: number; cleanPodPolicy?: string; suspend?: boolean };
     pytorchReplicaSpecs?: Record<string, { replicas?: number; restartPolicy?: string; template?: V1PodTemplateSpec }>;
   };
   status?: { conditions?: Condition[]; replicaStatuses?: Record<string, { active?: number; succeeded?: number; failed?: number }> };

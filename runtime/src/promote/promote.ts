@@ -24,7 +24,7 @@ import { promotedImageRef, promotedObjects } from './remap.js';
 import type { TargetProfile } from './target.js';
 import { buildImage, pushImage } from './image.js';
 import { chooseForm, type WorkloadForm } from './forms.js';
-import { INFERENCE_SERVICE, PYTORCH_JOB, servesKind } from '../jobs/operator-kinds.js';
+import { INFERENCE_SERVICE, LOCAL_QUEUE, PYTORCH_JOB, servesKind } from '../jobs/operator-kinds.js';
 
 export interface PromotionRequest {
   job: string;
@@ -159,6 +159,12 @@ export async function planPromotion(req: PromotionRequest): Promise<PromotionPla
   const image = promotedImageRef(req.profile.registry, spec.name, codeHash);
   const targetConfig = kubeConfigForContext(req.toContext, req.kubeconfig);
   const form = req.profile.form === 'kubernetes' ? 'kubernetes' : await explained(req.toContext, 'API discovery', () => targetForm(targetConfig, spec.kind));
+  if (req.profile.queue && spec.kind === 'training' && !(await explained(req.toContext, 'API discovery', () => servesKind(targetConfig, LOCAL_QUEUE)))) {
+    // A job labelled for a queue nobody serves would wait suspended for ever.
+    throw new SkiffError('BAD_INPUT', `the target profile sends training jobs through queue '${req.profile.queue}', but context '${req.toContext}' has no Kueue (kueue.x-k8s.io)`, {
+      hint: 'install Kueue there, or remove `queue:` from the target profile',
+    });
+  }
   const source = { context: req.local.getCurrentContext(), namespace: req.localNamespace, name: req.job };
   const objects = promotedObjects(renderJob(spec, files, libFiles), spec, req.profile, image, source, form);
   const target = kubeClients(targetConfig);

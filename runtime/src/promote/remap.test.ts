@@ -7,6 +7,7 @@ import { ANNOTATIONS, specFromAnnotations } from '../manifests/labels.js';
 import { CODE_MOUNT, LIB_MOUNT } from '../manifests/code-bundle.js';
 import { PROMOTED_FROM, SCRATCH_MOUNT, promotedImageRef, promotedObjects } from './remap.js';
 import { targetProfileSchema } from './target.js';
+import type { PyTorchJob } from '../jobs/operator-kinds.js';
 
 const files: CodeFile[] = [{ path: 'train.py', content: Buffer.from('print(1)') }];
 const lib: CodeFile[] = [{ path: 'skiff/__init__.py', content: Buffer.from('') }];
@@ -60,6 +61,22 @@ describe('promotedObjects', () => {
     expect(owner.spec!.template.metadata?.annotations?.[PROMOTED_FROM]).toBe('kind-skiff/skiff/train-a1');
     expect(specFromAnnotations(owner.metadata?.annotations)).toMatchObject({ name: 'train-a1', image, namespace: 'research', workers: 2 });
     expect(owner.metadata?.annotations?.[ANNOTATIONS.spec]).not.toContain('secret');
+  });
+
+  it("goes through the target's Kueue queue when the profile names one: labelled and suspended, as a Job or a PyTorchJob; serving jobs and plain profiles are not queued", () => {
+    const queued = { ...target, queue: 'team-gpus' };
+    const [, , job] = promotedObjects(renderJob(spec, files, lib), spec, queued, image, source) as [V1Namespace, V1Service, V1Job];
+    expect(job.metadata?.labels?.['kueue.x-k8s.io/queue-name']).toBe('team-gpus');
+    expect(job.spec?.suspend).toBe(true);
+    const [, pytorchJob] = promotedObjects(renderJob(spec, files, lib), spec, queued, image, source, 'kubeflow') as [V1Namespace, PyTorchJob];
+    expect(pytorchJob.metadata?.labels?.['kueue.x-k8s.io/queue-name']).toBe('team-gpus');
+    expect(pytorchJob.spec?.runPolicy).toMatchObject({ suspend: true });
+    expect(owner.metadata?.labels).not.toHaveProperty('kueue.x-k8s.io/queue-name');
+    expect(owner.spec?.suspend).toBeUndefined();
+    const serving = parseServingSpec({ name: 'srv', script: 'train.py', port: 8000 });
+    const [, , deployment] = promotedObjects(renderJob(serving, files, lib), serving, queued, image, source) as [V1Namespace, V1Service, V1Deployment];
+    expect(deployment.metadata?.labels).not.toHaveProperty('kueue.x-k8s.io/queue-name');
+    expect(() => targetProfileSchema.parse({ registry: 'r.example.com', queue: 'Not A Name' })).toThrow(/a LocalQueue name/);
   });
 
   it('leaves the local rendering untouched', () => {

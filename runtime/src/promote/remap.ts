@@ -1,6 +1,7 @@
 // A local job's objects remapped for a target cluster: the code baked into the image instead of
 // mounted from ConfigMaps, the target's namespace, GPU resource name, node selectors, tolerations,
 // runtime class and service type. Pure, so the diff a user reviews is exactly what gets applied.
+import { QUEUE_LABEL } from '../manifests/kueue.js';
 import type { KubernetesObject, V1Container, V1Deployment, V1Job, V1Namespace, V1PodSpec, V1ResourceRequirements, V1Service } from '@kubernetes/client-node';
 import type { JobSpec } from '../spec/job-spec.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
@@ -44,6 +45,9 @@ export function promotedObjects(
 
   const owner = structuredClone(rendered.owner) as V1Job | V1Deployment;
   retarget(owner, target.namespace, annotations);
+  // Through the target's queue: labelled for Kueue, and held suspended until it admits every rank.
+  const queue = spec.kind === 'training' ? target.queue : undefined;
+  if (queue) owner.metadata!.labels = { ...owner.metadata?.labels, [QUEUE_LABEL]: queue };
   const template = owner.spec!.template;
   template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [PROMOTED_FROM]: annotations[PROMOTED_FROM] } };
   template.spec = podSpecForTarget(template.spec!, target, image);
@@ -54,7 +58,12 @@ export function promotedObjects(
     retarget(secret, target.namespace, { [PROMOTED_FROM]: annotations[PROMOTED_FROM] });
     secrets.push(secret);
   }
-  if (form === 'kubeflow' && spec.kind === 'training') return [namespace, ...secrets, pytorchJobOf(owner as V1Job, spec)];
+  if (form === 'kubeflow' && spec.kind === 'training') {
+    const pytorchJob = pytorchJobOf(owner as V1Job, spec);
+    if (queue) pytorchJob.spec!.runPolicy = { ...pytorchJob.spec!.runPolicy, suspend: true };
+    return [namespace, ...secrets, pytorchJob];
+  }
+  if (queue) (owner as V1Job).spec!.suspend = true;
   if (form === 'kserve' && spec.kind === 'serving') return [namespace, ...secrets, inferenceServiceOf(owner as V1Deployment, spec)];
   return [namespace, ...secrets, service, owner];
 }

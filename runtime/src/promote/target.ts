@@ -60,6 +60,11 @@ export const targetProfileSchema = z
      * APIs, plain Jobs and Deployments elsewhere; kubernetes: always plain.
      */
     form: z.enum(['auto', 'kubernetes']).default('auto'),
+    /**
+     * The Kueue LocalQueue training jobs go through on the target (MultiKueue's too): they get
+     * kueue.x-k8s.io/queue-name and start suspended until Kueue admits them. Absent: not queued.
+     */
+    queue: z.string().regex(DNS_LABEL, 'a LocalQueue name').optional(),
   })
   .strict();
 
@@ -87,7 +92,7 @@ export function parseTargets(text: string, source = 'targets file'): Record<stri
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new SkiffError('BAD_INPUT', `${source}: profile '${name}': ${issue.path.join('.') || 'profile'}: ${issue.message}`, {
-        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, storageClass, scratchSize, serviceType, imagePullSecrets, form',
+        hint: 'fields: registry, namespace, gpuResource, nodeSelector, tolerations, runtimeClassName, storageClass, scratchSize, serviceType, imagePullSecrets, form, queue',
       });
     }
     out[name] = result.data;
