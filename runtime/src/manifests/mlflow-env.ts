@@ -32,5 +32,9 @@ export function mlflowEnv(m: MlflowForJob): V1EnvVar[] {
     { name: 'MLFLOW_TRACKING_URI', value: MLFLOW_TRACKING_URI },
     { name: 'MLFLOW_EXPERIMENT_NAME', value: m.experiment },
     { name: 'MLFLOW_RUN_CONTEXT', value: JSON.stringify(m.tags) },
+    // The job image has no git: without this, MLflow's GitPython warns three times on every run.
+    { name: 'GIT_PYTHON_REFRESH', value: 'quiet' },
+    // MLflow prints each run's URL inside the cluster, which no browser here reaches; describe gives the local one.
+    { name: 'MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT', value: 'true' },
   ];
 }

@@ -54,6 +54,9 @@ describe('a job on a cluster with MLflow', () => {
     expect(env).toContainEqual({ name: 'PYTHONPATH', value: `/skiff/lib:/skiff/packages:${MLFLOW_SITE_MOUNT}` });
     expect(env).toContainEqual({ name: 'MLFLOW_TRACKING_URI', value: MLFLOW_TRACKING_URI });
     expect(env).toContainEqual({ name: 'MLFLOW_RUN_CONTEXT', value: JSON.stringify({ 'skiff.job': 'train', 'skiff.run': '20261206-1' }) });
+    // No git warnings, and no in-cluster URLs printed into the logs (describe gives the local links).
+    expect(env).toContainEqual({ name: 'GIT_PYTHON_REFRESH', value: 'quiet' });
+    expect(env).toContainEqual({ name: 'MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT', value: 'true' });
     // The user's --env MLFLOW_EXPERIMENT_NAME comes from the job's Secret; Skiff's does not shadow it.
     expect(env.filter((e) => e.name === 'MLFLOW_EXPERIMENT_NAME')).toHaveLength(1);
     expect(env.find((e) => e.name === 'MLFLOW_EXPERIMENT_NAME')?.valueFrom?.secretKeyRef).toBeDefined();
