@@ -9,7 +9,7 @@ import { SkiffError } from '../errors.js';
 import { cacheDir } from '../exec/tools.js';
 import { buildImages } from '../images/images.js';
 import { applyObject, FIELD_MANAGER, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
-import { sleep } from '../k8s/streams.js';
+import { ADDON_READY_TIMEOUT_MS, pollUntil, rolledOut } from './wait.js';
 import {
   clusterQueue,
   KUEUE_API,
@@ -24,8 +24,10 @@ import {
 } from '../manifests/kueue.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import type { InstallOptions } from './mlflow.js';
+import { allocatable } from '../jobs/reasons.js';
+import { CONTROL_PLANE_LABEL } from '../cluster/nodes.js';
+import { GPU_RESOURCE } from '../manifests/gpu.js';
 
-const READY_TIMEOUT_MS = 4 * 60_000;
 const [GROUP, VERSION] = KUEUE_API.split('/');
 
 export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promise<void> {
@@ -51,14 +53,13 @@ export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promis
   await waitFor('its controller', opts, async () => {
     // Pods of this install only: one left from an older install may still be failing on its own.
     const pods = (await k.core.listNamespacedPod({ namespace: KUEUE_NAMESPACE })).items.filter((p) => new Date(p.metadata?.creationTimestamp ?? 0).getTime() >= since);
-    const pull = pods
-      .flatMap((p) => p.status?.containerStatuses ?? [])
-      .find((c) => c.image === KUEUE_IMAGE && /ErrImagePull|ImagePullBackOff/.test(c.state?.waiting?.reason ?? ''));
+    const ours = pods.flatMap((p) => p.status?.containerStatuses ?? []).filter((c) => c.image === KUEUE_IMAGE);
+    const pull = ours.find((c) => /ErrImagePull|ImagePullBackOff/.test(c.state?.waiting?.reason ?? ''));
     if (pull)
       throw new SkiffError('IMAGE_MISSING', `Kueue's controller cannot start: its image ${pull.image} is not on the node`, {
         hint: 'run `skiff images build kueue`, then `skiff up --with kueue` again',
       });
-    const crash = pods.flatMap((p) => p.status?.containerStatuses ?? []).find((c) => c.image === KUEUE_IMAGE && c.state?.waiting?.reason === 'CrashLoopBackOff');
+    const crash = ours.find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
     if (crash) {
       throw new SkiffError(
         'COMMAND_FAILED',
@@ -68,8 +69,7 @@ export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promis
         },
       );
     }
-    const d = await orUndefined(k.apps.readNamespacedDeployment({ name: KUEUE_CONTROLLER, namespace: KUEUE_NAMESPACE }));
-    return (d?.status?.readyReplicas ?? 0) >= 1 && (d?.status?.updatedReplicas ?? 0) >= 1 && !d?.status?.unavailableReplicas;
+    return rolledOut(await orUndefined(k.apps.readNamespacedDeployment({ name: KUEUE_CONTROLLER, namespace: KUEUE_NAMESPACE })));
   });
   const quota = await workerCapacity(kc);
   const gib = (Number(quota.memory) / 2 ** 30).toFixed(1);
@@ -100,38 +100,19 @@ export async function ensureLocalQueue(kc: KubeConfig, namespace: string): Promi
 
 /** What the worker nodes can give jobs: their allocatable CPU, memory and GPUs, summed. */
 async function workerCapacity(kc: KubeConfig): Promise<QueueQuota> {
-  const nodes = (await kubeClients(kc).core.listNode()).items.filter((n) => !('node-role.kubernetes.io/control-plane' in (n.metadata?.labels ?? {})));
-  let milli = 0;
-  let bytes = 0;
-  let gpus = 0;
-  for (const n of nodes) {
-    const a = n.status?.allocatable ?? {};
-    milli += cpuMillis(a.cpu ?? '0');
-    bytes += memoryBytes(a.memory ?? '0');
-    gpus += Number(a['nvidia.com/gpu'] ?? 0);
-  }
-  return { cpu: `${milli}m`, memory: String(bytes), gpus };
+  const workers = (await kubeClients(kc).core.listNode()).items.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata?.labels ?? {})));
+  const total = (resource: string) => workers.reduce((sum, n) => sum + allocatable(n, resource), 0);
+  return { cpu: `${Math.round(total('cpu') * 1000)}m`, memory: String(Math.floor(total('memory'))), gpus: total(GPU_RESOURCE) };
 }
 
-const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000));
-
-function memoryBytes(q: string): number {
-  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-  const m = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(q);
-  return m ? Math.floor(Number(m[1]) * (units[m[2]] ?? 1)) : 0;
-}
-
-async function waitFor(what: string, opts: InstallOptions, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await ready())) {
-    opts.signal?.throwIfAborted();
-    if (Date.now() >= deadline) {
-      throw new SkiffError('TIMEOUT', `Kueue on cluster '${opts.cluster}' did not get ${what} ready in ${READY_TIMEOUT_MS / 60_000} minutes`, {
+function waitFor(what: string, opts: InstallOptions, ready: () => Promise<boolean>): Promise<void> {
+  return pollUntil(ready, {
+    signal: opts.signal,
+    timedOut: () =>
+      new SkiffError('TIMEOUT', `Kueue on cluster '${opts.cluster}' did not get ${what} ready in ${ADDON_READY_TIMEOUT_MS / 60_000} minutes`, {
         hint: `see \`kubectl --context kind-${opts.cluster} -n ${KUEUE_NAMESPACE} logs deploy/${KUEUE_CONTROLLER}\``,
-      });
-    }
-    await sleep(1000, opts.signal);
-  }
+      }),
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { applyObject, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
-import { sleep } from '../k8s/streams.js';
+import { ADDON_READY_TIMEOUT_MS, pollUntil, rolledOut } from './wait.js';
 import { ADDONS_NAMESPACE, MLFLOW_NAME, MLFLOW_PORT, MLFLOW_SITE_ANNOTATION, MLFLOW_VERSION, jobArtifactsDir, mlflowManifests, mlflowStoreDir } from '../manifests/mlflow.js';
 import { experimentNameFor, type MlflowForJob } from '../manifests/mlflow-env.js';
 import { resolvePackages } from '../packages/install.js';
@@ -15,7 +15,6 @@ import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { hostUserIds, nodePathOf, type SharedFolders } from '../workspace/layout.js';
 import { serviceProxyPath } from '../jobs/call.js';
 
-const READY_TIMEOUT_MS = 4 * 60_000;
 const CALL_TIMEOUT_MS = 30_000;
 /** Where `skiff ui mlflow` serves the UI by default (MLflow's own default port). */
 export const MLFLOW_UI_PORT = MLFLOW_PORT;
@@ -50,24 +49,20 @@ export async function installMlflow(kc: KubeConfig, opts: InstallOptions): Promi
 
 async function waitForMlflow(kc: KubeConfig, cluster: string, say: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const { apps, core } = kubeClients(kc);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const d = await apps.readNamespacedDeployment({ name: MLFLOW_NAME, namespace: ADDONS_NAMESPACE });
-    const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (d.status?.updatedReplicas ?? 0) >= 1;
-    if (current && (d.status?.readyReplicas ?? 0) >= 1 && !d.status?.unavailableReplicas) return say('MLflow is ready');
-    signal?.throwIfAborted();
-    if (Date.now() >= deadline) {
+  await pollUntil(async () => rolledOut(await apps.readNamespacedDeployment({ name: MLFLOW_NAME, namespace: ADDONS_NAMESPACE })), {
+    signal,
+    timedOut: async () => {
       const pods = await core.listNamespacedPod({ namespace: ADDONS_NAMESPACE, labelSelector: `skiff.dev/job=${MLFLOW_NAME}` });
       const why = pods.items
         .flatMap((p) => p.status?.containerStatuses ?? [])
         .map((c) => c.state?.waiting?.reason ?? c.lastState?.terminated?.reason)
         .find(Boolean);
-      throw new SkiffError('TIMEOUT', `MLflow on cluster '${cluster}' is not ready after ${READY_TIMEOUT_MS / 60_000} minutes${why ? `: ${why}` : ''}`, {
+      return new SkiffError('TIMEOUT', `MLflow on cluster '${cluster}' is not ready after ${ADDON_READY_TIMEOUT_MS / 60_000} minutes${why ? `: ${why}` : ''}`, {
         hint: `see \`kubectl --context kind-${cluster} -n ${ADDONS_NAMESPACE} logs deploy/${MLFLOW_NAME}\``,
       });
-    }
-    await sleep(1000, signal);
-  }
+    },
+  });
+  say('MLflow is ready');
 }
 
 /** The installed server's Deployment, or undefined when the cluster has no MLflow. */
@@ -96,15 +91,21 @@ async function mlflowCall<T>(kc: KubeConfig, cluster: string, method: 'GET' | 'P
   return { status: res.status, json };
 }
 
+/** The experiment's id, or undefined when MLflow has none by that name. */
+async function experimentId(kc: KubeConfig, cluster: string, name: string): Promise<string | undefined> {
+  const found = await mlflowCall<{ experiment?: { experiment_id: string } }>(kc, cluster, 'GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`);
+  return found.json.experiment?.experiment_id;
+}
+
 /** The experiment's id, made when it is missing with its artifacts in `artifactLocation`. */
 async function ensureExperiment(kc: KubeConfig, cluster: string, name: string, artifactLocation: string): Promise<string> {
-  const found = await mlflowCall<{ experiment?: { experiment_id: string } }>(kc, cluster, 'GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`);
-  if (found.status === 200 && found.json.experiment) return found.json.experiment.experiment_id;
+  const found = await experimentId(kc, cluster, name);
+  if (found) return found;
   const made = await mlflowCall<{ experiment_id?: string; message?: string }>(kc, cluster, 'POST', 'experiments/create', { name, artifact_location: artifactLocation });
   if (made.status === 200 && made.json.experiment_id) return made.json.experiment_id;
   // Another submit of the same job made it meanwhile.
-  const again = await mlflowCall<{ experiment?: { experiment_id: string } }>(kc, cluster, 'GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`);
-  if (again.json.experiment) return again.json.experiment.experiment_id;
+  const again = await experimentId(kc, cluster, name);
+  if (again) return again;
   throw new SkiffError('COMMAND_FAILED', `MLflow refused to make experiment '${name}': ${made.json.message ?? `HTTP ${made.status}`}`);
 }
 
@@ -152,12 +153,11 @@ export async function jobMlflowRuns(kc: KubeConfig, job: { cluster: string; name
 }
 
 async function readJobRuns(kc: KubeConfig, job: { cluster: string; runId: string }, experiment: string): Promise<JobMlflow | undefined> {
-  const found = await mlflowCall<{ experiment?: { experiment_id: string } }>(kc, job.cluster, 'GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(experiment)}`);
-  const experimentId = found.json.experiment?.experiment_id;
-  if (!experimentId) return undefined;
+  const id = await experimentId(kc, job.cluster, experiment);
+  if (!id) return undefined;
   type Found = { runs?: { info: { run_id: string; run_name?: string; status: string; start_time?: number }; data?: { metrics?: { key: string; value: number }[] } }[] };
   const search = await mlflowCall<Found>(kc, job.cluster, 'POST', 'runs/search', {
-    experiment_ids: [experimentId],
+    experiment_ids: [id],
     filter: `tags.\`skiff.run\` = '${job.runId.replace(/'/g, '')}'`,
     order_by: ['attributes.start_time ASC'],
     max_results: 100,
@@ -167,7 +167,7 @@ async function readJobRuns(kc: KubeConfig, job: { cluster: string; runId: string
     name: r.info.run_name ?? r.info.run_id,
     status: r.info.status,
     metrics: Object.fromEntries((r.data?.metrics ?? []).map((m) => [m.key, m.value])),
-    url: `http://127.0.0.1:${MLFLOW_UI_PORT}/#/experiments/${experimentId}/runs/${r.info.run_id}`,
+    url: `http://127.0.0.1:${MLFLOW_UI_PORT}/#/experiments/${id}/runs/${r.info.run_id}`,
   }));
-  return { experiment, experimentId, runs };
+  return { experiment, experimentId: id, runs };
 }

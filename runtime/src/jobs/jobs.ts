@@ -1,9 +1,9 @@
 // List, inspect, cancel and wait for jobs. Everything is read back from the cluster (labels and the
 // spec annotation), never from local state, so a second terminal or an editor sees the same jobs.
-import { queuedReason } from './queue.js';
 import type { KubeConfig, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { JobPhase, JobStatus } from '../types.js';
 import { SkiffError } from '../errors.js';
+import { listWorkloads, queuedReason, type Workload } from './queue.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import { jobSelector, managedSelector } from '../manifests/labels.js';
 import { contextPhrase, deleteIfPresent, deleteOptionsFor, kubeClients, type KubeClients } from '../k8s/client.js';
@@ -232,12 +232,17 @@ export class Jobs {
     return this.reasonFor(objects, this.reasonContext()).then((reason) => jobStatusOf(objects, reason));
   }
 
-  /** Node capacity and every pod's requests, read at most once per call and only when a pod is unschedulable. */
+  /**
+   * Node capacity and every pod's requests, read at most once per call and only when a pod is
+   * unschedulable; Kueue's Workloads likewise, only when a job is queued.
+   */
   private reasonContext(): ReasonContext {
     let cluster: Promise<{ nodes: V1Node[]; pods: V1Pod[] }> | undefined;
     let kept: Promise<KeptPod[]> | undefined;
+    let workloads: Promise<Workload[]> | undefined;
     return {
       kept: (objects) => (kept ??= keptPodsOf(objects)),
+      workloads: () => (workloads ??= listWorkloads(this.k.kc)),
       cluster: () =>
         (cluster ??= Promise.all([this.k.core.listNode(), this.k.core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })]).then(
           ([nodes, pods]) => ({ nodes: nodes.items, pods: pods.items }),
@@ -270,7 +275,7 @@ export class Jobs {
       const reason = explainFailure(pod, await context.tail(pod));
       return reason ? prefix(pod) + reason : ownerFailureMessage(objects);
     }
-    if (phase === 'Queued' && objects.kind === 'training') return queuedReason(this.k.kc, objects.owner);
+    if (phase === 'Queued' && objects.kind === 'training') return queuedReason(objects.owner, await context.workloads());
     if (phase === 'Pending') {
       const pending = objects.pods.filter((p) => (p.status?.phase ?? 'Pending') === 'Pending' && !p.metadata?.deletionTimestamp);
       for (const pod of pending.sort((a, b) => rankOf(a, objects.pods) - rankOf(b, objects.pods))) {
@@ -304,6 +309,8 @@ export class Jobs {
 
 interface ReasonContext {
   cluster(): Promise<{ nodes: V1Node[]; pods: V1Pod[] }>;
+  /** Kueue's Workloads, for the place and reason of queued jobs. */
+  workloads(): Promise<Workload[]>;
   /** What the job's pods kept on the host (none for jobs outside a run folder). */
   kept(objects: JobObjects): Promise<KeptPod[]>;
   tail(pod: V1Pod): Promise<string[]>;

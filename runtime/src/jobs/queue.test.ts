@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plainKueueMessage } from './queue.js';
+import { plainKueueMessage, queuedReason, type Workload } from './queue.js';
 import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL } from '../manifests/kueue.js';
 import { jobPhase } from './reasons.js';
 
@@ -35,5 +35,25 @@ describe('queued jobs', () => {
       ],
     });
     expect(localQueue('team')).toMatchObject({ kind: 'LocalQueue', metadata: { name: 'skiff', namespace: 'team' }, spec: { clusterQueue: 'skiff' } });
+  });
+
+  it('say their place among the waiting workloads, oldest first, with Kueue\'s word at the head and "the jobs ahead" behind it', () => {
+    const workload = (uid: string, created: string, conditions: Workload['status'] = {}): Workload => ({
+      metadata: { name: `job-${uid}`, labels: { 'kueue.x-k8s.io/job-uid': uid }, creationTimestamp: created },
+      status: conditions,
+    });
+    const admitted = workload('a', '2026-12-06T00:00:01Z', { conditions: [{ type: 'QuotaReserved', status: 'True' }] });
+    const head = workload('b', '2026-12-06T00:00:02Z', {
+      conditions: [
+        { type: 'QuotaReserved', status: 'False', message: "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor f, 2 more needed" },
+      ],
+    });
+    const behind = workload('c', '2026-12-06T00:00:03Z');
+    const all = [behind, admitted, head];
+    const job = (uid: string) => ({ metadata: { uid, labels: { [QUEUE_LABEL]: 'skiff' } } });
+    expect(queuedReason(job('b'), all)).toBe('waiting in queue skiff, 1st of 2: needs 2 more nvidia.com/gpu than the queue has free now; it starts when running jobs finish');
+    expect(queuedReason(job('c'), all)).toBe('waiting in queue skiff, 2nd of 2: the jobs ahead of it go first');
+    // Its Workload not made yet (or unreadable): the queue alone.
+    expect(queuedReason(job('d'), [])).toBe('waiting in queue skiff until the cluster can take every rank at once');
   });
 });

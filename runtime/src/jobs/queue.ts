@@ -4,7 +4,7 @@ import type { KubeConfig, V1Job } from '@kubernetes/client-node';
 import { kubeClients } from '../k8s/client.js';
 import { KUEUE_API, QUEUE_LABEL } from '../manifests/kueue.js';
 
-interface Workload {
+export interface Workload {
   metadata?: { name?: string; labels?: Record<string, string>; creationTimestamp?: string };
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
@@ -12,15 +12,23 @@ interface Workload {
 const [GROUP, VERSION] = KUEUE_API.split('/');
 const JOB_UID_LABEL = 'kueue.x-k8s.io/job-uid';
 
-/** "waiting in queue skiff, 2nd of 3: needs 2 more nvidia.com/gpu than the queue has free now; it starts when running jobs finish". */
-export async function queuedReason(kc: KubeConfig, job: V1Job): Promise<string> {
-  const queue = job.metadata?.labels?.[QUEUE_LABEL] ?? '';
-  const all = (await kubeClients(kc)
+/**
+ * Every Kueue Workload of the cluster: read once for all the queued jobs a listing explains. Empty
+ * when they cannot be read; the reason then says only that the job waits in its queue.
+ */
+export async function listWorkloads(kc: KubeConfig): Promise<Workload[]> {
+  const list = (await kubeClients(kc)
     .custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'workloads' })
     .catch(() => ({ items: [] }))) as { items: Workload[] };
-  const workload = all.items.find((w) => w.metadata?.labels?.[JOB_UID_LABEL] === job.metadata?.uid);
+  return list.items;
+}
+
+/** "waiting in queue skiff, 2nd of 3: needs 2 more nvidia.com/gpu than the queue has free now; it starts when running jobs finish". */
+export function queuedReason(job: V1Job, workloads: Workload[]): string {
+  const queue = job.metadata?.labels?.[QUEUE_LABEL] ?? '';
+  const workload = workloads.find((w) => w.metadata?.labels?.[JOB_UID_LABEL] === job.metadata?.uid);
   // Kueue takes a queue's workloads first come, first served (StrictFIFO): the waiting ones, oldest first.
-  const waiting = all.items
+  const waiting = workloads
     .filter((w) => !w.status?.conditions?.some((c) => (c.type === 'QuotaReserved' || c.type === 'Finished') && c.status === 'True'))
     .sort((a, b) => (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? ''));
   const index = workload ? waiting.indexOf(workload) : -1;

@@ -64,7 +64,8 @@ export function podRequests(pod: V1Pod): Amounts {
   return total;
 }
 
-function allocatable(node: V1Node, resource: string): number {
+/** What the node offers pods of `resource`, in base units (cores, bytes, devices); 0 when it lists none. */
+export function allocatable(node: V1Node, resource: string): number {
   const q = node.status?.allocatable?.[resource];
   const n = q === undefined ? 0 : parseQuantity(q);
   return Number.isFinite(n) ? n : 0;

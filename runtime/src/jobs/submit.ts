@@ -222,10 +222,13 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   if (plan.spec.kind === 'training' && plan.spec.session) await mkdir(packagesRoot(local.shared.data), { recursive: true });
   try {
     const ws = workspaceFor(run.dir, local.shared, plan);
-    const mlflow = await mlflowForJob(kc, { cluster: local.cluster, namespace: spec.namespace, name: spec.name, runId: path.basename(run.dir) });
+    // The cluster's add-ons, asked together: MLflow gives the job an experiment; with Kueue a
+    // training job waits in its queue until every rank fits at once.
+    const [mlflow, queue] = await Promise.all([
+      mlflowForJob(kc, { cluster: local.cluster, namespace: spec.namespace, name: spec.name, runId: path.basename(run.dir) }),
+      plan.spec.kind === 'training' && hasKueue(kc),
+    ]);
     if (mlflow) ws.mlflow = mlflow;
-    // With Kueue on the cluster a training job waits in its queue until every rank fits at once.
-    const queue = plan.spec.kind === 'training' && (await hasKueue(kc));
     const status = await applyJob(kc, plan.spec, [], { ws, where: targetPhrase({ cluster: local.cluster }), queue });
     return { ...status, workDir: run.dir };
   } catch (err) {
