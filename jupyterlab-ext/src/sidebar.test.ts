@@ -48,15 +48,16 @@ describe("the sidebar's Start cluster", () => {
     const boxes = [...sidebar.node.querySelectorAll<HTMLInputElement>('input.skiff-addon')];
     expect(boxes.map((b) => [b.value, b.checked])).toEqual([
       ['mlflow', false],
+      ['prometheus', false],
       ['kueue', false],
     ]);
-    boxes[1].checked = true;
+    boxes[2].checked = true;
     await sidebar.startCluster();
     expect(backend.upRequests.at(-1)).toEqual({ profile: 'fake-gpu', workers: 2, gpuSharing: 4, addons: ['kueue'] });
     expect(sidebar.node.querySelector('.skiff-cluster-state')?.textContent).toBe('skiff fake-gpu · 2/2 nodes Ready · 1 GPU shared 4 ways');
 
     await model.down();
-    boxes[1].checked = false;
+    boxes[2].checked = false;
     profile.value = 'cpu';
     profile.dispatchEvent(new Event('change'));
     await sidebar.startCluster();

@@ -216,7 +216,7 @@ export class SkiffSession {
 
   async *metrics(name: string, opts: MetricOptions): AsyncGenerator<MetricsSample> {
     const kc = await this.kubeConfig();
-    yield* this.explained(streamJobMetrics(kc, opts.namespace ?? this.namespace, name, opts));
+    yield* this.explained(streamJobMetrics(kc, opts.namespace ?? this.namespace, name, { ...opts, ...(this.context ? {} : { cluster: this.clusterName }) }));
   }
 
   /**

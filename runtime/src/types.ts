@@ -13,7 +13,7 @@ export const PROFILE_DESCRIPTIONS: Record<ClusterProfile, string> = {
 };
 
 /** What `skiff up --with` installs into a local cluster (runtime/src/addons). */
-export const ADDONS = ['mlflow', 'kueue'] as const;
+export const ADDONS = ['mlflow', 'prometheus', 'kueue'] as const;
 export type AddonName = (typeof ADDONS)[number];
 
 export interface ClusterOptions {
@@ -117,7 +117,9 @@ export interface TrainingMetric {
   values: Record<string, number>;
 }
 
-export type MetricsSample = { type: 'usage'; time: string; pods: PodUsage[] } | { type: 'training'; metric: TrainingMetric };
+export type MetricsSample =
+  /** `note`: on a reading with no pods, what would have kept their usage (an add-on, by the flag that installs it). */
+  { type: 'usage'; time: string; pods: PodUsage[]; note?: string } | { type: 'training'; metric: TrainingMetric };
 
 /**
  * `skiff run -o json` and `skiff serve -o json`: one JSON object per stdout line, as things happen

@@ -7,7 +7,8 @@ supervisor (``SKIFF_LOG_DIR`` set): the script's stdout and stderr pass through 
 logs`` still works), and each line is also appended to ``<SKIFF_LOG_DIR>/<pod>.log`` as
 ``<RFC 3339 time> <text>``, the form the API server gives with ``timestamps=true``. Beside it,
 ``<pod>.json`` says which pod and rank this was, when it started and how it ended: its exit code and
-any signal that stopped it from outside (the pod deleted, the node drained).
+any signal that stopped it from outside (the pod deleted, the node drained). With the Prometheus
+add-on it also serves the script's records and the container's usage (exporter.py).
 """
 
 import json
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from skiff import exporter
 
 LOG_SUFFIX = ".log"
 META_SUFFIX = ".json"
@@ -63,8 +66,8 @@ class LineLog:
         os.close(self._fd)
 
 
-def copy_stream(source_fd, passthrough_fd, log):
-    """Copies bytes to passthrough_fd as they come and whole lines to log, until end of file."""
+def copy_stream(source_fd, passthrough_fd, log, on_line=None):
+    """Copies bytes to passthrough_fd as they come and whole lines to log (and on_line), until end of file."""
     pending = b""
     while True:
         try:
@@ -81,11 +84,15 @@ def copy_stream(source_fd, passthrough_fd, log):
         *lines, pending = pending.split(b"\n")
         for line in lines:
             _write_cut(log, line)
+            if on_line:
+                on_line(line)
         while len(pending) > MAX_LINE_BYTES:
             log.write_line(pending[:MAX_LINE_BYTES])
             pending = pending[MAX_LINE_BYTES:]
     if pending:
         log.write_line(pending)
+        if on_line:
+            on_line(pending)
     os.close(source_fd)
 
 
@@ -131,6 +138,8 @@ def supervise(command, env, log_dir):
     except OSError as err:
         raise Unavailable(f"cannot open {base + LOG_SUFFIX}: {err.strerror or err}") from err
     write_json(base + META_SUFFIX, meta)
+    # With the Prometheus add-on the script's records and the container's usage are served for scraping.
+    metrics = exporter.start(env)
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     try:
@@ -152,7 +161,7 @@ def supervise(command, env, log_dir):
     for signum in FORWARDED_SIGNALS:
         signal.signal(signum, forward)
     copiers = [
-        threading.Thread(target=copy_stream, args=(source, target, log), daemon=True)
+        threading.Thread(target=copy_stream, args=(source, target, log, metrics and metrics.metrics.observe), daemon=True)
         for source, target in ((out_read, sys.stdout.fileno()), (err_read, sys.stderr.fileno()))
     ]
     for t in copiers:
@@ -161,6 +170,8 @@ def supervise(command, env, log_dir):
     for t in copiers:
         t.join()
     log.close()
+    if metrics:
+        metrics.close()
     # Killed by a signal: exit as a shell would (128 + N), so the pod reads the same as before.
     exit_code = code if code >= 0 else 128 - code
     end = {"exitCode": exit_code, "at": rfc3339(time.time_ns())}

@@ -13,6 +13,6 @@ describe('add-ons', () => {
       }
     })();
     expect(refused).toBeInstanceOf(SkiffError);
-    expect(refused).toMatchObject({ code: 'BAD_INPUT', message: "unknown add-on 'grafana'", hint: '--with takes mlflow, kueue (comma-separated)' });
+    expect(refused).toMatchObject({ code: 'BAD_INPUT', message: "unknown add-on 'grafana'", hint: '--with takes mlflow, prometheus, kueue (comma-separated)' });
   });
 });

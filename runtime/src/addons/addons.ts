@@ -5,9 +5,11 @@ import { SkiffError } from '../errors.js';
 import { ADDONS, type AddonName } from '../types.js';
 import { installKueue } from './kueue.js';
 import { installMlflow, type InstallOptions } from './mlflow.js';
+import { installPrometheus } from './prometheus.js';
 
 const INSTALLERS: Record<AddonName, (kc: KubeConfig, opts: InstallOptions) => Promise<void>> = {
   mlflow: installMlflow,
+  prometheus: installPrometheus,
   kueue: installKueue,
 };
 

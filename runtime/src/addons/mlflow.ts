@@ -7,8 +7,18 @@ import path from 'node:path';
 import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { applyObject, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
-import { ADDON_READY_TIMEOUT_MS, pollUntil, rolledOut } from './wait.js';
-import { ADDONS_NAMESPACE, MLFLOW_NAME, MLFLOW_PORT, MLFLOW_SITE_ANNOTATION, MLFLOW_VERSION, jobArtifactsDir, mlflowManifests, mlflowStoreDir } from '../manifests/mlflow.js';
+import { waitForServer } from './wait.js';
+import {
+  ADDON_LABEL,
+  ADDONS_NAMESPACE,
+  MLFLOW_NAME,
+  MLFLOW_PORT,
+  MLFLOW_SITE_ANNOTATION,
+  MLFLOW_VERSION,
+  jobArtifactsDir,
+  mlflowManifests,
+  mlflowStoreDir,
+} from '../manifests/mlflow.js';
 import { experimentNameFor, type MlflowForJob } from '../manifests/mlflow-env.js';
 import { resolvePackages } from '../packages/install.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
@@ -44,24 +54,7 @@ export async function installMlflow(kc: KubeConfig, opts: InstallOptions): Promi
   const { objects } = kubeClients(kc);
   say(`installing MLflow ${MLFLOW_VERSION} (namespace ${ADDONS_NAMESPACE})`);
   for (const obj of [m.namespace, m.service, m.deployment]) await applyObject(objects, obj);
-  await waitForMlflow(kc, opts.cluster, say, opts.signal);
-}
-
-async function waitForMlflow(kc: KubeConfig, cluster: string, say: (line: string) => void, signal?: AbortSignal): Promise<void> {
-  const { apps, core } = kubeClients(kc);
-  await pollUntil(async () => rolledOut(await apps.readNamespacedDeployment({ name: MLFLOW_NAME, namespace: ADDONS_NAMESPACE })), {
-    signal,
-    timedOut: async () => {
-      const pods = await core.listNamespacedPod({ namespace: ADDONS_NAMESPACE, labelSelector: `skiff.dev/job=${MLFLOW_NAME}` });
-      const why = pods.items
-        .flatMap((p) => p.status?.containerStatuses ?? [])
-        .map((c) => c.state?.waiting?.reason ?? c.lastState?.terminated?.reason)
-        .find(Boolean);
-      return new SkiffError('TIMEOUT', `MLflow on cluster '${cluster}' is not ready after ${ADDON_READY_TIMEOUT_MS / 60_000} minutes${why ? `: ${why}` : ''}`, {
-        hint: `see \`kubectl --context kind-${cluster} -n ${ADDONS_NAMESPACE} logs deploy/${MLFLOW_NAME}\``,
-      });
-    },
-  });
+  await waitForServer(kc, { cluster: opts.cluster, title: 'MLflow', name: MLFLOW_NAME, selector: `${ADDON_LABEL}=${MLFLOW_NAME}`, signal: opts.signal });
   say('MLflow is ready');
 }
 

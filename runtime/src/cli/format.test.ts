@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../types.js';
 import type { JobDescription } from '../jobs/jobs.js';
 import { parseTrainingSpec } from '../spec/job-spec.js';
+import { prometheusHint } from '../jobs/job-metrics.js';
 import { clusterText, describeText, formatAge, formatDuration, jobsTable, logLineText, metricsSampleText, statusLine, upText } from './format.js';
 
 const now = new Date('2026-01-01T01:00:00Z');
@@ -88,6 +89,14 @@ describe('line formats', () => {
     });
     expect(usage).toBe('00:00:05   rank 0   p0   cpu 1.23   mem 512Mi   gpu 40%\n');
     expect(metricsSampleText({ type: 'training', metric: { rank: 1, time: 't', values: { step: 2 } } })).toBe('[rank 1] step=2\n');
+  });
+
+  it('says what would have kept the usage of pods that are gone', () => {
+    const time = '2026-01-01T00:00:05.000Z';
+    expect(metricsSampleText({ type: 'usage', time, pods: [] })).toBe('00:00:05 no running pods\n');
+    expect(metricsSampleText({ type: 'usage', time, pods: [], note: prometheusHint('dev') })).toBe(
+      '00:00:05 no running pods; their usage is kept once they end with `skiff up --cluster dev --with prometheus`\n',
+    );
   });
 
   it('prints status lines, clusters and up results', () => {

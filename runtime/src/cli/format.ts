@@ -38,8 +38,8 @@ export function trainingMetricText(m: TrainingMetric): string {
   return `[rank ${m.rank}] ${metricValues(m.values)}`;
 }
 
-export function usageText(time: string, pods: PodUsage[]): string {
-  if (pods.length === 0) return `${time.slice(11, 19)} no running pods\n`;
+export function usageText(time: string, pods: PodUsage[], note?: string): string {
+  if (pods.length === 0) return `${time.slice(11, 19)} no running pods${note ? `; ${note}` : ''}\n`;
   const rows = pods.map((p) => [
     time.slice(11, 19),
     `rank ${p.rank}`,
@@ -52,7 +52,7 @@ export function usageText(time: string, pods: PodUsage[]): string {
 }
 
 export function metricsSampleText(sample: MetricsSample): string {
-  return sample.type === 'usage' ? usageText(sample.time, sample.pods) : trainingMetricText(sample.metric) + '\n';
+  return sample.type === 'usage' ? usageText(sample.time, sample.pods, sample.note) : trainingMetricText(sample.metric) + '\n';
 }
 
 export function clusterText(c: ClusterInfo): string {

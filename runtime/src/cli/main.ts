@@ -47,7 +47,7 @@ type OutputFlag = { output: 'text' | 'json' };
 type SessionStartFlags = { name?: string; workers: string; gpus: string; gpuShare?: string; cpu?: string; memory?: string; pip?: string[]; idleMinutes: string };
 type SubmitFlags = { detach?: boolean; dryRun?: boolean; from?: string; yes?: boolean; includeHidden?: boolean };
 
-const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job', 'kueue'];
+const IMAGE_SETS: ImageSet[] = ['all', 'binaries', 'node', 'job', 'kueue', 'prometheus'];
 
 /** Runs the CLI on user arguments (no node/script prefix) and resolves with the exit code. */
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {

@@ -25,6 +25,7 @@ export interface ClusterUpRequest {
 /** What each add-on brings, as the editors offer them. */
 export const ADDON_DESCRIPTIONS: Record<AddonName, string> = {
   mlflow: 'MLflow tracking: every job logs to an experiment of its own',
+  prometheus: "Prometheus: every job's usage and logged values kept, charts after it ends",
   kueue: 'Kueue queue: jobs wait Queued until all their ranks fit',
 };
 

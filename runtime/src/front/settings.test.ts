@@ -13,7 +13,7 @@ describe('readEditorSettings', () => {
     expect(read.settings).toEqual({ profile: 'cpu', nodes: 2, workers: 4, gpusPerWorker: 0, gpuSharing: 1, addons: ['mlflow'], image: 'my/img:1', servePort: 8000 });
     expect(read.problems).toHaveLength(5);
     expect(read.problems).toContain('gpuSharing: Number must be less than or equal to 8 (using 1)');
-    expect(readEditorSettings(shape, { addons: ['grafana'] }).problems[0]).toMatch(/^addons: .*'mlflow' \| 'kueue'.* \(using \[\]\)$/);
+    expect(readEditorSettings(shape, { addons: ['grafana'] }).problems[0]).toMatch(/^addons: .*'mlflow' \| 'prometheus' \| 'kueue'.* \(using \[\]\)$/);
     expect(read.problems[0]).toMatch(/^profile: .*'cpu' \| 'fake-gpu' \| 'gpu'.* \(using "cpu"\)$/);
     expect(read.problems).toContain('nodes: Number must be greater than or equal to 1 (using 2)');
     expect(read.problems.some((p) => p.startsWith('gpusPerWorker: ') && p.endsWith('(using 0)'))).toBe(true);

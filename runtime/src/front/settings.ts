@@ -28,7 +28,7 @@ export const SHARED_SETTINGS = {
   gpusPerWorker: count(0, 0),
   /** How many ways each GPU of a new gpu or fake-gpu cluster is shared by time-slicing (1: whole GPUs). */
   gpuSharing: z.number().int().min(1).max(8).default(1),
-  /** Add-ons a new cluster gets (`skiff up --with`): mlflow, kueue. */
+  /** Add-ons a new cluster gets (`skiff up --with`): mlflow, prometheus, kueue. */
   addons: z.array(z.enum(ADDONS)).default([]),
   /** Empty: the runtime's default job image. */
   image: z.string().default(''),

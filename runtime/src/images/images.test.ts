@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { KUEUE_IMAGE, KUEUE_RECIPE, KUEUE_VERSION } from '../manifests/kueue.js';
+import { PROMETHEUS_IMAGE, PROMETHEUS_MODULE_VERSION } from '../manifests/prometheus.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,7 @@ describe('imagesRecipeDir', () => {
     expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
     expect(env.FAKE_GPU_PLUGIN_IMAGE).toBe(FAKE_GPU_PLUGIN_IMAGE);
     expect([env.KUEUE_VERSION, env.KUEUE_IMAGE, env.KUEUE_RECIPE]).toEqual([KUEUE_VERSION, KUEUE_IMAGE, String(KUEUE_RECIPE)]);
+    expect([env.PROMETHEUS_MODULE_VERSION, env.PROMETHEUS_IMAGE]).toEqual([PROMETHEUS_MODULE_VERSION, PROMETHEUS_IMAGE]);
   });
 });
 

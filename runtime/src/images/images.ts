@@ -12,7 +12,7 @@ import { run, type Runner } from '../exec/run.js';
 /** The image every job runs in (tag suffix: JOB_RECIPE in runtime/images/versions.env). */
 export const JOB_IMAGE = 'skiff.local/job-python:bookworm-2';
 
-export type ImageSet = 'all' | 'binaries' | 'node' | 'job' | 'kueue';
+export type ImageSet = 'all' | 'binaries' | 'node' | 'job' | 'kueue' | 'prometheus';
 
 /** The recipes' progress lines on stderr start with this. */
 export const PROGRESS_PREFIX = '[skiff images] ';

@@ -22,6 +22,7 @@ import { sleep } from '../k8s/streams.js';
 import { jobStatusOf } from './status.js';
 import { mlflowForJob } from '../addons/mlflow.js';
 import { ensureLocalQueue, hasKueue } from '../addons/kueue.js';
+import { findPrometheus } from '../addons/prometheus.js';
 import { queuedJob } from '../manifests/kueue.js';
 import { WORK_MOUNT, hostUserIds, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
@@ -222,13 +223,15 @@ async function submitToWorkspace(kc: KubeConfig, spec: JobSpec, source: CodeSour
   if (plan.spec.kind === 'training' && plan.spec.session) await mkdir(packagesRoot(local.shared.data), { recursive: true });
   try {
     const ws = workspaceFor(run.dir, local.shared, plan);
-    // The cluster's add-ons, asked together: MLflow gives the job an experiment; with Kueue a
-    // training job waits in its queue until every rank fits at once.
-    const [mlflow, queue] = await Promise.all([
+    // The cluster's add-ons, asked together: MLflow gives the job an experiment; Prometheus scrapes
+    // its pods; with Kueue a training job waits in its queue until every rank fits at once.
+    const [mlflow, prometheus, queue] = await Promise.all([
       mlflowForJob(kc, { cluster: local.cluster, namespace: spec.namespace, name: spec.name, runId: path.basename(run.dir) }),
+      findPrometheus(kc),
       plan.spec.kind === 'training' && hasKueue(kc),
     ]);
     if (mlflow) ws.mlflow = mlflow;
+    if (prometheus) ws.metrics = true;
     const status = await applyJob(kc, plan.spec, [], { ws, where: targetPhrase({ cluster: local.cluster }), queue });
     return { ...status, workDir: run.dir };
   } catch (err) {

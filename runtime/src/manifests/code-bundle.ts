@@ -2,7 +2,7 @@
 // never builds or pushes an image. The same goes for Skiff's own Python helper (the "lib").
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ContainerPort, V1EnvVar, V1KeyToPath, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import { SpecError, parseQuantity, type JobSpec } from '../spec/job-spec.js';
 import { supportObjectMeta, type ManifestMeta } from './labels.js';
@@ -51,6 +51,8 @@ export interface Workspace {
   runAs?: { uid: number; gid: number };
   /** The cluster's MLflow, when it has the add-on: the job logs to an experiment of its own. */
   mlflow?: MlflowForJob;
+  /** The cluster has Prometheus: each pod's launcher serves its records and usage for scraping. */
+  metrics?: boolean;
 }
 
 /** Where the script's folder is inside the container. */
@@ -202,6 +204,19 @@ export function keepsLogs(spec: JobSpec, ws?: Workspace): ws is Workspace & { lo
 /** A notebook session's ranks listen here for cells (runtime/python/skiff/agent.py); far from ports scripts pick. */
 export const AGENT_PORT = 47077;
 export const AGENT_PORT_NAME = 'agent';
+/** Where the launcher serves a pod's metrics for Prometheus (runtime/python/skiff/exporter.py); the scrape finds it by name. */
+export const METRICS_PORT = 47078;
+export const METRICS_PORT_NAME = 'skiff-metrics';
+
+/** Whether the pods serve metrics: the supervisor that keeps the logs serves them, on a cluster with Prometheus. */
+export function servesMetrics(spec: JobSpec, ws?: Workspace): boolean {
+  return keepsLogs(spec, ws) && Boolean(ws.metrics);
+}
+
+/** The container port Prometheus scrapes, where the pods serve metrics. */
+export function metricsPorts(spec: JobSpec, ws?: Workspace): V1ContainerPort[] {
+  return servesMetrics(spec, ws) ? [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' }] : [];
+}
 
 export function launchCommand(spec: JobSpec, ws?: Workspace): string[] {
   if (spec.kind === 'training' && spec.session) {
@@ -244,6 +259,7 @@ export function jobEnv(spec: JobSpec, ws?: Workspace): V1EnvVar[] {
       { name: 'SKIFF_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     );
   }
+  if (servesMetrics(spec, ws)) env.push({ name: 'SKIFF_METRICS_PORT', value: String(METRICS_PORT) });
   // A host user's id has no home in the image; caches (torch, matplotlib) go to /tmp instead of failing.
   if (ws?.runAs && !('HOME' in user)) env.push({ name: 'HOME', value: '/tmp' });
   const cpu = spec.resources.cpu ? parseQuantity(spec.resources.cpu) : NaN;

@@ -118,5 +118,10 @@ export function mlflowManifests(server: MlflowServer): { namespace: V1Namespace;
     metadata,
     spec: { selector: { [LABELS.job]: MLFLOW_NAME }, ports: [{ name: HTTP_PORT_NAME, port: MLFLOW_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' }] },
   };
-  return { namespace: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ADDONS_NAMESPACE, labels: { [LABELS.managedBy]: MANAGED_BY } } }, deployment, service };
+  return { namespace: addonsNamespace(), deployment, service };
+}
+
+/** The namespace every add-on's server runs in. */
+export function addonsNamespace(): V1Namespace {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ADDONS_NAMESPACE, labels: { [LABELS.managedBy]: MANAGED_BY } } };
 }

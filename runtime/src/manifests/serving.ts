@@ -2,7 +2,18 @@
 import type { V1ConfigMap, V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
 import type { ServingJobSpec } from '../spec/job-spec.js';
-import { codeConfigMap, codeDirOf, jobEnv, jobVolumeMounts, jobVolumes, launchCommand, libConfigMap, workspaceSecurityContext, type Workspace } from './code-bundle.js';
+import {
+  codeConfigMap,
+  codeDirOf,
+  jobEnv,
+  jobVolumeMounts,
+  jobVolumes,
+  launchCommand,
+  libConfigMap,
+  metricsPorts,
+  workspaceSecurityContext,
+  type Workspace,
+} from './code-bundle.js';
 import { envSecret } from './env-secret.js';
 import { containerResources, gpuShareAffinity, gpuTolerations } from './gpu.js';
 import { jobLabels, podSelectorLabels, specObjectMeta, type ManifestMeta } from './labels.js';
@@ -59,7 +70,7 @@ export function servingDeployment(spec: ServingJobSpec, files: CodeFile[], libFi
               command: launchCommand(spec, ws),
               workingDir: codeDirOf(ws),
               env: [{ name: 'PORT', value: String(spec.port) }, ...jobEnv(spec, ws)],
-              ports: [{ name: HTTP_PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
+              ports: [{ name: HTTP_PORT_NAME, containerPort: spec.port, protocol: 'TCP' }, ...metricsPorts(spec, ws)],
               // TCP, not HTTP: Skiff cannot know the script's routes, only that it must listen on PORT.
               readinessProbe: { tcpSocket: { port: spec.port }, periodSeconds: 2 },
               resources: containerResources(spec),

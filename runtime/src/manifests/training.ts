@@ -13,6 +13,7 @@ import {
   jobVolumes,
   launchCommand,
   libConfigMap,
+  metricsPorts,
   workspaceSecurityContext,
   type Workspace,
 } from './code-bundle.js';
@@ -101,6 +102,7 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
               ports: [
                 { name: MASTER_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' },
                 ...(spec.session ? [{ name: AGENT_PORT_NAME, containerPort: AGENT_PORT, protocol: 'TCP' }] : []),
+                ...metricsPorts(spec, ws),
               ],
               resources: containerResources(spec),
               volumeMounts: jobVolumeMounts(spec, ws),
