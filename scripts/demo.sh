@@ -5,8 +5,9 @@
 # Flask server whose package comes from its requirements.txt (no image built); last, a notebook run
 # top to bottom on a live 2-rank session whose variables stay between cells, and a package
 # installed into it while it runs. The cluster's GPUs are fake (Skiff's device plugin, each shared 2
-# ways): four ranks asking half a GPU each run on two GPUs. Then MLflow is added to the running
-# cluster, and a script written for MLflow records its run there unchanged.
+# ways): four ranks asking half a GPU each run on two GPUs. Then MLflow and Prometheus are added to
+# the running cluster: a script written for MLflow records its run there unchanged, and its pods'
+# usage is read back from Prometheus after they are gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/infra/ensure-docker.sh
@@ -31,7 +32,8 @@ skiff session run demo-session -c "print(f'rank {rank}: still here, loss {loss.i
 skiff session run demo-session -c $'%pip install tabulate\nfrom tabulate import tabulate\nprint(tabulate([[rank, round(loss.item(), 4)]], headers=["rank", "loss"]))'
 skiff session stop demo-session
 skiff run examples/gpu_share.py --workers 4 --gpu-share 0.5 --name demo-gpu-share
-skiff up --with mlflow
+skiff up --with mlflow,prometheus
 skiff run examples/mlflow_tracking/train.py --name demo-mlflow
 skiff describe demo-mlflow
+skiff metrics demo-mlflow
 skiff jobs

@@ -1,7 +1,8 @@
 // Ordinary projects, unchanged, on a real kind cluster: a script that checkpoints into its working
 // directory and resumes, Flask from requirements.txt and from PEP 723 metadata, a weights file
 // and a 200 MB folder beside the code, a --data folder both ranks read, and bad input refused
-// before any pod starts, with nothing left behind; a disk that fills under a job, and under a submit.
+// before any pod starts, with nothing left behind; a disk that fills under a job, and under a submit;
+// MLflow and Prometheus added to the running cluster, each read back through its own API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { CLUSTER, REPO, skiff, skiffJson, spawnSkiff } from './skiff-cli.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { CLUSTER, REPO, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
+import { kubeRequest } from '../../runtime/src/k8s/client.js';
+import type { MetricsSample } from '../../runtime/src/types.js';
 import { dataDir, jobRunsDir, NODE_DATA_DIR } from '../../runtime/src/workspace/layout.js';
 import { DEFAULT_NAMESPACE } from '../../runtime/src/spec/job-spec.js';
 
@@ -284,6 +288,45 @@ describe('real projects run unchanged', () => {
       );
     } finally {
       ui.kill('SIGINT');
+    }
+  });
+
+  it("with Prometheus added to the running cluster, both ranks' logged loss and usage are scraped with job and rank labels, and `skiff metrics` reads their history after the pods are gone; without it, a reading with no pods names the flag", async () => {
+    const script = join(FIXTURES, 'prometheus_metrics/train.py');
+    const before = await skiff(['run', script, '--name', 'e2e-noprom', '--', '1']);
+    expect(before.code, before.stderr).toBe(0);
+    expect((await skiff(['metrics', 'e2e-noprom'])).stdout).toContain(
+      `no running pods; their usage is kept once they end with \`skiff up --cluster ${CLUSTER} --with prometheus\``,
+    );
+
+    const added = await skiff(['up', '--with', 'prometheus'], 15 * 60_000);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('with prometheus');
+    const run = await skiff(['run', script, '--workers', '2', '--name', 'e2e-prom', '--', '12']);
+    expect(run.code, run.stderr).toBe(0);
+
+    // Prometheus' own API, through the API server's service proxy: the last loss of each rank, labelled.
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    kc.setCurrentContext(`kind-${CLUSTER}`);
+    const query = encodeURIComponent('skiff_loss{skiff_job="e2e-prom"}[10m]');
+    const answer = await kubeRequest(kc, { method: 'GET', path: `/api/v1/namespaces/skiff-addons/services/http:prometheus:9090/proxy/api/v1/query?query=${query}` });
+    const series = (JSON.parse(answer.body.toString('utf8')) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } }).data.result;
+    expect(series.map((s) => [s.metric.rank, s.metric.namespace, s.values.at(-1)![1]]).sort()).toEqual([
+      ['0', DEFAULT_NAMESPACE, '0.0833'],
+      ['1', DEFAULT_NAMESPACE, '1.0833'],
+    ]);
+    // A 12-second run is read several times, not only at its end.
+    expect(Math.min(...series.map((s) => s.values.length))).toBeGreaterThan(2);
+
+    // After the pods are gone, `skiff metrics` starts with their usage from Prometheus: both ranks, busy, memory growing.
+    const samples = (await skiffJsonLines<MetricsSample>(['metrics', 'e2e-prom', '-o', 'json'])).filter((s) => s.type === 'usage' && s.pods.length > 0);
+    const ranks = (rank: number) => samples.flatMap((s) => (s.type === 'usage' ? s.pods.filter((p) => p.rank === rank) : []));
+    for (const rank of [0, 1]) {
+      const readings = ranks(rank);
+      expect(readings.length, `rank ${rank}`).toBeGreaterThan(2);
+      expect(Math.max(...readings.map((p) => p.cpuCores))).toBeGreaterThan(0.3);
+      expect(Math.max(...readings.map((p) => p.memoryBytes))).toBeGreaterThan(Math.min(...readings.map((p) => p.memoryBytes)) + 10_000_000);
     }
   });
 });
