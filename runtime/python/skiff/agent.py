@@ -43,7 +43,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import cell_display, launch
+from . import cell_display, exporter, launch
 
 AGENT_PORT = 47077
 # Rich representations IPython would ask an object for, in the order a front end prefers them.
@@ -137,6 +137,9 @@ class _CellStream(io.TextIOBase):
     def _send(self, text):
         if text:
             self._agent.emit({"type": "stream", "name": self.name, "text": text})
+            if self._agent.on_line:
+                for line in text.splitlines():
+                    self._agent.on_line(line.encode())
 
 
 class _Cell:
@@ -235,6 +238,8 @@ class Agent:
         self._current = None
         self._last = None
         self._in_user_code = False
+        #: Takes each whole line the cells print (the Prometheus add-on's exporter reads skiff.log's records).
+        self.on_line = None
 
     # -- called from HTTP threads -------------------------------------------------------------
 
@@ -498,6 +503,10 @@ def main(argv=None, env=None):
     # Figures in the cell's output, as Jupyter's inline backend shows them; a user's choice stands.
     os.environ.setdefault("MPLBACKEND", "module://skiff.inline_figures")
     cell_display.sink = agent.display_bundle
+    # With the Prometheus add-on the cells' skiff.log records and the rank's usage are served for scraping.
+    metrics = exporter.start(env)
+    if metrics:
+        agent.on_line = metrics.metrics.observe
     server = ThreadingHTTPServer(("", args.port), _handler_for(agent))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="skiff-agent-http", daemon=True).start()
@@ -505,6 +514,8 @@ def main(argv=None, env=None):
     agent.serve_forever()
     print(f"skiff: no cell for {args.idle_minutes:g} minutes; this session rank stops", file=sys.stderr, flush=True)
     server.shutdown()
+    if metrics:
+        metrics.close()
     return 0
 
 

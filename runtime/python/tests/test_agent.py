@@ -255,6 +255,24 @@ class AgentTest(unittest.TestCase):
         self.assertIn("no longer has that cell", json.loads(body)["error"])
 
 
+class MetricsTest(unittest.TestCase):
+    """With the Prometheus add-on (SKIFF_METRICS_PORT) a session rank serves its cells' skiff.log records."""
+
+    def test_a_cells_records_are_served_for_scraping(self):
+        import urllib.request
+
+        metrics_port = free_port()
+        agent_process = AgentProcess(env={"SKIFF_METRICS_PORT": str(metrics_port)})
+        self.addCleanup(agent_process.stop)
+        events = agent_process.execute("import skiff\nfor i in range(3):\n    skiff.log(step=i, loss=1 / (i + 1))")
+        self.assertEqual(events[-1]["status"], "ok")
+        self.assertEqual(text_of(events).count("SKIFF_METRIC"), 3)  # the cell still gets its output
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            body = r.read().decode()
+        self.assertIn("skiff_loss 0.3333333333333333\n", body)
+        self.assertIn("skiff_step 2.0\n", body)
+
+
 class IdleTest(unittest.TestCase):
     def test_the_agent_stops_after_its_idle_minutes(self):
         proc = AgentProcess("--idle-minutes", "0.02")  # 1.2 s

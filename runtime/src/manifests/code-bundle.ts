@@ -208,9 +208,9 @@ export const AGENT_PORT_NAME = 'agent';
 export const METRICS_PORT = 47078;
 export const METRICS_PORT_NAME = 'skiff-metrics';
 
-/** Whether the pods serve metrics: the supervisor that keeps the logs serves them, on a cluster with Prometheus. */
+/** Whether the pods serve metrics, on a cluster with Prometheus: the supervisor that keeps a script's logs does, and a session's agent. */
 export function servesMetrics(spec: JobSpec, ws?: Workspace): boolean {
-  return keepsLogs(spec, ws) && Boolean(ws.metrics);
+  return Boolean(ws?.metrics) && (keepsLogs(spec, ws) || (spec.kind === 'training' && !!spec.session));
 }
 
 /** The container port Prometheus scrapes, where the pods serve metrics. */

@@ -70,11 +70,12 @@ describe("a job's pods on a cluster with Prometheus", () => {
     expect(serving.env).toContainEqual(env);
   });
 
-  it('serve nothing without Prometheus, or where no supervisor keeps the logs (a notebook session)', () => {
+  it("serve nothing without Prometheus; a notebook session's ranks serve theirs from the agent that runs the cells", () => {
     expect(container(undefined, { ...ws, metrics: false }).ports).not.toContainEqual(port);
     expect(container(undefined, { ...ws, metrics: false }).env).not.toContainEqual(env);
     const session = parseTrainingSpec({ name: 'nb', script: 'agent', session: { idleMinutes: 30 } });
-    expect(container(session).ports).not.toContainEqual(port);
-    expect(container(session).env).not.toContainEqual(env);
+    expect(container(session).ports).toContainEqual(port);
+    expect(container(session).env).toContainEqual(env);
+    expect(container(session, { ...ws, metrics: false }).ports).not.toContainEqual(port);
   });
 });
