@@ -63,5 +63,13 @@ describe("the sidebar's Start cluster", () => {
     await sidebar.startCluster();
     // A CPU cluster has no GPUs to share: the request says nothing of sharing.
     expect(backend.upRequests.at(-1)).toEqual({ profile: 'cpu', workers: 2 });
+
+    // The running cluster takes add-ons too: only those ticked, nothing about its shape.
+    expect(sidebar.node.querySelector('button.skiff-add-addons')?.textContent).toBe('Add to cluster');
+    await sidebar.addToCluster();
+    expect(backend.upRequests).toHaveLength(2); // nothing ticked: nothing asked
+    boxes[1].checked = true;
+    await sidebar.addToCluster();
+    expect(backend.upRequests.at(-1)).toEqual({ addons: ['prometheus'] });
   });
 });

@@ -106,6 +106,19 @@ export class SkiffSidebar extends Widget {
     }
   }
 
+  /** Installs the add-ons ticked into the running cluster (`skiff up --with`, as VS Code's Add to Local Cluster). */
+  async addToCluster(): Promise<void> {
+    const addons = this.addons.filter((a) => a.box.checked).map((a) => a.addon);
+    if (addons.length === 0) return;
+    this.clusterError = undefined;
+    try {
+      await this.model.up({ addons });
+    } catch (err) {
+      this.clusterError = errorText(err);
+      this.draw();
+    }
+  }
+
   async stopCluster(): Promise<void> {
     this.clusterError = undefined;
     try {
@@ -141,6 +154,10 @@ export class SkiffSidebar extends Widget {
     }
   }
 
+  private addonChoices(): HTMLElement[] {
+    return this.addons.map((a) => h('label', { className: 'skiff-addon-choice', title: ADDON_DESCRIPTIONS[a.addon] }, a.box, ` with ${a.addon}`));
+  }
+
   private drawCluster(): void {
     const m = this.model;
     const c = m.cluster;
@@ -157,6 +174,13 @@ export class SkiffSidebar extends Widget {
           ` ${c.profile} · ${ready}/${c.nodes.length} nodes Ready${gpus ? ` · ${gpus}` : ''}`,
         ),
         h('button', { className: 'skiff-button', textContent: 'Stop cluster', disabled: busy, onclick: () => void this.stopCluster() }),
+        // Add-ons go into a running cluster too; one already there is left as it is.
+        h(
+          'div',
+          { className: 'skiff-toolbar' },
+          ...this.addonChoices(),
+          h('button', { className: 'skiff-button skiff-add-addons', textContent: 'Add to cluster', disabled: busy, onclick: () => void this.addToCluster() }),
+        ),
       );
     } else {
       rows.push(
@@ -166,7 +190,7 @@ export class SkiffSidebar extends Widget {
           { className: 'skiff-toolbar' },
           this.profile,
           this.sharing,
-          ...this.addons.map((a) => h('label', { className: 'skiff-addon-choice', title: ADDON_DESCRIPTIONS[a.addon] }, a.box, ` with ${a.addon}`)),
+          ...this.addonChoices(),
           h('button', { className: 'skiff-button skiff-primary', textContent: 'Start cluster', disabled: busy || !m.health, onclick: () => void this.startCluster() }),
         ),
       );
