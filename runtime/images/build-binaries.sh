@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds every Go binary a kind node needs from the Go module proxy, one cached folder per
 # component version: $CACHE/bin/<component>-<version>/. Nothing is built twice.
-# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind nvidia-toolkit fake-gpu-plugin)
+# Usage: build-binaries.sh CACHE_DIR [component...]   (components: kubernetes etcd coredns kind containerd nvidia-toolkit fake-gpu-plugin dra-driver)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$1; shift
 # shellcheck source=common.sh
 source "$here/common.sh"
-components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns nvidia-toolkit fake-gpu-plugin)
+components=("$@"); [ ${#components[@]} -gt 0 ] || components=(kind kubernetes etcd coredns containerd nvidia-toolkit fake-gpu-plugin dra-driver)
 go_env
 
 # Requires k8s.io/kubernetes at KUBERNETES_VERSION in the wrapper module. It points its staging
@@ -86,6 +86,29 @@ fake_gpu_plugin_build() {
   go build -trimpath -ldflags "-s -w" -o "$out/fake-gpu-plugin" .
 }
 
+# Kubernetes' DRA test driver: a kubelet plugin that publishes a node's devices as ResourceSlices
+# and hands allocated ones to containers as CDI specs (the fake-gpu profile's GPUs with --dra).
+dra_driver_build() {
+  local out=$1
+  require_kubernetes
+  go get -tool "k8s.io/kubernetes/test/e2e/dra/test-driver@$KUBERNETES_VERSION" >/dev/null
+  log "building Kubernetes' DRA test driver ($KUBERNETES_VERSION)"
+  go build -trimpath -ldflags "-s -w" -o "$out/dra-test-driver" k8s.io/kubernetes/test/e2e/dra/test-driver
+}
+
+# containerd 1.7 for the node, in place of Debian's 1.6, which has no CDI (how DRA drivers hand
+# devices to containers). Static: the snapshotters that need cgo are left out (the node uses overlayfs).
+CONTAINERD_CMDS=(containerd containerd-shim-runc-v2 ctr)
+containerd_build() {
+  local out=$1 c
+  for c in "${CONTAINERD_CMDS[@]}"; do go get -tool "github.com/containerd/containerd/cmd/$c@$CONTAINERD_VERSION" >/dev/null; done
+  for c in "${CONTAINERD_CMDS[@]}"; do
+    log "building $c $CONTAINERD_VERSION"
+    go build -trimpath -tags "no_btrfs no_devmapper no_zfs no_aufs osusergo netgo" \
+      -ldflags "-s -w -X github.com/containerd/containerd/version.Version=${CONTAINERD_VERSION#v}" -o "$out/$c" "github.com/containerd/containerd/cmd/$c"
+  done
+}
+
 # The toolkit's CDI mode needs only these (no libnvidia-container): nvidia-ctk writes the CDI spec
 # from the driver, the runtime applies it, nvidia-cdi-hook is the spec's hook. go-nvml opens
 # libnvidia-ml at run time, hence cgo: the binaries must not need a newer glibc than the node's.
@@ -112,6 +135,8 @@ for c in "${components[@]}"; do
     kind) build_into "$cache/bin/kind-$KIND_VERSION" kind_build ;;
     nvidia-toolkit) build_into "$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION" nvidia_toolkit_build ;;
     fake-gpu-plugin) build_into "$cache/bin/fake-gpu-plugin-${FAKE_GPU_PLUGIN_IMAGE##*:}" fake_gpu_plugin_build ;;
+    dra-driver) build_into "$cache/bin/dra-test-driver-${DRA_DRIVER_IMAGE##*:}" dra_driver_build ;;
+    containerd) build_into "$cache/bin/containerd-$CONTAINERD_VERSION" containerd_build ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

@@ -9,7 +9,7 @@ cache=$1
 source "$here/common.sh"
 export DOCKER_BUILDKIT=0 # the classic builder works with any engine and no buildx plugin
 # The fake GPU plugin's image stays in Docker beside the node image, for node images without it.
-if docker image inspect "$NODE_IMAGE" "$FAKE_GPU_PLUGIN_IMAGE" >/dev/null 2>&1; then log "cached: $NODE_IMAGE"; exit 0; fi
+if docker image inspect "$NODE_IMAGE" "$FAKE_GPU_PLUGIN_IMAGE" "$DRA_DRIVER_IMAGE" >/dev/null 2>&1; then log "cached: $NODE_IMAGE"; exit 0; fi
 
 bash "$here/build-binaries.sh" "$cache"
 k8s=$cache/bin/kubernetes-$KUBERNETES_VERSION
@@ -17,6 +17,8 @@ etcd=$cache/bin/etcd-$ETCD_VERSION
 coredns=$cache/bin/coredns-$COREDNS_VERSION
 nvtk=$cache/bin/nvidia-toolkit-$NVIDIA_CTK_VERSION
 fake_gpu=$cache/bin/fake-gpu-plugin-${FAKE_GPU_PLUGIN_IMAGE##*:}
+dra_driver=$cache/bin/dra-test-driver-${DRA_DRIVER_IMAGE##*:}
+containerd=$cache/bin/containerd-$CONTAINERD_VERSION
 work=$(mktemp -d); trap 'rm -rf "$work"; docker rm -f skiff-node-build >/dev/null 2>&1 || true' EXIT
 
 # docker_build TAG CONTEXT, quiet unless it fails
@@ -60,9 +62,11 @@ component_image "$reg/pause:$PAUSE_TAG" scratch '["/usr/local/bin/pause"]' "$wor
 # Skiff's fake GPU device plugin, which the fake-gpu profile runs as a DaemonSet (manifests/gpu.ts).
 # It stays in this machine's Docker too, for node images that lack it.
 component_image "$FAKE_GPU_PLUGIN_IMAGE" scratch '' "$fake_gpu/fake-gpu-plugin"
+# Kubernetes' DRA test driver, which the fake-gpu profile runs with --dra (manifests/dra.ts).
+component_image "$DRA_DRIVER_IMAGE" scratch '["/usr/local/bin/dra-test-driver"]' "$dra_driver/dra-test-driver"
 images=("$reg/kube-apiserver:$v" "$reg/kube-controller-manager:$v" "$reg/kube-scheduler:$v"
   "$reg/kube-proxy:$v" "$reg/etcd:$ETCD_IMAGE_TAG" "$reg/coredns/coredns:$COREDNS_VERSION"
-  "$reg/pause:$PAUSE_TAG" "$FAKE_GPU_PLUGIN_IMAGE")
+  "$reg/pause:$PAUSE_TAG" "$FAKE_GPU_PLUGIN_IMAGE" "$DRA_DRIVER_IMAGE")
 # kubeadm is the authority on what it will run: fail here, not at `kind create cluster`.
 for want in $("$k8s/kubeadm" config images list --kubernetes-version "$v" 2>/dev/null); do
   printf '%s\n' "${images[@]}" | grep -qxF "$want" || { log "kubeadm wants $want, which this recipe does not build"; exit 1; }
@@ -76,11 +80,14 @@ import_rootfs "$node_tar" "$node_base"
 ctx=$work/node; mkdir -p "$ctx"
 cp "$k8s/kubeadm" "$k8s/kubelet" "$k8s/kubectl" "$here"/node/* "$ctx/"
 cp "$nvtk/nvidia-ctk" "$nvtk/nvidia-container-runtime" "$nvtk/nvidia-cdi-hook" "$ctx/"
+cp "$containerd/containerd" "$containerd/containerd-shim-runc-v2" "$containerd/ctr" "$ctx/"
 # NVIDIA's container toolkit in CDI mode: on the gpu profile Skiff gives containerd the nvidia
 # runtime and writes the CDI spec from the driver (manifests/gpu-node.ts); nothing is fetched.
 cat > "$ctx/Dockerfile" <<DOCKERFILE
 FROM $node_base
 COPY kubeadm kubelet kubectl /usr/bin/
+# containerd $CONTAINERD_VERSION over Debian's 1.6 (whose package still brings runc and the CNI plugins).
+COPY containerd containerd-shim-runc-v2 ctr /usr/bin/
 COPY nvidia-ctk nvidia-container-runtime nvidia-cdi-hook /usr/bin/
 RUN set -e; chmod 0755 /usr/bin/nvidia-ctk /usr/bin/nvidia-container-runtime /usr/bin/nvidia-cdi-hook; \
   mkdir -p /etc/nvidia-container-runtime; \

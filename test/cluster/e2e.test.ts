@@ -3,12 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { recipeVersions } from '../../runtime/src/images/images.js';
 import { JOB_IMAGE } from '@skiff/runtime';
-import { CLUSTER, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
+import { CLUSTER, REPO, skiff, skiffJson, skiffJsonLines, spawnSkiff } from './skiff-cli.js';
 
 interface Status {
   nodes: { name: string; role: string; ready: boolean; gpus: number }[];
@@ -182,6 +184,58 @@ describe('skiff on a real kind cluster', () => {
     expect(configured).toContain('BinaryName = "/usr/bin/nvidia-container-runtime"');
     // Without a GPU the CDI spec cannot be made, and nvidia-ctk says why instead of writing an empty one.
     expect(() => inNode('nvidia-ctk cdi generate --output=/tmp/nvidia.yaml')).toThrow(/NVML|libnvidia-ml/);
+  });
+
+  it("hands devices to containers through CDI, as DRA drivers do: Kubernetes' own DRA test driver (built offline, in the node image) publishes each worker's device, and a pod that claims one gets it, its env from the driver's CDI spec, then gives it back", async () => {
+    const inNode = (script: string) => execFileSync('docker', ['exec', `${CLUSTER}-worker`, 'bash', '-c', script], { encoding: 'utf8' });
+    // Debian's containerd 1.6 has no CDI; the node's is 1.7, built from the Go module proxy, with CDI on.
+    expect(inNode('containerd --version')).toMatch(/ 1\.7\.\d+/);
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    kc.setCurrentContext(`kind-${CLUSTER}`);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const fixture = (file: string) =>
+      parseAllDocuments(
+        readFileSync(join(REPO, 'test/cluster/fixtures/dra', file), 'utf8')
+          .replaceAll('DRA_DRIVER_IMAGE', recipeVersions().DRA_DRIVER_IMAGE)
+          .replaceAll('JOB_IMAGE', JOB_IMAGE),
+      ).map((d) => d.toJS() as KubernetesObject);
+    const made: KubernetesObject[] = [];
+    try {
+      for (const obj of [...fixture('driver.yaml')]) made.push(await objects.create(obj));
+      const slices = kc.makeApiClient(CustomObjectsApi);
+      let nodes: string[] = [];
+      for (let i = 0; i < 60 && nodes.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const listed = (await slices.listClusterCustomObject({ group: 'resource.k8s.io', version: 'v1', plural: 'resourceslices' })) as {
+          items: { spec: { driver: string; nodeName?: string; devices?: unknown[] } }[];
+        };
+        nodes = listed.items.filter((s) => s.spec.driver === 'gpu.e2e.skiff.dev' && s.spec.devices?.length === 1).map((s) => s.spec.nodeName ?? '');
+      }
+      expect(nodes.sort()).toEqual([`${CLUSTER}-worker`, `${CLUSTER}-worker2`]);
+
+      for (const obj of fixture('claim.yaml')) made.push(await objects.create(obj));
+      const core = kc.makeApiClient(CoreV1Api);
+      let phase = '';
+      for (let i = 0; i < 60 && !['Succeeded', 'Failed'].includes(phase); i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        phase = (await core.readNamespacedPod({ name: 'claims-one', namespace: 'e2e-dra' })).status?.phase ?? '';
+      }
+      expect(phase).toBe('Succeeded');
+      // The class's parameter and the claim's request, set by the driver's CDI spec, not by the pod.
+      const env = await core.readNamespacedPodLog({ name: 'claims-one', namespace: 'e2e-dra' });
+      expect(env).toMatch(/^admin_kind=fake\nclaim_claims_one_gpu_\w+_gpu=true\n$/);
+      // Ended: its claim is deallocated and deleted with it.
+      let claims = 1;
+      for (let i = 0; i < 30 && claims > 0; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        claims = ((await slices.listNamespacedCustomObject({ group: 'resource.k8s.io', version: 'v1', namespace: 'e2e-dra', plural: 'resourceclaims' })) as { items: unknown[] })
+          .items.length;
+      }
+      expect(claims).toBe(0);
+    } finally {
+      for (const obj of made.reverse()) await objects.delete(obj).catch(() => {});
+    }
   });
 
   it("schedules GPU workers on the fake GPUs, which each node's kubelet allocates from Skiff's device plugin and takes back when the job ends", async () => {

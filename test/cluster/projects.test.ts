@@ -309,15 +309,20 @@ describe('real projects run unchanged', () => {
     const kc = new KubeConfig();
     kc.loadFromDefault();
     kc.setCurrentContext(`kind-${CLUSTER}`);
-    const query = encodeURIComponent('skiff_loss{skiff_job="e2e-prom"}[10m]');
-    const answer = await kubeRequest(kc, { method: 'GET', path: `/api/v1/namespaces/skiff-addons/services/http:prometheus:9090/proxy/api/v1/query?query=${query}` });
-    const series = (JSON.parse(answer.body.toString('utf8')) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } }).data.result;
-    expect(series.map((s) => [s.metric.rank, s.metric.namespace, s.values.at(-1)![1]]).sort()).toEqual([
+    // A range selector answers `values`, an instant one `value`.
+    type Series = { metric: Record<string, string>; values?: [number, string][]; value?: [number, string] };
+    const promQuery = async (promql: string): Promise<Series[]> => {
+      const path = `/api/v1/namespaces/skiff-addons/services/http:prometheus:9090/proxy/api/v1/query?query=${encodeURIComponent(promql)}`;
+      const answer = await kubeRequest(kc, { method: 'GET', path });
+      return (JSON.parse(answer.body.toString('utf8')) as { data: { result: Series[] } }).data.result;
+    };
+    const series = await promQuery('skiff_loss{skiff_job="e2e-prom"}[10m]');
+    expect(series.map((s) => [s.metric.rank, s.metric.namespace, s.values?.at(-1)?.[1]]).sort()).toEqual([
       ['0', DEFAULT_NAMESPACE, '0.0833'],
       ['1', DEFAULT_NAMESPACE, '1.0833'],
     ]);
     // A 12-second run is read several times, not only at its end.
-    expect(Math.min(...series.map((s) => s.values.length))).toBeGreaterThan(2);
+    expect(Math.min(...series.map((s) => s.values?.length ?? 0))).toBeGreaterThan(2);
 
     // After the pods are gone, `skiff metrics` starts with their usage from Prometheus: both ranks, busy, memory growing.
     const samples = (await skiffJsonLines<MetricsSample>(['metrics', 'e2e-prom', '-o', 'json'])).filter((s) => s.type === 'usage' && s.pods.length > 0);
@@ -327,6 +332,25 @@ describe('real projects run unchanged', () => {
       expect(readings.length, `rank ${rank}`).toBeGreaterThan(2);
       expect(Math.max(...readings.map((p) => p.cpuCores))).toBeGreaterThan(0.3);
       expect(Math.max(...readings.map((p) => p.memoryBytes))).toBeGreaterThan(Math.min(...readings.map((p) => p.memoryBytes)) + 10_000_000);
+    }
+
+    // A notebook session's ranks are read too: what a cell logs reaches Prometheus while the session lives.
+    const started = await skiff(['session', 'start', script, '--workers', '2', '--name', 'e2e-prom-nb']);
+    expect(started.code, started.stderr).toBe(0);
+    try {
+      const cell = await skiff(['session', 'run', 'e2e-prom-nb', '-c', 'import skiff; skiff.log(step=1, loss=0.5 + skiff.rank())']);
+      expect(cell.code, cell.stderr).toBe(0);
+      let scraped: Series[] = [];
+      for (let i = 0; i < 30 && scraped.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        scraped = await promQuery('skiff_loss{skiff_job="e2e-prom-nb"}');
+      }
+      expect(scraped.map((s) => [s.metric.rank, s.value?.[1]]).sort()).toEqual([
+        ['0', '0.5'],
+        ['1', '1.5'],
+      ]);
+    } finally {
+      await skiff(['session', 'stop', 'e2e-prom-nb']);
     }
   });
 });

@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
 export const KIND_VERSION = 'v0.30.0';
 export const KUBERNETES_VERSION = 'v1.34.1';
 /** Node image built offline by runtime/images/build.sh (tag suffix: NODE_RECIPE). */
-export const OFFLINE_NODE_IMAGE = 'skiff.local/node:v1.34.1-6';
+export const OFFLINE_NODE_IMAGE = 'skiff.local/node:v1.34.1-7';
 /** kind v0.30.0's default node image. */
 export const UPSTREAM_NODE_IMAGE = 'kindest/node:v1.34.0';
 

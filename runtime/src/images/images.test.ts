@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../errors.js';
 import { RunError } from '../exec/run.js';
-import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE } from './images.js';
-import { readFileSync } from 'node:fs';
+import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE, recipeVersions } from './images.js';
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 import { FAKE_GPU_PLUGIN_IMAGE } from '../manifests/gpu.js';
 import type Dockerode from 'dockerode';
@@ -22,13 +21,7 @@ describe('imagesRecipeDir', () => {
   });
 
   it('builds the images under the names the runtime uses (versions.env and the code agree)', () => {
-    const env = Object.fromEntries(
-      readFileSync(join(imagesRecipeDir(), 'versions.env'), 'utf8')
-        .split('\n')
-        .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1], m[2]]),
-    );
+    const env = recipeVersions();
     expect(env.NODE_IMAGE).toBe(OFFLINE_NODE_IMAGE);
     expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
     expect(env.FAKE_GPU_PLUGIN_IMAGE).toBe(FAKE_GPU_PLUGIN_IMAGE);

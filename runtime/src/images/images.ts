@@ -1,6 +1,7 @@
 // A thin wrapper around the image recipes in runtime/images: the shell scripts hold the
 // knowledge (what to build, how to cache it); this module only runs them and relays progress.
 import type Dockerode from 'dockerode';
+import { readFileSync } from 'node:fs';
 import { access, chmod, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +24,17 @@ export const PROGRESS_PREFIX = '[skiff images] ';
  */
 export function imagesRecipeDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SKIFF_IMAGES_DIR || fileURLToPath(new URL('../../images', import.meta.url));
+}
+
+/** The pinned versions and image names the recipes build (versions.env), by name. */
+export function recipeVersions(recipeDir: string = imagesRecipeDir()): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(join(recipeDir, 'versions.env'), 'utf8')
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
 }
 
 export async function buildImages(what: ImageSet, onProgress?: (msg: string) => void, runner: Runner = run, recipeDir: string = imagesRecipeDir()): Promise<void> {
