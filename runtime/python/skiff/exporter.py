@@ -6,8 +6,10 @@ On a local cluster with the Prometheus add-on (``skiff up --with prometheus``) t
 memory from its cgroup (and its GPUs' utilisation from nvidia-smi, where the NVIDIA runtime put
 one). Prometheus adds the job, namespace, pod and rank labels from the pod itself.
 
-A scrape every few seconds would miss a short script's last records, so before the pod ends the
-supervisor waits, a few seconds at most, for one scrape after the last record.
+A scrape every few seconds would miss a short script (Prometheus finds a new pod a few seconds
+after it starts) and a script's last records, so before the pod ends the supervisor waits, ten
+seconds at most, for a scrape that carries them. By then the script's memory is freed: that scrape
+gets the usage as last read while it ran, and all the CPU it used.
 """
 
 import json
@@ -20,8 +22,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT_ENV = "SKIFF_METRICS_PORT"
-#: Longest wait for the scrape that carries the last records (Prometheus scrapes every 2 s here).
-FINAL_SCRAPE_SECONDS = 6.0
+#: Longest wait for the scrape that carries the last records (Prometheus scrapes every 2 s here, and
+#: takes up to 5 s to find a new pod).
+FINAL_SCRAPE_SECONDS = 10.0
+#: How often usage is read while the script runs, so its last reading outlives it.
+SAMPLE_SECONDS = 2.0
 RECORD_PREFIX = b"SKIFF_METRIC "
 NAME_PREFIX = "skiff_"
 #: The container's own readings; a logged value by one of these names is left to them.
@@ -102,8 +107,21 @@ class Metrics:
         self._readings = readings
         self._values = {}
         self._records = 0
+        self._scrapes = 0
         self._scraped_records = 0
         self._changed = threading.Condition()
+        self._last_readings = {}
+        self._frozen = None
+
+    def sample(self):
+        """Reads the usage now, while the script runs; the last reading is what a scrape after its end gets."""
+        if self._frozen is None:
+            self._last_readings = self._readings()
+
+    def freeze(self):
+        """The script has ended: scrapes from now on get its usage as last read while it ran, and all its CPU."""
+        now = self._readings()
+        self._frozen = {**self._last_readings, **({CPU: now[CPU]} if CPU in now else {})}
 
     def observe(self, line):
         """Takes one output line (bytes); a ``skiff.log`` record updates its names' values."""
@@ -123,10 +141,13 @@ class Metrics:
 
     def exposition(self):
         """The text a scrape gets: every logged name as a gauge, then the container's usage."""
-        readings = self._readings()
+        if self._frozen is None:
+            self.sample()
+        readings = self._frozen if self._frozen is not None else self._last_readings
         with self._changed:
             values = dict(self._values)
             self._scraped_records = self._records
+            self._scrapes += 1
             self._changed.notify_all()
         lines = []
         for name, value in [*sorted(values.items()), *((n, readings[n]) for n in USAGE_NAMES if n in readings)]:
@@ -138,9 +159,9 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
     def wait_for_last_scrape(self, timeout=FINAL_SCRAPE_SECONDS):
-        """True once a scrape has seen every record so far (at once when there were none)."""
+        """True once the pod has been scraped, and a scrape has seen every record so far."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._scraped_records >= self._records, timeout)
+            return self._changed.wait_for(lambda: self._scrapes > 0 and self._scraped_records >= self._records, timeout)
 
 
 class Exporter:
@@ -169,9 +190,17 @@ class Exporter:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self):
+        while not self._stopped.wait(SAMPLE_SECONDS):
+            self.metrics.sample()
 
     def close(self, timeout=FINAL_SCRAPE_SECONDS):
-        """Waits (at most timeout) for a scrape that carries the last records, then stops serving."""
+        """The script has ended: waits (at most timeout) for a scrape that carries its last records, then stops serving."""
+        self._stopped.set()
+        self.metrics.freeze()
         self.metrics.wait_for_last_scrape(timeout)
         self._server.shutdown()
         self._server.server_close()

@@ -47,13 +47,24 @@ class MetricsTest(unittest.TestCase):
         m.observe(b'SKIFF_METRIC {"cpu_seconds_total": 99}')
         self.assertEqual([line for line in m.exposition().split("\n") if line.startswith("skiff_cpu")], ["skiff_cpu_seconds_total 1.0"])
 
-    def test_waits_for_a_scrape_after_the_last_record_only(self):
+    def test_waits_for_a_first_scrape_and_one_after_the_last_record(self):
         m = exporter.Metrics(readings=dict)
-        self.assertTrue(m.wait_for_last_scrape(timeout=0))  # nothing logged: nothing to wait for
+        self.assertFalse(m.wait_for_last_scrape(timeout=0.05))  # never scraped: Prometheus has not seen the pod
+        m.exposition()
+        self.assertTrue(m.wait_for_last_scrape(timeout=0))
         m.observe(b'SKIFF_METRIC {"loss": 1}')
         self.assertFalse(m.wait_for_last_scrape(timeout=0.05))
         m.exposition()
         self.assertTrue(m.wait_for_last_scrape(timeout=0))
+
+    def test_after_the_script_ends_a_scrape_gets_its_last_usage_while_running_and_all_its_cpu(self):
+        now = {exporter.CPU: 1.0, exporter.MEMORY: 500e6}
+        m = exporter.Metrics(readings=lambda: dict(now))
+        m.sample()
+        now.update({exporter.CPU: 1.5, exporter.MEMORY: 10e6})  # the script has exited; its memory is freed
+        m.freeze()
+        self.assertIn("skiff_memory_working_set_bytes 500000000.0\n", m.exposition())
+        self.assertIn("skiff_cpu_seconds_total 1.5\n", m.exposition())
 
 
 class UsageTest(unittest.TestCase):
