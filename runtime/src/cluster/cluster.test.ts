@@ -14,8 +14,9 @@ import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
 import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_NAME, fakeGpuDevicePluginDaemonSet, fakeGpusOf } from '../manifests/gpu.js';
+import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 
-const OFFLINE = 'skiff.local/node:v1.34.1-6';
+const OFFLINE = OFFLINE_NODE_IMAGE;
 const JOB = 'skiff.local/job-python:bookworm-2';
 
 /**

@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { chooseNodeImage, pullImage } from './node-image.js';
+import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 
 function fakeDocker(images: string[], extra: object = {}): Dockerode {
   return {
@@ -29,7 +30,7 @@ describe('chooseNodeImage', () => {
 
   it("prefers Skiff's offline image, then a local upstream one", async () => {
     const deps = { pullImage: failPull, buildImages: noBuild };
-    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['skiff.local/node:v1.34.1-6', 'kindest/node:v1.34.0']) }, () => {})).toBe('skiff.local/node:v1.34.1-6');
+    expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker([OFFLINE_NODE_IMAGE, 'kindest/node:v1.34.0']) }, () => {})).toBe(OFFLINE_NODE_IMAGE);
     expect(await chooseNodeImage(undefined, { ...deps, docker: fakeDocker(['kindest/node:v1.34.0']) }, () => {})).toBe('kindest/node:v1.34.0');
   });
 
@@ -55,7 +56,7 @@ describe('chooseNodeImage', () => {
       },
       (m) => progress.push(m),
     );
-    expect(image).toBe('skiff.local/node:v1.34.1-6');
+    expect(image).toBe(OFFLINE_NODE_IMAGE);
     expect(built).toEqual(['node']);
     expect(progress[1]).toContain('no such host');
     expect(progress.at(-1)).toBe('building kubelet');
