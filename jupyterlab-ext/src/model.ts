@@ -32,7 +32,7 @@ export function browserTargetMemory(storage: Pick<Storage, 'getItem' | 'setItem'
 }
 
 export interface ClusterActivity {
-  action: 'starting' | 'stopping';
+  action: 'starting' | 'adding to' | 'stopping';
   /** Progress lines as the runtime reports them. */
   progress: string[];
 }
@@ -118,8 +118,9 @@ export class SkiffModel {
   }
 
   /** Creates or reuses the cluster; progress lines arrive in `activity` as they happen. */
-  async up(request: ClusterUpRequest): Promise<ClusterInfo> {
-    this.activity = { action: 'starting', progress: [] };
+  /** A new cluster, or (add-ons only) the add-ons installed into the running one. */
+  async up(request: ClusterUpRequest | Required<Pick<ClusterUpRequest, 'addons'>>): Promise<ClusterInfo> {
+    this.activity = { action: 'profile' in request ? 'starting' : 'adding to', progress: [] };
     this.emit();
     try {
       const cluster = await this.client.up(request, (line) => {

@@ -31,7 +31,8 @@ const PROFILES = CLUSTER_PROFILES.map((value) => ({ value, label: PROFILE_LABELS
 
 /** kind lists a cluster while it is still being made: it is ready once it is made and every node is. */
 export function clusterState(c: ClusterInfo, activity: ClusterActivity | undefined): 'starting' | 'stopping' | 'ready' | 'degraded' {
-  if (activity) return activity.action;
+  // Adding add-ons restarts nothing: the cluster reads as starting until they are in.
+  if (activity) return activity.action === 'stopping' ? 'stopping' : 'starting';
   return c.nodes.length > 0 && c.nodes.every((n) => n.ready) ? 'ready' : 'degraded';
 }
 

@@ -98,7 +98,10 @@ export class SkiffApiClient {
   }
 
   /** Creates or reuses the cluster, calling onProgress with each step; resolves with the cluster. */
-  async up(request: { profile?: string; workers?: number; gpusPerNode?: number; name?: string }, onProgress?: (message: string) => void): Promise<ClusterInfo> {
+  async up(
+    request: { profile?: string; workers?: number; gpusPerNode?: number; gpuSharing?: number; addons?: string[]; name?: string },
+    onProgress?: (message: string) => void,
+  ): Promise<ClusterInfo> {
     for await (const item of this.events(routes.clusterUp, { body: request })) {
       if (item.event === 'progress') onProgress?.(item.data.message);
       else if (item.event === 'result') return item.data.cluster;
