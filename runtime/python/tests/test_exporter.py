@@ -42,6 +42,10 @@ class MetricsTest(unittest.TestCase):
             "# TYPE skiff_memory_working_set_bytes gauge", "skiff_memory_working_set_bytes 2048.0",
         ]) + "\n")
 
+    def test_logged_names_become_metric_names(self):
+        self.assertEqual(exporter.metric_name("loss"), "skiff_loss")
+        self.assertEqual(exporter.metric_name("train/loss-avg"), "skiff_train_loss_avg")
+
     def test_a_logged_name_never_shadows_the_usage_readings(self):
         m = exporter.Metrics(readings=lambda: {exporter.CPU: 1.0})
         m.observe(b'SKIFF_METRIC {"cpu_seconds_total": 99}')

@@ -8,17 +8,7 @@ import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { applyObject, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
 import { waitForServer } from './wait.js';
-import {
-  ADDON_LABEL,
-  ADDONS_NAMESPACE,
-  MLFLOW_NAME,
-  MLFLOW_PORT,
-  MLFLOW_SITE_ANNOTATION,
-  MLFLOW_VERSION,
-  jobArtifactsDir,
-  mlflowManifests,
-  mlflowStoreDir,
-} from '../manifests/mlflow.js';
+import { ADDONS_NAMESPACE, MLFLOW_NAME, MLFLOW_PORT, MLFLOW_SITE_ANNOTATION, MLFLOW_VERSION, jobArtifactsDir, mlflowManifests, mlflowStoreDir } from '../manifests/mlflow.js';
 import { experimentNameFor, type MlflowForJob } from '../manifests/mlflow-env.js';
 import { resolvePackages } from '../packages/install.js';
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
@@ -54,7 +44,7 @@ export async function installMlflow(kc: KubeConfig, opts: InstallOptions): Promi
   const { objects } = kubeClients(kc);
   say(`installing MLflow ${MLFLOW_VERSION} (namespace ${ADDONS_NAMESPACE})`);
   for (const obj of [m.namespace, m.service, m.deployment]) await applyObject(objects, obj);
-  await waitForServer(kc, { cluster: opts.cluster, title: 'MLflow', name: MLFLOW_NAME, selector: `${ADDON_LABEL}=${MLFLOW_NAME}`, signal: opts.signal });
+  await waitForServer(kc, { cluster: opts.cluster, title: 'MLflow', name: MLFLOW_NAME, signal: opts.signal });
   say('MLflow is ready');
 }
 

@@ -7,7 +7,7 @@ import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import { applyObject, kubeClients, kubeRequest, orUndefined } from '../k8s/client.js';
 import { serviceProxyPath } from '../jobs/call.js';
-import { ADDON_LABEL, addonsNamespace } from '../manifests/mlflow.js';
+import { addonsNamespace } from '../manifests/mlflow.js';
 import { ADDONS_NAMESPACE } from '../manifests/mlflow-env.js';
 import { PROMETHEUS_IMAGE, PROMETHEUS_NAME, prometheusManifests, prometheusStoreDir, SCRAPE_INTERVAL_SECONDS, SERIES_LABELS, USAGE_METRICS } from '../manifests/prometheus.js';
 import { buildImages } from '../images/images.js';
@@ -37,7 +37,7 @@ export async function installPrometheus(kc: KubeConfig, opts: InstallOptions): P
   say(`installing Prometheus (namespace ${ADDONS_NAMESPACE}): every job's pods are read every ${SCRAPE_INTERVAL_SECONDS} s`);
   const { objects } = kubeClients(kc);
   for (const obj of [addonsNamespace(), m.serviceAccount, m.clusterRole, m.clusterRoleBinding, m.config, m.service, m.deployment]) await applyObject(objects, obj);
-  await waitForServer(kc, { cluster: opts.cluster, title: 'Prometheus', name: PROMETHEUS_NAME, selector: `${ADDON_LABEL}=${PROMETHEUS_NAME}`, signal: opts.signal });
+  await waitForServer(kc, { cluster: opts.cluster, title: 'Prometheus', name: PROMETHEUS_NAME, signal: opts.signal });
   say('Prometheus is ready');
 }
 

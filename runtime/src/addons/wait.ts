@@ -5,6 +5,7 @@ import { SkiffError } from '../errors.js';
 import { kubeClients } from '../k8s/client.js';
 import { sleep } from '../k8s/streams.js';
 import { ADDONS_NAMESPACE } from '../manifests/mlflow-env.js';
+import { ADDON_LABEL } from '../manifests/mlflow.js';
 
 /** How long an add-on gets for each thing it waits for. */
 export const ADDON_READY_TIMEOUT_MS = 4 * 60_000;
@@ -29,13 +30,12 @@ export function rolledOut(d: V1Deployment | undefined): boolean {
   return current && (s?.readyReplicas ?? 0) >= 1 && !s?.unavailableReplicas;
 }
 
-/** An add-on's server: its Deployment in the add-ons' namespace, the pods it runs (a label selector). */
+/** An add-on's server: its Deployment in the add-ons' namespace, named after the add-on, its pods labelled so. */
 export interface AddonServer {
   cluster: string;
   /** Its name in messages: "MLflow". */
   title: string;
   name: string;
-  selector: string;
   signal?: AbortSignal;
 }
 
@@ -45,7 +45,7 @@ export async function waitForServer(kc: KubeConfig, server: AddonServer): Promis
   await pollUntil(async () => rolledOut(await apps.readNamespacedDeployment({ name: server.name, namespace: ADDONS_NAMESPACE })), {
     signal: server.signal,
     timedOut: async () => {
-      const pods = await core.listNamespacedPod({ namespace: ADDONS_NAMESPACE, labelSelector: server.selector });
+      const pods = await core.listNamespacedPod({ namespace: ADDONS_NAMESPACE, labelSelector: `${ADDON_LABEL}=${server.name}` });
       const why = pods.items
         .flatMap((p) => p.status?.containerStatuses ?? [])
         .map((c) => c.state?.waiting?.reason ?? c.lastState?.terminated?.reason)

@@ -23,8 +23,10 @@ export async function* streamJobMetrics(
   const signal = controller.signal;
   try {
     // Prometheus is a local cluster's add-on: another context's is not Skiff's to read.
-    const [prometheus, snapshot] = opts.cluster === undefined ? [] : await Promise.all([findPrometheus(kc), readJobObjects(kubeClients(kc), namespace, job)]);
-    if (prometheus && snapshot) yield* await usageHistory(kc, namespace, job, runRange(snapshot.objects.owner, Date.now()));
+    const prometheus = opts.cluster === undefined ? undefined : await findPrometheus(kc);
+    // The job's own objects (a full listing) only where there is history to read.
+    const snapshot = prometheus && (await readJobObjects(kubeClients(kc), namespace, job));
+    if (snapshot) yield* await usageHistory(kc, namespace, job, runRange(snapshot.objects.owner, Date.now()));
     const readers: UsageReaders = { summaryOf: (node) => nodeSummary(kc, node, signal), gpuOf: (pod) => podGpuUtilization(kc, namespace, pod) };
     const live = usageSamples(new KubeJobPods(kc, namespace, job), readers, namespace, { ...opts, signal });
     const usage = prometheus || opts.cluster === undefined ? live : withNoPodsNote(live, prometheusHint(opts.cluster));

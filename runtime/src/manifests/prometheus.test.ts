@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loggedMetricName, PROMETHEUS_IMAGE, prometheusConfig, prometheusManifests } from './prometheus.js';
+import { PROMETHEUS_IMAGE, prometheusConfig, prometheusManifests } from './prometheus.js';
 import { METRICS_PORT, type Workspace } from './code-bundle.js';
 import { trainingManifests } from './training.js';
 import { servingManifests } from './serving.js';
@@ -47,11 +47,6 @@ describe('the Prometheus server', () => {
 
   it('rolls the server when its config changes', () => {
     expect(m.deployment.spec!.template.metadata?.annotations?.['skiff.dev/config']).toMatch(/^[0-9a-f]{16}$/);
-  });
-
-  it('names logged values as the exporter does', () => {
-    expect(loggedMetricName('loss')).toBe('skiff_loss');
-    expect(loggedMetricName('train/loss-avg')).toBe('skiff_train_loss_avg');
   });
 });
 

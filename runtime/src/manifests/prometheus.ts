@@ -20,9 +20,8 @@ export const PROMETHEUS_NAME = 'prometheus';
 export const PROMETHEUS_PORT = 9090;
 /** How often each pod is read: often enough for a chart, and for short jobs to be seen at all. */
 export const SCRAPE_INTERVAL_SECONDS = 2;
-/** What the exporter names the container's usage (exporter.py), and a logged value `name`. */
+/** What the exporter names the container's usage (exporter.py). */
 export const USAGE_METRICS = { cpu: 'skiff_cpu_seconds_total', memory: 'skiff_memory_working_set_bytes', gpu: 'skiff_gpu_utilization_percent' } as const;
-export const loggedMetricName = (name: string) => `skiff_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 /** The labels the scrape puts on every series, from the pod. */
 export const SERIES_LABELS = { job: 'skiff_job', namespace: 'namespace', pod: 'pod', rank: 'rank' } as const;
 
