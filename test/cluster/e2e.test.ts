@@ -397,6 +397,7 @@ describe('skiff on a real kind cluster', () => {
     const added = await skiff(['up', '--with', 'kueue'], 20 * 60_000);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toContain('with kueue');
+    expect(added.stdout + added.stderr).toMatch(/queue 'skiff' holds the workers' .* and 2 GPUs/);
     const names = ['e2e-q1', 'e2e-q2', 'e2e-q3', 'e2e-q4'];
     try {
       for (const name of names) {
@@ -429,6 +430,11 @@ describe('skiff on a real kind cluster', () => {
         expect(after, `${names[i]} started after ${names[i - 1]} ended`).toBeGreaterThanOrEqual(before);
       }
       expect((await skiffJson<{ name: string }[]>(['jobs'])).map((j) => j.name)).not.toContain('e2e-q4');
+      // The nodes' GPUs change under the queue: it follows them, or it would admit what cannot run together.
+      const shared = await skiff(['up', '--gpu-sharing', '2']);
+      expect(shared.stdout + shared.stderr).toMatch(/queue 'skiff' holds the workers' .* and 4 GPUs/);
+      const whole = await skiff(['up', '--gpu-sharing', '1']);
+      expect(whole.stdout + whole.stderr).toMatch(/queue 'skiff' holds the workers' .* and 2 GPUs/);
     } finally {
       for (const name of names) await skiff(['cancel', name]);
       // Later rows see the cluster without a queue, as they were written for.

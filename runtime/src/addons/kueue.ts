@@ -12,6 +12,8 @@ import { applyObject, FIELD_MANAGER, kubeClients, kubeRequest, orUndefined } fro
 import { ADDON_READY_TIMEOUT_MS, pollUntil, rolledOut } from './wait.js';
 import {
   clusterQueue,
+  type KueueObject,
+  quotaOf,
   KUEUE_API,
   KUEUE_CONTROLLER,
   KUEUE_IMAGE,
@@ -71,13 +73,11 @@ export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promis
     }
     return rolledOut(await orUndefined(k.apps.readNamespacedDeployment({ name: KUEUE_CONTROLLER, namespace: KUEUE_NAMESPACE })));
   });
-  const quota = await workerCapacity(kc);
-  const gib = (Number(quota.memory) / 2 ** 30).toFixed(1);
-  say(`Kueue's queue '${QUEUE_NAME}' holds the workers' ${Number.parseInt(quota.cpu) / 1000} CPUs, ${gib} GiB and ${quota.gpus} GPU${quota.gpus === 1 ? '' : 's'}`);
   // Kueue's webhooks answer a little after its controller is ready: retry until they take the queues.
   await waitFor('its webhooks to take the queues', opts, async () => {
     try {
-      for (const obj of [...clusterQueue(quota), localQueue(DEFAULT_NAMESPACE)]) await applyObject(k.objects, obj);
+      await sizeQueue(kc, say, { force: true });
+      await applyObject(k.objects, localQueue(DEFAULT_NAMESPACE));
       return true;
     } catch {
       return false;
@@ -98,7 +98,29 @@ export async function ensureLocalQueue(kc: KubeConfig, namespace: string): Promi
   await applyObject(kubeClients(kc).objects, localQueue(namespace));
 }
 
-/** What the worker nodes can give jobs: their allocatable CPU, memory and GPUs, summed. */
+/**
+ * Sizes Skiff's ClusterQueue to what the worker nodes can give now, and says so when that changed.
+ * A queue sized once would go stale: `skiff up --gpu-sharing 2` doubles the GPUs the kubelets list,
+ * and a queue still holding the old count admits jobs the nodes cannot run together (or, shrunk the
+ * other way, ranks that Kueue let start wait Pending on GPUs). `up` calls this on every cluster (a
+ * cluster without the queue is left alone); `force` applies it even so (the install).
+ */
+export async function sizeQueue(kc: KubeConfig, say: (msg: string) => void, { force = false } = {}): Promise<void> {
+  const k = kubeClients(kc);
+  const [quota, current] = await Promise.all([
+    workerCapacity(kc),
+    orUndefined(k.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterqueues', name: QUEUE_NAME })) as Promise<KueueObject | undefined>,
+  ]);
+  // Without force: nothing to size on a cluster without Kueue, nothing to do when it is right.
+  if (!force && (!current || sameQuota(quotaOf(current), quota))) return;
+  for (const obj of clusterQueue(quota)) await applyObject(k.objects, obj);
+  const gib = (Number(quota.memory) / 2 ** 30).toFixed(1);
+  say(`Kueue's queue '${QUEUE_NAME}' holds the workers' ${Number.parseInt(quota.cpu) / 1000} CPUs, ${gib} GiB and ${quota.gpus} GPU${quota.gpus === 1 ? '' : 's'}`);
+}
+
+const sameQuota = (a: QueueQuota | undefined, b: QueueQuota) => a !== undefined && a.cpu === b.cpu && a.memory === b.memory && a.gpus === b.gpus;
+
+/** What worker nodes can give jobs: their allocatable CPU, memory and GPUs, summed. */
 async function workerCapacity(kc: KubeConfig): Promise<QueueQuota> {
   const workers = (await kubeClients(kc).core.listNode()).items.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata?.labels ?? {})));
   const total = (resource: string) => workers.reduce((sum, n) => sum + allocatable(n, resource), 0);

@@ -47,6 +47,8 @@ function node(name: string, labels: Record<string, string>, controlPlane = false
 /** A pretend machine: Docker containers and images, kind, and the clusters' API servers. */
 class World {
   log: string[] = [];
+  /** The contexts whose Kueue queue `up` sized to the nodes (sizeQueue leaves a cluster without one alone). */
+  queuesSized: string[] = [];
   /** Image IDs that differ from the default (a rebuilt image). */
   imageIds = new Map<string, string>();
   containers = new Map<string, { name: string; state: string }[]>();
@@ -231,6 +233,7 @@ class World {
         return this.report;
       },
       buildImages: async (what) => void this.log.push(`build ${what}`),
+      sizeQueue: async (kc) => void this.queuesSized.push(kc.getCurrentContext()),
       pullImage: async () => {
         throw new Error('offline');
       },
@@ -441,6 +444,8 @@ describe('Clusters.up', () => {
     const unshared = await world.clusters().up({ gpuSharing: 1 });
     expect(unshared.cluster.nodes.map((n) => n.gpuSharing)).toEqual([undefined, undefined, undefined]);
     expect(world.log.at(-2)).toBe(`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 1`);
+    // Each up, once the kubelets list the GPUs as shared now, sizes the queue (if any) to them.
+    expect(world.queuesSized).toEqual(['pretend-skiff', 'pretend-skiff']);
   });
 
   it('refuses to share the GPUs of a cpu cluster, and warns when one is up', async () => {

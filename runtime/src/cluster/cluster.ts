@@ -17,6 +17,7 @@ import {
 import { cachedImageArchive } from '../images/archive.js';
 import { buildImages, JOB_IMAGE } from '../images/images.js';
 import { addonsFrom, installAddons } from '../addons/addons.js';
+import { sizeQueue } from '../addons/kueue.js';
 import { CLUSTER_PROFILES, clusterGpuSharing, type AddonName, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
@@ -76,6 +77,7 @@ export interface ClustersDeps {
   // Seams for tests.
   api?: (kc: KubeConfig) => ClusterApi;
   preflight?: (profile: ClusterProfile) => Promise<PreflightReport>;
+  sizeQueue?: typeof sizeQueue;
   buildImages?: typeof buildImages;
   pullImage?: NodeImageDeps['pullImage'];
   /** The host folder shared into the nodes for jobs' files (default: dataDir()). */
@@ -118,9 +120,11 @@ export class Clusters {
   async up(request: UpRequest = {}, onProgress: Progress = () => {}): Promise<UpResult> {
     const addons = addonsFrom(request.addons ?? []);
     const result = await this.upCluster(request, onProgress);
-    if (addons.length === 0) return result;
-    const started = performance.now();
     const name = result.cluster.name;
+    const started = performance.now();
+    // The nodes' GPUs may have changed (--gpu-sharing, --gpus-per-node): a queue holds what they have now.
+    if (!addons.includes('kueue')) await (this.deps.sizeQueue ?? sizeQueue)(await this.kubeConfig(name), onProgress);
+    if (addons.length === 0) return result;
     const [kc, shared] = await Promise.all([this.kubeConfig(name), this.sharedFolders(name)]);
     await installAddons(kc, addons, { cluster: name, shared, image: JOB_IMAGE, onProgress, loadImage: (image) => this.loadImage(name, image, onProgress) });
     return { ...result, seconds: result.seconds + secondsSince(started), addons };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainKueueMessage, queuedReason, type Workload } from './queue.js';
-import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL } from '../manifests/kueue.js';
+import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL, quotaOf } from '../manifests/kueue.js';
 import { jobPhase } from './reasons.js';
 
 describe('queued jobs', () => {
@@ -35,6 +35,13 @@ describe('queued jobs', () => {
       ],
     });
     expect(localQueue('team')).toMatchObject({ kind: 'LocalQueue', metadata: { name: 'skiff', namespace: 'team' }, spec: { clusterQueue: 'skiff' } });
+  });
+
+  it('read back the quota they hold, so `up` re-sizes a queue only when the nodes changed', () => {
+    const quota = { cpu: '8000m', memory: '17179869184', gpus: 4 };
+    // As the API server hands it back: through JSON, quantities as written.
+    expect(quotaOf(JSON.parse(JSON.stringify(clusterQueue(quota)[1])))).toEqual(quota);
+    expect(quotaOf({ apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ClusterQueue', spec: { resourceGroups: [] } })).toBeUndefined();
   });
 
   it('say their place among the waiting workloads, oldest first, with Kueue\'s word at the head and "the jobs ahead" behind it', () => {

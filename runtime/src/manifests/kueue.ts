@@ -62,6 +62,16 @@ export function clusterQueue(quota: QueueQuota): KueueObject[] {
   ];
 }
 
+/** The quota a ClusterQueue of Skiff's holds (clusterQueue read back), or undefined when it is not shaped so. */
+export function quotaOf(queue: KueueObject): QueueQuota | undefined {
+  const groups = queue.spec?.resourceGroups as { flavors?: { name: string; resources?: { name: string; nominalQuota?: unknown }[] }[] }[] | undefined;
+  const resources = groups?.[0]?.flavors?.find((f) => f.name === FLAVOR)?.resources ?? [];
+  const quota = (name: string) => resources.find((r) => r.name === name)?.nominalQuota;
+  const [cpu, memory, gpus] = [quota('cpu'), quota('memory'), quota('nvidia.com/gpu')];
+  if (cpu === undefined || memory === undefined || gpus === undefined) return undefined;
+  return { cpu: String(cpu), memory: String(memory), gpus: Number(gpus) };
+}
+
 export function localQueue(namespace: string): KueueObject {
   return { apiVersion: KUEUE_API, kind: 'LocalQueue', metadata: meta(QUEUE_NAME, namespace), spec: { clusterQueue: QUEUE_NAME } };
 }
