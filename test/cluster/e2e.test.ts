@@ -427,7 +427,9 @@ describe('skiff on a real kind cluster', () => {
       for (let i = 1; i < jobs.length; i++) {
         const before = Math.max(...jobs[i - 1].pods.map((p) => Date.parse(p.finishedAt!)));
         const after = Math.min(...jobs[i].pods.map((p) => Date.parse(p.startedAt!)));
-        expect(after, `${names[i]} started after ${names[i - 1]} ended`).toBeGreaterThanOrEqual(before);
+        // On failure, each rank's node and times say whether the queue admitted early or a rank started late.
+        const timeline = jobs.map((j, n) => `${names[n]}: ${j.pods.map((p) => `rank ${p.rank} on ${p.node} ${p.startedAt}..${p.finishedAt}`).join(', ')}`).join('; ');
+        expect(after, `${names[i]} started after ${names[i - 1]} ended (${timeline})`).toBeGreaterThanOrEqual(before);
       }
       expect((await skiffJson<{ name: string }[]>(['jobs'])).map((j) => j.name)).not.toContain('e2e-q4');
       // The nodes' GPUs change under the queue: it follows them, or it would admit what cannot run together.
