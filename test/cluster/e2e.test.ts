@@ -403,6 +403,9 @@ describe('skiff on a real kind cluster', () => {
       for (const name of names) {
         const submitted = await skiff(['run', 'test/cluster/fixtures/queue_step.py', '--workers', '2', '--gpus-per-worker', '1', '--name', name, '--detach']);
         expect(submitted.code, submitted.stderr).toBe(0);
+        // Kueue's first-come-first-served order is by creation time, to the second: jobs made in
+        // the same second have no order between them (a run once took e2e-q3 before e2e-q2).
+        await new Promise((r) => setTimeout(r, 1100));
       }
       // The last two wait in the queue with no pod at all, rather than Pending on GPUs some ranks hold,
       // each told its place, and what it waits for: GPUs, or the jobs ahead of it.
