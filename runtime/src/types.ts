@@ -26,6 +26,8 @@ export interface ClusterOptions {
   gpusPerNode: number;
   /** How many ways each GPU is shared by time-slicing (absent or 1: each job's GPUs are its own). */
   gpuSharing?: number;
+  /** fake-gpu: the GPUs are DRA devices (Kubernetes' DRA test driver), claimed by jobs, instead of a device plugin's. */
+  dra?: boolean;
   /** Node image; when absent the provider picks upstream kindest/node or Skiff's offline build. */
   nodeImage?: string;
   /** Host folders shared into every node: jobs' run folders and packages, and the home folder for --data. */
@@ -37,6 +39,8 @@ export interface ClusterInfo {
   context: string;
   profile: ClusterProfile;
   nodes: NodeInfo[];
+  /** How jobs get the GPUs, when not through a device plugin's nvidia.com/gpu: DRA claims (`skiff up --dra`). */
+  gpuDriver?: 'dra';
 }
 
 export interface NodeInfo {

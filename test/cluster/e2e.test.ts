@@ -334,6 +334,64 @@ describe('skiff on a real kind cluster', () => {
     expect(refused.stderr).toContain('skiff up --gpu-sharing 2');
   });
 
+  it('hands out the fake GPUs as DRA devices when asked, in place: each rank claims its own, ranks that ask a share claim one together, and the claims go when the job does', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    kc.setCurrentContext(`kind-${CLUSTER}`);
+    const resources = kc.makeApiClient(CustomObjectsApi);
+    const listed = async (plural: string) =>
+      (
+        (await resources.listNamespacedCustomObject({ group: 'resource.k8s.io', version: 'v1', namespace: 'skiff', plural })) as {
+          items: { metadata: { name: string; labels?: Record<string, string> } }[];
+        }
+      ).items.map((o) => o.metadata);
+    const moved = await skiff(['up', '--dra']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain('2 GPUs (DRA)');
+    try {
+      // Whole GPUs: a claim per rank, from the job's template, each prepared on its rank's node by the driver.
+      const run = await skiff(['run', 'test/cluster/fixtures/dra_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-dra']);
+      expect(run.code, run.stderr).toBe(0);
+      const ranks = [...run.stdout.matchAll(/\] rank (\d) of 2 claims (\S+) kind (\S+)/g)].map((m) => ({ rank: m[1], claims: m[2], kind: m[3] }));
+      expect(ranks).toHaveLength(2);
+      for (const r of ranks) {
+        expect(r.kind).toBe('fake-gpu');
+        expect(r.claims).toMatch(/^claim_e2e_dra_\d_\w+_gpu_\w+_gpu$/);
+      }
+      expect(new Set(ranks.map((r) => r.claims)).size).toBe(2);
+      const described = await skiffJson<Described>(['describe', 'e2e-dra']);
+      expect(described.phase).toBe('Succeeded');
+      expect(new Set(described.pods.map((p) => p.node)).size).toBe(2);
+      // Ended: the ranks' claims are released and deleted; the template goes with the job.
+      await expect.poll(async () => (await listed('resourceclaims')).filter((c) => c.name.startsWith('e2e-dra-')), { timeout: 60_000 }).toEqual([]);
+      expect((await listed('resourceclaimtemplates')).map((t) => t.name)).toContain('e2e-dra-gpu');
+      expect((await skiff(['cancel', 'e2e-dra'])).code).toBe(0);
+      await expect.poll(async () => (await listed('resourceclaimtemplates')).map((t) => t.name), { timeout: 60_000 }).not.toContain('e2e-dra-gpu');
+
+      // A share: one claim the job's ranks all name, so they share its GPU, on its node.
+      const shared = await skiff(['run', 'test/cluster/fixtures/dra_check.py', '--workers', '2', '--gpu-share', '0.5', '--name', 'e2e-dra-share']);
+      expect(shared.code, shared.stderr).toBe(0);
+      const sharedClaims = [...shared.stdout.matchAll(/\] rank \d of 2 claims (\S+)/g)].map((m) => m[1]);
+      expect(sharedClaims).toEqual(['claim_e2e_dra_share_gpu_gpu', 'claim_e2e_dra_share_gpu_gpu']);
+      expect(new Set((await skiffJson<Described>(['describe', 'e2e-dra-share'])).pods.map((p) => p.node)).size).toBe(1);
+      expect((await skiff(['cancel', 'e2e-dra-share'])).code).toBe(0);
+      // More shares than one node's GPUs hold: refused before anything is made.
+      const tooMany = await skiff(['run', 'test/cluster/fixtures/dra_check.py', '--workers', '4', '--gpu-share', '0.5', '--name', 'e2e-dra-many']);
+      expect(tooMany.code).toBe(2);
+      expect(tooMany.stderr).toMatch(/4 ranks × 0\.5 of a GPU share one DRA claim of 2 GPUs, whose devices are all on one node/);
+      // More GPUs per rank than any node has: Pending, with the scheduler's reason in words.
+      expect((await skiff(['run', 'test/cluster/fixtures/dra_check.py', '--gpus-per-worker', '2', '--name', 'e2e-dra-big', '--detach'])).code).toBe(0);
+      await expect
+        .poll(async () => (await skiffJson<Described>(['describe', 'e2e-dra-big'])).reason ?? '', { timeout: 60_000, interval: 2000 })
+        .toMatch(/^waits for GPUs to claim: no node has as many free as this worker's claim asks for/);
+      expect((await skiff(['cancel', 'e2e-dra-big'])).code).toBe(0);
+    } finally {
+      const back = await skiff(['up', '--no-dra']);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stdout).toMatch(/2 GPUs(?! \(DRA\))/);
+    }
+  });
+
   it('explains in plain words why a job asking for too many GPUs stays Pending', async () => {
     const run = await skiff(['run', 'test/cluster/fixtures/gpu_check.py', '--gpus-per-worker', '4', '--name', 'e2e-gpu-big', '--detach']);
     expect(run.code, run.stderr).toBe(0);

@@ -12,6 +12,7 @@ import { applyObject, FIELD_MANAGER, kubeClients, kubeRequest, orUndefined } fro
 import { ADDON_READY_TIMEOUT_MS, pollUntil, rolledOut } from './wait.js';
 import {
   clusterQueue,
+  withDraGpuCounting,
   type KueueObject,
   quotaOf,
   KUEUE_API,
@@ -27,6 +28,7 @@ import {
 import { DEFAULT_NAMESPACE } from '../spec/job-spec.js';
 import type { InstallOptions } from './mlflow.js';
 import { allocatable } from '../jobs/reasons.js';
+import { draGpusByNode } from '../jobs/dra-gpus.js';
 import { CONTROL_PLANE_LABEL } from '../cluster/nodes.js';
 import { GPU_RESOURCE } from '../manifests/gpu.js';
 
@@ -37,9 +39,11 @@ export async function installKueue(kc: KubeConfig, opts: InstallOptions): Promis
   // Cached by version: seconds once built, a few minutes the first time.
   await buildImages('kueue', say);
   await opts.loadImage(KUEUE_IMAGE);
-  const objects = parseAllDocuments(await readFile(path.join(cacheDir(), 'bin', `kueue-manifests-${KUEUE_VERSION}-${KUEUE_RECIPE}`, 'kueue.yaml'), 'utf8'))
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => Boolean(o?.kind));
+  const objects = withDraGpuCounting(
+    parseAllDocuments(await readFile(path.join(cacheDir(), 'bin', `kueue-manifests-${KUEUE_VERSION}-${KUEUE_RECIPE}`, 'kueue.yaml'), 'utf8'))
+      .map((d) => d.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => Boolean(o?.kind)),
+  );
   const k = kubeClients(kc);
   say(`installing Kueue ${KUEUE_VERSION} (namespace ${KUEUE_NAMESPACE})`);
   const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
@@ -120,11 +124,14 @@ export async function sizeQueue(kc: KubeConfig, say: (msg: string) => void, { fo
 
 const sameQuota = (a: QueueQuota | undefined, b: QueueQuota) => a !== undefined && a.cpu === b.cpu && a.memory === b.memory && a.gpus === b.gpus;
 
-/** What worker nodes can give jobs: their allocatable CPU, memory and GPUs, summed. */
+/** What worker nodes can give jobs: their allocatable CPU, memory and GPUs (a device plugin's, or DRA's), summed. */
 async function workerCapacity(kc: KubeConfig): Promise<QueueQuota> {
-  const workers = (await kubeClients(kc).core.listNode()).items.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata?.labels ?? {})));
+  const k = kubeClients(kc);
+  const [nodes, draGpus] = await Promise.all([k.core.listNode(), draGpusByNode(k)]);
+  const workers = nodes.items.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata?.labels ?? {})));
   const total = (resource: string) => workers.reduce((sum, n) => sum + allocatable(n, resource), 0);
-  return { cpu: `${Math.round(total('cpu') * 1000)}m`, memory: String(Math.floor(total('memory'))), gpus: total(GPU_RESOURCE) };
+  const dra = workers.reduce((sum, n) => sum + (draGpus?.get(n.metadata?.name ?? '') ?? 0), 0);
+  return { cpu: `${Math.round(total('cpu') * 1000)}m`, memory: String(Math.floor(total('memory'))), gpus: total(GPU_RESOURCE) + dra };
 }
 
 function waitFor(what: string, opts: InstallOptions, ready: () => Promise<boolean>): Promise<void> {

@@ -99,7 +99,7 @@ export class SkiffApiClient {
 
   /** Creates or reuses the cluster, calling onProgress with each step; resolves with the cluster. */
   async up(
-    request: { profile?: string; workers?: number; gpusPerNode?: number; gpuSharing?: number; addons?: string[]; name?: string },
+    request: { profile?: string; workers?: number; gpusPerNode?: number; gpuSharing?: number; dra?: boolean; addons?: string[]; name?: string },
     onProgress?: (message: string) => void,
   ): Promise<ClusterInfo> {
     for await (const item of this.events(routes.clusterUp, { body: request })) {

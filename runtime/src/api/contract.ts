@@ -94,6 +94,7 @@ const upBody = jsonObject({
   workers: wholeNumber.optional(),
   gpusPerNode: wholeNumber.optional(),
   gpuSharing: wholeNumber.optional(),
+  dra: z.boolean({ invalid_type_error: 'dra must be true or false' }).optional(),
   /** Add-ons to install (ADDONS), checked by the cluster as the CLI's --with is. */
   addons: z.array(z.string()).optional(),
 });

@@ -105,6 +105,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     .option('--workers <n>', 'worker nodes besides the control plane')
     .option('--gpus-per-node <g>', 'GPUs per worker node (gpu and fake-gpu profiles)')
     .option('--gpu-sharing <n>', 'share each GPU n ways by time-slicing, so n jobs or ranks fit on it (default 1: not shared)')
+    .option(
+      '--dra',
+      "fake-gpu: hand out the GPUs as DRA devices (Kubernetes' DRA test driver) that jobs claim, instead of a device plugin's; changes a running fake-gpu cluster in place",
+    )
+    .option('--no-dra', "fake-gpu: hand out the GPUs through Skiff's device plugin again")
     .option('--name <name>', 'cluster name (default: --cluster)')
     .option('--image <node-image>', 'kind node image')
     .option('--recreate', 'delete the cluster and make it anew when it exists but is unhealthy')

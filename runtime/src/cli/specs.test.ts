@@ -71,6 +71,8 @@ describe('servingSpecFromFlags', () => {
 describe('upRequestFromFlags', () => {
   it('parses numbers and keeps only what was given', () => {
     expect(upRequestFromFlags({ profile: 'fake-gpu', workers: '3', gpusPerNode: '2' }, 'skiff')).toEqual({ name: 'skiff', profile: 'fake-gpu', workers: 3, gpusPerNode: 2 });
+    expect(upRequestFromFlags({ profile: 'fake-gpu', dra: true }, 'skiff')).toEqual({ name: 'skiff', profile: 'fake-gpu', dra: true });
+    expect(upRequestFromFlags({ dra: false }, 'skiff')).toEqual({ name: 'skiff', dra: false });
     expect(upRequestFromFlags({ with: 'mlflow, ' }, 'skiff')).toEqual({ name: 'skiff', addons: ['mlflow'] });
     expect(upRequestFromFlags({ name: 'other', image: 'kindest/node:v1' }, 'skiff')).toEqual({ name: 'other', nodeImage: 'kindest/node:v1' });
     expect(upRequestFromFlags({ gpuSharing: '2' }, 'skiff')).toEqual({ name: 'skiff', gpuSharing: 2 });

@@ -97,6 +97,7 @@ export interface UpFlags {
   workers?: string;
   gpusPerNode?: string;
   gpuSharing?: string;
+  dra?: boolean;
   name?: string;
   image?: string;
   recreate?: boolean;
@@ -117,6 +118,7 @@ export function upRequestFromFlags(flags: UpFlags, clusterName: string): UpReque
   if (flags.workers !== undefined) request.workers = wholeNumber('--workers', flags.workers);
   if (flags.gpusPerNode !== undefined) request.gpusPerNode = wholeNumber('--gpus-per-node', flags.gpusPerNode);
   if (flags.gpuSharing !== undefined) request.gpuSharing = wholeNumber('--gpu-sharing', flags.gpuSharing, 1);
+  if (flags.dra !== undefined) request.dra = flags.dra;
   if (flags.image !== undefined) request.nodeImage = flags.image;
   if (flags.recreate) request.recreate = true;
   if (flags.with !== undefined)

@@ -14,6 +14,7 @@ import type { PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { sharedFolderMounts } from '../manifests/kind-config.js';
 import { DEVICE_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_IMAGE, FAKE_GPU_PLUGIN_NAME, fakeGpuDevicePluginDaemonSet, fakeGpusOf } from '../manifests/gpu.js';
+import { DRA_DRIVER_IMAGE, DRA_GPU_DRIVER, DRA_PLUGIN_NAME, draGpusPerNode } from '../manifests/dra.js';
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 
 const OFFLINE = OFFLINE_NODE_IMAGE;
@@ -58,6 +59,9 @@ class World {
   nodes = new Map<string, V1Node[]>();
   /** Each cluster's fake GPU device plugin, once applied. */
   fakeGpuPlugins = new Map<string, V1DaemonSet>();
+  /** Each cluster's DRA driver DaemonSet and the kinds of the other objects applied with it. */
+  draDrivers = new Map<string, V1DaemonSet>();
+  applied: string[] = [];
   /** Whether the kubelets take a plugin's GPUs (false: its pods never register). */
   pluginsRegister = true;
   images = new Set<string>([OFFLINE, JOB]);
@@ -204,7 +208,28 @@ class World {
         }
       },
       ensureConfigMap: async (obj) => void this.log.push(`configmap ${obj.metadata?.name}`),
-      readDaemonSet: async (_namespace, dsName) => (dsName === FAKE_GPU_PLUGIN_NAME ? structuredClone(this.fakeGpuPlugins.get(name)) : undefined),
+      readDaemonSet: async (_namespace, dsName) =>
+        structuredClone(dsName === FAKE_GPU_PLUGIN_NAME ? this.fakeGpuPlugins.get(name) : dsName === DRA_PLUGIN_NAME ? this.draDrivers.get(name) : undefined),
+      apply: async (obj) => {
+        this.applied.push(`${obj.kind} ${obj.metadata?.name}`);
+        if (obj.kind === 'DaemonSet' && obj.metadata?.name === DRA_PLUGIN_NAME) this.draDrivers.set(name, obj as V1DaemonSet);
+      },
+      delete: async (obj) => {
+        this.applied.push(`delete ${obj.kind} ${obj.metadata?.name}`);
+        if (obj.kind === 'DaemonSet' && obj.metadata?.name === DRA_PLUGIN_NAME) this.draDrivers.delete(name);
+        if (obj.kind === 'DaemonSet' && obj.metadata?.name === FAKE_GPU_PLUGIN_NAME) {
+          this.fakeGpuPlugins.delete(name);
+          // The kubelets mark the plugin's devices unhealthy: none allocatable.
+          for (const n of this.nodes.get(name) ?? []) if (n.status?.allocatable?.['nvidia.com/gpu']) n.status.allocatable['nvidia.com/gpu'] = '0';
+        }
+      },
+      // What the driver publishes once it runs (pluginsRegister): its devices for each fake-GPU node.
+      listDraDevices: async (driver) => {
+        const perNode = this.draDrivers.has(name) && this.pluginsRegister ? draGpusPerNode(this.draDrivers.get(name)!) : undefined;
+        const nodes = (this.nodes.get(name) ?? []).filter((n) => n.metadata?.labels?.['skiff.dev/fake-gpu'] === 'true');
+        expect(driver).toBe(DRA_GPU_DRIVER);
+        return new Map(perNode === undefined ? [] : nodes.map((n) => [n.metadata!.name!, perNode]));
+      },
       applyDaemonSet: async (obj) => {
         this.log.push(`apply ${obj.metadata?.name} ${obj.spec?.template.spec?.containers[0]?.command?.join(' ')}`);
         this.fakeGpuPlugins.set(name, obj);
@@ -425,6 +450,85 @@ describe('Clusters.up', () => {
     expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
     expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 2`]);
     expect(progress).toContain("fake GPUs: 2 per node, from Skiff's device plugin");
+  });
+
+  it("with --dra, gives the marked nodes fake GPUs as DRA devices from Kubernetes' test driver instead of the device plugin, and counts them from its slices", async () => {
+    const progress: string[] = [];
+    const result = await world.clusters().up({ profile: 'fake-gpu', workers: 2, gpusPerNode: 2, dra: true }, (m) => progress.push(m));
+    expect(result.cluster).toMatchObject({ gpuDriver: 'dra' });
+    expect(result.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
+    expect(world.applied).toEqual([
+      `ServiceAccount ${DRA_PLUGIN_NAME}`,
+      `ClusterRole ${DRA_PLUGIN_NAME}`,
+      `ClusterRoleBinding ${DRA_PLUGIN_NAME}`,
+      `DaemonSet ${DRA_PLUGIN_NAME}`,
+      `DeviceClass ${DRA_GPU_DRIVER}`,
+    ]);
+    // No GPU counted twice: the device plugin is not started.
+    expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([]);
+    expect(progress.join('\n')).toContain('2 fake GPU(s) per node as DRA devices');
+    // Reused: the driver is found and its count kept; a new count rolls it; `status` reads the same.
+    world.applied = [];
+    const again = await world.clusters().up({});
+    expect(again).toMatchObject({ reused: true, cluster: { gpuDriver: 'dra' } });
+    expect(world.applied).toEqual([]);
+    const progressAgain: string[] = [];
+    const fewer = await world.clusters().up({ gpusPerNode: 1 }, (m) => progressAgain.push(m));
+    expect(fewer.cluster.nodes.map((n) => n.gpus)).toEqual([0, 1, 1]);
+    expect(progressAgain).toContain('fake GPUs: 1 per node, as DRA devices');
+    expect((await world.clusters().status('skiff')).nodes.map((n) => n.gpus)).toEqual([0, 1, 1]);
+    // Time-slicing is the device plugin's; on DRA a job shares through its claim.
+    const sliced: string[] = [];
+    await world.clusters().up({ gpuSharing: 2 }, (m) => sliced.push(m));
+    expect(sliced.join('\n')).toContain('hands out its GPUs as DRA claims, which a job shares with --gpu-share');
+  });
+
+  it('moves a running fake-gpu cluster to DRA devices and back in place, keeping its GPU count, never both at once', async () => {
+    world.addCluster({ name: 'skiff', profile: 'fake-gpu', workers: 2 }, 2);
+    const progress: string[] = [];
+    const moved = await world.clusters().up({ dra: true }, (m) => progress.push(m));
+    expect(moved).toMatchObject({ reused: true, cluster: { gpuDriver: 'dra' } });
+    expect(moved.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
+    expect(world.applied[0]).toBe(`delete DaemonSet ${FAKE_GPU_PLUGIN_NAME}`);
+    expect(world.fakeGpuPlugins.has('skiff')).toBe(false);
+    expect(progress).toContain("fake GPUs: from Skiff's device plugin to DRA devices, which jobs claim");
+    world.applied = [];
+    const back = await world.clusters().up({ dra: false, gpuSharing: 2 });
+    expect(back.cluster.gpuDriver).toBeUndefined();
+    expect(world.applied).toEqual([
+      `delete DeviceClass ${DRA_GPU_DRIVER}`,
+      `delete DaemonSet ${DRA_PLUGIN_NAME}`,
+      `delete ClusterRoleBinding ${DRA_PLUGIN_NAME}`,
+      `delete ClusterRole ${DRA_PLUGIN_NAME}`,
+      `delete ServiceAccount ${DRA_PLUGIN_NAME}`,
+    ]);
+    expect(world.log.filter((l) => l.startsWith('apply'))).toEqual([`apply ${FAKE_GPU_PLUGIN_NAME} /usr/local/bin/fake-gpu-plugin --gpus 2 --replicas 2`]);
+    expect(back.cluster.nodes.map((n) => n.gpus)).toEqual([0, 2, 2]);
+  });
+
+  it('refuses --dra where it cannot work, and says where to look when the driver publishes nothing', async () => {
+    await expect(world.clusters().up({ profile: 'cpu', dra: true })).rejects.toMatchObject({ code: 'BAD_INPUT', hint: 'use --profile fake-gpu --dra' });
+    await expect(world.clusters().up({ profile: 'fake-gpu', dra: true, gpuSharing: 2 })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      hint: expect.stringContaining('--gpu-share 0.5'),
+    });
+    world.pluginsRegister = false;
+    const err = await new Clusters({ ...world.clustersDeps(), fakeGpusTimeoutMs: 20 }).up({ profile: 'fake-gpu', workers: 1, dra: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('the DRA driver did not publish 1 device(s) for skiff-worker'),
+      hint: expect.stringContaining(`-n kube-system logs ds/${DRA_PLUGIN_NAME}`),
+    });
+    expect(world.log.at(-1)).toBe('delete skiff');
+  });
+
+  it('loads the DRA driver image onto an upstream node image, which lacks it', async () => {
+    const upstream = 'kindest/node:v1.34.0';
+    world.images.add(upstream);
+    world.images.add(DRA_DRIVER_IMAGE);
+    await world.clusters().up({ profile: 'fake-gpu', workers: 1, nodeImage: upstream, dra: true });
+    expect(world.log).toContain(`load skiff ${DRA_DRIVER_IMAGE}`);
+    expect(world.log).not.toContain(`load skiff ${FAKE_GPU_PLUGIN_IMAGE}`);
   });
 
   it('shares each fake GPU as asked, counting it once, and changes the sharing of a reused cluster in place', async () => {

@@ -7,7 +7,10 @@ import { SkiffError } from '../errors.js';
 import { withTimeout } from '../exec/run.js';
 import {
   DEVICE_PLUGIN_IMAGE,
+  DEVICE_PLUGIN_NAMESPACE,
   FAKE_GPU_PLUGIN_IMAGE,
+  FAKE_GPU_PLUGIN_NAME,
+  fakeGpusOf,
   GPU_PRESENT_LABEL,
   nvidiaDevicePluginDaemonSet,
   nvidiaRuntimeClass,
@@ -21,7 +24,23 @@ import { sizeQueue } from '../addons/kueue.js';
 import { CLUSTER_PROFILES, clusterGpuSharing, type AddonName, type ClusterInfo, type ClusterOptions, type ClusterProfile } from '../types.js';
 import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
-import { clusterInfoFromNodes, labelGpuSharing, runFakeGpuPlugin, sleep, waitForFakeGpus, waitForNodesReady, type NamedCluster, type WaitOptions } from './nodes.js';
+import {
+  clusterInfoFromNodes,
+  labelGpuSharing,
+  profileOf,
+  readDraGpuDriver,
+  removeDraGpuDriver,
+  removeFakeGpuPlugin,
+  runDraGpuDriver,
+  runFakeGpuPlugin,
+  sleep,
+  waitForDraGpus,
+  waitForFakeGpus,
+  waitForNodesReady,
+  type NamedCluster,
+  type WaitOptions,
+} from './nodes.js';
+import { DRA_DRIVER_IMAGE, DRA_GPU_DRIVER, draGpusPerNode } from '../manifests/dra.js';
 import { assertReady, DOCKER_HINT, dockerEndpoint, preflight, type GpuDemand, type PreflightReport } from './preflight.js';
 import type { ClusterProvider } from './provider.js';
 import { KindProvider } from './providers/kind.js';
@@ -227,7 +246,8 @@ export class Clusters {
         cause: err,
       });
     }
-    return clusterInfoFromNodes(this.named(name), nodes);
+    const dra = profileOf(nodes) === 'fake-gpu' && (await readDraGpuDriver(api));
+    return clusterInfoFromNodes(this.named(name), nodes, dra ? await api.listDraDevices(DRA_GPU_DRIVER) : undefined);
   }
 
   /** A KubeConfig whose current context is the cluster's; throws when the cluster does not exist. */
@@ -280,15 +300,35 @@ export class Clusters {
 
   private async reuse(opts: ClusterOptions, request: UpRequest, api: ClusterApi, onProgress: Progress): Promise<ClusterInfo> {
     let nodes = await api.listNodes();
-    let cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
+    const fakeGpu = profileOf(nodes) === 'fake-gpu';
+    const driver = fakeGpu ? await readDraGpuDriver(api) : undefined;
+    // fake-gpu changes how it hands out its GPUs in place: --dra to DRA devices, --no-dra back to the device plugin.
+    const dra = fakeGpu && (request.dra ?? driver !== undefined);
+    let cluster = clusterInfoFromNodes(this.named(opts.name), nodes, dra ? new Map() : undefined);
     for (const difference of differences(cluster, request)) {
       onProgress(`warning: cluster '${opts.name}' ${difference}; reusing it as it is (run \`skiff down\` first to change it)`);
     }
-    if (cluster.profile === 'fake-gpu') {
+    if (dra) {
+      const plugin = driver ? undefined : await api.readDaemonSet(DEVICE_PLUGIN_NAMESPACE, FAKE_GPU_PLUGIN_NAME);
+      // As with the device plugin: what is asked for replaces what runs, and the devices must be published.
+      const gpusPerNode = request.gpusPerNode ?? (driver && draGpusPerNode(driver)) ?? (plugin && fakeGpusOf(plugin)?.gpusPerNode) ?? DEFAULT_OPTIONS.gpusPerNode;
+      if (!driver) {
+        onProgress("fake GPUs: from Skiff's device plugin to DRA devices, which jobs claim");
+        await removeFakeGpuPlugin(api, nodes);
+      }
+      if (await runDraGpuDriver(api, gpusPerNode)) onProgress(`fake GPUs: ${gpusPerNode} per node, as DRA devices`);
+      const devices = await waitForDraGpus(api, this.named(opts.name), gpusPerNode, this.fakeGpuWait(onProgress));
+      cluster = clusterInfoFromNodes(this.named(opts.name), await api.listNodes(), devices);
+    } else if (fakeGpu) {
+      if (driver) {
+        onProgress("fake GPUs: from DRA devices back to Skiff's device plugin");
+        await removeDraGpuDriver(api);
+      }
       // What is asked for replaces the plugin's; the rest stays as the cluster has it. Either way
       // the kubelets must list the GPUs (after a node restart the plugin registers anew).
       const asked = { gpusPerNode: request.gpusPerNode, sharing: request.gpuSharing };
-      const plugin = await runFakeGpuPlugin(api, nodes, asked, { gpusPerNode: DEFAULT_OPTIONS.gpusPerNode, sharing: DEFAULT_OPTIONS.gpuSharing });
+      const fallback = { gpusPerNode: (driver && draGpusPerNode(driver)) ?? DEFAULT_OPTIONS.gpusPerNode, sharing: DEFAULT_OPTIONS.gpuSharing };
+      const plugin = await runFakeGpuPlugin(api, nodes, asked, fallback);
       if (plugin.changed) onProgress(`fake GPUs: ${fakeGpusText(plugin.gpus)}, from Skiff's device plugin`);
       nodes = await waitForFakeGpus(api, this.named(opts.name), plugin.gpus, this.fakeGpuWait(onProgress));
       cluster = clusterInfoFromNodes(this.named(opts.name), nodes);
@@ -312,8 +352,9 @@ export class Clusters {
     // archive is made before kind starts, and only when the job image is a new version.
     const jobArchive = await this.jobImageArchive(onProgress);
     // Before anything is made: a gpu cluster whose device plugin cannot be had would schedule no GPU job.
+    const fakeGpuImage = opts.dra ? DRA_DRIVER_IMAGE : FAKE_GPU_PLUGIN_IMAGE;
     const pluginArchive =
-      opts.profile === 'gpu' ? await this.devicePluginArchive(onProgress) : opts.profile === 'fake-gpu' ? await this.fakeGpuPluginArchive(nodeImage) : undefined;
+      opts.profile === 'gpu' ? await this.devicePluginArchive(onProgress) : opts.profile === 'fake-gpu' ? await this.fakeGpuPluginArchive(nodeImage, fakeGpuImage) : undefined;
     await provider.create({ ...opts, nodeImage }, onProgress);
     try {
       const api = this.apiFor(await this.loadKubeConfig(opts.name));
@@ -323,16 +364,16 @@ export class Clusters {
         onProgress,
       });
       if (pluginArchive) {
-        onProgress(`loading ${opts.profile === 'gpu' ? DEVICE_PLUGIN_IMAGE : FAKE_GPU_PLUGIN_IMAGE} onto the nodes`);
+        onProgress(`loading ${opts.profile === 'gpu' ? DEVICE_PLUGIN_IMAGE : fakeGpuImage} onto the nodes`);
         await provider.loadImageArchive(opts.name, pluginArchive, onProgress);
       }
-      await addProfileExtras(api, this.named(opts.name), opts, this.fakeGpuWait(onProgress), onProgress);
+      const draGpus = await addProfileExtras(api, this.named(opts.name), opts, this.fakeGpuWait(onProgress), onProgress);
       await api.ensureNamespace(SKIFF_NAMESPACE);
       if (jobArchive) {
         onProgress(`loading ${JOB_IMAGE} onto the nodes`);
         await provider.loadImageArchive(opts.name, jobArchive, onProgress);
       }
-      return clusterInfoFromNodes(this.named(opts.name), await api.listNodes());
+      return clusterInfoFromNodes(this.named(opts.name), await api.listNodes(), draGpus);
     } catch (err) {
       onProgress(`deleting cluster '${opts.name}', which did not come up`);
       await provider.delete(opts.name).catch(() => {});
@@ -378,13 +419,13 @@ export class Clusters {
    * Skiff's offline node image carries the fake GPU device plugin's image; any other node image is
    * given it from this machine's Docker engine, where `skiff images build node` leaves it.
    */
-  private async fakeGpuPluginArchive(nodeImage: string): Promise<string | undefined> {
+  private async fakeGpuPluginArchive(nodeImage: string, image: string): Promise<string | undefined> {
     if (nodeImage === OFFLINE_NODE_IMAGE) return undefined;
-    const archive = await this.imageArchive(FAKE_GPU_PLUGIN_IMAGE);
+    const archive = await this.imageArchive(image);
     if (archive) return archive;
     throw new SkiffError(
       'IMAGE_MISSING',
-      `the fake-gpu profile needs its device plugin image ${FAKE_GPU_PLUGIN_IMAGE}, which ${nodeImage} lacks and Docker does not have; nothing was created`,
+      `the fake-gpu profile needs its ${image === FAKE_GPU_PLUGIN_IMAGE ? 'device plugin' : 'DRA driver'} image ${image}, which ${nodeImage} lacks and Docker does not have; nothing was created`,
       {
         hint: '`skiff images build node` builds it (with the node image that carries it)',
       },
@@ -476,6 +517,7 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
   const gpuSharing = request.gpuSharing ?? DEFAULT_OPTIONS.gpuSharing;
   if (gpuSharing !== DEFAULT_OPTIONS.gpuSharing) opts.gpuSharing = gpuSharing;
   if (request.nodeImage) opts.nodeImage = request.nodeImage;
+  if (request.dra) opts.dra = true;
   // kind's own rule for cluster names (they become container and context names).
   if (!/^[a-z0-9]([a-z0-9.-]{0,48}[a-z0-9])?$/.test(opts.name)) {
     throw new SkiffError('BAD_INPUT', `invalid cluster name '${opts.name}'`, { hint: 'use lowercase letters, digits, "-" and "." (at most 50 characters)' });
@@ -500,6 +542,15 @@ export function clusterOptions(request: UpRequest): ClusterOptions {
   if (gpuSharing > 1 && request.profile === 'cpu') {
     throw new SkiffError('BAD_INPUT', '--gpu-sharing shares GPUs, and the cpu profile has none', { hint: 'use --profile fake-gpu, or gpu on an NVIDIA machine' });
   }
+  // DRA's fake GPUs come from Kubernetes' test driver; a real GPU's DRA driver (NVIDIA's) is not one Skiff can build here.
+  if (request.dra && request.profile !== undefined && request.profile !== 'fake-gpu') {
+    throw new SkiffError('BAD_INPUT', `--dra hands out fake GPUs as DRA devices, and the ${request.profile} profile has none`, { hint: 'use --profile fake-gpu --dra' });
+  }
+  if (request.dra && gpuSharing > 1) {
+    throw new SkiffError('BAD_INPUT', "--gpu-sharing time-slices a device plugin's GPUs; with --dra a job shares a GPU through one claim instead", {
+      hint: 'leave out --gpu-sharing, and run the job with --gpu-share 0.5',
+    });
+  }
   return opts;
 }
 
@@ -513,6 +564,8 @@ export function differences(cluster: ClusterInfo, request: UpRequest): string[] 
   const sharing = clusterGpuSharing(cluster);
   if (cluster.profile === 'gpu' && request.gpuSharing !== undefined && request.gpuSharing !== sharing) found.push(`shares its GPUs ${sharing} way(s), not ${request.gpuSharing}`);
   if (cluster.profile === 'cpu' && (request.gpuSharing ?? 1) > 1) found.push('has no GPUs to share (profile cpu)');
+  if (request.dra && cluster.gpuDriver !== 'dra') found.push('hands out its GPUs through a device plugin, not DRA');
+  if (cluster.gpuDriver === 'dra' && (request.gpuSharing ?? 1) > 1) found.push('hands out its GPUs as DRA claims, which a job shares with --gpu-share, not by time-slicing');
   return found;
 }
 
@@ -521,7 +574,13 @@ function fakeGpusText({ gpusPerNode, sharing }: FakeGpus): string {
 }
 
 /** fake-gpu: Skiff's fake GPU device plugin; gpu: the NVIDIA RuntimeClass and device plugin (nvkind's setup). */
-async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: ClusterOptions, wait: WaitOptions, onProgress: Progress): Promise<void> {
+/** The profile's GPUs on a new cluster; for DRA's, the devices published for each node. */
+async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: ClusterOptions, wait: WaitOptions, onProgress: Progress): Promise<Map<string, number> | undefined> {
+  if (opts.profile === 'fake-gpu' && opts.dra) {
+    onProgress(`starting Kubernetes' DRA test driver: ${opts.gpusPerNode} fake GPU(s) per node as DRA devices, claimed by jobs (device class ${DRA_GPU_DRIVER})`);
+    await runDraGpuDriver(api, opts.gpusPerNode);
+    return waitForDraGpus(api, cluster, opts.gpusPerNode, wait);
+  }
   if (opts.profile === 'fake-gpu') {
     if (opts.gpusPerNode === 0) return;
     const gpus = { gpusPerNode: opts.gpusPerNode, sharing: opts.gpuSharing ?? 1 };
@@ -540,6 +599,7 @@ async function addProfileExtras(api: ClusterApi, cluster: NamedCluster, opts: Cl
     }
     await api.ensureDaemonSet(nvidiaDevicePluginDaemonSet(DEVICE_PLUGIN_IMAGE, sharing));
   }
+  return undefined;
 }
 
 function containerName(container: Docker.ContainerInfo): string {

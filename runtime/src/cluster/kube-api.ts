@@ -4,7 +4,10 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   Health,
+  KubernetesObjectApi,
+  type KubernetesObject,
   type KubeConfig,
   NodeV1Api,
   PatchStrategy,
@@ -14,6 +17,7 @@ import {
   type V1Node,
   type V1RuntimeClass,
 } from '@kubernetes/client-node';
+import { applyObject } from '../k8s/client.js';
 
 export interface ClusterApi {
   /** Whether the API server answers /readyz within the timeout. */
@@ -29,6 +33,12 @@ export interface ClusterApi {
   readDaemonSet(namespace: string, name: string): Promise<V1DaemonSet | undefined>;
   /** Creates the DaemonSet, or replaces the one of that name (its pods roll). */
   applyDaemonSet(obj: V1DaemonSet): Promise<void>;
+  /** Server-side applies any object (the DRA driver's, which client-node has no typed API for). */
+  apply(obj: KubernetesObject): Promise<void>;
+  /** Deletes the object; one already gone is no error. */
+  delete(obj: KubernetesObject): Promise<void>;
+  /** How many devices the DRA driver published for each node (its ResourceSlices). */
+  listDraDevices(driver: string): Promise<Map<string, number>>;
 }
 
 export function clusterApi(kc: KubeConfig): ClusterApi {
@@ -76,6 +86,27 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
       const current = await this.readDaemonSet(namespace, name);
       if (!current) await apps.createNamespacedDaemonSet({ namespace, body: obj });
       else await apps.replaceNamespacedDaemonSet({ namespace, name, body: { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+    },
+    async apply(obj) {
+      await applyObject(KubernetesObjectApi.makeApiClient(kc), obj);
+    },
+    async delete(obj) {
+      try {
+        await KubernetesObjectApi.makeApiClient(kc).delete(obj);
+      } catch (err) {
+        if (!isApiStatus(err, 404)) throw err;
+      }
+    },
+    async listDraDevices(driver) {
+      const slices = (await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'resource.k8s.io', version: 'v1', plural: 'resourceslices' })) as {
+        items: { spec?: { driver?: string; nodeName?: string; devices?: unknown[] } }[];
+      };
+      const devices = new Map<string, number>();
+      for (const { spec } of slices.items) {
+        if (spec?.driver !== driver || !spec.nodeName) continue;
+        devices.set(spec.nodeName, (devices.get(spec.nodeName) ?? 0) + (spec.devices?.length ?? 0));
+      }
+      return devices;
     },
   };
 }

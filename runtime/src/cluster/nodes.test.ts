@@ -37,6 +37,9 @@ function fakeApi(listings: V1Node[][], plugin?: V1DaemonSet): ClusterApi & { app
     ensureNamespace: async () => {},
     ensureRuntimeClass: async () => {},
     ensureDaemonSet: async () => {},
+    apply: async () => {},
+    delete: async () => {},
+    listDraDevices: async () => new Map(),
   };
 }
 

@@ -1,5 +1,5 @@
 // Reading and preparing a cluster's nodes through the Kubernetes API.
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Node } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import {
   FAKE_GPU_LABEL,
@@ -13,6 +13,7 @@ import {
   type FakeGpus,
 } from '../manifests/gpu.js';
 import { PROFILE_LABEL } from '../manifests/kind-config.js';
+import { DRA_GPU_DRIVER, DRA_PLUGIN_NAME, draGpuDriverObjects, draGpusPerNode } from '../manifests/dra.js';
 import { CLUSTER_PROFILES, type ClusterInfo, type ClusterProfile, type NodeInfo } from '../types.js';
 import type { ClusterApi } from './kube-api.js';
 
@@ -53,9 +54,15 @@ export interface NamedCluster {
   context: string;
 }
 
-export function clusterInfoFromNodes({ name, context }: NamedCluster, nodes: V1Node[]): ClusterInfo {
-  const infos = nodes.map(nodeInfo).sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === 'control-plane' ? -1 : 1));
-  return { name, context, profile: profileOf(nodes), nodes: infos };
+/**
+ * The cluster as its nodes describe it. `draGpus` (a DRA cluster): each node's GPUs are the devices
+ * the driver published for it, which the kubelet does not list as allocatable.
+ */
+export function clusterInfoFromNodes({ name, context }: NamedCluster, nodes: V1Node[], draGpus?: Map<string, number>): ClusterInfo {
+  const infos = nodes
+    .map((node) => (draGpus ? { ...nodeInfo(node), gpus: draGpus.get(node.metadata?.name ?? '') ?? 0 } : nodeInfo(node)))
+    .sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === 'control-plane' ? -1 : 1));
+  return { name, context, profile: profileOf(nodes), nodes: infos, ...(draGpus ? { gpuDriver: 'dra' as const } : {}) };
 }
 
 export interface WaitOptions {
@@ -107,6 +114,51 @@ export async function runFakeGpuPlugin(api: ClusterApi, nodes: V1Node[], asked: 
   if (running?.gpusPerNode === gpus.gpusPerNode && running.sharing === gpus.sharing) return { gpus, changed: false };
   await api.applyDaemonSet(fakeGpuDevicePluginDaemonSet(gpus));
   return { gpus, changed: true };
+}
+
+/**
+ * fake-gpu with DRA: Kubernetes' DRA test driver on the marked nodes, `gpusPerNode` devices each, and
+ * the DeviceClass jobs claim them by. Returns whether it was created or changed (its pods then roll).
+ */
+export async function runDraGpuDriver(api: ClusterApi, gpusPerNode: number): Promise<boolean> {
+  const current = await api.readDaemonSet(DEVICE_PLUGIN_NAMESPACE, DRA_PLUGIN_NAME);
+  if (current && draGpusPerNode(current) === gpusPerNode) return false;
+  for (const obj of draGpuDriverObjects(gpusPerNode)) await api.apply(obj);
+  return true;
+}
+
+/** Takes the DRA driver and its DeviceClass away (`skiff up --no-dra`): jobs no longer claim GPUs there. */
+export async function removeDraGpuDriver(api: ClusterApi): Promise<void> {
+  for (const obj of draGpuDriverObjects(1).reverse()) await api.delete(obj);
+}
+
+/** Takes Skiff's fake device plugin away (`skiff up --dra`), and the sharing label it went with, so no GPU is counted twice. */
+export async function removeFakeGpuPlugin(api: ClusterApi, nodes: V1Node[]): Promise<void> {
+  await api.delete({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: FAKE_GPU_PLUGIN_NAME, namespace: DEVICE_PLUGIN_NAMESPACE } });
+  await labelGpuSharing(api, fakeGpuNodes(nodes), 1);
+}
+
+/** The DRA driver's DaemonSet, on a cluster whose fake GPUs are DRA devices (else undefined). */
+export function readDraGpuDriver(api: ClusterApi): Promise<V1DaemonSet | undefined> {
+  return api.readDaemonSet(DEVICE_PLUGIN_NAMESPACE, DRA_PLUGIN_NAME);
+}
+
+/** Polls until the driver has published `gpusPerNode` devices for every fake-GPU node; returns them by node. */
+export async function waitForDraGpus(api: ClusterApi, cluster: NamedCluster, gpusPerNode: number, opts: WaitOptions): Promise<Map<string, number>> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const [nodes, devices] = await Promise.all([api.listNodes(), api.listDraDevices(DRA_GPU_DRIVER)]);
+    const missing = fakeGpuNodes(nodes)
+      .map((node) => node.metadata?.name ?? '')
+      .filter((name) => devices.get(name) !== gpusPerNode);
+    if (missing.length === 0) return devices;
+    if (Date.now() >= deadline) {
+      throw new SkiffError('TIMEOUT', `the DRA driver did not publish ${gpusPerNode} device(s) for ${missing.join(', ')} within ${Math.round(opts.timeoutMs / 1000)}s`, {
+        hint: `look at \`kubectl --context ${cluster.context} -n ${DEVICE_PLUGIN_NAMESPACE} logs ds/${DRA_PLUGIN_NAME}\``,
+      });
+    }
+    await sleep(opts.intervalMs);
+  }
 }
 
 /**

@@ -99,6 +99,7 @@ describe("a cell's choices written back", () => {
     expect(clusterGpusText(cluster([node(0)]))).toBe('');
     expect(clusterGpusText(cluster([node(1), node(0)]))).toBe('1 GPU');
     expect(clusterGpusText(cluster([node(1, 2), node(1, 2)]))).toBe('2 GPUs shared 2 ways');
+    expect(clusterGpusText({ ...cluster([node(1), node(1)]), gpuDriver: 'dra' })).toBe('2 GPUs (DRA)');
     expect(gpuSharingLabel(1)).toBe('each GPU whole');
     expect(gpuSharingLabel(4)).toBe('each GPU shared 4 ways (a time-slice of 1/4 per job)');
   });

@@ -39,10 +39,10 @@ export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: numb
   };
 }
 
-/** "2 GPUs", "2 GPUs shared 2 ways", "1 GPU"; empty without GPUs. */
+/** "2 GPUs", "2 GPUs shared 2 ways", "2 GPUs (DRA)", "1 GPU"; empty without GPUs. */
 export function clusterGpusText(c: ClusterInfo): string {
   const gpus = c.nodes.reduce((s, n) => s + n.gpus, 0);
   if (!gpus) return '';
   const sharing = clusterGpuSharing(c);
-  return `${gpus} GPU${gpus === 1 ? '' : 's'}${sharing > 1 ? ` shared ${sharing} ways` : ''}`;
+  return `${gpus} GPU${gpus === 1 ? '' : 's'}${sharing > 1 ? ` shared ${sharing} ways` : ''}${c.gpuDriver === 'dra' ? ' (DRA)' : ''}`;
 }

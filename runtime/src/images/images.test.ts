@@ -10,6 +10,7 @@ import { RunError } from '../exec/run.js';
 import { buildImages, clearCache, imageExists, imagesRecipeDir, JOB_IMAGE, recipeVersions } from './images.js';
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 import { FAKE_GPU_PLUGIN_IMAGE } from '../manifests/gpu.js';
+import { DRA_DRIVER_IMAGE } from '../manifests/dra.js';
 import type Dockerode from 'dockerode';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'skiff-images-'));
@@ -25,6 +26,7 @@ describe('imagesRecipeDir', () => {
     expect(env.NODE_IMAGE).toBe(OFFLINE_NODE_IMAGE);
     expect(env.JOB_IMAGE).toBe(JOB_IMAGE);
     expect(env.FAKE_GPU_PLUGIN_IMAGE).toBe(FAKE_GPU_PLUGIN_IMAGE);
+    expect(env.DRA_DRIVER_IMAGE).toBe(DRA_DRIVER_IMAGE);
     expect([env.KUEUE_VERSION, env.KUEUE_IMAGE, env.KUEUE_RECIPE]).toEqual([KUEUE_VERSION, KUEUE_IMAGE, String(KUEUE_RECIPE)]);
     expect([env.PROMETHEUS_MODULE_VERSION, env.PROMETHEUS_IMAGE]).toEqual([PROMETHEUS_MODULE_VERSION, PROMETHEUS_IMAGE]);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plainKueueMessage, queuedReason, type Workload } from './queue.js';
-import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL, quotaOf } from '../manifests/kueue.js';
+import { clusterQueue, localQueue, queuedJob, QUEUE_LABEL, quotaOf, withDraGpuCounting } from '../manifests/kueue.js';
+import { parse } from 'yaml';
 import { jobPhase } from './reasons.js';
 
 describe('queued jobs', () => {
@@ -35,6 +36,38 @@ describe('queued jobs', () => {
       ],
     });
     expect(localQueue('team')).toMatchObject({ kind: 'LocalQueue', metadata: { name: 'skiff', namespace: 'team' }, spec: { clusterQueue: 'skiff' } });
+  });
+
+  it("count GPUs claimed through DRA as nvidia.com/gpu: Kueue's DRA support switched on and Skiff's DeviceClass mapped to the one GPU quota", () => {
+    const manifests = [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kueue-manager-config' },
+        data: { 'controller_manager_config.yaml': 'kind: Configuration\nwebhook:\n  port: 9443\n' },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'kueue-controller-manager' },
+        spec: { selector: {}, template: { spec: { containers: [{ name: 'manager', args: ['--config=/controller_manager_config.yaml'] }] } } },
+      },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'other' } },
+    ];
+    const [config, deployment, other] = withDraGpuCounting(manifests) as [
+      { data: Record<string, string> },
+      { spec: { template: { spec: { containers: { args: string[] }[] } } } },
+      unknown,
+    ];
+    expect(parse(config.data['controller_manager_config.yaml'])).toEqual({
+      kind: 'Configuration',
+      webhook: { port: 9443 },
+      resources: { deviceClassMappings: [{ name: 'nvidia.com/gpu', deviceClassNames: ['gpu.skiff.dev'] }] },
+    });
+    expect(deployment.spec.template.spec.containers[0].args).toEqual(['--config=/controller_manager_config.yaml', '--feature-gates=DynamicResourceAllocation=true']);
+    expect(other).toBe(manifests[2]);
+    // The manifests as read stay as they were.
+    expect(manifests[1].spec!.template.spec.containers[0].args).toHaveLength(1);
   });
 
   it('read back the quota they hold, so `up` re-sizes a queue only when the nodes changed', () => {

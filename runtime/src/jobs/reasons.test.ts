@@ -77,6 +77,16 @@ describe('explainPending', () => {
     );
   });
 
+  it("says when a rank's DRA claim for GPUs cannot be allocated on any node", () => {
+    const p = pod('train-0-abcde', {
+      unschedulable: '0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 cannot allocate all claims.',
+    });
+    p.spec!.resourceClaims = [{ name: 'gpu', resourceClaimTemplateName: 'train-gpu' }];
+    expect(explainPending(p, [controlPlane, node('kind-worker', { cpu: '4', memory: '8Gi' })], [])).toBe(
+      "waits for GPUs to claim: no node has as many free as this worker's claim asks for (other jobs hold them, or no node has that many; `skiff status` lists each node's GPUs)",
+    );
+  });
+
   it('says when the cluster has no GPUs at all', () => {
     const p = pod('train-0-abcde', { limits: { 'nvidia.com/gpu': '1' }, unschedulable: 'Insufficient nvidia.com/gpu' });
     expect(explainPending(p, [controlPlane, node('kind-worker', { cpu: '4', memory: '8Gi' })], [])).toBe(

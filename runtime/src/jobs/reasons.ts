@@ -174,6 +174,10 @@ export function explainPending(pod: V1Pod, nodes: V1Node[], podsOnNodes: V1Pod[]
   }
 
   const message = unscheduled.message ?? unscheduled.reason ?? 'no reason given';
+  // DRA: the scheduler found no node whose devices could satisfy the pod's GPU claim.
+  if ((pod.spec?.resourceClaims?.length ?? 0) > 0 && /cannot allocate all claims/i.test(message)) {
+    return `waits for GPUs to claim: no node has as many free as this ${unit}'s claim asks for (other jobs hold them, or no node has that many; \`skiff status\` lists each node's GPUs)`;
+  }
   if (/topology spread/i.test(message)) {
     return `cannot place this ${unit} while keeping ${unit}s evenly spread across nodes (at most one more on any node); scheduler says: ${message}`;
   }

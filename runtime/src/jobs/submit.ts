@@ -24,6 +24,8 @@ import { mlflowForJob } from '../addons/mlflow.js';
 import { ensureLocalQueue, hasKueue } from '../addons/kueue.js';
 import { findPrometheus } from '../addons/prometheus.js';
 import { queuedJob } from '../manifests/kueue.js';
+import { gpuClaimFor, withGpuClaim } from '../manifests/dra.js';
+import { applyGpuClaim, draGpuProblem, draGpusByNode, ownedBy } from './dra-gpus.js';
 import { WORK_MOUNT, hostUserIds, jobRunsDir, nodePathOf, runIdFor, runLogsDir, type SharedFolders } from '../workspace/layout.js';
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { packagesRoot, resolvePackages, type ResolvedPackages } from '../packages/install.js';
@@ -325,11 +327,13 @@ async function applyJob(
   { ws, where = contextPhrase(kc), queue = false }: { ws?: Workspace; where?: string; queue?: boolean } = {},
 ): Promise<JobStatus> {
   const k = kubeClients(kc);
-  const [nvidiaRuntime] = spec.gpusPerWorker > 0 ? await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, where)]) : [false];
+  const gpus = spec.gpusPerWorker > 0 ? await gpuPath(k, spec, where) : { nvidiaRuntime: false, dra: false };
 
   // Render before touching the cluster: a bundle that is too big fails without side effects.
   const rendered = renderJob(spec, files, await pythonLibFiles(), ws);
-  if (nvidiaRuntime) withNvidiaRuntime(rendered.owner);
+  if (gpus.nvidiaRuntime) withNvidiaRuntime(rendered.owner);
+  const claim = gpus.dra ? gpuClaimFor(spec) : undefined;
+  if (claim) withGpuClaim(rendered.owner, claim);
   if (queue && rendered.owner.kind === 'Job') rendered.owner = queuedJob(rendered.owner);
 
   // Independent first steps together (a delete in a namespace not yet made is simply a 404).
@@ -341,7 +345,11 @@ async function applyJob(
     ...[...rendered.configMaps, rendered.service].map((o) => applyObject(k.objects, o)),
   ]);
   if (secret) stampEnvVersion(rendered.owner, secret);
+  // The GPU claim before the owner, which Kueue reads it for (a queued job's GPUs are its claim's),
+  // then made the owner's once it has a uid, so that deleting the job deletes it.
+  if (claim) await applyGpuClaim(k, claim);
   const owner = await applyObject(k.objects, rendered.owner);
+  if (claim) await applyGpuClaim(k, ownedBy(claim, { ...owner, apiVersion: rendered.owner.apiVersion, kind: rendered.owner.kind }));
   // Just created: no pods yet, so the status follows from the owner alone.
   return jobStatusOf(spec.kind === 'training' ? { kind: 'training', owner: owner as V1Job, pods: [] } : { kind: 'serving', owner: owner as V1Deployment, pods: [] });
 }
@@ -393,6 +401,21 @@ export function allocatableGpus(nodes: V1Node[]): number {
     const count = q === undefined ? 0 : parseQuantity(q);
     return sum + (Number.isFinite(count) ? count : 0);
   }, 0);
+}
+
+/**
+ * How the job's ranks get their GPUs here: claims on a DRA cluster, else the device plugin's
+ * nvidia.com/gpu (under the NVIDIA runtime where the cluster has it). Refuses what can never be had.
+ */
+async function gpuPath(k: KubeClients, spec: JobSpec, where: string): Promise<{ nvidiaRuntime: boolean; dra: boolean }> {
+  const draGpus = await draGpusByNode(k);
+  if (draGpus) {
+    const problem = draGpuProblem(spec, draGpus, where);
+    if (problem) throw problem;
+    return { nvidiaRuntime: false, dra: true };
+  }
+  const [nvidiaRuntime] = await Promise.all([hasNvidiaRuntime(k), assertGpus(k, spec, where)]);
+  return { nvidiaRuntime, dra: false };
 }
 
 async function assertGpus(k: KubeClients, spec: JobSpec, where: string): Promise<void> {

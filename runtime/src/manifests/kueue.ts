@@ -3,7 +3,9 @@
 // the queue label on the job, created suspended. Kueue admits a job's ranks all at once or not at
 // all (its Workload covers every pod of the Indexed Job), so five jobs that each need every GPU wait
 // Queued, in order, instead of starting some ranks and holding GPUs Pending.
-import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Job } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { DRA_GPU_CLASS } from './dra.js';
 import { LABELS, MANAGED_BY } from './labels.js';
 
 export const KUEUE_VERSION = 'v0.17.0';
@@ -29,6 +31,33 @@ export interface QueueQuota {
 export type KueueObject = KubernetesObject & { spec?: Record<string, unknown> };
 
 const meta = (name: string, namespace?: string) => ({ name, ...(namespace ? { namespace } : {}), labels: { [LABELS.managedBy]: MANAGED_BY } });
+
+const KUEUE_CONFIG = 'kueue-manager-config';
+const KUEUE_CONFIG_KEY = 'controller_manager_config.yaml';
+
+/**
+ * Kueue's own manifests, made to count GPUs claimed through DRA (`skiff up --dra`) as nvidia.com/gpu:
+ * its DRA support (alpha, behind a feature gate) maps Skiff's DeviceClass to that resource, so the
+ * queue's one GPU quota holds jobs whichever way the cluster hands GPUs out. It counts claims made
+ * from a template (whole GPUs per rank); a claim that ranks share is not counted.
+ */
+export function withDraGpuCounting(objects: KubernetesObject[]): KubernetesObject[] {
+  return objects.map((obj) => {
+    if (obj.kind === 'ConfigMap' && obj.metadata?.name === KUEUE_CONFIG) {
+      const map = obj as V1ConfigMap;
+      const config = (parse(map.data?.[KUEUE_CONFIG_KEY] ?? '') ?? {}) as Record<string, unknown>;
+      const resources = { ...(config.resources as object), deviceClassMappings: [{ name: 'nvidia.com/gpu', deviceClassNames: [DRA_GPU_CLASS] }] };
+      return { ...map, data: { ...map.data, [KUEUE_CONFIG_KEY]: stringify({ ...config, resources }) } } as KubernetesObject;
+    }
+    if (obj.kind === 'Deployment' && obj.metadata?.name === KUEUE_CONTROLLER) {
+      const deployment = structuredClone(obj) as V1Deployment;
+      const manager = deployment.spec!.template.spec!.containers[0];
+      manager.args = [...(manager.args ?? []), '--feature-gates=DynamicResourceAllocation=true'];
+      return deployment as KubernetesObject;
+    }
+    return obj;
+  });
+}
 
 /** The flavor (every node alike) and the ClusterQueue, first come first served (StrictFIFO). */
 export function clusterQueue(quota: QueueQuota): KueueObject[] {
