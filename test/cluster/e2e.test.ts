@@ -498,6 +498,26 @@ describe('skiff on a real kind cluster', () => {
       expect(shared.stdout + shared.stderr).toMatch(/queue 'skiff' holds the workers' .* and 4 GPUs/);
       const whole = await skiff(['up', '--gpu-sharing', '1']);
       expect(whole.stdout + whole.stderr).toMatch(/queue 'skiff' holds the workers' .* and 2 GPUs/);
+
+      // GPUs claimed through DRA count in the same quota: a second job that needs both waits Queued.
+      // (Without Kueue's DRA mapping the second would be admitted at once and wait Pending on its claims.)
+      try {
+        const dra = await skiff(['up', '--dra']);
+        expect(dra.stdout).toContain('2 GPUs (DRA)');
+        for (const name of ['e2e-qd1', 'e2e-qd2']) {
+          const submitted = await skiff(['run', 'test/cluster/fixtures/queue_step.py', '--workers', '2', '--gpus-per-worker', '1', '--name', name, '--detach']);
+          expect(submitted.code, submitted.stderr).toBe(0);
+          await new Promise((r) => setTimeout(r, 1100));
+        }
+        const second = await skiffJson<Described>(['describe', 'e2e-qd2']);
+        expect(second.phase).toBe('Queued');
+        expect(second.reason).toMatch(/needs 2 more nvidia\.com\/gpu than the queue has free now|the jobs ahead of it go first/);
+        const both = async () => (await Promise.all(['e2e-qd1', 'e2e-qd2'].map((n) => skiffJson<Described>(['describe', n])))).map((d) => d.phase);
+        await expect.poll(both, { timeout: 3 * 60_000, interval: 2000 }).toEqual(['Succeeded', 'Succeeded']);
+      } finally {
+        for (const name of ['e2e-qd1', 'e2e-qd2']) await skiff(['cancel', name]);
+        expect((await skiff(['up', '--no-dra'])).code).toBe(0);
+      }
     } finally {
       for (const name of names) await skiff(['cancel', name]);
       // Later rows see the cluster without a queue, as they were written for.

@@ -130,8 +130,9 @@ async function workerCapacity(kc: KubeConfig): Promise<QueueQuota> {
   const [nodes, draGpus] = await Promise.all([k.core.listNode(), draGpusByNode(k)]);
   const workers = nodes.items.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata?.labels ?? {})));
   const total = (resource: string) => workers.reduce((sum, n) => sum + allocatable(n, resource), 0);
-  const dra = workers.reduce((sum, n) => sum + (draGpus?.get(n.metadata?.name ?? '') ?? 0), 0);
-  return { cpu: `${Math.round(total('cpu') * 1000)}m`, memory: String(Math.floor(total('memory'))), gpus: total(GPU_RESOURCE) + dra };
+  // On DRA the published devices are the GPUs: the kubelets may still list the device plugin's a while after it went.
+  const gpus = draGpus ? workers.reduce((sum, n) => sum + (draGpus.get(n.metadata?.name ?? '') ?? 0), 0) : total(GPU_RESOURCE);
+  return { cpu: `${Math.round(total('cpu') * 1000)}m`, memory: String(Math.floor(total('memory'))), gpus };
 }
 
 function waitFor(what: string, opts: InstallOptions, ready: () => Promise<boolean>): Promise<void> {
