@@ -34,10 +34,14 @@ describe("a job's usage history from Prometheus", () => {
           [100, '1000'],
           [102, '2000'],
         ]),
-        series('m', 'train-1-b', '1', [[100, '3000']]),
+        series('m', 'train-1-b', '1', [
+          [98, '2500'],
+          [100, '3000'],
+        ]),
       ],
       gpu: [series('g', 'train-0-a', '0', [[102, '87']])],
     });
+    // (train-1-b's memory at 98, its first scrape, has no CPU rate beside it: that point is left out, not read as 0 CPU.)
     expect(samples).toEqual([
       {
         type: 'usage',
@@ -50,6 +54,8 @@ describe("a job's usage history from Prometheus", () => {
       { type: 'usage', time: '1970-01-01T00:01:42.000Z', pods: [{ pod: 'train-0-a', rank: 0, cpuCores: 1.25, memoryBytes: 2000, gpuUtilization: 87 }] },
     ]);
     // A serving replica has no rank: it reads as rank 0, as the kubelet's readings do.
-    expect(usageSamplesFrom({ cpu: [series('', 'api-x', undefined, [[1, '0.1']])], memory: [], gpu: [] })[0]).toMatchObject({ pods: [{ pod: 'api-x', rank: 0 }] });
+    expect(usageSamplesFrom({ cpu: [series('', 'api-x', undefined, [[1, '0.1']])], memory: [series('m', 'api-x', undefined, [[1, '10']])], gpu: [] })[0]).toMatchObject({
+      pods: [{ pod: 'api-x', rank: 0 }],
+    });
   });
 });

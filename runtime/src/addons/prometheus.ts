@@ -94,38 +94,36 @@ export function usageQueries(namespace: string, job: string, step: number): Reco
   };
 }
 
-/** Range answers as usage samples, one per point in time, each pod's reading by rank (pure). */
+/**
+ * Range answers as usage samples, one per point in time, each pod's reading by rank (pure). A pod is
+ * in a point only with both its CPU and its memory there: its first scrape has memory but no CPU
+ * rate yet (a rate needs two), and a 0 in its place would be a reading nobody took.
+ */
 export function usageSamplesFrom(series: Record<keyof typeof USAGE_METRICS, RangeSeries[]>): MetricsSample[] {
-  const byTime = new Map<number, Map<string, PodUsage>>();
-  const reading = (t: number, labels: Record<string, string>): PodUsage => {
-    const pods = byTime.get(t) ?? new Map<string, PodUsage>();
-    byTime.set(t, pods);
-    const pod = labels[SERIES_LABELS.pod] ?? '';
-    let usage = pods.get(pod);
-    if (!usage) {
-      usage = { pod, rank: Number(labels[SERIES_LABELS.rank] ?? 0), cpuCores: 0, memoryBytes: 0 };
-      pods.set(pod, usage);
-    }
-    return usage;
-  };
+  type Reading = { pod: string; rank: number; cpu?: number; memory?: number; gpu?: number };
+  const byTime = new Map<number, Map<string, Reading>>();
   for (const [what, list] of Object.entries(series) as [keyof typeof USAGE_METRICS, RangeSeries[]][]) {
     for (const s of list) {
+      const pod = s.metric[SERIES_LABELS.pod] ?? '';
       for (const [t, v] of s.values) {
-        const usage = reading(t, s.metric);
-        const value = Number(v);
-        if (what === 'cpu') usage.cpuCores = value;
-        else if (what === 'memory') usage.memoryBytes = value;
-        else usage.gpuUtilization = value;
+        const pods = byTime.get(t) ?? new Map<string, Reading>();
+        byTime.set(t, pods);
+        const reading = pods.get(pod) ?? { pod, rank: Number(s.metric[SERIES_LABELS.rank] ?? 0) };
+        pods.set(pod, reading);
+        reading[what] = Number(v);
       }
     }
   }
+  const usage = ({ pod, rank, cpu, memory, gpu }: Reading): PodUsage[] =>
+    cpu === undefined || memory === undefined ? [] : [{ pod, rank, cpuCores: cpu, memoryBytes: memory, ...(gpu === undefined ? {} : { gpuUtilization: gpu }) }];
   return [...byTime.entries()]
     .sort(([a], [b]) => a - b)
     .map(([t, pods]) => ({
       type: 'usage' as const,
       time: new Date(t * 1000).toISOString(),
-      pods: [...pods.values()].sort((a, b) => a.rank - b.rank || a.pod.localeCompare(b.pod)),
-    }));
+      pods: [...pods.values()].flatMap(usage).sort((a, b) => a.rank - b.rank || a.pod.localeCompare(b.pod)),
+    }))
+    .filter((sample) => sample.pods.length > 0);
 }
 
 /** The job's usage over the range, from Prometheus' store: what the kubelet can no longer tell once the pods are gone. */
