@@ -9,11 +9,10 @@ import {
   ADDON_DESCRIPTIONS,
   ADDONS,
   CLUSTER_PROFILES,
-  GPU_SHARING_CHOICES,
+  gpuChoices,
   PROFILE_DESCRIPTIONS,
   clusterGpusText,
   clusterUpRequest,
-  gpuSharingLabel,
   hasGpus,
   promotedTargetLabel,
 } from '@skiff/runtime/front';
@@ -50,20 +49,23 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     );
     if (!profile) return;
     let gpuSharing = settings.gpuSharing;
+    let dra = false;
     if (hasGpus(profile.label)) {
-      const ways = [...new Set([...GPU_SHARING_CHOICES, settings.gpuSharing])].sort((a, b) => a - b);
       const picked = await vscode.window.showQuickPick(
-        ways.map((n) => ({ label: gpuSharingLabel(n), ways: n, picked: n === settings.gpuSharing })),
-        { placeHolder: 'GPU sharing: jobs asking 0.5 GPUs per worker need GPUs shared 2 ways or more' },
+        gpuChoices(profile.label, settings.gpuSharing).map((c) => ({ label: c.label, choice: c, picked: !c.dra && c.gpuSharing === settings.gpuSharing })),
+        { placeHolder: 'GPU sharing: jobs asking 0.5 GPUs per worker need GPUs shared 2 ways or more (or DRA devices)' },
       );
       if (!picked) return;
-      gpuSharing = picked.ways;
+      gpuSharing = picked.choice.gpuSharing;
+      dra = picked.choice.dra ?? false;
     }
     const addons = await pickAddons(settings.addons, 'Add-ons of the new cluster (Enter with none ticked: a plain cluster)');
     if (!addons) return;
     const up = () =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Skiff: cluster '${settings.clusterName}'`, cancellable: false }, async (progress) => {
-        const result = await (await ctx.session()).up(clusterUpRequest(profile.label, { nodes: settings.nodes, gpuSharing, addons }), (message) => progress.report({ message }));
+        const result = await (
+          await ctx.session()
+        ).up(clusterUpRequest(profile.label, { nodes: settings.nodes, gpuSharing, dra, addons }), (message) => progress.report({ message }));
         ctx.state.restart();
         const gpus = clusterGpusText(result.cluster);
         const withAddons = result.addons?.length ? `, with ${result.addons.join(', ')}` : '';

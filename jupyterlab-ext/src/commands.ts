@@ -133,8 +133,9 @@ export function registerCommands({ app, tracker, model, sidebar, settings, icon 
     isEnabled: () => !model.activity && !model.cluster,
     execute: async (args) => {
       app.shell.activateById(sidebar.id);
-      const gpuSharing = typeof args.gpuSharing === 'number' ? args.gpuSharing : undefined;
-      await sidebar.startCluster((args.profile as ClusterProfile | undefined) ?? settings().profile, gpuSharing);
+      // A command's choice of GPUs: `gpuSharing` ways, or `dra: true` (fake-gpu); else the sidebar's.
+      const gpuChoice = args.dra === true ? 'dra' : typeof args.gpuSharing === 'number' ? String(args.gpuSharing) : undefined;
+      await sidebar.startCluster((args.profile as ClusterProfile | undefined) ?? settings().profile, gpuChoice);
     },
   });
 

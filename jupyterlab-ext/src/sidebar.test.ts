@@ -36,13 +36,20 @@ describe("the sidebar's Start cluster", () => {
     const sidebar = new SkiffSidebar(model, () => ({ ...DEFAULT_SETTINGS, gpuSharing: 2 }));
     const profile = sidebar.node.querySelector<HTMLSelectElement>('select.skiff-profile')!;
     const sharing = sidebar.node.querySelector<HTMLSelectElement>('select.skiff-gpu-sharing')!;
+    const offered = () => [...sharing.options].filter((o) => !o.hidden).map((o) => o.textContent);
     expect(sharing.hidden).toBe(true);
-    expect([...sharing.options].map((o) => o.textContent)).toEqual(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways']);
+    expect(offered()).toEqual(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways']);
     expect(sharing.value).toBe('2');
 
     profile.value = 'fake-gpu';
     profile.dispatchEvent(new Event('change'));
     expect(sharing.hidden).toBe(false);
+    // fake-gpu may also hand its GPUs out as DRA devices (`skiff up --dra`).
+    expect(offered()).toEqual(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways', 'GPUs as DRA devices']);
+    sharing.value = 'dra';
+    await sidebar.startCluster();
+    expect(backend.upRequests.at(-1)).toEqual({ profile: 'fake-gpu', workers: 2, gpuSharing: 1, dra: true });
+    await model.down();
     sharing.value = '4';
     // The add-ons ticked go with it.
     const boxes = [...sidebar.node.querySelectorAll<HTMLInputElement>('input.skiff-addon')];
@@ -67,7 +74,7 @@ describe("the sidebar's Start cluster", () => {
     // The running cluster takes add-ons too: only those ticked, nothing about its shape.
     expect(sidebar.node.querySelector('button.skiff-add-addons')?.textContent).toBe('Add to cluster');
     await sidebar.addToCluster();
-    expect(backend.upRequests).toHaveLength(2); // nothing ticked: nothing asked
+    expect(backend.upRequests).toHaveLength(3); // nothing ticked: nothing asked
     boxes[1].checked = true;
     await sidebar.addToCluster();
     expect(backend.upRequests.at(-1)).toEqual({ addons: ['prometheus'] });

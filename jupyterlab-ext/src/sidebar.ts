@@ -5,11 +5,10 @@ import {
   ADDON_DESCRIPTIONS,
   ADDONS,
   CLUSTER_PROFILES,
-  GPU_SHARING_CHOICES,
+  gpuChoices,
   PROFILE_DESCRIPTIONS,
   clusterGpusText,
   clusterUpRequest,
-  gpuSharingLabel,
   hasGpus,
   cellStatusText,
   jobSizeText,
@@ -66,10 +65,17 @@ export class SkiffSidebar extends Widget {
     this.addClass('skiff-sidebar');
     this.title.caption = 'Skiff: local cluster and jobs';
     this.profile.value = settings().profile;
-    const ways = [...new Set([...GPU_SHARING_CHOICES, settings().gpuSharing])].sort((a, b) => a - b);
-    this.sharing.append(...ways.map((n) => h('option', { value: String(n), textContent: n > 1 ? `GPUs shared ${n} ways` : 'whole GPUs', title: gpuSharingLabel(n) })));
+    // Every choice any profile has; the DRA one shows on fake-gpu only.
+    const choices = gpuChoices('fake-gpu', settings().gpuSharing);
+    this.sharing.append(...choices.map((c) => h('option', { value: c.value, textContent: c.short, title: c.label })));
     this.sharing.value = String(settings().gpuSharing);
-    this.profile.onchange = () => (this.sharing.hidden = !hasGpus(this.profile.value as ClusterProfile));
+    this.profile.onchange = () => {
+      const profile = this.profile.value as ClusterProfile;
+      const offered = new Set(gpuChoices(profile, settings().gpuSharing).map((c) => c.value));
+      for (const option of this.sharing.options) option.hidden = !offered.has(option.value);
+      if (!offered.has(this.sharing.value)) this.sharing.value = String(settings().gpuSharing);
+      this.sharing.hidden = !hasGpus(profile);
+    };
     this.profile.onchange(new Event('change'));
     for (const a of this.addons) a.box.checked = settings().addons.includes(a.addon);
     this.node.append(h('header', {}, h('h2', { textContent: 'Skiff' }), this.status), this.cluster, this.jobs, this.detail);
@@ -96,11 +102,13 @@ export class SkiffSidebar extends Widget {
   }
 
   /** `gpuSharing` defaults to the sidebar's choice, which starts at the gpuSharing setting. */
-  async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile, gpuSharing = Number(this.sharing.value)): Promise<void> {
+  async startCluster(profile: ClusterProfile = this.profile.value as ClusterProfile, gpuChoice = this.sharing.value): Promise<void> {
     this.clusterError = undefined;
     try {
       const addons = this.addons.filter((a) => a.box.checked).map((a) => a.addon);
-      await this.model.up(clusterUpRequest(profile, { nodes: this.settings().nodes, gpuSharing, addons }));
+      const choice = gpuChoices(profile, this.settings().gpuSharing).find((c) => c.value === gpuChoice);
+      const gpus = { gpuSharing: choice?.gpuSharing ?? this.settings().gpuSharing, dra: choice?.dra ?? false };
+      await this.model.up(clusterUpRequest(profile, { nodes: this.settings().nodes, ...gpus, addons }));
     } catch (err) {
       this.clusterError = errorText(err);
       this.draw();

@@ -12,7 +12,7 @@ import {
   sessionSizeText,
   withCellJobOptions,
 } from './cells.js';
-import { clusterGpusText, clusterUpRequest, gpuSharingLabel } from './cluster-text.js';
+import { clusterGpusText, clusterUpRequest, gpuChoices, gpuSharingLabel } from './cluster-text.js';
 
 const defaults = { workers: 3, gpusPerWorker: 0, namespace: 'skiff' };
 
@@ -100,6 +100,11 @@ describe("a cell's choices written back", () => {
     expect(clusterGpusText(cluster([node(1), node(0)]))).toBe('1 GPU');
     expect(clusterGpusText(cluster([node(1, 2), node(1, 2)]))).toBe('2 GPUs shared 2 ways');
     expect(clusterGpusText({ ...cluster([node(1), node(1)]), gpuDriver: 'dra' })).toBe('2 GPUs (DRA)');
+    // DRA devices are fake-gpu's only: the gpu profile's GPUs come from NVIDIA's device plugin.
+    expect(gpuChoices('fake-gpu', 3).map((c) => c.value)).toEqual(['1', '2', '3', '4', 'dra']);
+    expect(gpuChoices('gpu', 1).map((c) => c.short)).toEqual(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways']);
+    expect(clusterUpRequest('fake-gpu', { nodes: 2, gpuSharing: 1, dra: true })).toEqual({ profile: 'fake-gpu', workers: 2, gpuSharing: 1, dra: true });
+    expect(clusterUpRequest('gpu', { nodes: 1, gpuSharing: 1, dra: true })).toEqual({ profile: 'gpu', workers: 1, gpuSharing: 1 });
     expect(gpuSharingLabel(1)).toBe('each GPU whole');
     expect(gpuSharingLabel(4)).toBe('each GPU shared 4 ways (a time-slice of 1/4 per job)');
   });

@@ -13,12 +13,43 @@ export function gpuSharingLabel(ways: number): string {
   return ways > 1 ? `each GPU shared ${ways} ways (a time-slice of 1/${ways} per job)` : 'each GPU whole';
 }
 
+/** One way a new cluster's GPUs may be handed out, as both editors list them. */
+export interface GpuChoice {
+  /** The value an editor's control keeps: the ways ("1", "2"), or "dra". */
+  value: string;
+  /** A few words for a drop-down. */
+  short: string;
+  /** The whole sentence, for a quick pick or a tooltip. */
+  label: string;
+  gpuSharing: number;
+  dra?: true;
+}
+
+const DRA_CHOICE: GpuChoice = {
+  value: 'dra',
+  short: 'GPUs as DRA devices',
+  label: 'each GPU a DRA device that jobs claim (a share is one claim its ranks hold together)',
+  gpuSharing: 1,
+  dra: true,
+};
+
+/**
+ * The GPU choices for a profile: whole or time-sliced (with the setting's ways among them), and on
+ * fake-gpu also DRA devices (`skiff up --dra`).
+ */
+export function gpuChoices(profile: ClusterProfile, settingWays: number): GpuChoice[] {
+  const ways = [...new Set([...GPU_SHARING_CHOICES, settingWays])].sort((a, b) => a - b);
+  const sliced = ways.map((n) => ({ value: String(n), short: n > 1 ? `GPUs shared ${n} ways` : 'whole GPUs', label: gpuSharingLabel(n), gpuSharing: n }));
+  return profile === 'fake-gpu' ? [...sliced, DRA_CHOICE] : sliced;
+}
+
 /** A new cluster as an editor asks for it. */
 export interface ClusterUpRequest {
   profile: ClusterProfile;
   /** Worker nodes. */
   workers: number;
   gpuSharing?: number;
+  dra?: true;
   addons?: AddonName[];
 }
 
@@ -29,12 +60,13 @@ export const ADDON_DESCRIPTIONS: Record<AddonName, string> = {
   kueue: 'Kueue queue: jobs wait Queued until all their ranks fit',
 };
 
-/** The body of an up request: the nodes, and the GPU sharing only where the profile has GPUs. */
-export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: number; gpuSharing: number; addons?: readonly AddonName[] }): ClusterUpRequest {
+/** The body of an up request: the nodes, and the GPU sharing (or DRA, on fake-gpu) only where the profile has GPUs. */
+export function clusterUpRequest(profile: ClusterProfile, choices: { nodes: number; gpuSharing: number; dra?: boolean; addons?: readonly AddonName[] }): ClusterUpRequest {
   return {
     profile,
     workers: choices.nodes,
     ...(hasGpus(profile) ? { gpuSharing: choices.gpuSharing } : {}),
+    ...(profile === 'fake-gpu' && choices.dra ? { dra: true as const } : {}),
     ...(choices.addons?.length ? { addons: [...choices.addons] } : {}),
   };
 }

@@ -42,4 +42,14 @@ export { runCellJob, type CellJobRun, type CellJobSurface } from './cell-job.js'
 export { readEditorSettings, settingFields, SHARED_SETTINGS, type ReadSettings, type SettingsOf } from './settings.js';
 export { CellOutcome, CellPresenter, RankTagger, plainText, rankTag, takeMetricLines, type CellOutput, type CellPresenterOptions } from '../sessions/cell-output.js';
 export { sessionNameFor } from './cells.js';
-export { ADDON_DESCRIPTIONS, clusterGpusText, clusterUpRequest, gpuSharingLabel, GPU_SHARING_CHOICES, hasGpus, type ClusterUpRequest } from './cluster-text.js';
+export {
+  ADDON_DESCRIPTIONS,
+  clusterGpusText,
+  clusterUpRequest,
+  gpuChoices,
+  gpuSharingLabel,
+  GPU_SHARING_CHOICES,
+  hasGpus,
+  type ClusterUpRequest,
+  type GpuChoice,
+} from './cluster-text.js';

@@ -64,7 +64,7 @@ test('starts a local cluster from the sidebar, with progress, and shows its node
   // A GPU profile offers GPU sharing; a CPU one has nothing to share.
   await bar.locator('.skiff-profile').selectOption('fake-gpu');
   await expect(bar.locator('.skiff-gpu-sharing')).toBeVisible();
-  await expect(bar.locator('.skiff-gpu-sharing option')).toHaveText(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways']);
+  await expect(bar.locator('.skiff-gpu-sharing option')).toHaveText(['whole GPUs', 'GPUs shared 2 ways', 'GPUs shared 4 ways', 'GPUs as DRA devices']);
   await shot(page, '01b-sidebar-gpu-sharing');
   await bar.locator('.skiff-profile').selectOption('cpu');
   await expect(bar.locator('.skiff-gpu-sharing')).toBeHidden();
