@@ -512,6 +512,12 @@ describe('Clusters.up', () => {
       code: 'BAD_INPUT',
       hint: expect.stringContaining('--gpu-share 0.5'),
     });
+    // A running cpu cluster is reused as it is, saying why --dra did nothing.
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 1 });
+    const warned: string[] = [];
+    await world.clusters().up({ dra: true }, (m) => warned.push(m));
+    expect(warned.join('\n')).toContain("warning: cluster 'skiff' has no fake GPUs to hand out as DRA devices (profile cpu)");
+    world.removeCluster('skiff');
     world.pluginsRegister = false;
     const err = await new Clusters({ ...world.clustersDeps(), fakeGpusTimeoutMs: 20 }).up({ profile: 'fake-gpu', workers: 1, dra: true }).catch((e: unknown) => e);
     expect(err).toMatchObject({

@@ -564,7 +564,8 @@ export function differences(cluster: ClusterInfo, request: UpRequest): string[] 
   const sharing = clusterGpuSharing(cluster);
   if (cluster.profile === 'gpu' && request.gpuSharing !== undefined && request.gpuSharing !== sharing) found.push(`shares its GPUs ${sharing} way(s), not ${request.gpuSharing}`);
   if (cluster.profile === 'cpu' && (request.gpuSharing ?? 1) > 1) found.push('has no GPUs to share (profile cpu)');
-  if (request.dra && cluster.gpuDriver !== 'dra') found.push('hands out its GPUs through a device plugin, not DRA');
+  // fake-gpu moves to DRA in place (reuse); other profiles have no fake GPUs to move.
+  if (request.dra && cluster.profile !== 'fake-gpu') found.push(`has no fake GPUs to hand out as DRA devices (profile ${cluster.profile})`);
   if (cluster.gpuDriver === 'dra' && (request.gpuSharing ?? 1) > 1) found.push('hands out its GPUs as DRA claims, which a job shares with --gpu-share, not by time-slicing');
   return found;
 }
