@@ -111,12 +111,11 @@ export async function ensureLocalQueue(kc: KubeConfig, namespace: string): Promi
  */
 export async function sizeQueue(kc: KubeConfig, say: (msg: string) => void, { force = false } = {}): Promise<void> {
   const k = kubeClients(kc);
-  const [quota, current] = await Promise.all([
-    workerCapacity(kc),
-    orUndefined(k.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterqueues', name: QUEUE_NAME })) as Promise<KueueObject | undefined>,
-  ]);
-  // Without force: nothing to size on a cluster without Kueue, nothing to do when it is right.
-  if (!force && (!current || sameQuota(quotaOf(current), quota))) return;
+  const current = (await orUndefined(k.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterqueues', name: QUEUE_NAME }))) as KueueObject | undefined;
+  // Without force, a cluster without Kueue costs this one read, and a queue already right is left as it is.
+  if (!force && !current) return;
+  const quota = await workerCapacity(kc);
+  if (!force && current && sameQuota(quotaOf(current), quota)) return;
   for (const obj of clusterQueue(quota)) await applyObject(k.objects, obj);
   const gib = (Number(quota.memory) / 2 ** 30).toFixed(1);
   say(`Kueue's queue '${QUEUE_NAME}' holds the workers' ${Number.parseInt(quota.cpu) / 1000} CPUs, ${gib} GiB and ${quota.gpus} GPU${quota.gpus === 1 ? '' : 's'}`);
