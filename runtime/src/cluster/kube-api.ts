@@ -18,6 +18,7 @@ import {
   type V1RuntimeClass,
 } from '@kubernetes/client-node';
 import { applyObject } from '../k8s/client.js';
+import { devicesByNode, type ResourceSlice } from '../manifests/dra.js';
 
 export interface ClusterApi {
   /** Whether the API server answers /readyz within the timeout. */
@@ -99,14 +100,9 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     },
     async listDraDevices(driver) {
       const slices = (await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'resource.k8s.io', version: 'v1', plural: 'resourceslices' })) as {
-        items: { spec?: { driver?: string; nodeName?: string; devices?: unknown[] } }[];
+        items: ResourceSlice[];
       };
-      const devices = new Map<string, number>();
-      for (const { spec } of slices.items) {
-        if (spec?.driver !== driver || !spec.nodeName) continue;
-        devices.set(spec.nodeName, (devices.get(spec.nodeName) ?? 0) + (spec.devices?.length ?? 0));
-      }
-      return devices;
+      return devicesByNode(slices.items, driver);
     },
   };
 }

@@ -121,7 +121,7 @@ export async function runFakeGpuPlugin(api: ClusterApi, nodes: V1Node[], asked: 
  * the DeviceClass jobs claim them by. Returns whether it was created or changed (its pods then roll).
  */
 export async function runDraGpuDriver(api: ClusterApi, gpusPerNode: number): Promise<boolean> {
-  const current = await api.readDaemonSet(DEVICE_PLUGIN_NAMESPACE, DRA_PLUGIN_NAME);
+  const current = await readDraGpuDriver(api);
   if (current && draGpusPerNode(current) === gpusPerNode) return false;
   for (const obj of draGpuDriverObjects(gpusPerNode)) await api.apply(obj);
   return true;

@@ -4,14 +4,10 @@
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { DRA_GPU_CLASS, DRA_GPU_DRIVER, RESOURCE_API, sharedGpuCount, type DraObject } from '../manifests/dra.js';
+import { devicesByNode, DRA_GPU_CLASS, DRA_GPU_DRIVER, ranksOf, RESOURCE_API, sharedGpuCount, type DraObject, type ResourceSlice } from '../manifests/dra.js';
 import { FIELD_MANAGER, orUndefined, type KubeClients } from '../k8s/client.js';
 
 const [GROUP, VERSION] = RESOURCE_API.split('/');
-
-interface ResourceSlice {
-  spec?: { driver?: string; nodeName?: string; devices?: unknown[] };
-}
 
 /** Each node's DRA GPUs (devices Skiff's driver published), or undefined where GPUs are not DRA's. */
 export async function draGpusByNode(k: KubeClients): Promise<Map<string, number> | undefined> {
@@ -19,11 +15,7 @@ export async function draGpusByNode(k: KubeClients): Promise<Map<string, number>
   const deviceClass = await orUndefined(k.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'deviceclasses', name: DRA_GPU_CLASS }));
   if (!deviceClass) return undefined;
   const slices = (await k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'resourceslices' })) as { items: ResourceSlice[] };
-  const byNode = new Map<string, number>();
-  for (const { spec } of slices.items) {
-    if (spec?.driver === DRA_GPU_DRIVER && spec.nodeName) byNode.set(spec.nodeName, (byNode.get(spec.nodeName) ?? 0) + (spec.devices?.length ?? 0));
-  }
-  return byNode;
+  return devicesByNode(slices.items, DRA_GPU_DRIVER);
 }
 
 /**
@@ -42,10 +34,9 @@ export function draGpuProblem(spec: JobSpec, byNode: Map<string, number>, where:
   if (spec.gpuShare === undefined) return undefined;
   const needed = sharedGpuCount(spec);
   if (needed <= most) return undefined;
-  const ranks = spec.kind === 'training' ? spec.workers : spec.replicas;
   return new SkiffError(
     'BAD_INPUT',
-    `this job's ${ranks} ranks × ${spec.gpuShare} of a GPU share one DRA claim of ${needed} GPUs, whose devices are all on one node, and no node of ${where} has more than ${most}`,
+    `this job's ${ranksOf(spec)} ranks × ${spec.gpuShare} of a GPU share one DRA claim of ${needed} GPUs, whose devices are all on one node, and no node of ${where} has more than ${most}`,
     { hint: `run fewer ranks (${Math.floor((most + 1e-9) / spec.gpuShare)} fit at --gpu-share ${spec.gpuShare}), or ask whole GPUs with --gpus-per-worker 1` },
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import { parseServingSpec, parseTrainingSpec } from '../spec/job-spec.js';
-import { DRA_DRIVER_IMAGE, DRA_GPU_CLASS, draGpuDriverObjects, draGpusPerNode, gpuClaimFor, sharedGpuCount, withGpuClaim } from './dra.js';
+import { devicesByNode, DRA_DRIVER_IMAGE, DRA_GPU_CLASS, draGpuDriverObjects, draGpusPerNode, gpuClaimFor, sharedGpuCount, withGpuClaim } from './dra.js';
 import { trainingJob } from './training.js';
 
 describe("fake GPUs as DRA devices: Kubernetes' test driver", () => {
@@ -22,6 +22,22 @@ describe("fake GPUs as DRA devices: Kubernetes' test driver", () => {
     expect(pod.serviceAccountName).toBe(objects[0].metadata!.name);
     expect(draGpusPerNode(daemonSet)).toBe(2);
     expect(draGpusPerNode({ spec: { template: { spec: { containers: [{ name: 'x', args: [] }] } } } })).toBeUndefined();
+  });
+
+  it("counts the devices it published for each node from the cluster's ResourceSlices, no other driver's", () => {
+    const slices = [
+      { spec: { driver: 'gpu.skiff.dev', nodeName: 'w1', devices: [{}, {}] } },
+      { spec: { driver: 'gpu.skiff.dev', nodeName: 'w2', devices: [{}] } },
+      { spec: { driver: 'gpu.skiff.dev', nodeName: 'w2', devices: [{}] } },
+      { spec: { driver: 'other.example.com', nodeName: 'w1', devices: [{}] } },
+      { spec: { driver: 'gpu.skiff.dev' } },
+    ];
+    expect(devicesByNode(slices, 'gpu.skiff.dev')).toEqual(
+      new Map([
+        ['w1', 2],
+        ['w2', 2],
+      ]),
+    );
   });
 
   it('names its devices by a DeviceClass, whose setting reaches each container that gets one', () => {

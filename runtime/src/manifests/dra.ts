@@ -140,8 +140,26 @@ export function gpuClaimFor(spec: JobSpec): DraObject {
 
 /** The devices a shared claim holds: enough for every rank's share (two ranks at 0.5: one GPU). */
 export function sharedGpuCount(spec: JobSpec): number {
-  const ranks = spec.kind === 'training' ? spec.workers : spec.replicas;
-  return Math.max(1, Math.ceil(ranks * (spec.gpuShare ?? 1) - 1e-9));
+  return Math.max(1, Math.ceil(ranksOf(spec) * (spec.gpuShare ?? 1) - 1e-9));
+}
+
+/** The job's ranks: a training job's workers, a serving job's replicas. */
+export function ranksOf(spec: JobSpec): number {
+  return spec.kind === 'training' ? spec.workers : spec.replicas;
+}
+
+/** A ResourceSlice as listed: the driver that published it, its node, its devices. */
+export interface ResourceSlice {
+  spec?: { driver?: string; nodeName?: string; devices?: unknown[] };
+}
+
+/** How many devices `driver` published for each node, from the cluster's ResourceSlices (pure). */
+export function devicesByNode(slices: ResourceSlice[], driver: string): Map<string, number> {
+  const byNode = new Map<string, number>();
+  for (const { spec } of slices) {
+    if (spec?.driver === driver && spec.nodeName) byNode.set(spec.nodeName, (byNode.get(spec.nodeName) ?? 0) + (spec.devices?.length ?? 0));
+  }
+  return byNode;
 }
 
 export function gpuClaimName(spec: Pick<JobSpec, 'name'>): string {
