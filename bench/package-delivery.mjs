@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
+import { JOB_IMAGE } from '../runtime/dist/images/images.js';
 import { median, round, run, seconds, skiff, writeResults } from './lib.mjs';
 
 const CLUSTER = process.env.BENCH_CLUSTER ?? 'skiff-bench';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DATA = process.env.SKIFF_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local/share'), 'skiff');
-const JOB_IMAGE = 'skiff.local/job-python:bookworm-2';
 
 await skiff(['--cluster', CLUSTER, 'up', '--workers', '1']);
 const project = mkdtempSync(join(tmpdir(), 'skiff-delivery-'));

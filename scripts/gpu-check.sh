@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # The real-GPU check: on a machine with NVIDIA's driver, Docker with nvidia as its default runtime,
-# and reach to what the gpu profile still fetches (NVIDIA's container toolkit for the nodes from
-# nvidia.github.io, the device plugin from nvcr.io; PyPI for torch), it
+# and reach to what the gpu profile still fetches (NVIDIA's device plugin from nvcr.io, unless
+# `docker load`ed; PyPI for torch: the nodes' container toolkit is in Skiff's node image), it
 #   1. builds Skiff's images (offline, cached) and makes a gpu cluster, one GPU per job node;
 #   2. runs a 1-GPU job that prints torch.cuda.get_device_name() and checks Skiff read the GPU's
 #      utilisation (`skiff run -o json` metrics events);
 #   3. with two GPUs or more, a 2-rank NCCL all-reduce;
 #   4. time-slicing: a cluster whose GPU is shared 2 ways runs two half-GPU ranks on one GPU;
 #   5. deletes the cluster.
-# Skiff's job image has a CPU build of torch: the jobs get PyPI's CUDA build with --pip, resolved
-# and installed on this machine and mounted into the pods (SKIFF_GPU_CHECK_TORCH picks the version).
+# Skiff's job image has Debian's CPU build of torch 2.6: the jobs get PyPI's CUDA build with --pip
+# (2.7.1's wheel for the image's Python 3.13, NVIDIA's CUDA libraries as wheels beside it; not 2.6.0,
+# which Debian's 2.6.0+debian already satisfies, so pip would keep the CPU build), resolved and
+# installed on this machine and mounted into the pods (SKIFF_GPU_CHECK_TORCH picks the version).
 #   bash scripts/gpu-check.sh        (exit 0: every step passed; 3: no GPU or Docker here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cluster=${SKIFF_GPU_CHECK_CLUSTER:-skiff-gpu-check}
-torch=${SKIFF_GPU_CHECK_TORCH:-torch==2.5.1}
+torch=${SKIFF_GPU_CHECK_TORCH:-torch==2.7.1}
 say() { echo "[gpu-check] $*" >&2; }
 
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)

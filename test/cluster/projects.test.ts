@@ -2,7 +2,8 @@
 // directory and resumes, Flask from requirements.txt and from PEP 723 metadata, a weights file
 // and a 200 MB folder beside the code, a --data folder both ranks read, and bad input refused
 // before any pod starts, with nothing left behind; a disk that fills under a job, and under a submit;
-// MLflow and Prometheus added to the running cluster, each read back through its own API.
+// MLflow and Prometheus added to the running cluster, each read back through its own API; Lightning's
+// multi-node DDP from its own package.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,6 +96,16 @@ describe('real projects run unchanged', () => {
     const hello = await skiff(['call', 'flask-pep723', '/']);
     expect(JSON.parse(hello.stdout)).toEqual({ hello: 'pep723' });
     await Promise.all(['flask-req', 'flask-pep723'].map((job) => skiff(['cancel', job])));
+  });
+
+  it("runs Lightning's multi-node DDP unchanged on two nodes: torch 2 in the image, and torchrun's rank variables", async () => {
+    const run = await skiff(['run', join(FIXTURES, 'lightning_ddp/train.py'), '--workers', '2', '--name', 'lightning-ddp'], 10 * 60_000);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stderr).toMatch(/packages (resolved|from the cache): .*lightning 2\.6\.6/);
+    // Each pod its own rank and node: DDP's sampler gives each 8 of the 16 batches, for 2 epochs.
+    expect(run.stdout).toContain('world 2 global rank 0 node 0 steps 16');
+    expect(run.stdout).toContain('world 2 global rank 1 node 1 steps 16');
+    await skiff(['cancel', 'lightning-ddp']);
   });
 
   it('ships a 5 MB weights file beside a serving script, and a 200 MB code folder', async () => {

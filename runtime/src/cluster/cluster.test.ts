@@ -18,7 +18,7 @@ import { DRA_DRIVER_IMAGE, DRA_GPU_DRIVER, DRA_PLUGIN_NAME, draGpusPerNode } fro
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 
 const OFFLINE = OFFLINE_NODE_IMAGE;
-const JOB = 'skiff.local/job-python:bookworm-2';
+const JOB = 'skiff.local/job-python:trixie-1';
 
 /**
  * The pretend tool names things its own way, not kind's: a Clusters that hard-coded kind's context
@@ -65,6 +65,10 @@ class World {
   /** Whether the kubelets take a plugin's GPUs (false: its pods never register). */
   pluginsRegister = true;
   images = new Set<string>([OFFLINE, JOB]);
+  /** The job image the kubelets of a cluster made by addCluster list (an older Skiff's, in one test). */
+  heldJobImage = JOB;
+  /** `<node> <image>` for each image loaded onto a node, which its kubelet has not listed yet. */
+  loadedOnto = new Set<string>();
   apiReady = true;
   dockerUp = true;
   /** An engine whose API accepts the connection and never answers. */
@@ -108,6 +112,7 @@ class World {
       opts.name,
       names.map((name, i) => (i === 0 && opts.workers > 0 ? node(name, profile, true) : node(name, jobNode, i === 0, gpus))),
     );
+    for (const n of this.nodes.get(opts.name)!) n.status!.images = [{ names: [this.heldJobImage], sizeBytes: 1 }];
     if (opts.profile === 'fake-gpu' && gpus > 0) this.fakeGpuPlugins.set(opts.name, fakeGpuDevicePluginDaemonSet({ gpusPerNode: gpus, sharing: 1 }));
     this.contexts.add(opts.name);
     this.writeKubeconfig();
@@ -159,7 +164,13 @@ class World {
         this.log.push(`kubeconfig ${name}`);
         return kubeconfigYaml([name]);
       },
-      loadImageArchive: async (name, archive) => void this.log.push(`load ${name} ${readFileSync(archive, 'utf8')}`),
+      loadImageArchive: async (name, archive) => {
+        const image = readFileSync(archive, 'utf8');
+        this.log.push(`load ${name} ${image}`);
+        for (const n of this.nodes.get(name) ?? []) this.loadedOnto.add(`${n.metadata!.name} ${image}`);
+      },
+      // The runtime has what was loaded; the kubelets' lists (node status) can lag it.
+      nodeHasImage: async (node, image) => this.loadedOnto.has(`${node} ${image}`),
       nodeContainers: async (name) => (this.containers.get(name) ?? []).map((c) => c.name),
     };
   }
@@ -312,7 +323,7 @@ describe('Clusters.up', () => {
     world.imageIds.set(JOB, 'sha256:0123456789abcdef0123');
     await world.clusters().up({ name: 'third' });
     expect(world.log.filter((l) => l.startsWith('save '))).toHaveLength(2);
-    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_bookworm-2@0123456789abcdef.tar`]);
+    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_trixie-1@0123456789abcdef.tar`]);
   });
 
   it('reuses a healthy cluster without creating anything', async () => {
@@ -323,6 +334,17 @@ describe('Clusters.up', () => {
     expect(result.reused).toBe(true);
     expect(result.cluster.nodes).toHaveLength(3);
     expect(world.log).toEqual(['preflight cpu', 'namespace skiff']);
+  });
+
+  it("loads Skiff's job image onto a reused cluster whose nodes hold only an older one (made by an older Skiff), once", async () => {
+    world.heldJobImage = 'skiff.local/job-python:bookworm-2';
+    world.addCluster({ name: 'skiff', profile: 'cpu', workers: 2 });
+    const progress: string[] = [];
+    expect((await world.clusters().up({}, (m) => progress.push(m))).reused).toBe(true);
+    expect(world.log).toEqual(['preflight cpu', `save ${JOB}`, `load skiff ${JOB}`, 'namespace skiff']);
+    expect(progress).toContain(`loading ${JOB} onto the nodes (skiff-worker, skiff-worker2 have an older one)`);
+    await world.clusters().up({});
+    expect(world.log.filter((l) => l.startsWith('load '))).toHaveLength(1);
   });
 
   it('deletes a cluster whose nodes never become Ready', async () => {

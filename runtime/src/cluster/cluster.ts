@@ -26,6 +26,7 @@ import { clusterApi, type ClusterApi } from './kube-api.js';
 import { chooseNodeImage, pullImage, type NodeImageDeps } from './node-image.js';
 import {
   clusterInfoFromNodes,
+  jobNodesWithout,
   labelGpuSharing,
   profileOf,
   readDraGpuDriver,
@@ -300,6 +301,7 @@ export class Clusters {
 
   private async reuse(opts: ClusterOptions, request: UpRequest, api: ClusterApi, onProgress: Progress): Promise<ClusterInfo> {
     let nodes = await api.listNodes();
+    await this.bringJobImage(opts.name, nodes, onProgress);
     const fakeGpu = profileOf(nodes) === 'fake-gpu';
     const driver = fakeGpu ? await readDraGpuDriver(api) : undefined;
     // fake-gpu changes how it hands out its GPUs in place: --dra to DRA devices, --no-dra back to the device plugin.
@@ -379,6 +381,22 @@ export class Clusters {
       await provider.delete(opts.name).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * A cluster made by an older Skiff has an older job image: without this every job would wait
+   * in ImagePullBackOff for an image nothing can pull. The kubelets' lists cost nothing to read;
+   * a node they do not show it on is asked itself, as they lag a load that has just happened.
+   */
+  private async bringJobImage(name: string, nodes: V1Node[], onProgress: Progress): Promise<void> {
+    const unlisted = jobNodesWithout(nodes, JOB_IMAGE);
+    const held = await Promise.all(unlisted.map((node) => this.provider.nodeHasImage(node, JOB_IMAGE)));
+    const lacking = unlisted.filter((_, i) => !held[i]);
+    if (lacking.length === 0) return;
+    const archive = await this.jobImageArchive(onProgress);
+    if (!archive) return;
+    onProgress(`loading ${JOB_IMAGE} onto the nodes (${lacking.join(', ')} have an older one)`);
+    await this.provider.loadImageArchive(name, archive, onProgress);
   }
 
   /** The job image's archive, or undefined (with a word why) when the image is not built. */

@@ -2,7 +2,7 @@ import type { V1DaemonSet, V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../errors.js';
 import type { ClusterApi } from './kube-api.js';
-import { clusterInfoFromNodes, nodeInfo, runFakeGpuPlugin, waitForFakeGpus, waitForNodesReady } from './nodes.js';
+import { clusterInfoFromNodes, jobNodesWithout, nodeInfo, runFakeGpuPlugin, waitForFakeGpus, waitForNodesReady } from './nodes.js';
 import { fakeGpuDevicePluginDaemonSet } from '../manifests/gpu.js';
 
 function node(name: string, opts: { controlPlane?: boolean; ready?: boolean; labels?: Record<string, string>; gpus?: number } = {}): V1Node {
@@ -42,6 +42,24 @@ function fakeApi(listings: V1Node[][], plugin?: V1DaemonSet): ClusterApi & { app
     listDraDevices: async () => new Map(),
   };
 }
+
+describe('jobNodesWithout', () => {
+  const holding = (n: V1Node, ...images: string[]): V1Node => ({
+    ...n,
+    status: { ...n.status, images: images.map((name) => ({ names: [`docker.io/library/import@sha256:${name.length}`, name] })) },
+  });
+  const image = 'skiff.local/job-python:trixie-1';
+
+  it('names the workers whose kubelet does not list the image; the control plane runs no jobs', () => {
+    const nodes = [holding(node('cp', { controlPlane: true })), holding(node('w1'), image), holding(node('w2'), 'skiff.local/job-python:bookworm-2'), node('w3')];
+    expect(jobNodesWithout(nodes, image)).toEqual(['w2', 'w3']);
+  });
+
+  it('looks at a lone control plane, which runs the jobs', () => {
+    expect(jobNodesWithout([node('cp', { controlPlane: true })], image)).toEqual(['cp']);
+    expect(jobNodesWithout([holding(node('cp', { controlPlane: true }), image)], image)).toEqual([]);
+  });
+});
 
 describe('nodeInfo and clusterInfoFromNodes', () => {
   it('reads role, readiness, allocatable GPUs and the profile label', () => {

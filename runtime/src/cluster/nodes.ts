@@ -92,6 +92,16 @@ export async function waitForNodesReady(api: ClusterApi, cluster: NamedCluster, 
   }
 }
 
+/**
+ * The nodes that run jobs (the workers, or a lone control plane) whose kubelet does not list
+ * `image`: a cluster made before Skiff's job image changed version has only the old one.
+ */
+export function jobNodesWithout(nodes: V1Node[], image: string): string[] {
+  const workers = nodes.filter((node) => !(CONTROL_PLANE_LABEL in (node.metadata?.labels ?? {})));
+  const jobNodes = workers.length > 0 ? workers : nodes;
+  return jobNodes.filter((node) => !node.status?.images?.some((listed) => listed.names?.includes(image))).map((node) => node.metadata?.name ?? '');
+}
+
 /** Nodes that Skiff's kind config marked to carry fake GPUs (workers, or a lone control plane). */
 export function fakeGpuNodes(nodes: V1Node[]): V1Node[] {
   return nodes.filter((node) => node.metadata?.labels?.[FAKE_GPU_LABEL] === 'true');

@@ -30,6 +30,8 @@ export interface ClusterProvider {
   kubeconfig(name: string): Promise<string>;
   /** Imports an image archive (`docker save` format) onto the nodes that run jobs. */
   loadImageArchive(name: string, archive: string, onProgress?: (msg: string) => void): Promise<void>;
+  /** Whether a node's container runtime holds the image (the kubelet's list in node status lags a load by up to a minute). */
+  nodeHasImage(node: string, image: string): Promise<boolean>;
   /** Docker container names of the cluster's nodes. */
   nodeContainers(name: string): Promise<string[]>;
 }

@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../exec/tools.js';
 import { SkiffError } from '../errors.js';
 import { run, type Runner } from '../exec/run.js';
+import { DEFAULT_JOB_IMAGE } from '../spec/job-spec.js';
 
-/** The image every job runs in (tag suffix: JOB_RECIPE in runtime/images/versions.env). */
-export const JOB_IMAGE = 'skiff.local/job-python:bookworm-2';
+/** The image every job runs in (versions.env's JOB_IMAGE: JOB_DEBIAN_SUITE, then JOB_RECIPE). */
+export const JOB_IMAGE = DEFAULT_JOB_IMAGE;
 
 export type ImageSet = 'all' | 'binaries' | 'node' | 'job' | 'kueue' | 'prometheus';
 

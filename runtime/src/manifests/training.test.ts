@@ -88,6 +88,9 @@ describe('trainingManifests', () => {
     expect(env.WORLD_SIZE.value).toBe('3');
     expect(env.RANK.valueFrom?.fieldRef?.fieldPath).toBe("metadata.annotations['batch.kubernetes.io/job-completion-index']");
     expect(env.LOCAL_RANK.value).toBe('0');
+    // torchrun's variables for one process per node, which Lightning and Accelerate read.
+    for (const name of ['GROUP_RANK', 'ROLE_RANK', 'NODE_RANK']) expect(env[name].valueFrom).toEqual(env.RANK.valueFrom);
+    expect([env.GROUP_WORLD_SIZE.value, env.ROLE_WORLD_SIZE.value, env.LOCAL_WORLD_SIZE.value, env.ROLE_NAME.value]).toEqual(['3', '3', '1', 'default']);
     expect(env.PYTHONPATH.value).toBe('/skiff/lib');
     expect(env.PYTHONUNBUFFERED.value).toBe('1');
     expect(env.SKIFF_JOB.value).toBe('train-a1b2c');

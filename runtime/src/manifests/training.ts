@@ -61,8 +61,12 @@ export function trainingService(spec: TrainingJobSpec, meta: ManifestMeta = {}):
   };
 }
 
+/** Where a rank's pod reads its rank: the Indexed Job's completion index (absent on other workloads). */
+export const RANK_FIELD_PATH = `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']`;
+
 export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: CodeFile[], meta: ManifestMeta = {}, ws?: Workspace): V1Job {
   const gpu = spec.gpusPerWorker > 0;
+  const rankField = { fieldRef: { fieldPath: RANK_FIELD_PATH } };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -93,10 +97,16 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
                 { name: 'MASTER_PORT', value: String(spec.masterPort) },
                 { name: 'WORLD_SIZE', value: String(spec.workers) },
                 // A pod template cannot carry a per-index label, so the rank comes from the index annotation.
-                { name: 'RANK', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']` } } },
+                { name: 'RANK', valueFrom: rankField },
                 // One process per pod: each pod is one DDP rank.
                 { name: 'LOCAL_RANK', value: '0' },
                 { name: 'LOCAL_WORLD_SIZE', value: '1' },
+                // The rest of what `torchrun --nnodes=N --nproc-per-node=1` gives each process, and
+                // NODE_RANK: Lightning and Accelerate read these to find their rank (Lightning without
+                // GROUP_RANK takes every pod for rank 0 of node 0, and the ranks never meet).
+                ...['GROUP_RANK', 'ROLE_RANK', 'NODE_RANK'].map((name) => ({ name, valueFrom: rankField })),
+                ...['GROUP_WORLD_SIZE', 'ROLE_WORLD_SIZE'].map((name) => ({ name, value: String(spec.workers) })),
+                { name: 'ROLE_NAME', value: 'default' },
                 ...jobEnv(spec, ws),
               ],
               ports: [

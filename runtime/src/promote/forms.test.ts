@@ -54,6 +54,10 @@ describe('the Kubeflow Trainer form', () => {
     expect(container.ports).toEqual([{ name: PYTORCH_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' }]);
     const names = container.env!.map((e) => e.name);
     for (const set of ['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK']) expect(names).not.toContain(set);
+    // Nothing reads the Indexed Job's completion index, which the operator's pods lack.
+    for (const fromIndex of ['GROUP_RANK', 'ROLE_RANK', 'NODE_RANK']) expect(names).not.toContain(fromIndex);
+    expect(JSON.stringify(container.env)).not.toContain('job-completion-index');
+    expect(names).toContain('LOCAL_RANK');
     expect(container.env).toContainEqual({ name: 'SEED', valueFrom: { secretKeyRef: { name: 'job-a1-env', key: 'SEED' } } });
     expect(JSON.stringify(job)).not.toContain('"7"');
     expect(pod.subdomain).toBeUndefined();

@@ -1,9 +1,10 @@
 // The operator forms of a promoted job, for targets that run Kubeflow Trainer or KServe: the
 // already-remapped Job becomes a PyTorchJob, the Deployment an InferenceService in KServe's raw
 // (plain Deployment) mode. Pure, so the diff a user reviews is exactly what gets applied.
-import type { V1Container, V1Deployment, V1Job, V1PodSpec } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1Job, V1PodSpec } from '@kubernetes/client-node';
 import type { ServingJobSpec, TrainingJobSpec } from '../spec/job-spec.js';
 import { INFERENCE_SERVICE, PYTORCH_JOB, apiVersionOf, type InferenceService, type PyTorchJob } from '../jobs/operator-kinds.js';
+import { RANK_FIELD_PATH } from '../manifests/training.js';
 
 export type WorkloadForm = 'kubernetes' | 'kubeflow' | 'kserve';
 
@@ -23,8 +24,12 @@ export function chooseForm(kind: 'training' | 'serving', apis: TargetApis, prefe
 /** The training operator requires this container name and reads MASTER_PORT from this port name. */
 export const PYTORCH_CONTAINER = 'pytorch';
 export const PYTORCH_PORT_NAME = 'pytorchjob-port';
-/** The operator sets these itself, from its own Services; copies would contradict it. */
+/**
+ * The operator sets these itself, from its own Services; copies would contradict it. The other
+ * rank variables read the Indexed Job's completion index, which the operator's pods do not have.
+ */
 const OPERATOR_ENV = new Set(['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK']);
+const fromJobIndex = (e: V1EnvVar) => e.valueFrom?.fieldRef?.fieldPath === RANK_FIELD_PATH;
 
 /** Rank 0 is the Master replica, the other ranks are Workers, all from the Job's pod template. */
 export function pytorchJobOf(job: V1Job, spec: TrainingJobSpec): PyTorchJob {
@@ -37,7 +42,7 @@ export function pytorchJobOf(job: V1Job, spec: TrainingJobSpec): PyTorchJob {
   const container: V1Container = {
     ...main,
     name: PYTORCH_CONTAINER,
-    env: main.env?.filter((e) => !OPERATOR_ENV.has(e.name)),
+    env: main.env?.filter((e) => !OPERATOR_ENV.has(e.name) && !fromJobIndex(e)),
     ports: [{ name: PYTORCH_PORT_NAME, containerPort: spec.masterPort, protocol: 'TCP' }],
   };
   pod.containers = [container, ...sidecars];

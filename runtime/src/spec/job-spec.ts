@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:bookworm-2'; // Skiff's offline-built Python+torch image
+export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:trixie-1'; // Skiff's offline-built Python+torch image (runtime/images/versions.env)
 export const DEFAULT_NAMESPACE = 'skiff';
 export const DEFAULT_MASTER_PORT = 29500;
 export const DEFAULT_SERVING_PORT = 8000;
@@ -101,7 +101,10 @@ export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const QUANTITY_RE = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 /** Variables Skiff sets on every training worker; a user value would silently break rendezvous. */
-const TRAINING_RESERVED_ENV = ['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'SKIFF_JOB'];
+const TRAINING_RESERVED_ENV = [
+  ...['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE'],
+  ...['GROUP_RANK', 'GROUP_WORLD_SIZE', 'ROLE_RANK', 'ROLE_WORLD_SIZE', 'ROLE_NAME', 'NODE_RANK', 'SKIFF_JOB'],
+];
 const SERVING_RESERVED_ENV = ['PORT', 'SKIFF_JOB'];
 
 const FLAGS: Record<string, string> = {

@@ -24,6 +24,14 @@ function fakeRunner(respond: (call: Call) => { stdout?: string; stderr?: string;
 }
 
 describe('KindProvider', () => {
+  it("asks a node's containerd whether it holds an image, by its exact name", async () => {
+    const { runner, calls } = fakeRunner((call) => ({ stdout: call.args.at(-1) === 'name==skiff.local/job:3' ? 'skiff.local/job:3\n' : '' }));
+    const kind = new KindProvider({ kindPath: '/k/kind', runner });
+    expect(await kind.nodeHasImage('skiff-worker', 'skiff.local/job:3')).toBe(true);
+    expect(await kind.nodeHasImage('skiff-worker', 'skiff.local/job:4')).toBe(false);
+    expect(calls[0].args).toEqual(['exec', 'skiff-worker', 'ctr', '--namespace=k8s.io', 'images', 'ls', '-q', 'name==skiff.local/job:3']);
+  });
+
   it('creates a cluster from a temporary kind config, with its node image and kubeconfig', async () => {
     let config: unknown;
     let configPath = '';

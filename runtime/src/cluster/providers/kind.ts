@@ -126,6 +126,12 @@ export class KindProvider implements ClusterProvider {
     await this.kind(['load', 'image-archive', archive, '--name', name, '--nodes', jobNodes.join(',')], { timeoutMs: CREATE_TIMEOUT_MS, onLine: progressReporter(onProgress) });
   }
 
+  async nodeHasImage(node: string, image: string): Promise<boolean> {
+    // kind's nodes are named after their containers; kind loads images into containerd's k8s.io namespace.
+    const { stdout } = await this.runner('docker', ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', '-q', `name==${image}`], { timeoutMs: QUICK_TIMEOUT_MS });
+    return stdout.split('\n').some((line) => line.trim() === image);
+  }
+
   async nodeContainers(name: string): Promise<string[]> {
     return parseNames((await this.kind(['get', 'nodes', '--name', name], { timeoutMs: QUICK_TIMEOUT_MS })).stdout);
   }
