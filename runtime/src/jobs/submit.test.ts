@@ -208,6 +208,20 @@ describe('submitJob', () => {
     expect(api.applied).toEqual([]);
   });
 
+  it("warns, and still submits, a multi-worker script that sets MASTER_ADDR to localhost (PyTorch's DDP tutorial)", async () => {
+    api = new FakeApi();
+    const kc = await api.start();
+    dir = await mkdtemp(path.join(tmpdir(), 'skiff-submit-'));
+    await writeFile(path.join(dir, 'ddp.py'), "import os\nos.environ['MASTER_ADDR'] = 'localhost'\n");
+    const said: string[] = [];
+    await submitJob(kc, parseTrainingSpec({ name: 'train', script: 'ddp.py', workers: 2 }), dir, { onProgress: (line) => said.push(line) });
+    expect(said).toEqual([expect.stringContaining("warning: ddp.py points its rendezvous at its own pod, line 2 (os.environ['MASTER_ADDR'] = 'localhost')")]);
+    expect(api.applied.map((a) => a.body.kind)).toContain('Job');
+    said.length = 0;
+    await submitJob(kc, parseTrainingSpec({ name: 'train', script: 'ddp.py', workers: 1 }), dir, { onProgress: (line) => said.push(line) });
+    expect(said).toEqual([]);
+  });
+
   it('says SCRIPT_NOT_FOUND for a missing script', async () => {
     api = new FakeApi();
     const kc = await api.start();

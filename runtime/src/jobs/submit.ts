@@ -30,6 +30,7 @@ import { WORK_MOUNT, hostUserIds, jobRunsDir, nodePathOf, runIdFor, runLogsDir, 
 import { createRun, latestRun, removeRun, type Run } from '../workspace/runs.js';
 import { packagesRoot, resolvePackages, type ResolvedPackages } from '../packages/install.js';
 import { mergeRequirements, notebookPipRequirements, parseInlineScriptMetadata, parseRequirementsText, withoutPipMagics } from '../packages/sources.js';
+import { localRendezvousWarning } from './rendezvous-check.js';
 
 /** How long a replaced Job may take to disappear (its pods get their termination grace period). */
 const REPLACE_TIMEOUT_MS = 90_000;
@@ -81,7 +82,17 @@ async function configMapCode(spec: JobSpec, source: CodeSource, onProgress?: (li
   const folder = await scriptErrors(() => scanCodeFolder(codeRoot, spec.script, { includeHidden: source.includeHidden }));
   const leftOut = leftOutText(folder.leftOut);
   if (leftOut) onProgress?.(leftOut);
-  return overlay(await readCodeFolder(folder), source.files ?? []);
+  const files = overlay(await readCodeFolder(folder), source.files ?? []);
+  const script = files.find((f) => f.path === spec.script);
+  if (script && onProgress) warnOfLocalRendezvous(spec, script.content.toString('utf8'), onProgress);
+  return files;
+}
+
+/** A multi-worker script that sets its own MASTER_ADDR to localhost would run alone in each pod: said before it runs. */
+function warnOfLocalRendezvous(spec: JobSpec, scriptText: string, progress: (line: string) => void): void {
+  if (spec.kind !== 'training' || spec.session) return;
+  const warning = localRendezvousWarning(spec.script, scriptText, spec.workers);
+  if (warning) progress(warning);
 }
 
 /** What `skiff --context X run --dry-run` prints: the objects submit would apply there, code in a ConfigMap. */
@@ -196,6 +207,7 @@ async function planLocalJob(spec: JobSpec, source: CodeSource, local: Local, opt
   const code = await localCode(spec, source);
   const leftOut = leftOutText(code.folder?.leftOut ?? []);
   if (leftOut) progress(leftOut);
+  warnOfLocalRendezvous(spec, code.scriptText, progress);
   const requirements = await jobRequirements(spec, code.scriptText, code.scriptDir);
   const data = await dataMounts(spec.data ?? [], local.shared);
   const from = opts.from ? await latestRun(local.shared.data, local.cluster, spec.namespace, opts.from) : undefined;
