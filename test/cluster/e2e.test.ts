@@ -18,7 +18,7 @@ interface Status {
 interface Described {
   phase: string;
   reason?: string;
-  pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number; startedAt?: string; finishedAt?: string }[];
+  pods: { name: string; rank: number; node?: string; phase: string; exitCode?: number; startedAt?: string; finishedAt?: string; gpus?: string[] }[];
 }
 interface Sample {
   type: string;
@@ -350,7 +350,15 @@ describe('skiff on a real kind cluster', () => {
     expect(moved.stdout).toContain('2 GPUs (DRA)');
     try {
       // Whole GPUs: a claim per rank, from the job's template, each prepared on its rank's node by the driver.
-      const run = await skiff(['run', 'test/cluster/fixtures/dra_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-dra']);
+      const running = skiff(['run', 'test/cluster/fixtures/dra_check.py', '--workers', '2', '--gpus-per-worker', '1', '--name', 'e2e-dra', '--', '--hold', '8']);
+      // While the ranks hold their claims, describe names each rank's device (the driver's device-NN).
+      await expect
+        .poll(async () => (await skiffJson<Described>(['describe', 'e2e-dra']).catch(() => undefined))?.pods.map((p) => p.gpus?.join(',') ?? '-') ?? [], {
+          timeout: 60_000,
+          interval: 1000,
+        })
+        .toEqual([expect.stringMatching(/^device-0\d$/), expect.stringMatching(/^device-0\d$/)]);
+      const run = await running;
       expect(run.code, run.stderr).toBe(0);
       const ranks = [...run.stdout.matchAll(/\] rank (\d) of 2 claims (\S+) kind (\S+)/g)].map((m) => ({ rank: m[1], claims: m[2], kind: m[3] }));
       expect(ranks).toHaveLength(2);

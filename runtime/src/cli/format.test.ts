@@ -73,6 +73,23 @@ describe('describeText', () => {
     expect(text).toMatch(/RANK\s+NAME\s+NODE\s+PHASE\s+READY\s+RESTARTS\s+EXIT\s+REASON\n\s+0\s+train-abcde-0-xxxxx\s+w1\s+Failed\s+no\s+0\s+1\s+Error/);
     expect(text).toMatch(/2m\s+Warning\s+BackoffLimitExceeded\s+Job\/train-abcde\s+Job has reached/);
   });
+
+  it("adds a GPUS column with each rank's DRA devices, only when some rank holds any", () => {
+    const pod = { rank: 0, node: 'w1', phase: 'Running', ready: true, restarts: 0 };
+    const d: JobDescription = {
+      ...job({ phase: 'Running' }),
+      pods: [
+        { ...pod, name: 'dra-0-aaaaa', gpus: ['gpu-1'] },
+        { ...pod, name: 'dra-1-bbbbb', rank: 1, node: 'w2', phase: 'Pending', ready: false },
+      ],
+      events: [],
+    };
+    const text = describeText(d, now);
+    expect(text).toMatch(/RANK\s+NAME\s+NODE\s+GPUS\s+PHASE/);
+    expect(text).toMatch(/0\s+dra-0-aaaaa\s+w1\s+gpu-1\s+Running/);
+    expect(text).toMatch(/1\s+dra-1-bbbbb\s+w2\s+-\s+Pending/);
+    expect(describeText({ ...d, pods: d.pods.map(({ gpus: _, ...p }) => p) }, now)).not.toContain('GPUS');
+  });
 });
 
 describe('line formats', () => {

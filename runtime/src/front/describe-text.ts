@@ -71,9 +71,22 @@ export function describeText(d: JobDescription, now: Date = new Date()): string 
   out.push('', 'Pods:');
   if (d.pods.length === 0) out.push('  (none yet)');
   else {
-    const rows = [[d.kind === 'training' ? 'RANK' : 'REPLICA', 'NAME', 'NODE', 'PHASE', 'READY', 'RESTARTS', 'EXIT', 'REASON']];
+    // Which DRA devices each rank holds: only on a cluster that hands GPUs out through DRA.
+    const claimed = d.pods.some((p) => p.gpus);
+    const rows = [[d.kind === 'training' ? 'RANK' : 'REPLICA', 'NAME', 'NODE', ...(claimed ? ['GPUS'] : []), 'PHASE', 'READY', 'RESTARTS', 'EXIT', 'REASON']];
     for (const p of d.pods) {
-      rows.push([String(p.rank), p.name, p.node ?? '-', p.phase, p.ready ? 'yes' : 'no', String(p.restarts), p.exitCode === undefined ? '-' : String(p.exitCode), p.reason ?? '']);
+      const gpus = claimed ? [p.gpus?.join(',') ?? '-'] : [];
+      rows.push([
+        String(p.rank),
+        p.name,
+        p.node ?? '-',
+        ...gpus,
+        p.phase,
+        p.ready ? 'yes' : 'no',
+        String(p.restarts),
+        p.exitCode === undefined ? '-' : String(p.exitCode),
+        p.reason ?? '',
+      ]);
     }
     out.push(indent(table(rows).trimEnd()));
   }

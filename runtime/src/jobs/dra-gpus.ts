@@ -1,11 +1,12 @@
 // GPUs on a cluster that hands them out through DRA (`skiff up --profile fake-gpu --dra`): whether
 // the cluster does (Skiff's DeviceClass is there), how many devices each node has, and whether a
 // job's ask can ever be met, so it is refused in words at submit rather than left Pending.
-import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import { SkiffError } from '../errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { devicesByNode, DRA_GPU_CLASS, DRA_GPU_DRIVER, ranksOf, RESOURCE_API, sharedGpuCount, type DraObject, type ResourceSlice } from '../manifests/dra.js';
 import { FIELD_MANAGER, orUndefined, type KubeClients } from '../k8s/client.js';
+import type { JobDescription } from './status.js';
 
 const [GROUP, VERSION] = RESOURCE_API.split('/');
 
@@ -67,4 +68,45 @@ export function ownedBy<T extends KubernetesObject>(obj: T, owner: KubernetesObj
     blockOwnerDeletion: true,
   };
   return { ...obj, metadata: { ...obj.metadata, ownerReferences: [reference] } };
+}
+
+/** A ResourceClaim as describe reads it: the devices its allocation holds. */
+export interface AllocatedClaim {
+  metadata?: { name?: string };
+  status?: { allocation?: { devices?: { results?: { driver?: string; pool?: string; device?: string }[] } } };
+}
+
+/** The claims a pod's containers use: each template's claim (named in the pod's status once made), or a shared claim by name. */
+export function podClaimNames(pod: V1Pod): string[] {
+  const generated = (pod.status?.resourceClaimStatuses ?? []).map((c) => c.resourceClaimName);
+  const named = (pod.spec?.resourceClaims ?? []).map((c) => c.resourceClaimName);
+  return [...new Set([...generated, ...named].filter((name): name is string => Boolean(name)))];
+}
+
+/** The GPUs Skiff's DRA driver allocated to a pod's claims (device names, as its ResourceSlice lists them). */
+export function claimedGpus(pod: V1Pod, claims: Map<string, AllocatedClaim>): string[] {
+  return podClaimNames(pod).flatMap((name) =>
+    (claims.get(name)?.status?.allocation?.devices?.results ?? []).filter((r) => r.driver === DRA_GPU_DRIVER && r.device).map((r) => r.device!),
+  );
+}
+
+/** The namespace's ResourceClaims by name; none read when no pod names one (most jobs, every cluster without DRA). */
+export async function claimsFor(k: KubeClients, namespace: string, pods: V1Pod[]): Promise<Map<string, AllocatedClaim>> {
+  if (!pods.some((p) => (p.spec?.resourceClaims ?? []).length > 0)) return new Map();
+  const listed = (await k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'resourceclaims' })) as { items: AllocatedClaim[] };
+  return new Map(listed.items.map((c) => [c.metadata?.name ?? '', c]));
+}
+
+/** The description with each rank's claimed GPUs beside it (while its pod holds them: a rank's own claim goes when it ends). */
+export function withClaimedGpus(description: JobDescription, pods: V1Pod[], claims: Map<string, AllocatedClaim>): JobDescription {
+  if (claims.size === 0) return description;
+  const byName = new Map(pods.map((p) => [p.metadata?.name ?? '', p]));
+  return {
+    ...description,
+    pods: description.pods.map((d) => {
+      const pod = byName.get(d.name);
+      const gpus = pod ? claimedGpus(pod, claims) : [];
+      return gpus.length > 0 ? { ...d, gpus } : d;
+    }),
+  };
 }

@@ -15,6 +15,7 @@ import { ANNOTATIONS } from '../manifests/labels.js';
 import { runLogsDir } from '../workspace/layout.js';
 import { keptTail, readKeptPods, type KeptPod } from '../workspace/kept-logs.js';
 import { jobDescriptionOf, jobStatusOf, ownedPods, phaseOf, podsByJob, type JobDescription, type JobObjects } from './status.js';
+import { claimsFor, withClaimedGpus } from './dra-gpus.js';
 import {
   INFERENCE_SERVICE,
   PYTORCH_JOB,
@@ -125,12 +126,13 @@ export class Jobs {
     const snapshot = await this.snapshot(name);
     if (!snapshot) throw jobNotFound(name, this.namespace);
     const context = this.reasonContext();
-    const [events, reason, kept] = await Promise.all([
+    const [events, reason, kept, claims] = await Promise.all([
       this.k.core.listNamespacedEvent({ namespace: this.namespace }),
       this.reasonFor(snapshot.objects, context),
       context.kept(snapshot.objects),
+      claimsFor(this.k, this.namespace, snapshot.objects.pods),
     ]);
-    return jobDescriptionOf(snapshot.objects, events.items, reason, kept);
+    return withClaimedGpus(jobDescriptionOf(snapshot.objects, events.items, reason, kept), snapshot.objects.pods, claims);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface PodDescription extends JobPodStatus {
   image?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** The GPUs its DRA claims hold (a cluster that hands GPUs out through DRA), by device name. */
+  gpus?: string[];
 }
 
 export interface JobEvent {
