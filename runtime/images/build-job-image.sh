@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=$1
 source "$here/common.sh"
 if docker image inspect "$JOB_IMAGE" >/dev/null 2>&1; then log "cached: $JOB_IMAGE"; exit 0; fi
-tar=$(rootfs_tar job python3,python3-torch,python3-numpy,python3-pip,ca-certificates,procps "$JOB_DEBIAN_SUITE")
+# g++, python3-dev and libtorch-dev (ATen's headers): torch.compile's inductor writes C++ and builds
+# it, and scripts call it as nanoGPT does; without them it fails with "No working C++ compiler".
+tar=$(rootfs_tar job python3,python3-torch,python3-numpy,python3-pip,ca-certificates,procps,g++,python3-dev,libtorch-dev "$JOB_DEBIAN_SUITE")
 log "importing $JOB_IMAGE"
 # USE_LIBUV=0: Debian builds torch without libuv, and torch 2.4+ asks for libuv's TCPStore by
 # default, so every init_process_group (env:// or tcp://) would fail with "use_libuv was requested

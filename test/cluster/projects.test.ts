@@ -3,7 +3,7 @@
 // and a 200 MB folder beside the code, a --data folder both ranks read, and bad input refused
 // before any pod starts, with nothing left behind; a disk that fills under a job, and under a submit;
 // MLflow and Prometheus added to the running cluster, each read back through its own API; Lightning's
-// multi-node DDP from its own package.
+// multi-node DDP from its own package; a training step through torch.compile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +106,14 @@ describe('real projects run unchanged', () => {
     expect(run.stdout).toContain('world 2 global rank 0 node 0 steps 16');
     expect(run.stdout).toContain('world 2 global rank 1 node 1 steps 16');
     await skiff(['cancel', 'lightning-ddp']);
+  });
+
+  it('trains through torch.compile on CPU: the image has the compiler and headers inductor builds with', async () => {
+    const run = await skiff(['run', join(FIXTURES, 'torch_compile/train.py'), '--name', 'compiled'], 5 * 60_000);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('step 2 loss');
+    expect(run.stdout).toMatch(/compiled by inductor on torch 2\.\d+/);
+    await skiff(['cancel', 'compiled']);
   });
 
   it('ships a 5 MB weights file beside a serving script, and a 200 MB code folder', async () => {

@@ -188,7 +188,7 @@ describe('promotion from the local cluster to another context', () => {
 
     const localJob = JSON.parse((await local(['describe', 'promo-train', '-o', 'json'])).stdout) as { phase: string; spec: { image: string } };
     expect(localJob.phase).toBe('Succeeded');
-    expect(localJob.spec.image).toBe('skiff.local/job-python:trixie-1');
+    expect(localJob.spec.image).toBe('skiff.local/job-python:trixie-2');
   });
 
   it("goes as Kubeflow Trainer's PyTorchJob where the target runs the training operator, and trains there", async () => {

@@ -7,7 +7,7 @@ describe('planText', () => {
     const text = planText(promotionPlanFixture('train-a1', 'gke'));
     expect(text.split('\n').slice(0, 3)).toEqual([
       "promote train-a1 → context 'gke', namespace prod",
-      "image localhost:5000/skiff-train-a1:0123456789ab, built FROM skiff.local/job-python:trixie-1 with the job's code",
+      "image localhost:5000/skiff-train-a1:0123456789ab, built FROM skiff.local/job-python:trixie-2 with the job's code",
       '  create Job/train-a1',
     ]);
     expect(text).toContain('+kind: Job');

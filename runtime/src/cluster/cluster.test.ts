@@ -18,7 +18,7 @@ import { DRA_DRIVER_IMAGE, DRA_GPU_DRIVER, DRA_PLUGIN_NAME, draGpusPerNode } fro
 import { OFFLINE_NODE_IMAGE } from '../exec/tools.js';
 
 const OFFLINE = OFFLINE_NODE_IMAGE;
-const JOB = 'skiff.local/job-python:trixie-1';
+const JOB = 'skiff.local/job-python:trixie-2';
 
 /**
  * The pretend tool names things its own way, not kind's: a Clusters that hard-coded kind's context
@@ -323,7 +323,7 @@ describe('Clusters.up', () => {
     world.imageIds.set(JOB, 'sha256:0123456789abcdef0123');
     await world.clusters().up({ name: 'third' });
     expect(world.log.filter((l) => l.startsWith('save '))).toHaveLength(2);
-    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_trixie-1@0123456789abcdef.tar`]);
+    expect(readdirSync(world.archiveDir)).toEqual([`skiff.local_job-python_trixie-2@0123456789abcdef.tar`]);
   });
 
   it('reuses a healthy cluster without creating anything', async () => {

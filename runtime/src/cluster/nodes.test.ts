@@ -48,7 +48,7 @@ describe('jobNodesWithout', () => {
     ...n,
     status: { ...n.status, images: images.map((name) => ({ names: [`docker.io/library/import@sha256:${name.length}`, name] })) },
   });
-  const image = 'skiff.local/job-python:trixie-1';
+  const image = 'skiff.local/job-python:trixie-2';
 
   it('names the workers whose kubelet does not list the image; the control plane runs no jobs', () => {
     const nodes = [holding(node('cp', { controlPlane: true })), holding(node('w1'), image), holding(node('w2'), 'skiff.local/job-python:bookworm-2'), node('w3')];

@@ -6,7 +6,7 @@ const plan = {
   context: 'gke',
   namespace: 'prod',
   image: 'gcr.io/x/skiff-train-a1:0123',
-  baseImage: 'skiff.local/job-python:trixie-1',
+  baseImage: 'skiff.local/job-python:trixie-2',
   changes: [
     { kind: 'Namespace', name: 'prod', action: 'unchanged', before: 'kind: Namespace\n', after: 'kind: Namespace\n' },
     { kind: 'Job', name: 'train-a1', action: 'create', before: '', after: 'kind: Job\n' },
@@ -17,7 +17,7 @@ describe('promotion text', () => {
   it('summarises where the job goes, its image and each object', () => {
     expect(planSummaryLines(plan)).toEqual([
       "train-a1 → context 'gke', namespace prod",
-      "image gcr.io/x/skiff-train-a1:0123, built FROM skiff.local/job-python:trixie-1 with the job's code",
+      "image gcr.io/x/skiff-train-a1:0123, built FROM skiff.local/job-python:trixie-2 with the job's code",
       'unchanged Namespace/prod',
       'create Job/train-a1',
     ]);

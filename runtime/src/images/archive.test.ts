@@ -23,7 +23,7 @@ const engine = (chunks: string[], failWith?: Error) =>
 
 describe('cachedImageArchive', () => {
   it('names archives by image and version', () => {
-    expect(archiveFileName('skiff.local/job-python:trixie-1', 'sha256:feedfacecafebeef0011')).toBe('skiff.local_job-python_trixie-1@feedfacecafebeef.tar');
+    expect(archiveFileName('skiff.local/job-python:trixie-2', 'sha256:feedfacecafebeef0011')).toBe('skiff.local_job-python_trixie-2@feedfacecafebeef.tar');
   });
 
   it('leaves nothing behind when the save breaks off, so no half archive is ever loaded', async () => {

@@ -25,7 +25,7 @@ function pod(
     metadata: { name, namespace: 'skiff', uid: name, labels: { 'skiff.dev/job': 'train', 'skiff.dev/kind': opts.kind ?? 'training' } },
     spec: {
       nodeName: opts.nodeName,
-      containers: [{ name: 'worker', image: 'skiff.local/job-python:trixie-1', resources: { requests: opts.requests, limits: opts.limits } }],
+      containers: [{ name: 'worker', image: 'skiff.local/job-python:trixie-2', resources: { requests: opts.requests, limits: opts.limits } }],
     },
     status: {
       phase: opts.phase ?? 'Pending',
@@ -37,7 +37,7 @@ function pod(
 
 const waiting = (reason: string, message?: string): V1ContainerStatus => ({
   name: 'worker',
-  image: 'skiff.local/job-python:trixie-1',
+  image: 'skiff.local/job-python:trixie-2',
   imageID: '',
   ready: false,
   restartCount: 0,
@@ -112,7 +112,7 @@ describe('explainPending', () => {
     for (const reason of ['ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull']) {
       const p = pod('train-0-abcde', { nodeName: 'kind-worker', statuses: [waiting(reason, 'pull failed')] });
       expect(explainPending(p, [], [])).toBe(
-        'image skiff.local/job-python:trixie-1 is not in the cluster and cannot be pulled: run `skiff images load skiff.local/job-python:trixie-1` or pass --image',
+        'image skiff.local/job-python:trixie-2 is not in the cluster and cannot be pulled: run `skiff images load skiff.local/job-python:trixie-2` or pass --image',
       );
     }
   });

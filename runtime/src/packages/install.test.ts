@@ -7,7 +7,7 @@ import { RunError, type Runner } from '../exec/run.js';
 import { clearPackages, keptImagePackages, listPackageSets, packagesHash, packagesRoot, pipContainerArgs, pipError, resolvePackages } from './install.js';
 import { SkiffError } from '../errors.js';
 
-/** Stands in for `docker run … pip install --prefix /out/prefix`: lays out what pip would. */
+/** Stands in for `docker run … pip install` into the venv at /out/prefix: lays out what pip would. */
 function fakePip(onRun: (outDir: string) => Promise<void>, calls: string[][] = []): Runner {
   return (async (_cmd: string, args: string[]) => {
     calls.push(args);
@@ -18,7 +18,7 @@ function fakePip(onRun: (outDir: string) => Promise<void>, calls: string[][] = [
 }
 
 const installFlask = async (out: string) => {
-  const site = path.join(out, 'prefix', 'local', 'lib', 'python3.11', 'dist-packages');
+  const site = path.join(out, 'prefix', 'lib', 'python3.13', 'site-packages');
   await mkdir(path.join(site, 'flask-3.1.3.dist-info'), { recursive: true });
   await mkdir(path.join(site, 'flask'), { recursive: true });
 };
@@ -37,7 +37,7 @@ describe('resolvePackages', () => {
     const runner = fakePip(installFlask, calls);
     const first = await resolvePackages(['flask', 'flask '], { dataRoot: data, image: 'img:1', runner });
     expect(first).toMatchObject({ cached: false, requirements: ['flask'], installed: [{ name: 'flask', version: '3.1.3' }] });
-    expect(first.siteDir).toBe(path.join(packagesRoot(data), packagesHash('img:1', ['flask']), 'prefix', 'local', 'lib', 'python3.11', 'dist-packages'));
+    expect(first.siteDir).toBe(path.join(packagesRoot(data), packagesHash('img:1', ['flask']), 'prefix', 'lib', 'python3.13', 'site-packages'));
     const again = await resolvePackages(['flask'], { dataRoot: data, image: 'img:1', runner });
     expect(again.cached).toBe(true);
     expect(calls).toHaveLength(1);
@@ -68,8 +68,10 @@ describe('resolvePackages', () => {
     expect(args).toEqual(expect.arrayContaining(['--user', '1000:100', 'PIP_INDEX_URL=https://mirror/simple', 'HTTPS_PROXY=http://proxy:3128', '--no-cache-dir']));
     const afterImage = args.slice(args.indexOf('img:1'));
     expect(afterImage.slice(0, 3)).toEqual(['img:1', 'sh', '-c']);
-    expect(afterImage[3]).toContain('exec python3 -m pip install -c /out/constraints.txt "$@"');
-    expect(afterImage.slice(5, 9)).toEqual(['--prefix', '/out/prefix', '-r', '/out/requirements.txt']);
+    // A venv over the image's packages, so a newer one goes beside Debian's instead of uninstalling it.
+    expect(afterImage[3]).toContain('python3 -m venv --system-site-packages --without-pip /out/prefix && exec /out/prefix/bin/python3 -m pip install -c /out/constraints.txt "$@"');
+    expect(afterImage.slice(5, 7)).toEqual(['-r', '/out/requirements.txt']);
+    expect(args).not.toContain('--break-system-packages');
     expect(args).toContain('SKIFF_KEEP=numpy torch');
   });
 

@@ -158,12 +158,20 @@ export function pipContainerArgs(tmp: string, image: string, env: NodeJS.Process
   for (const name of PASSED_ENV) if (env[name]) args.push('-e', `${name}=${env[name]}`);
   // The kept packages' versions are read in the image itself, then pinned with pip's -c.
   args.push('-e', `SKIFF_KEEP=${keep.join(' ')}`);
+  // Into a venv that sees the image's packages: pip then installs a newer version of one beside it
+  // ("outside environment") instead of uninstalling Debian's copy, which it cannot (no RECORD file:
+  // `--prefix` failed on trixie's typing_extensions under MLflow).
+  const install = [
+    'python3 -c "$0" > /out/constraints.txt',
+    'python3 -m venv --system-site-packages --without-pip /out/prefix',
+    'exec /out/prefix/bin/python3 -m pip install -c /out/constraints.txt "$@"',
+  ].join(' && ');
   return [
     ...args,
     image,
-    ...['sh', '-c', 'python3 -c "$0" > /out/constraints.txt && exec python3 -m pip install -c /out/constraints.txt "$@"', PIN_SCRIPT],
-    ...['--prefix', '/out/prefix', '-r', '/out/requirements.txt'],
-    ...['--no-warn-script-location', '--disable-pip-version-check', '--progress-bar', 'off', '--no-cache-dir', '--break-system-packages'],
+    ...['sh', '-c', install, PIN_SCRIPT],
+    ...['-r', '/out/requirements.txt'],
+    ...['--no-warn-script-location', '--disable-pip-version-check', '--progress-bar', 'off', '--no-cache-dir'],
   ];
 }
 
@@ -236,7 +244,7 @@ function shadowedIn(output: string): string[] {
   return [...output.matchAll(/Attempting uninstall: (\S+)/g)].map((m) => m[1]);
 }
 
-/** Where pip put the packages under its --prefix (Debian's pip and upstream's lay it out differently). */
+/** Where pip put the packages under /out/prefix (a venv's lib/pythonX.Y/site-packages; Debian's pip with --prefix used local/lib/…/dist-packages). */
 async function findSiteDir(prefix: string, depth = 4, rel = ''): Promise<string | undefined> {
   if (depth === 0) return undefined;
   const entries = await readdir(path.join(prefix, rel), { withFileTypes: true }).catch(() => []);

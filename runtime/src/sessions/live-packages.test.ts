@@ -6,7 +6,7 @@ import type { NotebookSessionInfo } from '../types.js';
 import { packagesHash, packagesRoot } from '../packages/install.js';
 import { livePackageSet } from './live-packages.js';
 
-const IMAGE = 'skiff.local/job-python:trixie-1';
+const IMAGE = 'skiff.local/job-python:trixie-2';
 const session: NotebookSessionInfo = {
   name: 'nb-s1',
   namespace: 'skiff',

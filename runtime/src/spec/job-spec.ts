@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:trixie-1'; // Skiff's offline-built Python+torch image (runtime/images/versions.env)
+export const DEFAULT_JOB_IMAGE = 'skiff.local/job-python:trixie-2'; // Skiff's offline-built Python+torch image (runtime/images/versions.env)
 export const DEFAULT_NAMESPACE = 'skiff';
 export const DEFAULT_MASTER_PORT = 29500;
 export const DEFAULT_SERVING_PORT = 8000;

@@ -9,7 +9,7 @@ export function promotionPlanFixture(job: string, context: string): PromotionPla
     context,
     namespace: 'prod',
     image: `localhost:5000/skiff-${job}:0123456789ab`,
-    baseImage: 'skiff.local/job-python:trixie-1',
+    baseImage: 'skiff.local/job-python:trixie-2',
     form: 'kubernetes',
     objects: [],
     changes: [{ kind: 'Job', name: job, action: 'create', before: '', after: 'kind: Job\n' }],
