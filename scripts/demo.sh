@@ -2,7 +2,8 @@
 # The main job end to end on a fresh machine: Docker engine, offline images, a 3-node kind
 # cluster, a 2-worker DDP training job with its logs and metrics, a serving job called once; then
 # a script that checkpoints into its working directory and a second run that resumes from it, and a
-# Flask server whose package comes from its requirements.txt (no image built); last, a notebook run
+# Flask server whose package comes from its requirements.txt (no image built), and Lightning's
+# multi-node DDP as its users write it, its package from PyPI too; last, a notebook run
 # top to bottom on a live 2-rank session whose variables stay between cells, and a package
 # installed into it while it runs. The cluster's GPUs are fake (Skiff's device plugin, each shared 2
 # ways): four ranks asking half a GPU each run on two GPUs. Then MLflow and Prometheus are added to
@@ -25,6 +26,8 @@ ls -l "$(skiff outputs demo-ckpt)"
 skiff run examples/resume/train.py --workers 2 --name demo-resume --from demo-ckpt
 skiff serve examples/flask_app/app.py --name demo-flask
 skiff call demo-flask /predict --data '[1, 2, 3]' -H 'Content-Type: application/json'
+# Lightning's own multi-node DDP, from its requirements.txt: it finds its rank as under torchrun.
+skiff run examples/lightning/train.py --workers 2 --name demo-lightning
 skiff session start examples/notebook/ddp.ipynb --workers 2 --name demo-session
 skiff session run demo-session examples/notebook/ddp.ipynb
 skiff session run demo-session -c "print(f'rank {rank}: still here, loss {loss.item():.4f}')"

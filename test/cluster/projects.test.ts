@@ -99,7 +99,7 @@ describe('real projects run unchanged', () => {
   });
 
   it("runs Lightning's multi-node DDP unchanged on two nodes: torch 2 in the image, and torchrun's rank variables", async () => {
-    const run = await skiff(['run', join(FIXTURES, 'lightning_ddp/train.py'), '--workers', '2', '--name', 'lightning-ddp'], 10 * 60_000);
+    const run = await skiff(['run', join(REPO, 'examples/lightning/train.py'), '--workers', '2', '--name', 'lightning-ddp'], 10 * 60_000);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stderr).toMatch(/packages (resolved|from the cache): .*lightning 2\.6\.6/);
     // Each pod its own rank and node: DDP's sampler gives each 8 of the 16 batches, for 2 epochs.
