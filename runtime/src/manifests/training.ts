@@ -2,7 +2,7 @@
 // purpose is DNS, so every worker can reach rank 0 at `<job>-0.<job>`.
 import type { V1ConfigMap, V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { CodeFile } from '../types.js';
-import type { TrainingJobSpec } from '../spec/job-spec.js';
+import { ONE_PROCESS_PER_POD_ENV, RANK_VARIABLES, WORLD_SIZE_VARIABLES, type TrainingJobSpec } from '../spec/job-spec.js';
 import {
   AGENT_PORT,
   AGENT_PORT_NAME,
@@ -95,18 +95,10 @@ export function trainingJob(spec: TrainingJobSpec, files: CodeFile[], libFiles: 
               env: [
                 { name: 'MASTER_ADDR', value: masterAddress(spec) },
                 { name: 'MASTER_PORT', value: String(spec.masterPort) },
-                { name: 'WORLD_SIZE', value: String(spec.workers) },
+                ...WORLD_SIZE_VARIABLES.map((name) => ({ name, value: String(spec.workers) })),
                 // A pod template cannot carry a per-index label, so the rank comes from the index annotation.
-                { name: 'RANK', valueFrom: rankField },
-                // One process per pod: each pod is one DDP rank.
-                { name: 'LOCAL_RANK', value: '0' },
-                { name: 'LOCAL_WORLD_SIZE', value: '1' },
-                // The rest of what `torchrun --nnodes=N --nproc-per-node=1` gives each process, and
-                // NODE_RANK: Lightning and Accelerate read these to find their rank (Lightning without
-                // GROUP_RANK takes every pod for rank 0 of node 0, and the ranks never meet).
-                ...['GROUP_RANK', 'ROLE_RANK', 'NODE_RANK'].map((name) => ({ name, valueFrom: rankField })),
-                ...['GROUP_WORLD_SIZE', 'ROLE_WORLD_SIZE'].map((name) => ({ name, value: String(spec.workers) })),
-                { name: 'ROLE_NAME', value: 'default' },
+                ...RANK_VARIABLES.map((name) => ({ name, valueFrom: rankField })),
+                ...Object.entries(ONE_PROCESS_PER_POD_ENV).map(([name, value]) => ({ name, value })),
                 ...jobEnv(spec, ws),
               ],
               ports: [

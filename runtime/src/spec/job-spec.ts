@@ -100,11 +100,18 @@ export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Plain decimal with an optional SI or binary suffix: what people write for cpu and memory.
 const QUANTITY_RE = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
+/**
+ * What each training rank is told of its place, as `torchrun --nnodes=N --nproc-per-node=1` tells
+ * each process (one process per pod), plus NODE_RANK: Lightning and Accelerate find their rank in
+ * these (Lightning without GROUP_RANK takes every pod for rank 0 of node 0, and the ranks never meet).
+ */
+export const RANK_VARIABLES = ['RANK', 'GROUP_RANK', 'ROLE_RANK', 'NODE_RANK'];
+export const WORLD_SIZE_VARIABLES = ['WORLD_SIZE', 'GROUP_WORLD_SIZE', 'ROLE_WORLD_SIZE'];
+/** The same for every rank: each pod is one process, one DDP rank. */
+export const ONE_PROCESS_PER_POD_ENV: Record<string, string> = { LOCAL_RANK: '0', LOCAL_WORLD_SIZE: '1', ROLE_NAME: 'default' };
+
 /** Variables Skiff sets on every training worker; a user value would silently break rendezvous. */
-const TRAINING_RESERVED_ENV = [
-  ...['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE'],
-  ...['GROUP_RANK', 'GROUP_WORLD_SIZE', 'ROLE_RANK', 'ROLE_WORLD_SIZE', 'ROLE_NAME', 'NODE_RANK', 'SKIFF_JOB'],
-];
+const TRAINING_RESERVED_ENV = ['MASTER_ADDR', 'MASTER_PORT', ...WORLD_SIZE_VARIABLES, ...RANK_VARIABLES, ...Object.keys(ONE_PROCESS_PER_POD_ENV), 'SKIFF_JOB'];
 const SERVING_RESERVED_ENV = ['PORT', 'SKIFF_JOB'];
 
 const FLAGS: Record<string, string> = {
